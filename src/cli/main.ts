@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
+import { resolveDbPath } from "../store/db.js";
+import { type Output, processOutput, writeLine } from "./output.js";
+
+/**
+ * The thin command layer: parses flags, then calls a plain async command function. Only this file
+ * turns errors into exit codes: 0 ok, 1 failure, 2 usage, 3 a check the user asked for failed.
+ */
+
+export function parseIntFlag(flag: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
+    return n;
+  };
+}
+
+export const dbOption = () => new Option("--db <path>", "the flowpol store (default: $FLOWPOL_DB or ./flowpol.db)");
+
+export function buildProgram(out: Output): Command {
+  const program = new Command("flowpol")
+    .description("Least-privilege Kubernetes NetworkPolicies from observed Hubble and Calico flows")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.stdout.write(s),
+      writeErr: (s) => out.stderr.write(s),
+    });
+
+  program
+    .command("ingest")
+    .description("read flow files (Hubble JSON, exporter files; .gz; - for stdin) into the store")
+    .argument("<files...>", "flow files, or - for stdin")
+    .addOption(dbOption())
+    .option("--format <name>", "input format: auto, hubble, calico, goldmane", "auto")
+    .option("--strict", "stop at the first bad line and store nothing from that input", false)
+    .option("--workers <n>", "parse worker threads (default: one per core, at most 4)", parseIntFlag("--workers"))
+    .option("--json", "print the per-input results as JSON", false)
+    .action(async (files: string[], o) => {
+      const { ingest } = await import("./commands/ingest.js");
+      await ingest(
+        { inputs: files, db: resolveDbPath(o.db), format: o.format, strict: o.strict, workers: o.workers, json: o.json },
+        out,
+      );
+    });
+
+  program
+    .command("stats")
+    .description("summarise the store: flows, edges, workloads, namespaces, window, gaps, bad lines")
+    .addOption(dbOption())
+    .option("--json", "one JSON object", false)
+    .action(async (o) => {
+      const { stats } = await import("./commands/stats.js");
+      await stats({ db: resolveDbPath(o.db), json: o.json }, out);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function run(argv: string[], out: Output = processOutput()): Promise<number> {
+  const program = buildProgram(out);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      return EXIT_CODES.usage;
+    }
+    const e = toFlowpolError(err);
+    if (e instanceof UsageError || e.code !== "internal") {
+      writeLine(out.stderr, `error: ${e.message}`);
+    } else {
+      writeLine(out.stderr, `internal error: ${e.message}`);
+      if (e.cause instanceof Error && e.cause.stack) writeLine(out.stderr, e.cause.stack);
+    }
+    if (e.hint) writeLine(out.stderr, `  fix: ${e.hint}`);
+    return EXIT_CODES[e.code];
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,371 @@
+import {
+  emptyEndpoint,
+  type Flow,
+  type FlowEndpoint,
+  type Protocol,
+  type ReservedEntity,
+  type TrafficDirection,
+  type Verdict,
+} from "../../model/flow.js";
+import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
+import type { LostEventsRecord, RecordFormat, SourceRecord } from "../record.js";
+import { deriveWorkload } from "../workload.js";
+
+/**
+ * Hubble JSON (protojson) to the flow model. Accepts both proto names (`node_name`) and lowerCamel
+ * names (`nodeName`), enums as names or numbers, 64-bit numbers as strings, absent fields.
+ * Facts: ../shared/reference/hubble-formats.md and hubble-proto-facts.md.
+ */
+
+
+type Json = Record<string, unknown>;
+
+const VERDICT_BY_NUMBER = ["unknown", "forwarded", "dropped", "error", "audit", "redirected", "unknown", "unknown"];
+const VERDICT_BY_NAME: Record<string, Verdict> = {
+  FORWARDED: "forwarded",
+  DROPPED: "dropped",
+  ERROR: "error",
+  AUDIT: "audit",
+  REDIRECTED: "redirected",
+};
+const DIRECTION_BY_NUMBER: TrafficDirection[] = ["unknown", "ingress", "egress"];
+const TRACE_REASON_BY_NUMBER = [
+  "",
+  "NEW",
+  "ESTABLISHED",
+  "REPLY",
+  "RELATED",
+  "REOPENED",
+  "SRV6_ENCAP",
+  "SRV6_DECAP",
+  "ENCRYPT_OVERLAY",
+];
+const LOST_SOURCE_BY_NUMBER = [
+  "UNKNOWN_LOST_EVENT_SOURCE",
+  "PERF_EVENT_RING_BUFFER",
+  "OBSERVER_EVENTS_QUEUE",
+  "HUBBLE_RING_BUFFER",
+];
+const RESERVED: Record<string, ReservedEntity> = {
+  world: "world",
+  "world-ipv4": "world",
+  "world-ipv6": "world",
+  host: "host",
+  "remote-node": "remote-node",
+  "kube-apiserver": "kube-apiserver",
+  health: "health",
+  ingress: "ingress",
+  unmanaged: "unmanaged",
+  init: "init",
+};
+/** Reserved identity numbers to entities, for records whose labels were masked away. */
+const RESERVED_BY_IDENTITY: Record<number, ReservedEntity> = {
+  1: "host",
+  2: "world",
+  3: "unmanaged",
+  4: "health",
+  5: "init",
+  6: "remote-node",
+  7: "kube-apiserver",
+  8: "ingress",
+  9: "world",
+  10: "world",
+};
+/** When one endpoint carries several reserved labels, the most specific wins. */
+const ENTITY_PRECEDENCE: ReservedEntity[] = [
+  "kube-apiserver",
+  "ingress",
+  "health",
+  "host",
+  "remote-node",
+  "init",
+  "unmanaged",
+  "world",
+];
+/** Labels Cilium adds to every identity: not the pod's own labels. */
+const CILIUM_INTERNAL_LABEL_PREFIX = "io.cilium.k8s.";
+const NAMESPACE_LABEL_PREFIX = "io.cilium.k8s.namespace.labels.";
+const POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace";
+const SERVICE_ACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount";
+
+function field(obj: Json, protoName: string, camelName: string): unknown {
+  const v = obj[protoName];
+  return v !== undefined ? v : obj[camelName];
+}
+
+function asObject(v: unknown): Json | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined;
+}
+
+function asString(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v !== "" && /^\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+function asStringArray(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
+}
+
+export function parseTime(v: unknown): number | undefined {
+  if (typeof v === "string") {
+    const ms = Date.parse(v);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  const obj = asObject(v);
+  if (obj) {
+    const seconds = asNumber(obj.seconds);
+    if (seconds === undefined) return undefined;
+    return seconds * 1000 + Math.floor((asNumber(obj.nanos) ?? 0) / 1e6);
+  }
+  return undefined;
+}
+
+function enumName(v: unknown, byNumber: readonly string[]): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return byNumber[v];
+  return undefined;
+}
+
+function parseVerdict(v: unknown): Verdict {
+  if (typeof v === "number") return (VERDICT_BY_NUMBER[v] as Verdict | undefined) ?? "unknown";
+  if (typeof v === "string") return VERDICT_BY_NAME[v] ?? "unknown";
+  return "unknown";
+}
+
+function parseDirection(v: unknown): TrafficDirection {
+  if (typeof v === "number") return DIRECTION_BY_NUMBER[v] ?? "unknown";
+  if (v === "INGRESS") return "ingress";
+  if (v === "EGRESS") return "egress";
+  return "unknown";
+}
+
+function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
+  const ep = emptyEndpoint();
+  if (ip) ep.ip = ip;
+  const obj = asObject(raw);
+  if (!obj) return ep;
+  const namespace = asString(obj.namespace);
+  const podName = asString(field(obj, "pod_name", "podName"));
+  if (namespace) {
+    if (!isDns1123Label(namespace)) return `namespace ${JSON.stringify(namespace)} is not a valid Kubernetes name`;
+    ep.namespace = namespace;
+  }
+  if (podName) {
+    if (!isDns1123Subdomain(podName)) return `pod name ${JSON.stringify(podName)} is not a valid Kubernetes name`;
+    ep.podName = podName;
+  }
+  const entities: ReservedEntity[] = [];
+  for (const label of asStringArray(obj.labels)) {
+    const colon = label.indexOf(":");
+    const source = colon === -1 ? "" : label.slice(0, colon);
+    const kv = label.slice(colon + 1);
+    if (source === "reserved") {
+      const entity = RESERVED[kv];
+      if (entity) entities.push(entity);
+      continue;
+    }
+    if (source !== "k8s" && source !== "container" && source !== "") continue;
+    const eq = kv.indexOf("=");
+    const key = eq === -1 ? kv : kv.slice(0, eq);
+    const value = eq === -1 ? "" : kv.slice(eq + 1);
+    if (key.startsWith(NAMESPACE_LABEL_PREFIX)) {
+      ep.namespaceLabels[key.slice(NAMESPACE_LABEL_PREFIX.length)] = value;
+    } else if (key === SERVICE_ACCOUNT_LABEL) {
+      ep.serviceAccount = value;
+    } else if (key === POD_NAMESPACE_LABEL) {
+      if (!ep.namespace && isDns1123Label(value)) ep.namespace = value;
+    } else if (!key.startsWith(CILIUM_INTERNAL_LABEL_PREFIX) && source === "k8s") {
+      ep.labels[key] = value;
+    }
+  }
+  const bad = invalidLabel(ep.labels) ?? invalidLabel(ep.namespaceLabels);
+  if (bad) return bad;
+  if (entities.length === 0) {
+    const identity = asNumber(obj.identity);
+    const entity = identity !== undefined && !ep.podName ? RESERVED_BY_IDENTITY[identity] : undefined;
+    if (entity) entities.push(entity);
+  }
+  if (entities.length > 0 && !ep.podName) {
+    ep.entity = ENTITY_PRECEDENCE.find((e) => entities.includes(e)) ?? "world";
+  }
+  const workloads = obj.workloads;
+  if (Array.isArray(workloads) && workloads.length > 0) {
+    const w = asObject(workloads[0]);
+    const name = w && asString(w.name);
+    const kind = w && asString(w.kind);
+    if (name && kind) {
+      if (!isDns1123Subdomain(name)) return `workload name ${JSON.stringify(name)} is not a valid Kubernetes name`;
+      if (!/^[A-Za-z][A-Za-z0-9]{0,62}$/.test(kind)) return `workload kind ${JSON.stringify(kind)} is not a valid kind`;
+      ep.workload = { kind, name };
+    }
+  }
+  if (!ep.workload && ep.podName) ep.workload = deriveWorkload(ep.podName, ep.labels);
+  return ep;
+}
+
+function parseService(raw: unknown): { namespace: string; name: string } | undefined {
+  const obj = asObject(raw);
+  const name = obj && asString(obj.name);
+  const namespace = obj && asString(obj.namespace);
+  if (!name || !namespace || !isDns1123Label(name) || !isDns1123Label(namespace)) return undefined;
+  return { namespace, name };
+}
+
+function dnsNames(v: unknown): string[] {
+  return asStringArray(v)
+    .map((n) => n.replace(/\.$/, "").toLowerCase())
+    .filter(isDnsName);
+}
+
+const IP_LIKE = /^[0-9a-fA-F:.]{2,45}$/;
+
+/** Converts one parsed Hubble Flow object to the flow model. */
+export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime?: number): Flow | string {
+  const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
+  const srcIp = ipObj && asString(ipObj.source);
+  const dstIp = ipObj && asString(ipObj.destination);
+  if (srcIp !== undefined && !IP_LIKE.test(srcIp)) return `IP.source ${JSON.stringify(srcIp)} is not an IP address`;
+  if (dstIp !== undefined && !IP_LIKE.test(dstIp)) {
+    return `IP.destination ${JSON.stringify(dstIp)} is not an IP address`;
+  }
+  const source = parseEndpoint(raw.source, srcIp);
+  if (typeof source === "string") return `source: ${source}`;
+  const destination = parseEndpoint(raw.destination, dstIp);
+  if (typeof destination === "string") return `destination: ${destination}`;
+  const time = parseTime(raw.time) ?? envelopeTime;
+  if (time === undefined) return "the flow has no valid `time`";
+
+  let protocol: Protocol = "other";
+  let sourcePort: number | undefined;
+  let destinationPort: number | undefined;
+  let icmpType: number | undefined;
+  let tcpFlags: Flow["tcpFlags"];
+  const l4 = asObject(raw.l4);
+  if (l4) {
+    const tcp = asObject(l4.TCP);
+    const udp = asObject(l4.UDP);
+    const sctp = asObject(l4.SCTP);
+    const icmp4 = asObject(l4.ICMPv4);
+    const icmp6 = asObject(l4.ICMPv6);
+    const ported = tcp ?? udp ?? sctp;
+    if (ported) {
+      protocol = tcp ? "TCP" : udp ? "UDP" : "SCTP";
+      sourcePort = asNumber(field(ported, "source_port", "sourcePort")) ?? 0;
+      destinationPort = asNumber(field(ported, "destination_port", "destinationPort")) ?? 0;
+      if (sourcePort > 65535 || destinationPort > 65535) return "a port is larger than 65535";
+      const flags = tcp && asObject(tcp.flags);
+      if (flags) tcpFlags = flags as Flow["tcpFlags"];
+    } else if (icmp4 || icmp6) {
+      protocol = icmp4 ? "ICMPv4" : "ICMPv6";
+      icmpType = asNumber((icmp4 ?? icmp6)?.type) ?? 0;
+    }
+  }
+  const node = asString(field(raw, "node_name", "nodeName")) ?? envelopeNode;
+  const uuid = asString(raw.uuid);
+  const isReplyRaw = field(raw, "is_reply", "isReply");
+  const isReply = typeof isReplyRaw === "boolean" ? isReplyRaw : raw.reply === true ? true : undefined;
+  const traceReason = enumName(field(raw, "trace_reason", "traceReason"), TRACE_REASON_BY_NUMBER);
+  const dropReason = field(raw, "drop_reason_desc", "dropReasonDesc");
+
+  source.dnsNames = dnsNames(field(raw, "source_names", "sourceNames"));
+  destination.dnsNames = dnsNames(field(raw, "destination_names", "destinationNames"));
+  const srcService = parseService(field(raw, "source_service", "sourceService"));
+  const dstService = parseService(field(raw, "destination_service", "destinationService"));
+  if (srcService) source.service = srcService;
+  if (dstService) destination.service = dstService;
+
+  const flow: Flow = {
+    time,
+    verdict: parseVerdict(raw.verdict),
+    direction: parseDirection(field(raw, "traffic_direction", "trafficDirection")),
+    isReply,
+    protocol,
+    source,
+    destination,
+    sourceSystem: "hubble",
+    count: 1,
+  };
+  if (node) flow.node = node;
+  if (uuid) flow.uuid = uuid;
+  if (traceReason) flow.traceReason = traceReason;
+  if (typeof dropReason === "string" && dropReason !== "DROP_REASON_UNKNOWN") flow.dropReason = dropReason;
+  else if (typeof dropReason === "number" && dropReason !== 0) flow.dropReason = String(dropReason);
+  if (sourcePort !== undefined) flow.sourcePort = sourcePort;
+  if (destinationPort !== undefined) flow.destinationPort = destinationPort;
+  if (icmpType !== undefined) flow.icmpType = icmpType;
+  if (tcpFlags) flow.tcpFlags = tcpFlags;
+  const dns = asObject(asObject(raw.l7)?.dns);
+  if (dns) {
+    const query = asString(dns.query)?.replace(/\.$/, "").toLowerCase();
+    const ips = asStringArray(dns.ips).filter((ip) => IP_LIKE.test(ip));
+    if (query && isDnsName(query) && ips.length > 0) flow.dnsAnswer = { query, ips };
+  }
+  return flow;
+}
+
+const NON_FLOW_EVENTS: Array<[string, string]> = [
+  ["node_status", "nodeStatus"],
+  ["agent_event", "agentEvent"],
+  ["debug_event", "debugEvent"],
+];
+
+/** Classifies one parsed JSON value from a Hubble file: envelope, legacy bare flow, or other. */
+export function hubbleRecordFromJson(value: unknown): SourceRecord {
+  let obj = asObject(value);
+  if (!obj) return { kind: "bad", reason: "the line is JSON but not an object" };
+  // Log shippers (fluent-bit, Vector) wrap the exporter line in a `log` or `message` string.
+  const wrapped = asString(obj.log) ?? asString(obj.message);
+  if (wrapped !== undefined && obj.flow === undefined && wrapped.trimStart().startsWith("{")) {
+    try {
+      obj = asObject(JSON.parse(wrapped));
+    } catch {
+      return { kind: "bad", reason: "the `log`/`message` field is not valid JSON" };
+    }
+    if (!obj) return { kind: "bad", reason: "the `log`/`message` field is not a JSON object" };
+  }
+  const envelopeNode = asString(field(obj, "node_name", "nodeName"));
+  const envelopeTime = parseTime(obj.time);
+  const inner = asObject(obj.flow);
+  if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime));
+  const lost = asObject(field(obj, "lost_events", "lostEvents"));
+  if (lost) {
+    const record: LostEventsRecord = {
+      source: enumName(lost.source, LOST_SOURCE_BY_NUMBER) ?? "UNKNOWN_LOST_EVENT_SOURCE",
+      lost: asNumber(field(lost, "num_events_lost", "numEventsLost")) ?? 0,
+    };
+    if (envelopeNode) record.node = envelopeNode;
+    if (envelopeTime !== undefined) record.time = envelopeTime;
+    return { kind: "lost", lost: record };
+  }
+  for (const [protoName, camelName] of NON_FLOW_EVENTS) {
+    if (field(obj, protoName, camelName) !== undefined) return { kind: "skip", what: protoName };
+  }
+  if (obj.verdict !== undefined || obj.IP !== undefined || obj.source !== undefined || obj.l4 !== undefined) {
+    return flowRecord(hubbleFlowToModel(obj));
+  }
+  return { kind: "bad", reason: "the object is not a Hubble flow, envelope or event" };
+}
+
+function flowRecord(result: Flow | string): SourceRecord {
+  return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
+}
+
+export const hubbleFormat: RecordFormat = {
+  name: "hubble",
+  system: "hubble",
+  detect: (obj) =>
+    obj.flow !== undefined ||
+    obj.lost_events !== undefined ||
+    obj.lostEvents !== undefined ||
+    obj.node_status !== undefined ||
+    obj.nodeStatus !== undefined ||
+    obj.agent_event !== undefined ||
+    obj.debug_event !== undefined ||
+    (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
+  toRecord: hubbleRecordFromJson,
+};

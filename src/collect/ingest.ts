@@ -1,0 +1,464 @@
+import { createHash, type Hash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { resolve as resolvePath } from "node:path";
+import type { Readable } from "node:stream";
+import { InputError, type FlowpolError, toFlowpolError } from "../errors.js";
+import type { Db } from "../store/db.js";
+import {
+  findCompleteByContent,
+  findPriorIngests,
+  finishIngest,
+  type IngestCounts,
+  type IngestRow,
+  recordProgress,
+  reopenIngest,
+  startIngest,
+} from "../store/ingest-log.js";
+import { BatchWriter } from "../store/write-batch.js";
+import { type Batch, BatchBuilder } from "./aggregate.js";
+import { lineChunks } from "./chunks.js";
+import { detectFormat, formatByName } from "./formats.js";
+import { addValue, parseChunk } from "./parse-chunk.js";
+import type { RecordFormat } from "./record.js";
+import { openInput } from "./read-input.js";
+import { ParsePool } from "./worker-pool.js";
+
+export const HEAD_BYTES = 64 * 1024;
+export const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+/** How many lines format detection looks at before it calls the input "not flows". */
+export const DETECT_LINES = 50;
+/** Files smaller than this are parsed on the main thread: starting workers would cost more. */
+const INLINE_BYTES = 4 * 1024 * 1024;
+const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
+const SHOWN_BAD_LINES = 5;
+
+export interface IngestProgress {
+  input: string;
+  rawBytesRead: number;
+  totalBytes: number | undefined;
+  flows: number;
+}
+
+export interface IngestOptions {
+  db: Db;
+  inputs: string[];
+  /** A format name, or "auto" (default). */
+  format?: string;
+  strict?: boolean;
+  /** Parse workers; default: one per core, at most 4. 0 parses on the main thread. */
+  workers?: number;
+  stdin?: Readable;
+  now?: () => number;
+  onProgress?: (p: IngestProgress) => void;
+  chunkBytes?: number;
+  maxLineBytes?: number;
+}
+
+export type IngestOutcome = "ingested" | "resumed" | "already-ingested" | "empty" | "failed";
+
+export interface InputResult {
+  input: string;
+  outcome: IngestOutcome;
+  format?: string;
+  counts: IngestCounts;
+  badLines: Array<{ line: number; reason: string }>;
+  error?: FlowpolError;
+}
+
+function zeroCounts(): IngestCounts {
+  return { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
+}
+
+function addCounts(counts: IngestCounts, batch: Batch): void {
+  counts.flows += batch.flows;
+  counts.replies += batch.replies;
+  counts.skipped += batch.skipped;
+  counts.bad += batch.bad;
+  counts.lost += batch.lost.reduce((n, l) => n + l.lost, 0);
+}
+
+class RestartAsNew extends Error {}
+
+/** Ingests every input in order. One input failing does not stop the others. */
+export async function ingestInputs(options: IngestOptions): Promise<InputResult[]> {
+  const results: InputResult[] = [];
+  const workers = options.workers ?? Math.min(4, Math.max(1, availableParallelism()));
+  let pool: ParsePool | undefined;
+  const getPool = () => {
+    if (workers > 0 && !pool) pool = new ParsePool(workers);
+    return pool;
+  };
+  try {
+    for (const input of options.inputs) {
+      results.push(await ingestOneWithRestart(input, options, getPool));
+    }
+  } finally {
+    await pool?.close();
+  }
+  return results;
+}
+
+async function ingestOneWithRestart(
+  input: string,
+  options: IngestOptions,
+  getPool: () => ParsePool | undefined,
+): Promise<InputResult> {
+  try {
+    return await ingestOne(input, options, getPool, true);
+  } catch (err) {
+    if (err instanceof RestartAsNew) return ingestOne(input, options, getPool, false).catch((e) => failed(input, e));
+    return failed(input, err);
+  }
+}
+
+function failed(input: string, err: unknown): InputResult {
+  return { input, outcome: "failed", counts: zeroCounts(), badLines: [], error: toFlowpolError(err) };
+}
+
+interface Head {
+  buffers: Buffer[];
+  bytes: Buffer;
+  rest: AsyncIterator<Buffer>;
+}
+
+async function readHead(stream: AsyncIterable<Buffer>): Promise<Head> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const buffers: Buffer[] = [];
+  let size = 0;
+  while (size < HEAD_BYTES) {
+    const next = await iterator.next();
+    if (next.done) break;
+    buffers.push(next.value);
+    size += next.value.length;
+  }
+  const bytes = Buffer.concat(buffers, size).subarray(0, Math.min(size, HEAD_BYTES));
+  return { buffers, bytes, rest: iterator };
+}
+
+async function* replay(head: Head): AsyncGenerator<Buffer> {
+  for (const b of head.buffers) yield b;
+  for (;;) {
+    const next = await head.rest.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+function looksBinary(head: Buffer): boolean {
+  if (head.includes(0)) return true;
+  let control = 0;
+  const sample = head.subarray(0, 4096);
+  for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  return sample.length > 0 && control / sample.length > 0.1;
+}
+
+function firstNonBlank(head: Buffer): number {
+  for (let i = 0; i < head.length; i++) {
+    const c = head[i];
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c as number;
+  }
+  return -1;
+}
+
+/** Detects the format from the first lines of the head, or explains why the input is not flows. */
+function detectFromLines(name: string, head: Buffer): RecordFormat {
+  const lines = head.toString("utf8").split("\n").slice(0, DETECT_LINES);
+  let firstProblem: string | undefined;
+  for (const [i, raw] of lines.entries()) {
+    const text = raw.trim();
+    if (!text) continue;
+    try {
+      const value = JSON.parse(text);
+      const format = detectFormat(value);
+      if (format) return format;
+      firstProblem ??= `line ${i + 1} is JSON but no known flow record`;
+    } catch {
+      if (i < lines.length - 1) firstProblem ??= `line ${i + 1} is not JSON`;
+    }
+  }
+  throw new InputError(
+    `${name} is not a flow file: none of its first ${DETECT_LINES} lines is a Hubble or Calico flow record (${firstProblem ?? "no complete line"})`,
+    undefined,
+    "give a file written by `hubble observe -o jsonpb`, the Hubble exporter, or Calico flow logs; or name the format with --format",
+  );
+}
+
+async function ingestOne(
+  input: string,
+  options: IngestOptions,
+  getPool: () => ParsePool | undefined,
+  allowResume: boolean,
+): Promise<InputResult> {
+  const now = options.now ?? Date.now;
+  const opened = await openInput(input, options.stdin);
+  try {
+    const head = await readHead(opened.stream);
+    if (head.bytes.length === 0) {
+      return { input, outcome: "empty", counts: zeroCounts(), badLines: [] };
+    }
+    if (looksBinary(head.bytes)) {
+      throw new InputError(
+        `${input} is binary data, not a JSON flow file${opened.gzip ? " (after gunzip)" : ""}`,
+        undefined,
+        "give JSON lines from `hubble observe -o jsonpb`, the Hubble exporter or Calico flow logs",
+      );
+    }
+    const isArray = firstNonBlank(head.bytes) === 0x5b; /* [ */
+    if (isArray) return await ingestArray(input, head, options, now);
+    const format =
+      options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.bytes);
+
+    const db = options.db;
+    const writer = new BatchWriter(db);
+    const headHash = createHash("sha256").update(head.bytes).digest("hex");
+    const isFile = input !== "-";
+    const fullPath = isFile ? resolvePath(input) : "-";
+    const singleTransaction = !isFile || options.strict === true;
+
+    let prior: IngestRow | undefined;
+    if (isFile && allowResume && !options.strict) {
+      prior = findPriorIngests(db, headHash, fullPath).find(
+        (row) => opened.totalBytes === undefined || opened.gzip || row.bytes_done <= opened.totalBytes,
+      );
+    }
+    const hash = createHash("sha256");
+    let source: AsyncIterable<Buffer> = replay(head);
+    let startOffset = 0;
+    let startLine = 1;
+    if (prior) {
+      source = skipVerified(source, prior.bytes_done, prior.content_hash, hash);
+      startOffset = prior.bytes_done;
+      startLine = prior.lines_done + 1;
+    }
+
+    if (singleTransaction) db.exec("BEGIN");
+    let ingestId: number;
+    if (prior) {
+      ingestId = prior.id;
+      if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
+    } else {
+      ingestId = startIngest(
+        db,
+        { source_system: format.system, kind: isFile ? "file" : "stdin", path: fullPath, format: format.name, head_hash: headHash },
+        now(),
+      );
+    }
+
+    const counts = zeroCounts();
+    const badLines: Array<{ line: number; reason: string }> = [];
+    const overlong: Array<{ line: number; reason: string }> = [];
+    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const chunks = lineChunks(source, {
+      chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      maxLineBytes,
+      startOffset,
+      startLine,
+      onOverlongLine: ({ line, bytes }) =>
+        overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
+    });
+    const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
+    const pool = small ? undefined : getPool();
+    const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
+    const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
+    let newBytes = 0;
+
+    const commit = async () => {
+      const head = queue.shift();
+      if (!head) return;
+      const batch = await head.batch;
+      if (overlong.length > 0) {
+        for (const o of overlong.splice(0)) {
+          batch.bad++;
+          if (batch.badLines.length < 20) batch.badLines.push(o);
+        }
+      }
+      if (options.strict && batch.bad > 0) {
+        const first = batch.badLines[0];
+        throw new InputError(
+          first?.reason ?? "bad line",
+          { file: input, line: first?.line ?? 0 },
+          "fix or remove the line, or run without --strict to skip bad lines and ingest the rest",
+        );
+      }
+      const apply = () => {
+        writer.write(batch, ingestId, format.system);
+        recordProgress(db, ingestId, {
+          bytesDone: head.endOffset,
+          linesDone: head.endLine,
+          contentHash: head.digest,
+          counts: {
+            flows: batch.flows,
+            replies: batch.replies,
+            skipped: batch.skipped,
+            bad: batch.bad,
+            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+          },
+        });
+      };
+      if (singleTransaction) apply();
+      else db.transaction(apply)();
+      addCounts(counts, batch);
+      for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
+      options.onProgress?.({
+        input,
+        rawBytesRead: opened.rawBytesRead(),
+        totalBytes: opened.totalBytes,
+        flows: counts.flows,
+      });
+    };
+
+    try {
+      for await (const chunk of chunks) {
+        hash.update(chunk.bytes);
+        newBytes += chunk.bytes.length;
+        const digest = hash.copy().digest("hex");
+        const endLine = chunk.startLine + chunk.lines - 1;
+        const batch = pool
+          ? pool.parse({ seq: 0, bytes: new Uint8Array(chunk.bytes), startLine: chunk.startLine, format: format.name })
+          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format));
+        batch.catch(() => {});
+        queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
+        while (queue.length >= maxQueue) await commit();
+      }
+      while (queue.length > 0) await commit();
+      if (overlong.length > 0) {
+        const tail: Batch = new BatchBuilder().build();
+        queue.push({ batch: Promise.resolve(tail), endOffset: startOffset + newBytes, endLine: startLine, digest: hash.copy().digest("hex") });
+        await commit();
+      }
+    } catch (err) {
+      if (singleTransaction) db.exec("ROLLBACK");
+      else finishIngest(db, ingestId, "failed", now());
+      throw err;
+    }
+
+    const contentHash = hash.digest("hex");
+    if (!isFile) {
+      const earlier = findCompleteByContent(db, contentHash);
+      if (earlier && earlier.id !== ingestId) {
+        db.exec("ROLLBACK");
+        return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
+      }
+    }
+    if (prior && newBytes === 0 && prior.status === "complete") {
+      if (singleTransaction) db.exec("ROLLBACK");
+      else finishIngest(db, ingestId, "complete", prior.finished_at ?? now());
+      return { input, outcome: "already-ingested", format: format.name, counts, badLines };
+    }
+    finishIngest(db, ingestId, "complete", now(), format.name);
+    if (singleTransaction) db.exec("COMMIT");
+    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines };
+  } finally {
+    opened.close();
+  }
+}
+
+/**
+ * Skips the part of a stream that an earlier ingest already stored, after checking it is the same
+ * content (its SHA-256 must match). On a mismatch the input is ingested from the start as new.
+ */
+async function* skipVerified(
+  source: AsyncIterable<Buffer>,
+  skipBytes: number,
+  expectedHash: string,
+  hash: Hash,
+): AsyncGenerator<Buffer> {
+  let remaining = skipBytes;
+  for await (const buf of source) {
+    if (remaining > 0) {
+      const take = Math.min(remaining, buf.length);
+      hash.update(buf.subarray(0, take));
+      remaining -= take;
+      if (remaining > 0) continue;
+      if (hash.copy().digest("hex") !== expectedHash) throw new RestartAsNew();
+      if (take < buf.length) yield buf.subarray(take);
+      continue;
+    }
+    yield buf;
+  }
+  if (remaining > 0) throw new RestartAsNew();
+  if (skipBytes === 0) return;
+}
+
+/** A JSON array of flows (hand-made fixtures, `jq -s`, UI downloads): parsed whole. */
+async function ingestArray(input: string, head: Head, options: IngestOptions, now: () => number): Promise<InputResult> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const b of replay(head)) {
+    size += b.length;
+    if (size > MAX_ARRAY_BYTES) {
+      throw new InputError(
+        `${input} is a JSON array larger than 1 GiB`,
+        undefined,
+        "convert it to JSON lines (`jq -c '.[]' FILE`) and ingest that",
+      );
+    }
+    parts.push(b);
+  }
+  const content = Buffer.concat(parts, size);
+  let value: unknown;
+  try {
+    value = JSON.parse(content.toString("utf8"));
+  } catch (err) {
+    throw new InputError(
+      `${input} starts with "[" but is not a valid JSON array (${(err as Error).message})`,
+      undefined,
+      "fix the JSON, or give JSON lines (one record per line)",
+    );
+  }
+  const items = value as unknown[];
+  const format =
+    options.format && options.format !== "auto"
+      ? formatByName(options.format)
+      : items.map((v) => detectFormat(v)).find((f) => f !== undefined);
+  if (!format) {
+    throw new InputError(`${input} is a JSON array, but none of its elements is a Hubble or Calico flow record`, undefined,
+      "give flow records, or name the format with --format");
+  }
+  const contentHash = createHash("sha256").update(content).digest("hex");
+  const db = options.db;
+  if (findCompleteByContent(db, contentHash)) {
+    return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
+  }
+  const builder = new BatchBuilder();
+  items.forEach((item, i) => {
+    addValue(item, i + 1, format, builder);
+  });
+  const batch = builder.build();
+  if (options.strict && batch.bad > 0) {
+    const first = batch.badLines[0];
+    throw new InputError(`array element ${first?.line}: ${first?.reason}`, { file: input }, "fix or remove the element");
+  }
+  const isFile = input !== "-";
+  db.transaction(() => {
+    const id = startIngest(
+      db,
+      {
+        source_system: format.system,
+        kind: isFile ? "file" : "stdin",
+        path: isFile ? resolvePath(input) : "-",
+        format: `${format.name}-array`,
+        head_hash: createHash("sha256").update(head.bytes).digest("hex"),
+      },
+      now(),
+    );
+    new BatchWriter(db).write(batch, id, format.system);
+    recordProgress(db, id, {
+      bytesDone: size,
+      linesDone: items.length,
+      contentHash,
+      counts: { flows: batch.flows, replies: batch.replies, skipped: batch.skipped, bad: batch.bad, lost: batch.lost.reduce((n, l) => n + l.lost, 0) },
+    });
+    finishIngest(db, id, "complete", now());
+  })();
+  const counts = zeroCounts();
+  addCounts(counts, batch);
+  return {
+    input,
+    outcome: "ingested",
+    format: format.name,
+    counts,
+    badLines: batch.badLines.slice(0, SHOWN_BAD_LINES).map((b) => ({ line: b.line, reason: `array element ${b.line}: ${b.reason}` })),
+  };
+}

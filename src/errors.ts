@@ -1,0 +1,91 @@
+/**
+ * The one error hierarchy of flowpol. Every message says what is wrong and, in `hint`, how to fix
+ * it. Only `src/cli/main.ts` turns these into exit codes.
+ */
+export type ErrorCode = "usage" | "input" | "source" | "check" | "internal";
+
+export abstract class FlowpolError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/** A flag or argument is wrong. Exit code 2. */
+export class UsageError extends FlowpolError {
+  readonly code = "usage";
+}
+
+/** A location inside an input: a file (or "-" for stdin), a line, a document index. */
+export interface InputLocation {
+  file: string;
+  line?: number;
+  document?: number;
+}
+
+export function formatLocation(loc: InputLocation): string {
+  if (loc.line !== undefined) return `${loc.file}:${loc.line}`;
+  if (loc.document !== undefined) return `${loc.file} (document ${loc.document})`;
+  return loc.file;
+}
+
+/** Input data is malformed. Carries the file and line. Exit code 1. */
+export class InputError extends FlowpolError {
+  readonly code = "input";
+  readonly location: InputLocation | undefined;
+
+  constructor(message: string, location?: InputLocation, hint?: string, options?: { cause?: unknown }) {
+    super(location ? `${formatLocation(location)}: ${message}` : message, hint, options);
+    this.location = location;
+  }
+}
+
+/** A flow source (a server, a connection, a TLS handshake) failed. Exit code 1. */
+export class SourceError extends FlowpolError {
+  readonly code = "source";
+}
+
+/** A check the user asked for (--fail-on, verify) found something. Exit code 3. */
+export class CheckFailedError extends FlowpolError {
+  readonly code = "check";
+}
+
+/** A bug in flowpol. Exit code 1, with a request to report it. */
+export class InternalError extends FlowpolError {
+  readonly code = "internal";
+}
+
+/** Normalises anything caught into a FlowpolError. */
+export function toFlowpolError(err: unknown): FlowpolError {
+  if (err instanceof FlowpolError) return err;
+  if (err instanceof Error) {
+    const sys = err as NodeJS.ErrnoException;
+    if (sys.code === "ENOENT" && sys.path) {
+      return new InputError(`no such file: ${sys.path}`, undefined, "check the path", { cause: err });
+    }
+    if (sys.code === "EACCES" && sys.path) {
+      return new InputError(`permission denied: ${sys.path}`, undefined, "check the file's permissions", {
+        cause: err,
+      });
+    }
+    if (sys.code === "EISDIR" && sys.path) {
+      return new InputError(`${sys.path} is a directory, not a file`, undefined, "name a file", { cause: err });
+    }
+    return new InternalError(err.message, "this is a bug in flowpol: please report it with the command you ran", {
+      cause: err,
+    });
+  }
+  return new InternalError(String(err), "this is a bug in flowpol: please report it with the command you ran");
+}
+
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  usage: 2,
+  input: 1,
+  source: 1,
+  check: 3,
+  internal: 1,
+};

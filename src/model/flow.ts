@@ -1,0 +1,100 @@
+/**
+ * The normalized flow record. Every collector (Hubble files and gRPC, Calico flow logs and
+ * Goldmane) produces this shape; everything downstream reads only this shape.
+ */
+
+export const VERDICTS = ["forwarded", "dropped", "audit", "redirected", "error", "unknown"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Verdicts of flows that reached their target: these make allow edges. */
+export const ALLOWED_VERDICTS: ReadonlySet<Verdict> = new Set(["forwarded", "audit", "redirected"]);
+
+export const PROTOCOLS = ["TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6", "other"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export type TrafficDirection = "ingress" | "egress" | "unknown";
+
+/** Hubble's reserved identities that flowpol distinguishes (see hubble-formats.md §4). */
+export const RESERVED_ENTITIES = [
+  "world",
+  "host",
+  "remote-node",
+  "kube-apiserver",
+  "health",
+  "ingress",
+  "unmanaged",
+  "init",
+] as const;
+export type ReservedEntity = (typeof RESERVED_ENTITIES)[number];
+
+export type SourceSystem = "hubble" | "calico";
+
+export interface WorkloadRef {
+  /** Owner kind: Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, Pod, ... */
+  kind: string;
+  name: string;
+}
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+}
+
+export interface FlowEndpoint {
+  ip?: string;
+  namespace?: string;
+  podName?: string;
+  workload?: WorkloadRef;
+  /** Pod labels without the `k8s:` source prefix and without Cilium's internal labels. */
+  labels: Record<string, string>;
+  /** Labels of the pod's namespace, kept apart from the pod's own labels. */
+  namespaceLabels: Record<string, string>;
+  /** Set when the peer is one of the reserved identities rather than a pod. */
+  entity?: ReservedEntity;
+  /** DNS names seen for this peer (Hubble `*_names`, DNS answers, Calico `dest_domains`). */
+  dnsNames: string[];
+  service?: ServiceRef;
+  serviceAccount?: string;
+}
+
+export interface TcpFlags {
+  SYN?: boolean;
+  ACK?: boolean;
+  FIN?: boolean;
+  RST?: boolean;
+  PSH?: boolean;
+  URG?: boolean;
+}
+
+export interface Flow {
+  /** Milliseconds since the Unix epoch. */
+  time: number;
+  node?: string;
+  uuid?: string;
+  verdict: Verdict;
+  dropReason?: string;
+  direction: TrafficDirection;
+  /** true: a reply; false: a request; undefined: unknown. */
+  isReply: boolean | undefined;
+  /** Hubble `trace_reason`: NEW, ESTABLISHED, REPLY, REOPENED, SRV6_*; upper case. */
+  traceReason?: string;
+  protocol: Protocol;
+  sourcePort?: number;
+  destinationPort?: number;
+  tcpFlags?: TcpFlags;
+  /** ICMP type, for ICMPv4/ICMPv6. */
+  icmpType?: number;
+  source: FlowEndpoint;
+  destination: FlowEndpoint;
+  sourceSystem: SourceSystem;
+  /** How many connections this record stands for (Calico aggregates; Hubble is always 1). */
+  count: number;
+  /** Policy provenance as the source reported it (Calico `policies`), verbatim. */
+  policies?: string[];
+  /** Hubble L7 DNS answer: the name queried and the IPs it resolved to. */
+  dnsAnswer?: { query: string; ips: string[] };
+}
+
+export function emptyEndpoint(): FlowEndpoint {
+  return { labels: {}, namespaceLabels: {}, dnsNames: [] };
+}

@@ -1,0 +1,126 @@
+/**
+ * The store's schema, as an ordered list of migrations. `PRAGMA user_version` records how many
+ * have been applied. Append only: never edit a migration that has shipped.
+ *
+ * Times are milliseconds since the Unix epoch. Label sets are JSON objects with sorted keys.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "endpoints, pods, namespaces, edges, DNS names, services, gaps, ingest log",
+    sql: `
+CREATE TABLE endpoints (
+  id INTEGER PRIMARY KEY,
+  type TEXT NOT NULL CHECK (type IN ('workload', 'entity', 'external', 'unknown')),
+  namespace TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  ip TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  flows INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (type, namespace, kind, name, ip)
+);
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY,
+  labels TEXT NOT NULL DEFAULT '{}',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE TABLE pods (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),
+  labels TEXT NOT NULL DEFAULT '{}',
+  service_account TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE INDEX pods_by_endpoint ON pods(endpoint_id);
+CREATE TABLE edges (
+  id INTEGER PRIMARY KEY,
+  src_id INTEGER NOT NULL REFERENCES endpoints(id),
+  dst_id INTEGER NOT NULL REFERENCES endpoints(id),
+  protocol TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  source_system TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  drop_reason TEXT NOT NULL DEFAULT '',
+  UNIQUE (src_id, dst_id, protocol, port, verdict, source_system)
+);
+CREATE INDEX edges_by_dst ON edges(dst_id);
+CREATE TABLE edge_policies (
+  edge_id INTEGER NOT NULL REFERENCES edges(id),
+  policy TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (edge_id, policy)
+);
+CREATE TABLE dns_names (
+  ip TEXT NOT NULL,
+  name TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (ip, name)
+);
+CREATE TABLE services (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),
+  protocol TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name, endpoint_id, protocol, port)
+);
+CREATE TABLE ingests (
+  id INTEGER PRIMARY KEY,
+  source_system TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('file', 'stdin', 'grpc')),
+  path TEXT NOT NULL,
+  format TEXT NOT NULL,
+  head_hash TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL DEFAULT '',
+  bytes_done INTEGER NOT NULL DEFAULT 0,
+  lines_done INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+  flows INTEGER NOT NULL DEFAULT 0,
+  replies INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0,
+  bad INTEGER NOT NULL DEFAULT 0,
+  lost INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX ingests_by_head ON ingests(head_hash);
+CREATE TABLE bad_lines (
+  ingest_id INTEGER NOT NULL REFERENCES ingests(id),
+  line INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (ingest_id, line)
+);
+CREATE TABLE gaps (
+  id INTEGER PRIMARY KEY,
+  source_system TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  node TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '',
+  count INTEGER NOT NULL DEFAULT 0,
+  first_seen INTEGER,
+  last_seen INTEGER,
+  ingest_id INTEGER REFERENCES ingests(id)
+);
+`,
+  },
+];

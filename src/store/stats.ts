@@ -1,0 +1,74 @@
+import type { Db } from "./db.js";
+
+/** What `flowpol stats` reports. Keys are a contract: scripts and CI read them. */
+export interface StoreStats {
+  flows: number;
+  replies: number;
+  edges: number;
+  allowedEdges: number;
+  deniedEdges: number;
+  workloads: number;
+  namespaces: number;
+  externalPeers: number;
+  lostEvents: number;
+  gaps: number;
+  skippedLines: number;
+  badLines: number;
+  ingests: number;
+  sources: string[];
+  since: string | null;
+  until: string | null;
+}
+
+function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}
+
+export function storeStats(db: Db): StoreStats {
+  const totals = db
+    .prepare(
+      `SELECT coalesce(sum(flows), 0) AS flows, coalesce(sum(replies), 0) AS replies,
+              coalesce(sum(skipped), 0) AS skipped, coalesce(sum(bad), 0) AS bad, count(*) AS ingests
+       FROM ingests WHERE status != 'running' OR kind = 'file'`,
+    )
+    .get() as { flows: number; replies: number; skipped: number; bad: number; ingests: number };
+  const edges = db
+    .prepare(
+      `SELECT count(*) AS edges,
+              coalesce(sum(verdict IN ('forwarded', 'audit', 'redirected')), 0) AS allowed,
+              coalesce(sum(verdict = 'dropped'), 0) AS denied
+       FROM edges`,
+    )
+    .get() as { edges: number; allowed: number; denied: number };
+  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+  const window = db.prepare("SELECT min(first_seen) AS since, max(last_seen) AS until FROM endpoints").get() as {
+    since: number | null;
+    until: number | null;
+  };
+  const gaps = db
+    .prepare(
+      "SELECT coalesce(sum(CASE WHEN kind = 'lost_events' THEN count ELSE 0 END), 0) AS lost, count(*) AS gaps FROM gaps",
+    )
+    .get() as { lost: number; gaps: number };
+  const sources = (db.prepare("SELECT DISTINCT source_system AS s FROM ingests ORDER BY 1").all() as Array<{ s: string }>).map(
+    (r) => r.s,
+  );
+  return {
+    flows: totals.flows,
+    replies: totals.replies,
+    edges: edges.edges,
+    allowedEdges: edges.allowed,
+    deniedEdges: edges.denied,
+    workloads: count("SELECT count(*) AS n FROM endpoints WHERE type = 'workload'"),
+    namespaces: count("SELECT count(*) AS n FROM namespaces"),
+    externalPeers: count("SELECT count(*) AS n FROM endpoints WHERE type = 'external'"),
+    lostEvents: gaps.lost,
+    gaps: gaps.gaps,
+    skippedLines: totals.skipped,
+    badLines: totals.bad,
+    ingests: totals.ingests,
+    sources,
+    since: iso(window.since),
+    until: iso(window.until),
+  };
+}

@@ -1,0 +1,169 @@
+import type { Batch, EndpointRef } from "../collect/aggregate.js";
+import { endpointKey } from "../collect/aggregate.js";
+import type { Db } from "./db.js";
+
+/**
+ * Applies pre-aggregated batches to the store with upserts. Callers wrap `write` in the same
+ * transaction as their ingest-progress update, so a batch is either wholly in the store or not.
+ */
+export class BatchWriter {
+  private readonly endpointIds = new Map<string, number>();
+  private readonly upsertEndpoint;
+  private readonly selectEndpoint;
+  private readonly upsertNamespace;
+  private readonly upsertPod;
+  private readonly upsertEdge;
+  private readonly upsertEdgePolicy;
+  private readonly upsertDnsName;
+  private readonly upsertService;
+  private readonly insertGap;
+  private readonly insertBadLine;
+
+  constructor(private readonly db: Db) {
+    this.upsertEndpoint = db.prepare(`
+      INSERT INTO endpoints (type, namespace, kind, name, ip, first_seen, last_seen, flows)
+      VALUES (@type, @namespace, @kind, @name, @ip, @first, @last, @count)
+      ON CONFLICT (type, namespace, kind, name, ip) DO UPDATE SET
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen),
+        flows = flows + excluded.flows
+      RETURNING id`);
+    this.selectEndpoint = db.prepare(
+      "SELECT id FROM endpoints WHERE type = ? AND namespace = ? AND kind = ? AND name = ? AND ip = ?",
+    );
+    this.upsertNamespace = db.prepare(`
+      INSERT INTO namespaces (name, labels, first_seen, last_seen) VALUES (@name, @labels, @first, @last)
+      ON CONFLICT (name) DO UPDATE SET
+        labels = CASE WHEN excluded.labels != '' AND excluded.last_seen >= last_seen THEN excluded.labels
+                      WHEN labels = '' THEN excluded.labels ELSE labels END,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen)`);
+    this.upsertPod = db.prepare(`
+      INSERT INTO pods (namespace, name, endpoint_id, labels, service_account, first_seen, last_seen)
+      VALUES (@namespace, @name, @endpointId, @labels, @serviceAccount, @first, @last)
+      ON CONFLICT (namespace, name) DO UPDATE SET
+        labels = CASE WHEN excluded.last_seen >= last_seen THEN excluded.labels ELSE labels END,
+        endpoint_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.endpoint_id ELSE endpoint_id END,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen)`);
+    this.upsertEdge = db.prepare(`
+      INSERT INTO edges (src_id, dst_id, protocol, port, verdict, source_system, count, first_seen, last_seen, drop_reason)
+      VALUES (@src, @dst, @protocol, @port, @verdict, @system, @count, @first, @last, @dropReason)
+      ON CONFLICT (src_id, dst_id, protocol, port, verdict, source_system) DO UPDATE SET
+        count = count + excluded.count,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen),
+        drop_reason = CASE WHEN excluded.drop_reason != '' THEN excluded.drop_reason ELSE drop_reason END
+      RETURNING id`);
+    this.upsertEdgePolicy = db.prepare(`
+      INSERT INTO edge_policies (edge_id, policy, count) VALUES (?, ?, ?)
+      ON CONFLICT (edge_id, policy) DO UPDATE SET count = count + excluded.count`);
+    this.upsertDnsName = db.prepare(`
+      INSERT INTO dns_names (ip, name, count, first_seen, last_seen) VALUES (@ip, @name, @count, @first, @last)
+      ON CONFLICT (ip, name) DO UPDATE SET
+        count = count + excluded.count,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen)`);
+    this.upsertService = db.prepare(`
+      INSERT INTO services (namespace, name, endpoint_id, protocol, port, count, first_seen, last_seen)
+      VALUES (@namespace, @name, @endpointId, @protocol, @port, @count, @first, @last)
+      ON CONFLICT (namespace, name, endpoint_id, protocol, port) DO UPDATE SET
+        count = count + excluded.count,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen)`);
+    this.insertGap = db.prepare(`
+      INSERT INTO gaps (source_system, kind, node, detail, count, first_seen, last_seen, ingest_id)
+      VALUES (@system, @kind, @node, @detail, @count, @first, @last, @ingestId)`);
+    this.insertBadLine = db.prepare("INSERT OR IGNORE INTO bad_lines (ingest_id, line, reason) VALUES (?, ?, ?)");
+  }
+
+  /** The id of an endpoint, creating it if needed (zero flows added). */
+  endpointId(ref: EndpointRef, time: number): number {
+    const key = endpointKey(ref);
+    const cached = this.endpointIds.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.selectEndpoint.get(ref.type, ref.namespace, ref.kind, ref.name, ref.ip) as
+      | { id: number }
+      | undefined;
+    const id =
+      row?.id ?? (this.upsertEndpoint.get({ ...ref, first: time, last: time, count: 0 }) as { id: number }).id;
+    this.endpointIds.set(key, id);
+    return id;
+  }
+
+  /** Writes one batch. Must run inside a transaction. */
+  write(batch: Batch, ingestId: number, system: string, badLineOffset = 0): void {
+    for (const e of batch.endpoints) {
+      const { id } = this.upsertEndpoint.get({ ...e.ref, first: e.first, last: e.last, count: e.count }) as {
+        id: number;
+      };
+      this.endpointIds.set(endpointKey(e.ref), id);
+    }
+    for (const ns of batch.namespaces) this.upsertNamespace.run(ns);
+    for (const p of batch.pods) {
+      this.upsertPod.run({
+        namespace: p.namespace,
+        name: p.name,
+        endpointId: this.endpointId(p.endpoint, p.first),
+        labels: p.labels,
+        serviceAccount: p.serviceAccount,
+        first: p.first,
+        last: p.last,
+      });
+    }
+    for (const e of batch.edges) {
+      const { id } = this.upsertEdge.get({
+        src: this.endpointId(e.src, e.first),
+        dst: this.endpointId(e.dst, e.first),
+        protocol: e.protocol,
+        port: e.port,
+        verdict: e.verdict,
+        system: e.system,
+        count: e.count,
+        first: e.first,
+        last: e.last,
+        dropReason: e.dropReason,
+      }) as { id: number };
+      for (const [policy, count] of Object.entries(e.policies)) this.upsertEdgePolicy.run(id, policy, count);
+    }
+    for (const d of batch.dnsNames) this.upsertDnsName.run(d);
+    for (const s of batch.services) {
+      this.upsertService.run({
+        namespace: s.namespace,
+        name: s.name,
+        endpointId: this.endpointId(s.endpoint, s.first),
+        protocol: s.protocol,
+        port: s.port,
+        count: s.count,
+        first: s.first,
+        last: s.last,
+      });
+    }
+    for (const l of batch.lost) {
+      this.insertGap.run({
+        system,
+        kind: "lost_events",
+        node: l.node ?? "",
+        detail: l.source,
+        count: l.lost,
+        first: l.time ?? null,
+        last: l.time ?? null,
+        ingestId,
+      });
+    }
+    for (const b of batch.badLines) this.insertBadLine.run(ingestId, b.line + badLineOffset, b.reason);
+  }
+
+  /** Records a gap that is not a lost-events record (e.g. an unavailable node during collection). */
+  recordGap(gap: {
+    system: string;
+    kind: string;
+    node: string;
+    detail: string;
+    count: number;
+    time: number | null;
+    ingestId: number | null;
+  }): void {
+    this.insertGap.run({ ...gap, first: gap.time, last: gap.time });
+  }
+}
