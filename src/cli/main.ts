@@ -44,7 +44,14 @@ export function buildProgram(out: Output): Command {
     .action(async (files: string[], o) => {
       const { ingest } = await import("./commands/ingest.js");
       await ingest(
-        { inputs: files, db: resolveDbPath(o.db), format: o.format, strict: o.strict, workers: o.workers, json: o.json },
+        {
+          inputs: files,
+          db: resolveDbPath(o.db),
+          format: o.format,
+          strict: o.strict,
+          workers: o.workers,
+          json: o.json,
+        },
         out,
       );
     });

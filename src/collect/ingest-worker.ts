@@ -15,6 +15,6 @@ parentPort?.on("message", (job: WorkerJob) => {
     const batch = parseChunk(job.bytes, job.startLine, formatByName(job.format));
     parentPort?.postMessage({ seq: job.seq, batch });
   } catch (err) {
-    parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });

@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
-import { InputError, type FlowpolError, toFlowpolError } from "../errors.js";
+import { type FlowpolError, InputError, toFlowpolError } from "../errors.js";
 import type { Db } from "../store/db.js";
 import {
   findCompleteByContent,
@@ -19,8 +19,8 @@ import { type Batch, BatchBuilder } from "./aggregate.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
 import { addValue, parseChunk } from "./parse-chunk.js";
-import type { RecordFormat } from "./record.js";
 import { openInput } from "./read-input.js";
+import type { RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
@@ -240,7 +240,13 @@ async function ingestOne(
     } else {
       ingestId = startIngest(
         db,
-        { source_system: format.system, kind: isFile ? "file" : "stdin", path: fullPath, format: format.name, head_hash: headHash },
+        {
+          source_system: format.system,
+          kind: isFile ? "file" : "stdin",
+          path: fullPath,
+          format: format.name,
+          head_hash: headHash,
+        },
         now(),
       );
     }
@@ -324,7 +330,12 @@ async function ingestOne(
       while (queue.length > 0) await commit();
       if (overlong.length > 0) {
         const tail: Batch = new BatchBuilder().build();
-        queue.push({ batch: Promise.resolve(tail), endOffset: startOffset + newBytes, endLine: startLine, digest: hash.copy().digest("hex") });
+        queue.push({
+          batch: Promise.resolve(tail),
+          endOffset: startOffset + newBytes,
+          endLine: startLine,
+          digest: hash.copy().digest("hex"),
+        });
         await commit();
       }
     } catch (err) {
@@ -413,8 +424,11 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
       ? formatByName(options.format)
       : items.map((v) => detectFormat(v)).find((f) => f !== undefined);
   if (!format) {
-    throw new InputError(`${input} is a JSON array, but none of its elements is a Hubble or Calico flow record`, undefined,
-      "give flow records, or name the format with --format");
+    throw new InputError(
+      `${input} is a JSON array, but none of its elements is a Hubble or Calico flow record`,
+      undefined,
+      "give flow records, or name the format with --format",
+    );
   }
   const contentHash = createHash("sha256").update(content).digest("hex");
   const db = options.db;
@@ -428,7 +442,11 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
   const batch = builder.build();
   if (options.strict && batch.bad > 0) {
     const first = batch.badLines[0];
-    throw new InputError(`array element ${first?.line}: ${first?.reason}`, { file: input }, "fix or remove the element");
+    throw new InputError(
+      `array element ${first?.line}: ${first?.reason}`,
+      { file: input },
+      "fix or remove the element",
+    );
   }
   const isFile = input !== "-";
   db.transaction(() => {
@@ -448,7 +466,13 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
       bytesDone: size,
       linesDone: items.length,
       contentHash,
-      counts: { flows: batch.flows, replies: batch.replies, skipped: batch.skipped, bad: batch.bad, lost: batch.lost.reduce((n, l) => n + l.lost, 0) },
+      counts: {
+        flows: batch.flows,
+        replies: batch.replies,
+        skipped: batch.skipped,
+        bad: batch.bad,
+        lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+      },
     });
     finishIngest(db, id, "complete", now());
   })();
@@ -459,6 +483,8 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     outcome: "ingested",
     format: format.name,
     counts,
-    badLines: batch.badLines.slice(0, SHOWN_BAD_LINES).map((b) => ({ line: b.line, reason: `array element ${b.line}: ${b.reason}` })),
+    badLines: batch.badLines
+      .slice(0, SHOWN_BAD_LINES)
+      .map((b) => ({ line: b.line, reason: `array element ${b.line}: ${b.reason}` })),
   };
 }

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { BatchBuilder, type Batch } from "./aggregate.js";
+import { type Batch, BatchBuilder } from "./aggregate.js";
 import type { RecordFormat } from "./record.js";
 
 /**
@@ -80,7 +80,15 @@ function isBlank(text: string): boolean {
 function describeJsonError(text: string, err: unknown): string {
   const trimmed = text.trimEnd();
   if (trimmed.startsWith("{") && !trimmed.endsWith("}")) return "the line is truncated (incomplete JSON object)";
-  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) return "the line contains binary data, not JSON";
+  if (hasControlCharacters(text)) return "the line contains binary data, not JSON";
   const message = err instanceof Error ? err.message : String(err);
   return `the line is not valid JSON (${message.slice(0, 120)})`;
+}
+
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 9 || (c > 13 && c < 32)) return true;
+  }
+  return false;
 }

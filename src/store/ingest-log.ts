@@ -69,7 +69,13 @@ export function recordProgress(
        flows = flows + @flows, replies = replies + @replies, skipped = skipped + @skipped, bad = bad + @bad,
        lost = lost + @lost
      WHERE id = @id`,
-  ).run({ id, bytesDone: progress.bytesDone, linesDone: progress.linesDone, contentHash: progress.contentHash, ...progress.counts });
+  ).run({
+    id,
+    bytesDone: progress.bytesDone,
+    linesDone: progress.linesDone,
+    contentHash: progress.contentHash,
+    ...progress.counts,
+  });
 }
 
 export function finishIngest(db: Db, id: number, status: "complete" | "failed", now: number, format?: string): void {

@@ -50,9 +50,9 @@ export function storeStats(db: Db): StoreStats {
       "SELECT coalesce(sum(CASE WHEN kind = 'lost_events' THEN count ELSE 0 END), 0) AS lost, count(*) AS gaps FROM gaps",
     )
     .get() as { lost: number; gaps: number };
-  const sources = (db.prepare("SELECT DISTINCT source_system AS s FROM ingests ORDER BY 1").all() as Array<{ s: string }>).map(
-    (r) => r.s,
-  );
+  const sources = (
+    db.prepare("SELECT DISTINCT source_system AS s FROM ingests ORDER BY 1").all() as Array<{ s: string }>
+  ).map((r) => r.s);
   return {
     flows: totals.flows,
     replies: totals.replies,

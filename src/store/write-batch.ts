@@ -19,7 +19,7 @@ export class BatchWriter {
   private readonly insertGap;
   private readonly insertBadLine;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.upsertEndpoint = db.prepare(`
       INSERT INTO endpoints (type, namespace, kind, name, ip, first_seen, last_seen, flows)
       VALUES (@type, @namespace, @kind, @name, @ip, @first, @last, @count)
@@ -85,8 +85,7 @@ export class BatchWriter {
     const row = this.selectEndpoint.get(ref.type, ref.namespace, ref.kind, ref.name, ref.ip) as
       | { id: number }
       | undefined;
-    const id =
-      row?.id ?? (this.upsertEndpoint.get({ ...ref, first: time, last: time, count: 0 }) as { id: number }).id;
+    const id = row?.id ?? (this.upsertEndpoint.get({ ...ref, first: time, last: time, count: 0 }) as { id: number }).id;
     this.endpointIds.set(key, id);
     return id;
   }

@@ -16,7 +16,9 @@ export function expectGolden(actual: string, goldenPath: string): void {
   }
   if (!existsSync(goldenPath)) {
     writeFileSync(actualPath, actual);
-    throw new Error(`golden file ${goldenPath} is missing; wrote ${actualPath}. Run UPDATE_GOLDEN=1 npm test to create it.`);
+    throw new Error(
+      `golden file ${goldenPath} is missing; wrote ${actualPath}. Run UPDATE_GOLDEN=1 npm test to create it.`,
+    );
   }
   const expected = readFileSync(goldenPath, "utf8");
   if (expected !== actual) writeFileSync(actualPath, actual);

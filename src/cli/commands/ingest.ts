@@ -1,5 +1,5 @@
+import { type InputResult, ingestInputs } from "../../collect/ingest.js";
 import { InputError } from "../../errors.js";
-import { ingestInputs, type InputResult } from "../../collect/ingest.js";
 import { openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
 import { formatBytes, formatDuration, ProgressLine } from "../progress.js";
@@ -55,7 +55,9 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
         ? `${failedInputs.length} input(s) failed${first ? `; first: ${first.message}` : ""}`
         : `${badLines} bad line(s) were skipped; everything else was ingested`,
       undefined,
-      failedInputs.length > 0 ? first?.hint : "fix the lines named above and ingest the file again: lines already stored are not counted twice",
+      failedInputs.length > 0
+        ? first?.hint
+        : "fix the lines named above and ingest the file again: lines already stored are not counted twice",
     );
   }
 }

@@ -17,7 +17,6 @@ import { deriveWorkload } from "../workload.js";
  * Facts: ../shared/reference/hubble-formats.md and hubble-proto-facts.md.
  */
 
-
 type Json = Record<string, unknown>;
 
 const VERDICT_BY_NUMBER = ["unknown", "forwarded", "dropped", "error", "audit", "redirected", "unknown", "unknown"];
