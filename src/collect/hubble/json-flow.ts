@@ -1,8 +1,8 @@
 import {
   emptyEndpoint,
-  IDENTITY_KIND,
   type Flow,
   type FlowEndpoint,
+  IDENTITY_KIND,
   type Protocol,
   type ReservedEntity,
   type TrafficDirection,
