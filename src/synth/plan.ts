@@ -123,8 +123,10 @@ class Planner {
         if (ingress) add(ingress, `allow-ingress-from-${s.name}`, `shared-caller:${s.name}`);
       }
     }
+    const fixed = policies.length;
     for (const f of this.flowPolicies(ns)) add(f.policy, f.wanted, f.identity);
-    return { namespace: ns, policies };
+    const flows = policies.splice(fixed).sort((a, b) => cmp(a.name, b.name));
+    return { namespace: ns, policies: [...policies, ...flows] };
   }
 
   // ---- DNS ----
