@@ -14,7 +14,7 @@ import {
   type SharedService,
   type WorkloadNode,
 } from "./model.js";
-import { chooseSelector, matches } from "./selectors.js";
+import { chooseSelector, isVolatileLabel, matches } from "./selectors.js";
 
 export interface GraphOptions {
   catalog: CatalogEntry[];
@@ -127,6 +127,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     else n.ips.sort(cmp);
   }
 
+  mergeIdentities(nodes, nodeOf);
   assignSelectors(nodes, warnings);
 
   const scoped = (id: string) => {
@@ -192,6 +193,36 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     warnings,
     belowMinFlows,
   };
+}
+
+/**
+ * A peer Hubble knew only by its identity labels (kind `Identity`) is the same pods as the real
+ * workload whose pods carry exactly those labels (volatile labels aside): merge it into that
+ * workload when there is exactly one.
+ */
+function mergeIdentities(nodes: Map<string, GraphNode>, nodeOf: Map<number, string>): void {
+  const stable = (l: Record<string, string>) =>
+    JSON.stringify(
+      Object.keys(l)
+        .filter((k) => !isVolatileLabel(k))
+        .sort()
+        .map((k) => [k, l[k]]),
+    );
+  const workloads = [...nodes.values()].filter((n): n is WorkloadNode => n.type === "workload");
+  for (const identity of workloads.filter((w) => w.kind === "Identity")) {
+    const sets = new Set(identity.podLabelSets.map(stable));
+    const candidates = workloads.filter(
+      (w) =>
+        w.kind !== "Identity" && w.namespace === identity.namespace && w.podLabelSets.some((l) => sets.has(stable(l))),
+    );
+    if (candidates.length !== 1) continue;
+    const target = candidates[0] as WorkloadNode;
+    target.flows += identity.flows;
+    target.first = Math.min(target.first, identity.first);
+    target.last = Math.max(target.last, identity.last);
+    for (const [endpointId, id] of nodeOf) if (id === identity.id) nodeOf.set(endpointId, target.id);
+    nodes.delete(identity.id);
+  }
 }
 
 function entityNode(nodes: Map<string, GraphNode>, e: EndpointRecord): EntityNode {

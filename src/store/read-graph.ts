@@ -49,7 +49,10 @@ export function readGraphInput(db: Db, scope: Scope): GraphInput {
     const ns = workloadNs(id);
     if (ns) namespaces.add(ns);
   }
-  for (const e of allEndpoints) if (e.type === "workload" && inScope(scope, e.namespace)) namespaces.add(e.namespace);
+  for (const e of allEndpoints) {
+    const inWindow = e.last >= since && e.first <= until;
+    if (e.type === "workload" && inWindow && inScope(scope, e.namespace)) namespaces.add(e.namespace);
+  }
   const nsList = JSON.stringify([...namespaces]);
 
   const endpoints = allEndpoints.filter(
