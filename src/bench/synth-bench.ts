@@ -5,6 +5,10 @@ import { defaultSynthOptions, generateTree, synthesize } from "../synth/index.js
 import type { BenchContext, BenchRow } from "./types.js";
 
 /**
+ * The synthetic cluster: 50 namespaces of 100 workloads (two pods each), 1,000 external hosts
+ * with DNS names; 75% of the edges inside a namespace, 15% to 100 platform workloads (which the
+ * graph detects as shared services), 10% to external hosts.
+ *
  * Synthesis speed: graph + plan + YAML/EVIDENCE rendering for 5,000 workloads in 50 namespaces
  * with 50,000 edges (target <= 5 s), then the same workloads with 10x the edges (target <= 12x
  * the time of the first run, measured in the same process).
@@ -73,15 +77,16 @@ export function syntheticInput(workloads: number, edges: number, namespaces = 50
   const seen = new Set<string>();
   while (input.edges.length < edges) {
     const src = rand(workloads) + 1;
-    // Mostly calls within the namespace's neighbourhood, some across, some external.
+    const srcNs = Math.floor((src - 1) / perNs);
+    // 75% calls inside the namespace, 15% to one of 100 platform services, 10% to external hosts.
     const roll = rand(100);
     const dst =
       roll < 10
         ? workloads + 1 + rand(externals)
-        : roll < 30
-          ? rand(workloads) + 1
-          : ((src - 1 + rand(perNs)) % workloads) + 1;
-    const port = 8000 + rand(roll < 10 ? 2 : 40);
+        : roll < 25
+          ? rand(100) + 1
+          : Math.min(workloads, srcNs * perNs + rand(perNs) + 1);
+    const port = roll < 25 ? 8000 + rand(2) : 8000 + rand(40);
     const key = `${src}>${dst}>${port}`;
     if (src === dst || seen.has(key)) continue;
     seen.add(key);

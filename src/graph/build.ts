@@ -306,7 +306,8 @@ function findSharedServices(
     const src = nodes.get(e.from);
     const dst = nodes.get(e.to);
     if (src?.type !== "workload" || !dst || claimed.has(e.to)) continue;
-    if (dst.type === "entity" && dst.entity === "nodes") continue;
+    // Only in-cluster destinations: an external host stays a per-workload egress, never namespace-wide.
+    if (dst.type === "external" || (dst.type === "entity" && dst.entity === "nodes")) continue;
     const key = `${e.to}>${e.protocol}>${e.port}`;
     const set = callers.get(key) ?? new Set<string>();
     set.add(src.namespace);

@@ -12,8 +12,20 @@
 
 const TOP_LEVEL = ["apiVersion", "kind", "metadata", "spec"];
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*$/;
-const NOT_A_STRING =
-  /^(?:[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[\d:]+(?:\.\d*)?)$/;
+/** Plain strings YAML 1.1 or 1.2 would read as booleans or null. */
+const RESERVED = new Set(
+  "~ null Null NULL true True TRUE false False FALSE y Y yes Yes YES n N no No NO on On ON off Off OFF".split(" "),
+);
+/** Numbers in YAML 1.1 or 1.2 (ints, floats, hex, octal, binary, sexagesimal, .inf/.nan). */
+const NUMBERISH =
+  /^(?:[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|\.(?:inf|Inf|INF|nan|NaN|NAN)|[\d:]+(?:\.\d*)?)$/;
+
+function isPlain(s: string): boolean {
+  if (!PLAIN.test(s) || RESERVED.has(s)) return false;
+  const c = s.charCodeAt(0);
+  const numberStart = (c >= 48 && c <= 57) || c === 46;
+  return !(numberStart && NUMBERISH.test(s));
+}
 
 export function toYaml(object: Record<string, unknown>, comments: ReadonlyMap<string, string> = new Map()): string {
   const lines: string[] = [];
@@ -26,18 +38,11 @@ export function toYamlStream(objects: Array<Record<string, unknown>>): string {
   return objects.map((o) => toYaml(o)).join("---\n");
 }
 
-const scalarCache = new Map<string, string>();
-
 export function yamlScalar(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === null || value === undefined) return "null";
   const s = String(value);
-  let out = scalarCache.get(s);
-  if (out === undefined) {
-    out = PLAIN.test(s) && !NOT_A_STRING.test(s) ? s : JSON.stringify(s);
-    if (scalarCache.size < 100_000) scalarCache.set(s, out);
-  }
-  return out;
+  return isPlain(s) ? s : JSON.stringify(s);
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

@@ -8,7 +8,10 @@ import { createHash } from "node:crypto";
 export const MAX_NAME = 63;
 const HASH_LENGTH = 8;
 
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 export function toDnsLabel(raw: string): string {
+  if (raw.length <= MAX_NAME && DNS1123_LABEL.test(raw) && !raw.includes("--")) return raw;
   const cleaned = raw
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")

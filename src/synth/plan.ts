@@ -91,6 +91,27 @@ class Planner {
     return this.graph.shared.filter((s) => touched.has(s));
   }
 
+  private readonly callsCache = new Map<SharedService, { ports: PortRef[]; byNamespace: Map<string, GraphEdge[]> }>();
+
+  /** Edges into a callee shared service, by the caller's namespace, and the ports its exception opens. */
+  private callsTo(s: SharedService): { ports: PortRef[]; byNamespace: Map<string, GraphEdge[]> } {
+    let calls = this.callsCache.get(s);
+    if (!calls) {
+      const edges = this.edgesToNodes(s.nodes);
+      const byNamespace = new Map<string, GraphEdge[]>();
+      for (const e of edges) {
+        const ns = this.workload(e.from)?.namespace;
+        if (!ns) continue;
+        const list = byNamespace.get(ns);
+        if (list) list.push(e);
+        else byNamespace.set(ns, [e]);
+      }
+      calls = { ports: this.sharedPorts(s, edges), byNamespace };
+      this.callsCache.set(s, calls);
+    }
+    return calls;
+  }
+
   private edgesFromNamespace(ns: string): GraphEdge[] {
     return this.fromNamespace.get(ns) ?? [];
   }
@@ -228,9 +249,10 @@ class Planner {
 
   private sharedEgress(ns: string, s: SharedService): Omit<PolicyIntent, "name" | "namespace"> | undefined {
     const nodes = new Set(s.nodes);
-    const evidence = this.edgesToNodes(s.nodes).filter((e) => this.workload(e.from)?.namespace === ns);
+    const calls = this.callsTo(s);
+    const evidence = calls.byNamespace.get(ns) ?? [];
     if (evidence.length === 0) return undefined;
-    const ports = this.sharedPorts(s, this.edgesToNodes(s.nodes));
+    const ports = calls.ports;
     const inPorts = evidence.filter((e) => ports.some((p) => p.protocol === e.protocol && p.port === e.port));
     if (inPorts.length === 0) return undefined;
     const peers = dedupePeers(s.nodes.flatMap((id) => this.peerFor(id, ns) ?? []));
@@ -408,7 +430,7 @@ class Planner {
       blocks.set(cidr, b);
     }
     const byPorts = new Map<string, { ports: PortRef[]; peers: IpPeer[] }>();
-    for (const [cidr, b] of [...blocks].sort(([a], [c]) => compareCidrs(a, c))) {
+    for (const [cidr, b] of sortByCidr([...blocks])) {
       const ports = sortPorts([...b.ports.values()]);
       const key = ports.map((p) => `${p.protocol}/${p.port}`).join(",");
       const r = byPorts.get(key) ?? { ports, peers: [] };
@@ -472,6 +494,10 @@ class Planner {
       });
     }
   }
+}
+
+function sortByCidr<T>(entries: Array<[string, T]>): Array<[string, T]> {
+  return entries.length < 2 ? entries : entries.sort(([a], [b]) => compareCidrs(a, b));
 }
 
 export function mergePorts(edges: GraphEdge[]): PortRef[] {

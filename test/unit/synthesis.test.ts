@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
+import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
 import { readGraphInput } from "../../src/store/read-graph.js";
 import {
@@ -52,6 +54,29 @@ describe("synthesis on a hand-built store", () => {
       expectGolden(asText(run(flavor).tree.files), `${REPO_ROOT}/test/golden/synth/shop-${flavor}.txt`);
     },
   );
+
+  it.each([["kubernetes"], ["cilium"], ["calico-staged"]] as const)(
+    "writes YAML that reads back as exactly the objects (%s)",
+    (flavor) => {
+      const { tree } = run(flavor);
+      const yamlFiles = tree.files.filter((f) => f.path.endsWith(".yaml") && !f.path.endsWith("kustomization.yaml"));
+      expect(yamlFiles.map((f) => parse(f.content))).toEqual(tree.manifests);
+    },
+  );
+
+  it.each([
+    [
+      "strings that look like numbers, booleans or null",
+      { a: "443", b: "yes", c: "null", d: "1.5", e: "0x1f", f: "Off" },
+    ],
+    [
+      "strings with spaces, colons, wildcards",
+      { a: "a b", b: "k8s:io.kubernetes.pod.namespace", c: "*", d: "2001:db8::/48" },
+    ],
+    ["nested empties and lists", { a: {}, b: [], c: [{}, { x: [1, "2"] }], d: { e: { f: true } } }],
+  ])("round-trips %s through toYaml", (_name, object) => {
+    expect(parse(toYaml(object as Record<string, unknown>))).toEqual(object);
+  });
 
   it("gives byte-identical files for the same store", () => {
     expect(asText(run("kubernetes").tree.files)).toBe(asText(run("kubernetes").tree.files));
