@@ -84,17 +84,19 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      const err = doc.errors[0]!;
-      into.syntaxErrors.push({
-        file,
-        document: index,
-        line: lineCounter.linePos(err.pos[0]).line,
-        message: `YAML syntax error: ${err.message.split("\n")[0]}`,
-      });
-      return;
-    }
+  // Like kubectl and netpol-analyzer, a syntax error ends the file: later documents are not read.
+  const firstBad = list.findIndex((d) => d.errors.length > 0);
+  if (firstBad !== -1) {
+    const err = list[firstBad]!.errors[0]!;
+    const rest = list.length - firstBad - 1;
+    into.syntaxErrors.push({
+      file,
+      document: firstBad,
+      line: lineCounter.linePos(err.pos[0]).line,
+      message: `YAML syntax error: ${err.message.split("\n")[0]}${rest > 0 ? ` (the ${rest} documents after it were not read)` : ""}`,
+    });
+  }
+  list.slice(0, firstBad === -1 ? list.length : firstBad).forEach((doc, index) => {
     into.documents.push({ file, index, doc, lineCounter });
     const lineOf = (offset: number | undefined) =>
       offset === undefined ? undefined : lineCounter.linePos(offset).line;

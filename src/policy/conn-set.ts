@@ -43,10 +43,14 @@ export class ConnSet {
   }
 
   union(other: ConnSet): ConnSet {
+    if (other === ConnSet.NONE || this === ConnSet.ALL) return this;
+    if (this === ConnSet.NONE || other === ConnSet.ALL) return other;
     return this.combine(other, (a, b) => a.union(b));
   }
 
   intersect(other: ConnSet): ConnSet {
+    if (other === ConnSet.ALL || this === ConnSet.NONE) return this;
+    if (this === ConnSet.ALL || other === ConnSet.NONE) return other;
     return this.combine(other, (a, b) => a.intersect(b));
   }
 

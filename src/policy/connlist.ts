@@ -124,7 +124,8 @@ export function connectivityList(topo: Topology, options: ConnlistOptions = {}):
       if (!conns.isEmpty()) lines.push({ src: externalId(table.ingressAtoms[i]!), dst: id, conns });
     });
   }
-  return lines.sort((a, b) => compareText(lineText(a), lineText(b)));
+  const keyed = lines.map((l) => ({ l, text: lineText(l) }));
+  return keyed.sort((a, b) => compareText(a.text, b.text)).map((k) => k.l);
 }
 
 export const NO_CONNS = ConnSet.NONE;

@@ -89,7 +89,10 @@ export class PolicyEngine {
   allowed(src: Endpoint, dst: Endpoint): ConnSet {
     const egress = this.directionConns(src, dst, "egress");
     if (egress.isEmpty()) return egress;
-    return egress.intersect(this.directionConns(src, dst, "ingress"));
+    const ingress = this.directionConns(src, dst, "ingress");
+    if (egress === ConnSet.ALL) return ingress;
+    if (ingress === ConnSet.ALL) return egress;
+    return egress.intersect(ingress);
   }
 
   /** What each direction allows from src to dst (ALL when that side is not isolated). */
@@ -104,7 +107,7 @@ export class PolicyEngine {
       for (const rule of policy[direction]!) {
         if (!this.ruleMatchesPeer(rule, peer)) continue;
         conns = conns.union(this.rulePorts(rule, dst));
-        if (conns.isAll()) return conns;
+        if (conns.isAll()) return ConnSet.ALL;
       }
     }
     return conns;

@@ -56,6 +56,8 @@ export class PortSet {
   }
 
   intersect(other: PortSet): PortSet {
+    if (other === PortSet.ALL || this.isEmpty()) return this;
+    if (this === PortSet.ALL || other.isEmpty()) return other;
     const out: Interval[] = [];
     let i = 0;
     let j = 0;
