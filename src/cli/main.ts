@@ -66,6 +66,63 @@ export function buildProgram(out: Output): Command {
       await stats({ db: resolveDbPath(o.db), json: o.json }, out);
     });
 
+  const list = (value: string, previous: string[] = []) => [
+    ...previous,
+    ...value
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+  const analyze = program
+    .command("analyze")
+    .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats");
+  analyze
+    .command("list")
+    .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
+    .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
+    .option("-o, --output <format>", "txt, json, csv or md", "txt")
+    .option("--focusworkload <names>", "only connections of these workloads (name or ns/name, comma-separated)", list)
+    .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", list)
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeList } = await import("./commands/analyze.js");
+      await analyzeList(
+        {
+          dirpath: o.dirpath,
+          output: o.output,
+          focusWorkloads: o.focusworkload ?? [],
+          focusDirection: o.focusDirection,
+          focusPeers: o.focusworkloadPeer ?? [],
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+  analyze
+    .command("diff")
+    .description("the connectivity change between two manifest folders (added, removed, changed)")
+    .requiredOption("--dir1 <path>", "the reference manifests")
+    .requiredOption("--dir2 <path>", "the changed manifests")
+    .option("-o, --output <format>", "txt, csv or md", "txt")
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeDiff } = await import("./commands/analyze.js");
+      await analyzeDiff(
+        {
+          dir1: o.dir1,
+          dir2: o.dir2,
+          output: o.output,
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+
   program
     .command("simulate")
     .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
