@@ -119,6 +119,12 @@ export function buildProgram(out: Output): Command {
       if (o.last !== undefined && (o.since !== undefined || o.until !== undefined)) {
         throw new UsageError("--last cannot be combined with --since or --until", "use --last N, or a time window");
       }
+      if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(o.server)) {
+        throw new UsageError(
+          `--server ${JSON.stringify(o.server)} is not host:port`,
+          "write --server like localhost:4245 or hubble-relay.kube-system.svc:80",
+        );
+      }
       const now = Date.now();
       const { collectHubbleCommand } = await import("./commands/collect-hubble.js");
       const stop = new AbortController();

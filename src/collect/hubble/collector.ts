@@ -80,7 +80,7 @@ export interface CollectSummary extends IngestCounts {
 
 const UNAVAILABLE_STATES = new Set(["NODE_UNAVAILABLE", "NODE_GONE", "NODE_ERROR"]);
 const BACKOFF_BASE_MS = 100;
-const BACKOFF_MAX_MS = 10_000;
+const BACKOFF_MAX_MS = 5_000;
 
 /** The resume key of a session: the server and the filters that shape what it returns. */
 export function cursorSource(server: string, namespaces: string[]): string {
