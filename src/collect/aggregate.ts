@@ -87,8 +87,19 @@ export function endpointKey(ref: EndpointRef): string {
   return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
 }
 
-/** JSON with sorted keys: label sets compare and store byte-identically. */
+/** Label objects are never changed once a flow is built, so their canonical text can be cached. */
+const canonicalCache = new WeakMap<Record<string, string>, string>();
+
+/** JSON with sorted keys: label sets compare and store byte-identically. Memoised per label object. */
 export function canonicalLabels(labels: Record<string, string>): string {
+  const cached = canonicalCache.get(labels);
+  if (cached !== undefined) return cached;
+  const text = canonicalLabelsUncached(labels);
+  canonicalCache.set(labels, text);
+  return text;
+}
+
+function canonicalLabelsUncached(labels: Record<string, string>): string {
   const keys = Object.keys(labels).sort();
   const out: Record<string, string> = {};
   for (const k of keys) out[k] = labels[k] as string;

@@ -140,7 +140,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
   const writer = new BatchWriter(db);
-  const workers = options.workers ?? Math.max(1, Math.min(2, availableParallelism() - 1));
+  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
   const summary: CollectSummary = {
@@ -199,9 +199,9 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     }
 
     const chunk = new ChunkWriter();
-    const batchMessages = options.batchMessages ?? 4096;
+    const batchMessages = options.batchMessages ?? 50_000;
     const queue: Array<{ batch: Promise<Batch>; cursor?: { time: NanoTime; keys: string[] }; messages: number }> = [];
-    const maxQueue = Math.max(2, workers * 2);
+    const maxQueue = Math.max(3, workers * 2 + 1);
     let messageNo = 1;
 
     const commitOne = async () => {
@@ -328,7 +328,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     const flushTimer = setInterval(() => {
       flush();
       drain(0);
-    }, options.flushIntervalMs ?? 500);
+    }, options.flushIntervalMs ?? 1000);
     if (options.durationMs !== undefined) {
       durationTimer = setTimeout(() => {
         stoppedBy = "duration";

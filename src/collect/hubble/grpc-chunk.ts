@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Batch, BatchBuilder } from "../aggregate.js";
-import { responseToRecord } from "./grpc-flow.js";
+import { EndpointMemo, responseToRecord } from "./grpc-flow.js";
 import { WireReader } from "./wire.js";
 
 /**
@@ -47,13 +47,14 @@ export class ChunkWriter {
 export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const builder = new BatchBuilder();
+  const memo = new EndpointMemo();
   let at = 0;
   let n = firstMessage;
   while (at + 4 <= buf.length) {
     const len = buf.readUInt32LE(at);
     const start = at + 4;
     const end = start + len;
-    const record = responseToRecord(buf, start, end);
+    const record = responseToRecord(buf, start, end, memo);
     switch (record.kind) {
       case "flow":
         builder.addFlow(record.flow);

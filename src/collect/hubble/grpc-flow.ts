@@ -1,8 +1,8 @@
 import { DropReason, LostEventSource } from "../../gen/flow/flow_pb.js";
 import { NodeState } from "../../gen/relay/relay_pb.js";
-import type { Flow } from "../../model/flow.js";
+import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
-import { hubbleFlowToModel } from "./json-flow.js";
+import { hubbleFlowToModel, parseEndpoint } from "./json-flow.js";
 import { WireReader } from "./wire.js";
 
 /**
@@ -48,6 +48,44 @@ function stringFields(r: WireReader, names: Record<number, string>): Json {
 const SERVICE_FIELDS = { 1: "name", 2: "namespace" };
 const WORKLOAD_FIELDS = { 1: "name", 2: "kind" };
 const IP_FIELDS = { 1: "source", 2: "destination" };
+
+/**
+ * Per-chunk memo: the same pod appears in many flows with byte-identical Endpoint messages, so
+ * each distinct one is decoded and mapped once. Results are shared and never mutated.
+ */
+export class EndpointMemo {
+  private readonly decoded = new Map<string, Json>();
+  private readonly mapped = new WeakMap<Json, Map<string, FlowEndpoint | string>>();
+
+  endpoint(r: WireReader): Json {
+    const start = r.pos;
+    const key = r.rawKey();
+    const known = this.decoded.get(key);
+    if (known) return known;
+    const end = r.pos;
+    r.pos = start;
+    const json = endpoint(r);
+    r.pos = end;
+    this.decoded.set(key, json);
+    return json;
+  }
+
+  /** `parseEndpoint` with the result cached per decoded endpoint and IP; returns a copy the caller may extend. */
+  readonly parse = (raw: unknown, ip: string | undefined): FlowEndpoint | string => {
+    if (raw === undefined || raw === null || typeof raw !== "object") return parseEndpoint(raw, ip);
+    let byIp = this.mapped.get(raw as Json);
+    if (!byIp) {
+      byIp = new Map();
+      this.mapped.set(raw as Json, byIp);
+    }
+    let result = byIp.get(ip ?? "");
+    if (result === undefined) {
+      result = parseEndpoint(raw, ip);
+      byIp.set(ip ?? "", result);
+    }
+    return typeof result === "string" ? result : { ...result, dnsNames: [] };
+  };
+}
 
 function endpoint(r: WireReader): Json {
   const end = r.lengthEnd();
@@ -174,7 +212,7 @@ function boolValue(r: WireReader): boolean {
 }
 
 /** Reads a `flow.Flow` (the reader is at its length prefix) into the proto-name JSON shape. */
-export function decodeFlow(r: WireReader): Json {
+export function decodeFlow(r: WireReader, memo?: EndpointMemo): Json {
   const end = r.lengthEnd();
   const out: Json = {};
   const sourceNames: string[] = [];
@@ -198,10 +236,10 @@ export function decodeFlow(r: WireReader): Json {
         out.l4 = layer4(r);
         break;
       case (8 << 3) | LEN:
-        out.source = endpoint(r);
+        out.source = memo ? memo.endpoint(r) : endpoint(r);
         break;
       case (9 << 3) | LEN:
-        out.destination = endpoint(r);
+        out.destination = memo ? memo.endpoint(r) : endpoint(r);
         break;
       case (11 << 3) | LEN:
         out.node_name = r.string();
@@ -286,7 +324,7 @@ export type DecodedResponse =
   | { kind: "other" };
 
 /** Decodes one `observer.GetFlowsResponse`. Throws RangeError on malformed bytes. */
-export function decodeResponse(buf: Buffer, start = 0, end = buf.length): DecodedResponse {
+export function decodeResponse(buf: Buffer, start = 0, end = buf.length, memo?: EndpointMemo): DecodedResponse {
   const r = new WireReader(buf, start, end);
   let flow: Json | undefined;
   let lost: { source: string; lost: number } | undefined;
@@ -297,7 +335,7 @@ export function decodeResponse(buf: Buffer, start = 0, end = buf.length): Decode
     const tag = r.tag();
     switch (tag) {
       case (1 << 3) | LEN:
-        flow = decodeFlow(r);
+        flow = decodeFlow(r, memo);
         break;
       case (2 << 3) | LEN:
         status = nodeStatus(r);
@@ -332,16 +370,18 @@ export function decodeResponse(buf: Buffer, start = 0, end = buf.length): Decode
 }
 
 /** One GetFlowsResponse to a source record, with the same rules as a file line. */
-export function responseToRecord(buf: Buffer, start = 0, end = buf.length): SourceRecord {
+export function responseToRecord(buf: Buffer, start = 0, end = buf.length, memo?: EndpointMemo): SourceRecord {
   let decoded: DecodedResponse;
   try {
-    decoded = decodeResponse(buf, start, end);
+    decoded = decodeResponse(buf, start, end, memo);
   } catch (err) {
     return { kind: "bad", reason: `malformed GetFlowsResponse: ${(err as Error).message}` };
   }
   switch (decoded.kind) {
     case "flow": {
-      const result: Flow | string = hubbleFlowToModel(decoded.flow, decoded.node, decoded.time);
+      const result: Flow | string = memo
+        ? hubbleFlowToModel(decoded.flow, decoded.node, decoded.time, memo.parse)
+        : hubbleFlowToModel(decoded.flow, decoded.node, decoded.time);
       return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
     }
     case "lost":

@@ -143,7 +143,7 @@ function parseDirection(v: unknown): TrafficDirection {
   return "unknown";
 }
 
-function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
+export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
   const ep = emptyEndpoint();
   if (ip) ep.ip = ip;
   const obj = asObject(raw);
@@ -223,8 +223,16 @@ function dnsNames(v: unknown): string[] {
 
 const IP_LIKE = /^[0-9a-fA-F:.]{2,45}$/;
 
+/** Parses one side of a flow; callers that see the same endpoint object often may cache it. */
+export type EndpointParser = (raw: unknown, ip: string | undefined) => FlowEndpoint | string;
+
 /** Converts one parsed Hubble Flow object to the flow model. */
-export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime?: number): Flow | string {
+export function hubbleFlowToModel(
+  raw: Json,
+  envelopeNode?: string,
+  envelopeTime?: number,
+  parseEp: EndpointParser = parseEndpoint,
+): Flow | string {
   const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
   const srcIp = ipObj && asString(ipObj.source);
   const dstIp = ipObj && asString(ipObj.destination);
@@ -232,9 +240,9 @@ export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime
   if (dstIp !== undefined && !IP_LIKE.test(dstIp)) {
     return `IP.destination ${JSON.stringify(dstIp)} is not an IP address`;
   }
-  const source = parseEndpoint(raw.source, srcIp);
+  const source = parseEp(raw.source, srcIp);
   if (typeof source === "string") return `source: ${source}`;
-  const destination = parseEndpoint(raw.destination, dstIp);
+  const destination = parseEp(raw.destination, dstIp);
   if (typeof destination === "string") return `destination: ${destination}`;
   const time = parseTime(raw.time) ?? envelopeTime;
   if (time === undefined) return "the flow has no valid `time`";

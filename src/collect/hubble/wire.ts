@@ -3,6 +3,12 @@
  * path: it reads only the fields flowpol needs and skips the rest, without building messages.
  * 64-bit varints are read as numbers (exact up to 2^53, which covers times and counters).
  */
+/** Node's Buffer has these fast slicers (used by toString), without the argument checks. */
+interface FastSlices {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
 export class WireReader {
   pos: number;
 
@@ -47,7 +53,15 @@ export class WireReader {
 
   string(): string {
     const end = this.lengthEnd();
-    const s = this.buf.toString("utf8", this.pos, end);
+    const s = (this.buf as unknown as FastSlices).utf8Slice(this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  /** The raw bytes of a length-delimited field as a Map key; the position moves past it. */
+  rawKey(): string {
+    const end = this.lengthEnd();
+    const s = (this.buf as unknown as FastSlices).latin1Slice(this.pos, end);
     this.pos = end;
     return s;
   }
