@@ -1,44 +1,50 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
+import { ingestBenchmark } from "./ingest-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
 /**
- * `npm run bench`: runs every benchmark, prints a table and the rows as JSON (also written to
- * bench-results/latest.json). Add a benchmark by adding its module to BENCHMARKS.
- * `npm run bench -- NAME` runs only the benchmarks whose name contains NAME.
+ * `npm run bench`: every benchmark, each reporting against a baseline measured in the same run
+ * (this machine is shared and noisy). Prints a table; writes bench-results/latest.json.
+ * FLOWPOL_BENCH_SCALE=0.1 runs a tenth of the volume; FLOWPOL_BENCH_ONLY=name runs one.
  */
-const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> = {
-  "hubble-grpc": () => import("./hubble-grpc.js"),
+const BENCHMARKS: Record<string, Benchmark> = {
+  ingest: ingestBenchmark,
+  "hubble-grpc": hubbleGrpcBenchmark,
 };
 
-function formatValue(n: number): string {
-  return Math.abs(n) >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
-}
-
 async function main(): Promise<void> {
-  const only = process.argv[2];
+  const scale = Number(process.env.FLOWPOL_BENCH_SCALE ?? "1");
+  const only = process.env.FLOWPOL_BENCH_ONLY?.split(",");
+  const dir = mkdtempSync(join(tmpdir(), "flowpol-bench-"));
   const rows: Array<BenchRow & { bench: string }> = [];
-  for (const [name, load] of Object.entries(BENCHMARKS)) {
-    if (only && !name.includes(only)) continue;
-    const bench = (await load()).default;
-    for (const row of await bench()) rows.push({ bench: name, ...row });
+  try {
+    for (const [name, bench] of Object.entries(BENCHMARKS)) {
+      if (only && !only.includes(name)) continue;
+      process.stderr.write(`== ${name}\n`);
+      const result = await bench({ dir, scale, log: (line) => process.stderr.write(`   ${line}\n`) });
+      rows.push(...result.map((r) => ({ ...r, bench: name })));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
+  const header = ["benchmark", "value", "baseline", "ratio", "target", "ok"];
   const table = rows.map((r) => [
-    r.bench,
     r.name,
-    `${formatValue(r.value)} ${r.unit}`,
-    r.baseline !== undefined ? `${formatValue(r.baseline)} ${r.unit}` : "",
-    r.ratio !== undefined ? r.ratio.toFixed(2) : "",
+    `${r.value} ${r.unit}`,
+    r.baseline === undefined ? "" : `${r.baseline} ${r.unit}`,
+    r.ratio === undefined ? "" : `${r.ratio}x`,
     r.target ?? "",
+    r.pass === undefined ? "" : r.pass ? "yes" : "NO",
   ]);
-  const header = ["bench", "measure", "value", "baseline", "ratio", "target"];
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join("  ");
-  console.log(line(header));
-  for (const row of table) console.log(line(row));
-  const json = JSON.stringify(rows, null, 2);
-  console.log(json);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+  process.stdout.write(`${line(header)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
+  for (const row of table) process.stdout.write(`${line(row)}\n`);
   mkdirSync("bench-results", { recursive: true });
-  writeFileSync("bench-results/latest.json", `${json}\n`);
+  writeFileSync("bench-results/latest.json", `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`);
 }
 
 await main();

@@ -1,4 +1,4 @@
-/** One measured figure. `ratio` = value / baseline, where the baseline was measured in the same run. */
+/** One line of the benchmark report. `ratio` compares with a baseline measured in the same run. */
 export interface BenchRow {
   name: string;
   value: number;
@@ -6,7 +6,15 @@ export interface BenchRow {
   baseline?: number;
   ratio?: number;
   target?: string;
+  pass?: boolean;
 }
 
-/** A benchmark: a module whose default export runs it and returns its rows. */
-export type Benchmark = () => Promise<BenchRow[]>;
+export interface BenchContext {
+  /** A scratch directory removed after the run. */
+  dir: string;
+  /** Scale factor from FLOWPOL_BENCH_SCALE (default 1): smaller for a quick look. */
+  scale: number;
+  log: (line: string) => void;
+}
+
+export type Benchmark = (ctx: BenchContext) => Promise<BenchRow[]>;

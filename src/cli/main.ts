@@ -3,7 +3,10 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
+import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
+import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
 import { parseDurationMs, parseTimeFlag } from "./time-flags.js";
 
@@ -18,14 +21,6 @@ export function parseIntFlag(flag: string, min = 0) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
     return n;
   };
-}
-
-function collectValues(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function commaList(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(",").filter((v) => v !== "")];
 }
 
 function durationFlag(flag: string) {
@@ -90,7 +85,7 @@ export function buildProgram(out: Output): Command {
     .addOption(dbOption())
     .option("--server <host:port>", "Hubble Relay address", "localhost:4245")
     .option("--tls", "use TLS", false)
-    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", commaList, [])
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
     .option("--tls-client-cert-file <file>", "client certificate (PEM) for mutual TLS")
     .option("--tls-client-key-file <file>", "client key (PEM) for mutual TLS")
     .option("--tls-server-name <name>", "the name the server certificate must carry")
@@ -100,7 +95,7 @@ export function buildProgram(out: Output): Command {
     .option("--last <n>", "the last N flows of the ring buffer", parseIntFlag("--last", 1))
     .option("-f, --follow", "keep streaming new flows", false)
     .option("--duration <duration>", "stop after this long (30s, 10m, 2h)", durationFlag("--duration"))
-    .option("--namespace <ns>", "only flows from or to this namespace (repeatable)", collectValues, [])
+    .option("--namespace <ns>", "only flows from or to this namespace (repeat or comma-separate)", collectList, [])
     .option(
       "--request-timeout <duration>",
       "how long to wait for the server to answer",
@@ -174,7 +169,7 @@ export function buildProgram(out: Output): Command {
     .option("--tls-client-ca <file>", "require client certificates signed by this CA (mutual TLS)")
     .option("--rate <n>", "events per second per stream (default: as fast as possible)", parseIntFlag("--rate", 1))
     .option("--lost-every <n>", "emit a lost_events record after every N flows", parseIntFlag("--lost-every", 1))
-    .option("--unavailable-node <name>", "report this node as unavailable (repeatable)", collectValues, [])
+    .option("--unavailable-node <name>", "report this node as unavailable (repeatable)", collectList, [])
     .action(async (o) => {
       const { replayServer } = await import("./commands/replay-server.js");
       const stopped = new Promise<void>((resolve) => {
@@ -196,6 +191,146 @@ export function buildProgram(out: Output): Command {
         out,
       );
     });
+
+  const list = (value: string, previous: string[] = []) => [
+    ...previous,
+    ...value
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+  const analyze = program
+    .command("analyze")
+    .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats");
+  analyze
+    .command("list")
+    .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
+    .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
+    .option("-o, --output <format>", "txt, json, csv or md", "txt")
+    .option("--focusworkload <names>", "only connections of these workloads (name or ns/name, comma-separated)", list)
+    .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", list)
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeList } = await import("./commands/analyze.js");
+      await analyzeList(
+        {
+          dirpath: o.dirpath,
+          output: o.output,
+          focusWorkloads: o.focusworkload ?? [],
+          focusDirection: o.focusDirection,
+          focusPeers: o.focusworkloadPeer ?? [],
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+  analyze
+    .command("diff")
+    .description("the connectivity change between two manifest folders (added, removed, changed)")
+    .requiredOption("--dir1 <path>", "the reference manifests")
+    .requiredOption("--dir2 <path>", "the changed manifests")
+    .option("-o, --output <format>", "txt, csv or md", "txt")
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeDiff } = await import("./commands/analyze.js");
+      await analyzeDiff(
+        {
+          dir1: o.dir1,
+          dir2: o.dir2,
+          output: o.output,
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+
+  program
+    .command("simulate")
+    .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
+    .option("--scenario <name>", "the simulated cluster", "online-boutique")
+    .option("--flows <n>", "how many records to write", parseIntFlag("--flows", 1), 5000)
+    .option("--format <name>", "output format: hubble", "hubble")
+    .option("--seed <n>", "random seed: the same seed gives the same file", parseIntFlag("--seed"), 1)
+    .option("-o, --out <file>", "write to FILE (gzip when it ends in .gz) instead of stdout")
+    .action(async (o) => {
+      const { simulate } = await import("./commands/simulate.js");
+      await simulate({ scenario: o.scenario, flows: o.flows, format: o.format, seed: o.seed, out: o.out }, out);
+    });
+
+  const scopeOptions = (cmd: Command) =>
+    cmd
+      .addOption(dbOption())
+      .option("--namespace <ns>", "only these namespaces get policies (repeat or comma-separate)", collectList, [])
+      .option(
+        "--exclude-namespace <ns>",
+        `never these namespaces (repeat or comma-separate; default: ${DEFAULT_EXCLUDED_NAMESPACES.join(",")})`,
+        collectList,
+      )
+      .option("--since <time>", "only connections seen since TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--until <time>", "only connections seen until TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--min-flows <n>", "leave out connections with fewer flows", parseIntFlag("--min-flows", 1), 1)
+      .option("--catalog <file>", "extra shared-service catalog YAML (repeatable)", collectList, [])
+      .option(
+        "--shared-min-namespaces <n>",
+        "a destination called from this many namespaces on one port is a shared service",
+        parseIntFlag("--shared-min-namespaces", 2),
+        DEFAULT_SHARED_MIN_NAMESPACES,
+      );
+  const scopeOf = (o: Record<string, unknown>) => ({
+    db: resolveDbPath(o.db as string | undefined),
+    namespaces: o.namespace as string[],
+    ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace as string[] } : {}),
+    ...(o.since !== undefined ? { since: o.since as string } : {}),
+    ...(o.until !== undefined ? { until: o.until as string } : {}),
+    minFlows: o.minFlows as number,
+    catalogs: o.catalog as string[],
+    sharedMinNamespaces: o.sharedMinNamespaces as number,
+    now: Date.now(),
+  });
+
+  scopeOptions(
+    program
+      .command("graph")
+      .description("the service dependency graph: workloads, platform entities, external peers")
+      .option("--format <name>", "table, json, dot, mermaid or html (one self-contained page)", "table")
+      .option("-o, --out <file>", "write to FILE instead of stdout"),
+  ).action(async (o) => {
+    const { graph } = await import("./commands/graph.js");
+    await graph({ ...scopeOf(o), format: o.format, ...(o.out !== undefined ? { out: o.out } : {}) }, out);
+  });
+
+  scopeOptions(
+    program
+      .command("generate")
+      .description("least-privilege NetworkPolicies from the observed flows, one folder per namespace")
+      .requiredOption("--out <dir>", "output folder (created; only flowpol's own files are replaced)")
+      .option("--flavor <name>", "kubernetes, cilium or calico-staged", "kubernetes")
+      .option("--cidr-prefix <n>", "widen external IPv4 peers to this prefix", parseIntFlag("--cidr-prefix"), 32)
+      .option("--cidr-prefix-v6 <n>", "widen external IPv6 peers to this prefix", parseIntFlag("--cidr-prefix-v6"), 128)
+      .option("--node-cidr <cidr>", "node address blocks for host/probe traffic (repeatable)", collectList, [])
+      .option("--allow-metadata", "allow egress to the cloud metadata address 169.254.169.254 when observed", false)
+      .option("--allow-any-address", "permit a prefix of 0 (0.0.0.0/0, ::/0)", false),
+  ).action(async (o) => {
+    const { generate } = await import("./commands/generate.js");
+    await generate(
+      {
+        ...scopeOf(o),
+        out: o.out,
+        flavor: o.flavor,
+        cidrPrefix: o.cidrPrefix,
+        cidrPrefixV6: o.cidrPrefixV6,
+        nodeCidrs: o.nodeCidr,
+        allowMetadata: o.allowMetadata,
+        allowAnyAddress: o.allowAnyAddress,
+      },
+      out,
+    );
+  });
 
   return program;
 }

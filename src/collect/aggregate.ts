@@ -1,4 +1,4 @@
-import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint } from "../model/flow.js";
+import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 import type { LostEventsRecord } from "./record.js";
 
@@ -87,19 +87,20 @@ export function endpointKey(ref: EndpointRef): string {
   return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
 }
 
-/** Label objects are never changed once a flow is built, so their canonical text can be cached. */
 const canonicalCache = new WeakMap<Record<string, string>, string>();
 
-/** JSON with sorted keys: label sets compare and store byte-identically. Memoised per label object. */
-export function canonicalLabels(labels: Record<string, string>): string {
-  const cached = canonicalCache.get(labels);
-  if (cached !== undefined) return cached;
-  const text = canonicalLabelsUncached(labels);
-  canonicalCache.set(labels, text);
+/** canonicalLabels, memoized per label object (decoders share label objects between flows). */
+function canonicalLabelsCached(labels: Record<string, string>): string {
+  let text = canonicalCache.get(labels);
+  if (text === undefined) {
+    text = canonicalLabels(labels);
+    canonicalCache.set(labels, text);
+  }
   return text;
 }
 
-function canonicalLabelsUncached(labels: Record<string, string>): string {
+/** JSON with sorted keys: label sets compare and store byte-identically. */
+export function canonicalLabels(labels: Record<string, string>): string {
   const keys = Object.keys(labels).sort();
   const out: Record<string, string> = {};
   for (const k of keys) out[k] = labels[k] as string;
@@ -188,33 +189,57 @@ export class BatchBuilder {
     }
   }
 
+  private readonly endpointKeys = new WeakMap<FlowEndpoint, { ref: EndpointRef; key: string }>();
+
   private observeEndpoint(ep: FlowEndpoint, time: number, count: number): EndpointRef {
-    const ref = endpointRef(ep);
-    const key = endpointKey(ref);
+    let memo = this.endpointKeys.get(ep);
+    if (!memo) {
+      const ref = endpointRef(ep);
+      memo = { ref, key: endpointKey(ref) };
+      this.endpointKeys.set(ep, memo);
+    }
+    const probe = memo.ref;
+    const key = memo.key;
     const known = this.endpoints.get(key);
-    if (known) widen(known, time, count);
-    else this.endpoints.set(key, { ref, first: time, last: time, count });
+    let ref: EndpointRef;
+    if (known) {
+      widen(known, time, count);
+      ref = known.ref;
+    } else {
+      ref = probe;
+      this.endpoints.set(key, { ref, first: time, last: time, count });
+    }
     if (ep.namespace) {
       const ns = this.namespaces.get(ep.namespace);
-      const labels = Object.keys(ep.namespaceLabels).length > 0 ? canonicalLabels(ep.namespaceLabels) : "";
-      if (!ns) this.namespaces.set(ep.namespace, { name: ep.namespace, labels, first: time, last: time });
-      else {
+      if (!ns) {
+        const labels = canonicalLabelsCached(ep.namespaceLabels);
+        this.namespaces.set(ep.namespace, {
+          name: ep.namespace,
+          labels: labels === "{}" ? "" : labels,
+          first: time,
+          last: time,
+        });
+      } else {
         if (time < ns.first) ns.first = time;
         if (time >= ns.last) {
           ns.last = time;
-          if (labels) ns.labels = labels;
+          const labels = canonicalLabelsCached(ep.namespaceLabels);
+          if (labels !== "{}") ns.labels = labels;
         }
       }
     }
-    if (ep.podName && ep.namespace && ref.type === "workload") {
-      const pkey = `${ep.namespace}/${ep.podName}`;
+    // A peer known only by identity labels keeps its label set as a pseudo-pod named after the
+    // identity, so the graph can compute and merge selectors from it.
+    const podName = ep.podName ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
+    if (podName && ep.namespace && ref.type === "workload") {
+      const pkey = `${ep.namespace}/${podName}`;
       const pod = this.pods.get(pkey);
       if (!pod) {
         this.pods.set(pkey, {
           namespace: ep.namespace,
-          name: ep.podName,
+          name: podName,
           endpoint: ref,
-          labels: canonicalLabels(ep.labels),
+          labels: canonicalLabelsCached(ep.labels),
           serviceAccount: ep.serviceAccount ?? "",
           first: time,
           last: time,
@@ -223,7 +248,7 @@ export class BatchBuilder {
         if (time < pod.first) pod.first = time;
         if (time >= pod.last) {
           pod.last = time;
-          pod.labels = canonicalLabels(ep.labels);
+          pod.labels = canonicalLabelsCached(ep.labels);
         }
       }
     }

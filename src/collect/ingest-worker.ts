@@ -2,12 +2,24 @@ import { parentPort } from "node:worker_threads";
 import { formatByName } from "./formats.js";
 import { GRPC_FORMAT, parseGrpcChunk } from "./hubble/grpc-chunk.js";
 import { parseChunk } from "./parse-chunk.js";
+import { decoderFor, type RecordDecoder } from "./record.js";
 
 export interface WorkerJob {
   seq: number;
   bytes: Uint8Array;
   startLine: number;
   format: string;
+}
+
+const decoders = new Map<string, RecordDecoder>();
+
+function decoder(name: string): RecordDecoder {
+  let decode = decoders.get(name);
+  if (!decode) {
+    decode = decoderFor(formatByName(name));
+    decoders.set(name, decode);
+  }
+  return decode;
 }
 
 /**
@@ -19,7 +31,7 @@ parentPort?.on("message", (job: WorkerJob) => {
     const batch =
       job.format === GRPC_FORMAT
         ? parseGrpcChunk(job.bytes, job.startLine)
-        : parseChunk(job.bytes, job.startLine, formatByName(job.format));
+        : parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format));
     parentPort?.postMessage({ seq: job.seq, batch });
   } catch (err) {
     parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -2,7 +2,7 @@ import { DropReason, LostEventSource } from "../../gen/flow/flow_pb.js";
 import { NodeState } from "../../gen/relay/relay_pb.js";
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
-import { hubbleFlowToModel, parseEndpoint } from "./json-flow.js";
+import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
 import { WireReader } from "./wire.js";
 
 /**
@@ -51,11 +51,11 @@ const IP_FIELDS = { 1: "source", 2: "destination" };
 
 /**
  * Per-chunk memo: the same pod appears in many flows with byte-identical Endpoint messages, so
- * each distinct one is decoded and mapped once. Results are shared and never mutated.
+ * each distinct one is decoded once (and, being the same object, parsed once by the cache).
  */
-export class EndpointMemo {
+export class EndpointMemo extends EndpointCache {
   private readonly decoded = new Map<string, Json>();
-  private readonly mapped = new WeakMap<Json, Map<string, FlowEndpoint | string>>();
+  private readonly parsed = new WeakMap<object, FlowEndpoint | string>();
 
   endpoint(r: WireReader): Json {
     const start = r.pos;
@@ -70,21 +70,15 @@ export class EndpointMemo {
     return json;
   }
 
-  /** `parseEndpoint` with the result cached per decoded endpoint and IP; returns a copy the caller may extend. */
-  readonly parse = (raw: unknown, ip: string | undefined): FlowEndpoint | string => {
-    if (raw === undefined || raw === null || typeof raw !== "object") return parseEndpoint(raw, ip);
-    let byIp = this.mapped.get(raw as Json);
-    if (!byIp) {
-      byIp = new Map();
-      this.mapped.set(raw as Json, byIp);
-    }
-    let result = byIp.get(ip ?? "");
+  override get(raw: unknown): FlowEndpoint | string {
+    if (raw === null || typeof raw !== "object") return super.get(raw);
+    let result = this.parsed.get(raw);
     if (result === undefined) {
-      result = parseEndpoint(raw, ip);
-      byIp.set(ip ?? "", result);
+      result = super.get(raw);
+      this.parsed.set(raw, result);
     }
-    return typeof result === "string" ? result : { ...result, dnsNames: [] };
-  };
+    return result;
+  }
 }
 
 function endpoint(r: WireReader): Json {
@@ -379,9 +373,7 @@ export function responseToRecord(buf: Buffer, start = 0, end = buf.length, memo?
   }
   switch (decoded.kind) {
     case "flow": {
-      const result: Flow | string = memo
-        ? hubbleFlowToModel(decoded.flow, decoded.node, decoded.time, memo.parse)
-        : hubbleFlowToModel(decoded.flow, decoded.node, decoded.time);
+      const result: Flow | string = hubbleFlowToModel(decoded.flow, decoded.node, decoded.time, memo);
       return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
     }
     case "lost":
