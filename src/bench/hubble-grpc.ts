@@ -27,7 +27,7 @@ async function startServer(file: string): Promise<{ address: string; events: num
     let out = "";
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
-      const m = out.match(/(\d+) events; listening on (\S+)/);
+      const m = out.match(/(\d+) flows; listening on (\S+)/);
       if (m) resolve([Number(m[1]), m[2] as string]);
     });
     child.on("exit", (code) => reject(new Error(`bench server exited with ${code}`)));

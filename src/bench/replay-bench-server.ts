@@ -5,7 +5,8 @@ import { startReplayServer } from "../collect/hubble/replay-server.js";
 const file = process.argv[2] as string;
 const loaded = await loadReplayEvents([file]);
 const server = await startReplayServer({ events: loaded.events, listen: "127.0.0.1:0", unavailableNodes: [] });
-process.stdout.write(`${loaded.events.length} events; listening on 127.0.0.1:${server.port}\n`);
+const flows = loaded.events.filter((e) => e.kind === "flow").length;
+process.stdout.write(`${flows} flows; listening on 127.0.0.1:${server.port}\n`);
 process.on("SIGTERM", () => {
   void server.close().then(() => process.exit(0));
 });
