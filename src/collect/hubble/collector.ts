@@ -316,10 +316,12 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
         if (queue.length >= maxQueue && !paused && current) {
           paused = current;
           paused.pause();
-          drain(maxQueue - 1).then(() => {
-            paused?.resume();
-            paused = undefined;
-          });
+          drain(maxQueue - 1)
+            .catch(() => {}) // the error surfaces at the final drain
+            .then(() => {
+              paused?.resume();
+              paused = undefined;
+            });
         }
       }
     };
@@ -327,7 +329,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     let current: ClientReadableStream<Buffer> | undefined;
     const flushTimer = setInterval(() => {
       flush();
-      drain(0);
+      drain(0).catch(() => {}); // the error surfaces at the final drain
     }, options.flushIntervalMs ?? 1000);
     if (options.durationMs !== undefined) {
       durationTimer = setTimeout(() => {
