@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
+import { ingestBenchmark } from "./ingest-bench.js";
 import { synthBenchmark } from "./synth-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
@@ -10,6 +12,8 @@ import type { Benchmark, BenchRow } from "./types.js";
  * FLOWPOL_BENCH_SCALE=0.1 runs a tenth of the volume; FLOWPOL_BENCH_ONLY=name runs one.
  */
 const BENCHMARKS: Record<string, Benchmark> = {
+  ingest: ingestBenchmark,
+  "hubble-grpc": hubbleGrpcBenchmark,
   synthesis: synthBenchmark,
 };
 

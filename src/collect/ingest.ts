@@ -18,13 +18,14 @@ import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
+import { BatchMerger } from "./merge-batches.js";
 import { addValue, parseChunk } from "./parse-chunk.js";
 import { openInput } from "./read-input.js";
-import type { RecordFormat } from "./record.js";
+import { decoderFor, type RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
-export const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 512 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How many lines format detection looks at before it calls the input "not flows". */
 export const DETECT_LINES = 50;
@@ -32,6 +33,8 @@ export const DETECT_LINES = 50;
 const INLINE_BYTES = 4 * 1024 * 1024;
 const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
 const SHOWN_BAD_LINES = 5;
+/** Chunks merged before one write to the store (32 x 512 KiB: a transaction per 16 MiB). */
+const FLUSH_BATCHES = 32;
 
 export interface IngestProgress {
   input: string;
@@ -263,11 +266,39 @@ async function ingestOne(
       onOverlongLine: ({ line, bytes }) =>
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
     });
+    const decode = decoderFor(format);
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
     const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
     const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
+
+    // Batches from the workers are merged and written every FLUSH_BATCHES chunks, each flush in one
+    // transaction with the ingest log's progress: the store is always at a chunk boundary.
+    const merger = new BatchMerger();
+    let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
+    const flush = () => {
+      if (merger.size === 0 || !flushedTo) return;
+      const batch = merger.take();
+      const mark = flushedTo;
+      const apply = () => {
+        writer.write(batch, ingestId, format.system);
+        recordProgress(db, ingestId, {
+          bytesDone: mark.endOffset,
+          linesDone: mark.endLine,
+          contentHash: mark.digest,
+          counts: {
+            flows: batch.flows,
+            replies: batch.replies,
+            skipped: batch.skipped,
+            bad: batch.bad,
+            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+          },
+        });
+      };
+      if (singleTransaction) apply();
+      else db.transaction(apply)();
+    };
 
     const commit = async () => {
       const head = queue.shift();
@@ -287,23 +318,9 @@ async function ingestOne(
           "fix or remove the line, or run without --strict to skip bad lines and ingest the rest",
         );
       }
-      const apply = () => {
-        writer.write(batch, ingestId, format.system);
-        recordProgress(db, ingestId, {
-          bytesDone: head.endOffset,
-          linesDone: head.endLine,
-          contentHash: head.digest,
-          counts: {
-            flows: batch.flows,
-            replies: batch.replies,
-            skipped: batch.skipped,
-            bad: batch.bad,
-            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
-          },
-        });
-      };
-      if (singleTransaction) apply();
-      else db.transaction(apply)();
+      merger.add(batch);
+      flushedTo = head;
+      if (merger.size >= FLUSH_BATCHES) flush();
       addCounts(counts, batch);
       for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
       options.onProgress?.({
@@ -322,12 +339,13 @@ async function ingestOne(
         const endLine = chunk.startLine + chunk.lines - 1;
         const batch = pool
           ? pool.parse({ seq: 0, bytes: new Uint8Array(chunk.bytes), startLine: chunk.startLine, format: format.name })
-          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format));
+          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
         while (queue.length >= maxQueue) await commit();
       }
       while (queue.length > 0) await commit();
+      flush();
       if (overlong.length > 0) {
         const tail: Batch = new BatchBuilder().build();
         queue.push({
@@ -337,6 +355,7 @@ async function ingestOne(
           digest: hash.copy().digest("hex"),
         });
         await commit();
+        flush();
       }
     } catch (err) {
       if (singleTransaction) db.exec("ROLLBACK");
@@ -436,8 +455,9 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
   }
   const builder = new BatchBuilder();
+  const decode = decoderFor(format);
   items.forEach((item, i) => {
-    addValue(item, i + 1, format, builder);
+    addValue(item, i + 1, decode, builder);
   });
   const batch = builder.build();
   if (options.strict && batch.bad > 0) {

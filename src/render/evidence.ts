@@ -79,7 +79,7 @@ export function evidenceMarkdown(
     const sel =
       Object.keys(w.selector.matchLabels).length > 0 ? `\`${formatLabels(w.selector.matchLabels)}\`` : "(none)";
     lines.push(
-      `| ${w.kind}/${w.name} | ${sel} | ${w.selector.exact ? "exact" : `fallback: ${escape(w.selector.fallbackReason ?? "")}`} |`,
+      `| ${w.kind}/${w.name} | ${sel} | ${w.selector.exact ? "exact" : `fallback: ${escapeCell(w.selector.fallbackReason ?? "")}`} |`,
     );
   }
   lines.push("");
@@ -87,7 +87,7 @@ export function evidenceMarkdown(
   if (mine.length > 0) {
     lines.push("## Seen but not allowed", "", "| from | to | port | flows | reason |", "|---|---|---|---|---|");
     for (const n of mine) {
-      lines.push(`| ${n.edge.from} | ${n.edge.to} | ${port(n.edge)} | ${n.edge.count} | ${escape(n.reason)} |`);
+      lines.push(`| ${n.edge.from} | ${n.edge.to} | ${port(n.edge)} | ${n.edge.count} | ${escapeCell(n.reason)} |`);
     }
     lines.push("");
   }
@@ -103,7 +103,7 @@ export function evidenceMarkdown(
     );
     for (const e of denied) {
       lines.push(
-        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${escape(e.dropReasons.join(", "))} |`,
+        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${escapeCell(e.dropReasons.join(", "))} |`,
       );
     }
     lines.push("");
@@ -138,4 +138,4 @@ function iso(ms: number): string {
   }
   return s;
 }
-const escape = (s: string) => s.replace(/\|/g, "\\|");
+const escapeCell = (s: string) => s.replace(/\|/g, "\\|");

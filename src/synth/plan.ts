@@ -248,7 +248,6 @@ class Planner {
   }
 
   private sharedEgress(ns: string, s: SharedService): Omit<PolicyIntent, "name" | "namespace"> | undefined {
-    const nodes = new Set(s.nodes);
     const calls = this.callsTo(s);
     const evidence = calls.byNamespace.get(ns) ?? [];
     if (evidence.length === 0) return undefined;

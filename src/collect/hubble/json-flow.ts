@@ -9,7 +9,7 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
-import type { LostEventsRecord, RecordFormat, SourceRecord } from "../record.js";
+import type { LostEventsRecord, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
 import { deriveWorkload } from "../workload.js";
 
 /**
@@ -111,10 +111,42 @@ function asStringArray(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
 }
 
+const RFC3339_FRACTION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{1,9})Z$/;
+
+function parseOtherTime(v: string): number | undefined {
+  const m = RFC3339_FRACTION.exec(v);
+  const ms = m ? Date.parse(`${m[1]}Z`) + Number((m[2] as string).padEnd(3, "0").slice(0, 3)) : Date.parse(v);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The last whole second parsed: flows come in time order, so most lines share it. */
+let lastSecondText = "";
+let lastSecondMs = Number.NaN;
+
+/** RFC 3339 in UTC to milliseconds; sub-millisecond digits are truncated, not rounded. */
 export function parseTime(v: unknown): number | undefined {
   if (typeof v === "string") {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
+    // Fast path: "YYYY-MM-DDTHH:MM:SS.fffZ" with 1-9 fraction digits, in the same second as before.
+    if (v.length >= 22 && v.length <= 30 && v.charCodeAt(19) === 46 && v.charCodeAt(v.length - 1) === 90) {
+      if (!v.startsWith(lastSecondText) || lastSecondText.length !== 19) {
+        const m = RFC3339_FRACTION.exec(v);
+        if (!m) return parseOtherTime(v);
+        lastSecondText = m[1] as string;
+        lastSecondMs = Date.parse(`${lastSecondText}Z`);
+      }
+      let millis = 0;
+      for (let i = 20; i < 23; i++) {
+        const c = i < v.length - 1 ? v.charCodeAt(i) - 48 : 0;
+        if (c < 0 || c > 9) return parseOtherTime(v);
+        millis = millis * 10 + c;
+      }
+      for (let i = 23; i < v.length - 1; i++) {
+        const c = v.charCodeAt(i);
+        if (c < 48 || c > 57) return parseOtherTime(v);
+      }
+      return Number.isNaN(lastSecondMs) ? undefined : lastSecondMs + millis;
+    }
+    return parseOtherTime(v);
   }
   const obj = asObject(v);
   if (obj) {
@@ -142,6 +174,144 @@ function parseDirection(v: unknown): TrafficDirection {
   if (v === "INGRESS") return "ingress";
   if (v === "EGRESS") return "egress";
   return "unknown";
+}
+
+/**
+ * Parsed endpoints, complete with the per-flow fields (IP, DNS names, Service). The same pod
+ * appears in thousands of flows: parsing and validating its labels once per decoder is most of
+ * the ingest speed. The key is short: namespace, pod, numeric identity (Cilium derives it from the
+ * labels), the label count and workload, then the per-flow fields. Cached endpoints are shared
+ * between flows: never mutate them.
+ */
+export class EndpointCache {
+  private readonly entries = new Map<string, FlowEndpoint | string>();
+  /** The common case, without building a key string: pod name, then identity, then per-flow fields. */
+  private readonly byPod = new Map<string, Map<number, Map<string, CachedEndpoint[]>>>();
+  private size = 0;
+
+  constructor(private readonly maxEntries = 20_000) {}
+
+  get(raw: unknown, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
+    const obj = asObject(raw);
+    const identity = obj?.identity;
+    if (!obj || typeof identity !== "number" || identity === 0) return this.getByKey(obj, raw, ip, names, service);
+    const labels = obj.labels;
+    const workloads = obj.workloads;
+    if ((labels !== undefined && !Array.isArray(labels)) || (workloads !== undefined && !Array.isArray(workloads))) {
+      return completeEndpoint(parseEndpoint(raw, ip), names, service);
+    }
+    const pod = String(obj.pod_name ?? obj.podName ?? "");
+    const svc = asObject(service);
+    const perFlow =
+      names === undefined && svc === undefined
+        ? (ip ?? "")
+        : `${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
+    let byIdentity = this.byPod.get(pod);
+    if (!byIdentity) {
+      byIdentity = new Map();
+      this.byPod.set(pod, byIdentity);
+    }
+    let byFlow = byIdentity.get(identity);
+    if (!byFlow) {
+      byFlow = new Map();
+      byIdentity.set(identity, byFlow);
+    }
+    const w = Array.isArray(workloads) && workloads.length > 0 ? asObject(workloads[0]) : undefined;
+    const namespace = obj.namespace;
+    const labelCount = Array.isArray(labels) ? labels.length : -1;
+    const cluster = obj.cluster_name ?? obj.clusterName;
+    const workloadKind = w?.kind;
+    const workloadName = w?.name;
+    // Records of one pod may differ in shape (with and without `workloads`): keep each.
+    let candidates = byFlow.get(perFlow);
+    if (candidates) {
+      for (const c of candidates) {
+        const k = c.shape;
+        if (
+          k.namespace === namespace &&
+          k.labelCount === labelCount &&
+          k.cluster === cluster &&
+          k.workloadKind === workloadKind &&
+          k.workloadName === workloadName
+        ) {
+          return c.endpoint;
+        }
+      }
+    } else {
+      candidates = [];
+      byFlow.set(perFlow, candidates);
+    }
+    if (this.size >= this.maxEntries) this.clear();
+    const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
+    candidates.push({ shape: { namespace, labelCount, cluster, workloadKind, workloadName }, endpoint });
+    this.size++;
+    return endpoint;
+  }
+
+  private getByKey(
+    obj: Json | undefined,
+    raw: unknown,
+    ip: string | undefined,
+    names: unknown,
+    service: unknown,
+  ): FlowEndpoint | string {
+    const identityKey = obj ? endpointCacheKey(obj) : "";
+    if (identityKey === undefined) return completeEndpoint(parseEndpoint(raw, ip), names, service);
+    const svc = asObject(service);
+    const key = `${identityKey}\u0001${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
+    let parsed = this.entries.get(key);
+    if (parsed === undefined) {
+      if (this.size >= this.maxEntries) this.clear();
+      parsed = completeEndpoint(parseEndpoint(raw, ip), names, service);
+      this.entries.set(key, parsed);
+      this.size++;
+    }
+    return parsed;
+  }
+
+  private clear(): void {
+    this.entries.clear();
+    this.byPod.clear();
+    this.size = 0;
+  }
+}
+
+interface EndpointShape {
+  namespace: unknown;
+  labelCount: number;
+  cluster: unknown;
+  workloadKind: unknown;
+  workloadName: unknown;
+}
+
+interface CachedEndpoint {
+  shape: EndpointShape;
+  endpoint: FlowEndpoint | string;
+}
+
+function endpointCacheKey(obj: Json): string | undefined {
+  const labels = obj.labels;
+  if (labels !== undefined && !Array.isArray(labels)) return undefined;
+  const identity = obj.identity;
+  if (identity === undefined || identity === 0) {
+    // No identity to stand for the labels: key on the labels themselves.
+    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}`;
+  }
+  const workloads = obj.workloads;
+  let workload = "";
+  if (Array.isArray(workloads) && workloads.length > 0) {
+    const w = asObject(workloads[0]);
+    workload = `${String(w?.kind)}/${String(w?.name)}`;
+  } else if (workloads !== undefined && !Array.isArray(workloads)) return undefined;
+  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.length : 0}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
+}
+
+function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: unknown): FlowEndpoint | string {
+  if (typeof ep === "string") return ep;
+  ep.dnsNames = dnsNames(names);
+  const svc = parseService(service);
+  if (svc) ep.service = svc;
+  return ep;
 }
 
 function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
@@ -241,7 +411,31 @@ function dnsNames(v: unknown): string[] {
 const IP_LIKE = /^[0-9a-fA-F:.]{2,45}$/;
 
 /** Converts one parsed Hubble Flow object to the flow model. */
-export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime?: number): Flow | string {
+export function hubbleFlowToModel(
+  raw: Json,
+  envelopeNode?: string,
+  envelopeTime?: number,
+  cache?: EndpointCache,
+): Flow | string {
+  const ips = flowIps(raw);
+  if (typeof ips === "string") return ips;
+  const [srcIp, dstIp] = ips;
+  const srcNames = field(raw, "source_names", "sourceNames");
+  const dstNames = field(raw, "destination_names", "destinationNames");
+  const srcService = field(raw, "source_service", "sourceService");
+  const dstService = field(raw, "destination_service", "destinationService");
+  const source = cache
+    ? cache.get(raw.source, srcIp, srcNames, srcService)
+    : completeEndpoint(parseEndpoint(raw.source, srcIp), srcNames, srcService);
+  if (typeof source === "string") return `source: ${source}`;
+  const destination = cache
+    ? cache.get(raw.destination, dstIp, dstNames, dstService)
+    : completeEndpoint(parseEndpoint(raw.destination, dstIp), dstNames, dstService);
+  if (typeof destination === "string") return `destination: ${destination}`;
+  return flowWithEndpoints(raw, source, destination, envelopeNode, envelopeTime);
+}
+
+function flowIps(raw: Json): [string | undefined, string | undefined] | string {
   const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
   const srcIp = ipObj && asString(ipObj.source);
   const dstIp = ipObj && asString(ipObj.destination);
@@ -249,10 +443,17 @@ export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime
   if (dstIp !== undefined && !IP_LIKE.test(dstIp)) {
     return `IP.destination ${JSON.stringify(dstIp)} is not an IP address`;
   }
-  const source = parseEndpoint(raw.source, srcIp);
-  if (typeof source === "string") return `source: ${source}`;
-  const destination = parseEndpoint(raw.destination, dstIp);
-  if (typeof destination === "string") return `destination: ${destination}`;
+  return [srcIp, dstIp];
+}
+
+/** The rest of a flow, once its endpoints (with IPs, DNS names and Services) are resolved. */
+function flowWithEndpoints(
+  raw: Json,
+  source: FlowEndpoint,
+  destination: FlowEndpoint,
+  envelopeNode: string | undefined,
+  envelopeTime: number | undefined,
+): Flow | string {
   const time = parseTime(raw.time) ?? envelopeTime;
   if (time === undefined) return "the flow has no valid `time`";
 
@@ -287,13 +488,6 @@ export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime
   const isReply = typeof isReplyRaw === "boolean" ? isReplyRaw : raw.reply === true ? true : undefined;
   const traceReason = enumName(field(raw, "trace_reason", "traceReason"), TRACE_REASON_BY_NUMBER);
   const dropReason = field(raw, "drop_reason_desc", "dropReasonDesc");
-
-  source.dnsNames = dnsNames(field(raw, "source_names", "sourceNames"));
-  destination.dnsNames = dnsNames(field(raw, "destination_names", "destinationNames"));
-  const srcService = parseService(field(raw, "source_service", "sourceService"));
-  const dstService = parseService(field(raw, "destination_service", "destinationService"));
-  if (srcService) source.service = srcService;
-  if (dstService) destination.service = dstService;
 
   const flow: Flow = {
     time,
@@ -331,7 +525,7 @@ const NON_FLOW_EVENTS: Array<[string, string]> = [
 ];
 
 /** Classifies one parsed JSON value from a Hubble file: envelope, legacy bare flow, or other. */
-export function hubbleRecordFromJson(value: unknown): SourceRecord {
+export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): SourceRecord {
   let obj = asObject(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not an object" };
   // Log shippers (fluent-bit, Vector) wrap the exporter line in a `log` or `message` string.
@@ -345,9 +539,9 @@ export function hubbleRecordFromJson(value: unknown): SourceRecord {
     if (!obj) return { kind: "bad", reason: "the `log`/`message` field is not a JSON object" };
   }
   const envelopeNode = asString(field(obj, "node_name", "nodeName"));
-  const envelopeTime = parseTime(obj.time);
   const inner = asObject(obj.flow);
-  if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime));
+  const envelopeTime = inner?.time === undefined ? parseTime(obj.time) : undefined;
+  if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime, cache));
   const lost = asObject(field(obj, "lost_events", "lostEvents"));
   if (lost) {
     const record: LostEventsRecord = {
@@ -362,13 +556,25 @@ export function hubbleRecordFromJson(value: unknown): SourceRecord {
     if (field(obj, protoName, camelName) !== undefined) return { kind: "skip", what: protoName };
   }
   if (obj.verdict !== undefined || obj.IP !== undefined || obj.source !== undefined || obj.l4 !== undefined) {
-    return flowRecord(hubbleFlowToModel(obj));
+    return flowRecord(hubbleFlowToModel(obj, undefined, undefined, cache));
   }
   return { kind: "bad", reason: "the object is not a Hubble flow, envelope or event" };
 }
 
 function flowRecord(result: Flow | string): SourceRecord {
   return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
+}
+
+/**
+ * A stateful decoder: keeps an endpoint cache across records, so each distinct pod is parsed and
+ * validated once per worker rather than once per flow.
+ */
+export class HubbleDecoder implements RecordDecoder {
+  private readonly cache = new EndpointCache();
+
+  decode(value: unknown): SourceRecord {
+    return hubbleRecordFromJson(value, this.cache);
+  }
 }
 
 export const hubbleFormat: RecordFormat = {
@@ -383,5 +589,6 @@ export const hubbleFormat: RecordFormat = {
     obj.agent_event !== undefined ||
     obj.debug_event !== undefined ||
     (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
-  toRecord: hubbleRecordFromJson,
+  toRecord: (value) => hubbleRecordFromJson(value),
+  createDecoder: () => new HubbleDecoder(),
 };
