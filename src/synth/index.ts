@@ -6,7 +6,8 @@
  * - `toManifest(policy, flavor)`: one policy as a Kubernetes object (NetworkPolicy,
  *   CiliumNetworkPolicy, StagedKubernetesNetworkPolicy).
  * - `generateTree(graph, plan, flavor)`: the output folder as relative paths and text.
- * - `proveCoverage(graph, plan, networkPolicies)`: replays the observed connections.
+ * - `proveCoverage(graph, plan, networkPolicies)`: replays the observed connections through the
+ *   policy engine (`src/policy`).
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
@@ -39,10 +40,7 @@ export { mergePorts, synthesize } from "./plan.js";
 export {
   MAX_PAIR_CHECKS,
   type NetworkPolicyObject,
-  type Party,
-  PolicyEvaluator,
   type ProofFailure,
   type ProofReport,
   proveCoverage,
-  selects,
 } from "./verify.js";

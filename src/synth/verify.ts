@@ -1,121 +1,24 @@
+import { InternalError } from "../errors.js";
 import { cmp, type DependencyGraph, edgeKey, type GraphEdge, type GraphNode } from "../graph/index.js";
-import { cidrContains } from "./cidr.js";
-import { NAMESPACE_NAME_LABEL, PURPOSE_LABEL } from "./manifests.js";
+import type { Protocol } from "../policy/conn-set.js";
+import { type Endpoint, PolicyEngine } from "../policy/engine.js";
+import { parseCidr } from "../policy/ip-range.js";
+import type { NetworkPolicy } from "../policy/types.js";
+import { parseNetworkPolicy } from "../policy/validate.js";
+import { hostCidr } from "./cidr.js";
+import { PURPOSE_LABEL } from "./manifests.js";
 import type { PolicyPlan } from "./model.js";
 
 /**
- * A small NetworkPolicy evaluator for flowpol's own output (networking.k8s.io/v1 semantics, the
- * subset synthesis emits: matchLabels, matchExpressions, ipBlock without except, numeric ports),
- * and the proof built on it: replaying the observed connections through the generated
- * policies allows every one of them, and no other pair of known workloads and ports is
- * allowed except through a named shared-service exception.
+ * The proof, on the policy engine (`src/policy`, networking.k8s.io/v1 semantics): replaying the
+ * observed connections through the generated policies allows every one of them, and no other
+ * pair of known workloads and ports is allowed except through a named shared-service exception.
  */
 
-type Labels = Record<string, string>;
-interface LabelSelector {
-  matchLabels?: Labels;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
-interface PolicyPeer {
-  podSelector?: LabelSelector;
-  namespaceSelector?: LabelSelector;
-  ipBlock?: { cidr: string; except?: string[] };
-}
-interface PolicyRule {
-  from?: PolicyPeer[];
-  to?: PolicyPeer[];
-  ports?: Array<{ protocol?: string; port?: number | string; endPort?: number }>;
-}
+/** A generated object in networking.k8s.io/v1 form (any flavor's plan has one). */
 export interface NetworkPolicyObject {
-  metadata: { name: string; namespace: string; labels?: Labels };
-  spec: { podSelector: LabelSelector; policyTypes?: string[]; ingress?: PolicyRule[]; egress?: PolicyRule[] };
-}
-
-export type Party = { kind: "pod"; namespace: string; labels: Labels } | { kind: "ip"; ip: string };
-
-export class PolicyEvaluator {
-  private readonly byNamespace = new Map<string, NetworkPolicyObject[]>();
-
-  constructor(
-    policies: NetworkPolicyObject[],
-    private readonly namespaceLabels: (ns: string) => Labels,
-  ) {
-    for (const p of policies) {
-      const list = this.byNamespace.get(p.metadata.namespace) ?? [];
-      list.push(p);
-      this.byNamespace.set(p.metadata.namespace, list);
-    }
-  }
-
-  allows(src: Party, dst: Party, protocol: string, port: number): boolean {
-    return this.side(src, dst, protocol, port, "Egress") && this.side(dst, src, protocol, port, "Ingress");
-  }
-
-  private side(subject: Party, peer: Party, protocol: string, port: number, type: "Ingress" | "Egress"): boolean {
-    if (subject.kind !== "pod") return true;
-    const applying = (this.byNamespace.get(subject.namespace) ?? []).filter(
-      (p) => policyTypes(p).includes(type) && selects(p.spec.podSelector, subject.labels),
-    );
-    if (applying.length === 0) return true;
-    for (const p of applying) {
-      const rules = (type === "Ingress" ? p.spec.ingress : p.spec.egress) ?? [];
-      for (const r of rules) {
-        const peers = (type === "Ingress" ? r.from : r.to) ?? [];
-        const peerOk = peers.length === 0 || peers.some((x) => this.peerMatches(x, peer, p.metadata.namespace));
-        if (peerOk && portMatches(r.ports, protocol, port)) return true;
-      }
-    }
-    return false;
-  }
-
-  private peerMatches(peer: PolicyPeer, party: Party, policyNamespace: string): boolean {
-    if (peer.ipBlock) {
-      if (party.kind !== "ip") return false;
-      if (!cidrContains(peer.ipBlock.cidr, party.ip)) return false;
-      return !(peer.ipBlock.except ?? []).some((c) => cidrContains(c, party.ip));
-    }
-    if (party.kind !== "pod") return false;
-    if (peer.namespaceSelector) {
-      const labels = { ...this.namespaceLabels(party.namespace), [NAMESPACE_NAME_LABEL]: party.namespace };
-      if (!selects(peer.namespaceSelector, labels)) return false;
-    } else if (party.namespace !== policyNamespace) return false;
-    return peer.podSelector ? selects(peer.podSelector, party.labels) : true;
-  }
-}
-
-function policyTypes(p: NetworkPolicyObject): string[] {
-  if (p.spec.policyTypes && p.spec.policyTypes.length > 0) return p.spec.policyTypes;
-  return p.spec.egress ? ["Ingress", "Egress"] : ["Ingress"];
-}
-
-export function selects(selector: LabelSelector, labels: Labels): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const value = labels[e.key];
-    const ok =
-      e.operator === "Exists"
-        ? has
-        : e.operator === "DoesNotExist"
-          ? !has
-          : e.operator === "In"
-            ? has && (e.values ?? []).includes(value as string)
-            : e.operator === "NotIn"
-              ? !has || !(e.values ?? []).includes(value as string)
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-function portMatches(ports: PolicyRule["ports"], protocol: string, port: number): boolean {
-  if (!ports || ports.length === 0) return true;
-  return ports.some((p) => {
-    if ((p.protocol ?? "TCP") !== protocol) return false;
-    if (p.port === undefined) return true;
-    const from = Number(p.port);
-    return port >= from && port <= (p.endPort ?? from);
-  });
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
 }
 
 // ---- the proof ----
@@ -149,15 +52,35 @@ export interface ProofReport {
 export const MAX_PAIR_CHECKS = 4_000_000;
 
 export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies: NetworkPolicyObject[]): ProofReport {
-  const nsLabels = (ns: string) => graph.namespaceLabels.get(ns) ?? {};
-  const all = new PolicyEvaluator(policies, nsLabels);
-  const perFlowOnly = new PolicyEvaluator(
-    policies.filter((p) => {
-      const purpose = p.metadata.labels?.[PURPOSE_LABEL];
-      return purpose !== "shared" && purpose !== "dns";
-    }),
-    nsLabels,
+  const namespaces = [...graph.namespaceLabels].map(([name, labels]) => ({ name, labels }));
+  const parsed = policies.map((p) => {
+    const { policy, issues } = parseNetworkPolicy(p, p.metadata.namespace);
+    if (!policy || issues.length > 0) {
+      throw new InternalError(
+        `generated policy ${p.metadata.namespace}/${p.metadata.name} is invalid: ${JSON.stringify(issues)}`,
+      );
+    }
+    return { policy, purpose: p.metadata.labels?.[PURPOSE_LABEL] };
+  });
+  const all = new PolicyEngine(
+    parsed.map((p) => p.policy),
+    namespaces,
   );
+  const perFlowOnly = new PolicyEngine(
+    parsed.filter((p) => p.purpose !== "shared" && p.purpose !== "dns").map((p) => p.policy) as NetworkPolicy[],
+    namespaces,
+  );
+  const endpoints = new Map<string, Endpoint[]>();
+  const endpointsOf = (id: string) => {
+    let list = endpoints.get(id);
+    if (!list) {
+      list = toEndpoints(graph.nodes.get(id));
+      endpoints.set(id, list);
+    }
+    return list;
+  };
+  const allows = (engine: PolicyEngine, s: Endpoint, d: Endpoint, protocol: string, port: number) =>
+    engine.decide(s, d, protocol as Protocol, port).allowed;
   const byDesign = new Set(plan.notAllowed.map((n) => edgeKey(n.edge)));
   const report: ProofReport = {
     observed: 0,
@@ -168,16 +91,10 @@ export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies
     allowedBySharedException: 0,
     overPermissive: [],
   };
-  const allowsEvery = (ev: PolicyEvaluator, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) => {
-    const srcs = parties(graph.nodes.get(e.from));
-    const dsts = parties(graph.nodes.get(e.to));
-    return srcs.every((s) => dsts.every((d) => ev.allows(s, d, e.protocol, e.port)));
-  };
-  const allowsAny = (ev: PolicyEvaluator, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) => {
-    const srcs = parties(graph.nodes.get(e.from));
-    const dsts = parties(graph.nodes.get(e.to));
-    return srcs.some((s) => dsts.some((d) => ev.allows(s, d, e.protocol, e.port)));
-  };
+  const allowsEvery = (ev: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    endpointsOf(e.from).every((s) => endpointsOf(e.to).every((d) => allows(ev, s, d, e.protocol, e.port)));
+  const allowsAny = (ev: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    endpointsOf(e.from).some((s) => endpointsOf(e.to).some((d) => allows(ev, s, d, e.protocol, e.port)));
   for (const e of graph.allowed) {
     if (byDesign.has(edgeKey(e))) {
       report.excludedByDesign++;
@@ -221,12 +138,16 @@ export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies
   return report;
 }
 
-function parties(n: GraphNode | undefined): Party[] {
+/** A node as the engine sees it: each distinct label set of a workload's pods, or each IP. */
+function toEndpoints(n: GraphNode | undefined): Endpoint[] {
   if (!n) return [];
   if (n.type === "workload") {
     const sets = n.podLabelSets.length > 0 ? n.podLabelSets : [{}];
-    return sets.map((labels) => ({ kind: "pod", namespace: n.namespace, labels }));
+    return sets.map((labels) => ({ kind: "pod", pod: { namespace: n.namespace, labels } }));
   }
-  if (n.type === "entity") return n.ips.map((ip) => ({ kind: "ip", ip }));
-  return [{ kind: "ip", ip: n.ip }];
+  const ips = n.type === "entity" ? n.ips : [n.ip];
+  return ips.flatMap((ip) => {
+    const range = parseCidr(hostCidr(ip));
+    return range ? [{ kind: "ip", range } as Endpoint] : [];
+  });
 }

@@ -111,6 +111,20 @@ describe("synthesis on a hand-built store", () => {
     expect(proof.skipped).toBeUndefined();
   });
 
+  it("catches a missing policy and an over-permissive one (the proof is not vacuous)", () => {
+    const { graph, plan, tree } = run("kubernetes");
+    const without = tree.networkPolicies.filter((p) => p.metadata.name !== "allow-frontend-to-cart");
+    expect(proveCoverage(graph, plan, without).missed).toEqual([
+      { from: "shop/Deployment/frontend", to: "shop/Deployment/cart", protocol: "TCP", port: 7070 },
+      { from: "shop/Deployment/frontend", to: "shop/Deployment/cart", protocol: "TCP", port: 7071 },
+    ]);
+    const wide = {
+      metadata: { name: "allow-all-in-shop", namespace: "shop", labels: {} },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
+    };
+    expect(proveCoverage(graph, plan, [...tree.networkPolicies, wide]).overPermissive.length).toBeGreaterThan(0);
+  });
+
   it("never allows the metadata address or every address by default, and says so", () => {
     const { plan, tree } = run("kubernetes");
     const all = asText(tree.files.filter((f) => f.path.endsWith(".yaml")));
