@@ -199,7 +199,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     }
 
     const chunk = new ChunkWriter();
-    const batchMessages = options.batchMessages ?? 50_000;
+    const batchMessages = options.batchMessages ?? 8192;
     const queue: Array<{ batch: Promise<Batch>; cursor?: { time: NanoTime; keys: string[] }; messages: number }> = [];
     const maxQueue = Math.max(3, workers * 2 + 1);
     let messageNo = 1;
