@@ -368,15 +368,13 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
           call.on("end", () => resolve({ kind: "end" }));
         });
         current = undefined;
-        if (paused) {
-          paused = undefined;
-        }
+        paused = undefined;
         if (stop.signal.aborted) break;
         if (outcome.kind === "end" && !options.follow) break;
         const classified =
           outcome.kind === "error"
             ? classifyGrpcError(outcome.err, errorContext)
-            : { error: new SourceError(`${options.server} ended the stream`, undefined), retryable: true };
+            : { error: new SourceError(`${options.server} ended the stream`), retryable: true };
         if (!classified.retryable) throw classified.error;
         if (now() - lastGood > options.reconnectTimeoutMs) {
           throw new SourceError(
