@@ -109,10 +109,10 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
       return;
     }
     if (value === null || value === undefined) return;
-    const add = (v: unknown, line: number | undefined) => addObject(file, index, v, line, into);
+    const add = (v: unknown, node: unknown) => addObject(file, index, v, node, lineCounter, into);
     if (Array.isArray(value)) {
       value.forEach((v, i) => {
-        add(v, lineOf(isSeq(root) ? rangeStart(root.items[i]) : undefined));
+        add(v, isSeq(root) ? root.items[i] : undefined);
       });
       return;
     }
@@ -125,11 +125,11 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
         const node = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
         const item =
           v && typeof v === "object" && !Array.isArray(v) && itemKind && !("kind" in v) ? { kind: itemKind, ...v } : v;
-        add(item, lineOf(rangeStart(node)));
+        add(item, node);
       });
       return;
     }
-    add(value, lineOf(rangeStart(root)));
+    add(value, root);
   });
 }
 
@@ -138,16 +138,43 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-function addObject(file: string, document: number, value: unknown, line: number | undefined, into: Manifests): void {
+function addObject(
+  file: string,
+  document: number,
+  value: unknown,
+  node: unknown,
+  lineCounter: LineCounter,
+  into: Manifests,
+): void {
+  const start = rangeStart(node);
+  const line = start === undefined ? undefined : lineCounter.linePos(start).line;
   const source = line === undefined ? { file, document } : { file, document, line };
-  if (
-    !value ||
-    typeof value !== "object" ||
-    Array.isArray(value) ||
-    typeof (value as { kind?: unknown }).kind !== "string"
-  ) {
+  if (!isObject(value) || typeof value.kind !== "string") {
     into.warnings.push({ ...source, message: "not a Kubernetes object (no kind): skipped" });
     return;
   }
-  into.objects.push({ value: value as Record<string, unknown>, source });
+  const lineOf = (path: string) => {
+    const at = rangeStart(nodeAt(node, path));
+    return at === undefined ? line : lineCounter.linePos(at).line;
+  };
+  into.objects.push({ value, source, lineOf });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The YAML node at a JSON path such as `spec.ingress[0].from`, or the nearest existing parent. */
+export function nodeAt(root: unknown, path: string): unknown {
+  const segments = path.match(/[^.[\]]+/g) ?? [];
+  let node = root;
+  for (const segment of segments) {
+    const key: string | number = /^\d+$/.test(segment) ? Number(segment) : segment;
+    let next: unknown;
+    if (isMap(node)) next = node.get(key, true);
+    else if (isSeq(node) && typeof key === "number") next = node.items[key];
+    if (next === undefined || next === null) return node;
+    node = next;
+  }
+  return node;
 }
