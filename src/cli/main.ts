@@ -3,7 +3,10 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
+import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
+import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
 
 /**
@@ -135,6 +138,76 @@ export function buildProgram(out: Output): Command {
       const { simulate } = await import("./commands/simulate.js");
       await simulate({ scenario: o.scenario, flows: o.flows, format: o.format, seed: o.seed, out: o.out }, out);
     });
+
+  const scopeOptions = (cmd: Command) =>
+    cmd
+      .addOption(dbOption())
+      .option("--namespace <ns>", "only these namespaces get policies (repeat or comma-separate)", collectList, [])
+      .option(
+        "--exclude-namespace <ns>",
+        `never these namespaces (repeat or comma-separate; default: ${DEFAULT_EXCLUDED_NAMESPACES.join(",")})`,
+        collectList,
+      )
+      .option("--since <time>", "only connections seen since TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--until <time>", "only connections seen until TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--min-flows <n>", "leave out connections with fewer flows", parseIntFlag("--min-flows", 1), 1)
+      .option("--catalog <file>", "extra shared-service catalog YAML (repeatable)", collectList, [])
+      .option(
+        "--shared-min-namespaces <n>",
+        "a destination called from this many namespaces on one port is a shared service",
+        parseIntFlag("--shared-min-namespaces", 2),
+        DEFAULT_SHARED_MIN_NAMESPACES,
+      );
+  const scopeOf = (o: Record<string, unknown>) => ({
+    db: resolveDbPath(o.db as string | undefined),
+    namespaces: o.namespace as string[],
+    ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace as string[] } : {}),
+    ...(o.since !== undefined ? { since: o.since as string } : {}),
+    ...(o.until !== undefined ? { until: o.until as string } : {}),
+    minFlows: o.minFlows as number,
+    catalogs: o.catalog as string[],
+    sharedMinNamespaces: o.sharedMinNamespaces as number,
+    now: Date.now(),
+  });
+
+  scopeOptions(
+    program
+      .command("graph")
+      .description("the service dependency graph: workloads, platform entities, external peers")
+      .option("--format <name>", "table, json, dot, mermaid or html (one self-contained page)", "table")
+      .option("-o, --out <file>", "write to FILE instead of stdout"),
+  ).action(async (o) => {
+    const { graph } = await import("./commands/graph.js");
+    await graph({ ...scopeOf(o), format: o.format, ...(o.out !== undefined ? { out: o.out } : {}) }, out);
+  });
+
+  scopeOptions(
+    program
+      .command("generate")
+      .description("least-privilege NetworkPolicies from the observed flows, one folder per namespace")
+      .requiredOption("--out <dir>", "output folder (created; only flowpol's own files are replaced)")
+      .option("--flavor <name>", "kubernetes, cilium or calico-staged", "kubernetes")
+      .option("--cidr-prefix <n>", "widen external IPv4 peers to this prefix", parseIntFlag("--cidr-prefix"), 32)
+      .option("--cidr-prefix-v6 <n>", "widen external IPv6 peers to this prefix", parseIntFlag("--cidr-prefix-v6"), 128)
+      .option("--node-cidr <cidr>", "node address blocks for host/probe traffic (repeatable)", collectList, [])
+      .option("--allow-metadata", "allow egress to the cloud metadata address 169.254.169.254 when observed", false)
+      .option("--allow-any-address", "permit a prefix of 0 (0.0.0.0/0, ::/0)", false),
+  ).action(async (o) => {
+    const { generate } = await import("./commands/generate.js");
+    await generate(
+      {
+        ...scopeOf(o),
+        out: o.out,
+        flavor: o.flavor,
+        cidrPrefix: o.cidrPrefix,
+        cidrPrefixV6: o.cidrPrefixV6,
+        nodeCidrs: o.nodeCidr,
+        allowMetadata: o.allowMetadata,
+        allowAnyAddress: o.allowAnyAddress,
+      },
+      out,
+    );
+  });
 
   return program;
 }
