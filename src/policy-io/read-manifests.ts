@@ -98,8 +98,6 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
   }
   list.slice(0, firstBad === -1 ? list.length : firstBad).forEach((doc, index) => {
     into.documents.push({ file, index, doc, lineCounter });
-    const lineOf = (offset: number | undefined) =>
-      offset === undefined ? undefined : lineCounter.linePos(offset).line;
     const root = doc.contents;
     let value: unknown;
     try {
