@@ -207,6 +207,28 @@ export function buildProgram(out: Output): Command {
   });
 
   program
+    .command("lint")
+    .description(
+      "review NetworkPolicy manifests: split peers, missing DNS, allow-alls, flat trust, missing default deny...",
+    )
+    .argument(
+      "<paths...>",
+      "manifest files or folders (policies, and the Pods/workloads/Namespaces they apply to), or -",
+    )
+    .option("--format <name>", "text or json", "text")
+    .option("--fail-on <severity>", "exit 3 on findings at this level or above: error, warning, info, never", "warning")
+    .option(
+      "--cluster-cidr <cidr>",
+      "pod and Service address ranges, for ipBlock checks (repeat or comma-separate)",
+      collectList,
+      [],
+    )
+    .action(async (paths: string[], o) => {
+      const { lint } = await import("./commands/lint.js");
+      await lint({ paths, format: o.format, failOn: o.failOn, clusterCidrs: o.clusterCidr }, out);
+    });
+
+  program
     .command("diff")
     .description(
       "observed traffic against declared NetworkPolicies: allowed, denied, unprotected; unused rules; coverage",

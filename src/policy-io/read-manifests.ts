@@ -148,7 +148,14 @@ function addObject(
   const line = start === undefined ? undefined : lineCounter.linePos(start).line;
   const source = line === undefined ? { file, document } : { file, document, line };
   if (!isObject(value) || typeof value.kind !== "string") {
-    into.warnings.push({ ...source, message: "not a Kubernetes object (no kind): skipped" });
+    // One warning per document, however many items are not Kubernetes objects.
+    const last = into.warnings[into.warnings.length - 1];
+    if (last && last.file === file && last.document === document && last.message.startsWith(NOT_OBJECT)) {
+      const n = Number(/\((\d+)/.exec(last.message)?.[1] ?? "1") + 1;
+      last.message = `${NOT_OBJECT} (${n} items): skipped`;
+    } else {
+      into.warnings.push({ ...source, message: `${NOT_OBJECT}: skipped` });
+    }
     return;
   }
   const lineOf = (path: string) => {
@@ -157,6 +164,8 @@ function addObject(
   };
   into.objects.push({ value, source, lineOf });
 }
+
+const NOT_OBJECT = "not a Kubernetes object (no kind)";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
