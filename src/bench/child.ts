@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
-import { ingestInputs } from "../collect/ingest.js";
-import { openStore } from "../store/db.js";
 import { Writable } from "node:stream";
 import { diff } from "../cli/commands/diff.js";
+import { ingestInputs } from "../collect/ingest.js";
+import { openStore } from "../store/db.js";
 import { naiveDiff } from "./naive-diff.js";
 import { naiveIngest } from "./naive-ingest.js";
 
@@ -20,7 +20,10 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
         cb();
       },
     });
-    await diff({ policies: [policies as string], db: db as string, format: "json", failOn: [] }, { stdout: sink, stderr: sink });
+    await diff(
+      { policies: [policies as string], db: db as string, format: "json", failOn: [] },
+      { stdout: sink, stderr: sink },
+    );
     return { outputBytes: bytes };
   },
   "naive-ingest": async ([file]) => naiveIngest(file as string),

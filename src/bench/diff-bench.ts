@@ -1,12 +1,12 @@
-import { writeDiffFixture, FULL_SIZE } from "./diff-fixture.js";
+import { FULL_SIZE, writeDiffFixture } from "./diff-fixture.js";
 import { measureInChild } from "./measure.js";
 import type { BenchContext, BenchRow } from "./types.js";
 
 /**
  * `flowpol diff` of 100,000 distinct observed edges against 2,000 policies over 5,000 workloads,
- * end to end (policy YAML, store, evaluation, JSON report), against the naive evaluator (every
- * policy scanned for every edge) on a sample of the same edges, in the same run.
- * Targets: <= 10 s and <= 512 MB peak RSS.
+ * end to end (policy YAML, store, evaluation, JSON report); and the evaluation alone against the
+ * naive evaluator (every policy scanned for every edge) on a sample of the same edges, in the same
+ * process and run, which must give the same verdicts. Targets: <= 10 s and <= 512 MB peak RSS.
  */
 const BASELINE_SAMPLE = 5_000;
 
@@ -16,28 +16,36 @@ export async function diffBenchmark(ctx: BenchContext): Promise<BenchRow[]> {
   const { policies, db } = writeDiffFixture(ctx.dir, size);
   ctx.log("naive baseline (sample)...");
   const naive = measureInChild("naive-diff", [policies, db, String(BASELINE_SAMPLE)]);
-  if ((naive.result.mismatches ?? 1) !== 0) throw new Error(`naive and flowpol verdicts differ on ${naive.result.mismatches} edges`);
+  if ((naive.result.mismatches ?? 1) !== 0)
+    throw new Error(`naive and flowpol verdicts differ on ${naive.result.mismatches} edges`);
   ctx.log("flowpol diff...");
   const ours = measureInChild("flowpol-diff", [policies, db]);
-  const ourRate = size.edges / ours.seconds;
   const naiveRate = (naive.result.edges ?? 0) / (naive.result.evalSeconds ?? 1);
+  const oursRate = (naive.result.edges ?? 0) / (naive.result.oursSeconds ?? 1);
   return [
     {
-      name: `diff, ${size.edges} edges x ${size.namespaces * size.policiesPerNamespace} policies, wall time`,
+      name: `diff end to end, ${size.edges} edges x ${size.namespaces * size.policiesPerNamespace} policies, wall`,
       value: Number(ours.seconds.toFixed(2)),
       unit: "s",
       target: "<= 10 s",
       pass: ours.seconds <= 10,
     },
     {
-      name: "diff, edges/s (end to end) vs naive evaluator (evaluation only)",
-      value: Math.round(ourRate),
-      unit: "edges/s",
-      baseline: Math.round(naiveRate),
-      ratio: Number((ourRate / naiveRate).toFixed(2)),
+      name: "diff end to end, CPU time (steadier on a shared machine)",
+      value: Number(ours.cpuSeconds.toFixed(2)),
+      unit: "s",
     },
     {
-      name: "diff, peak RSS",
+      name: `diff evaluation, ${naive.result.edges} edges, engine vs naive scan of every policy`,
+      value: Math.round(oursRate),
+      unit: "edges/s",
+      baseline: Math.round(naiveRate),
+      ratio: Number((oursRate / naiveRate).toFixed(2)),
+      target: ">= 2x naive",
+      pass: oursRate >= 2 * naiveRate,
+    },
+    {
+      name: "diff end to end, peak RSS",
       value: Math.round(ours.maxRssMb),
       unit: "MB",
       target: "<= 512 MB",

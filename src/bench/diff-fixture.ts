@@ -15,7 +15,12 @@ export interface DiffFixtureSize {
   edges: number;
 }
 
-export const FULL_SIZE: DiffFixtureSize = { namespaces: 50, workloadsPerNamespace: 100, policiesPerNamespace: 40, edges: 100_000 };
+export const FULL_SIZE: DiffFixtureSize = {
+  namespaces: 50,
+  workloadsPerNamespace: 100,
+  policiesPerNamespace: 40,
+  edges: 100_000,
+};
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -68,14 +73,20 @@ function policiesFor(n: number, size: DiffFixtureSize, rand: () => number): obje
             from: [
               {
                 namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": other } },
-                podSelector: { matchExpressions: [{ key: "team", operator: "In", values: [`team-${k % 7}`, `team-${(k + 3) % 7}`] }] },
+                podSelector: {
+                  matchExpressions: [{ key: "team", operator: "In", values: [`team-${k % 7}`, `team-${(k + 3) % 7}`] }],
+                },
               },
             ],
             ports: [{ port: 8000, endPort: 8100, protocol: "TCP" }],
           },
         ],
         egress: [
-          { to: [{ podSelector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: [`tier-${k % 5}`] }] } }] },
+          {
+            to: [
+              { podSelector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: [`tier-${k % 5}`] }] } },
+            ],
+          },
           { to: [{ ipBlock: { cidr: "203.0.113.0/24", except: ["203.0.113.128/25"] } }], ports: [{ port: 443 }] },
         ],
       }),

@@ -1,5 +1,4 @@
 import type { GraphInput } from "../graph/input.js";
-import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import type { Pod } from "../policy/types.js";
 
 /**
@@ -29,7 +28,10 @@ export interface Observed {
 }
 
 /** `ns/name[Kind]` for workloads (as netpol-analyzer names them), `host(10.1.0.5)`, `93.184.216.34`. */
-function peerOf(e: GraphInput["endpoints"][number], labels: Record<string, string> | undefined): ObservedPeer {
+export function peerOf(
+  e: Pick<GraphInput["endpoints"][number], "type" | "namespace" | "kind" | "name" | "ip">,
+  labels: Record<string, string> | undefined,
+): ObservedPeer {
   if (e.type === "workload") {
     return {
       kind: "workload",
@@ -47,32 +49,4 @@ function peerOf(e: GraphInput["endpoints"][number], labels: Record<string, strin
   }
   if (e.ip) return { kind: "ip", id: e.type === "external" ? e.ip : `unknown(${e.ip})`, ip: e.ip };
   return { kind: "unknown", id: e.namespace ? `unknown(${e.namespace})` : "unknown" };
-}
-
-export function observedFromGraphInput(input: GraphInput): Observed {
-  const podLabels = new Map<number, Record<string, string>>();
-  for (const p of [...input.pods].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (!podLabels.has(p.endpointId)) podLabels.set(p.endpointId, p.labels);
-  }
-  const peers = new Map<number, ObservedPeer>();
-  for (const e of input.endpoints) peers.set(e.id, peerOf(e, podLabels.get(e.id)));
-  const merged = new Map<string, ObservedEdge>();
-  let droppedEdges = 0;
-  for (const e of input.edges) {
-    if (!ALLOWED_VERDICTS.has(e.verdict as Verdict)) {
-      droppedEdges++;
-      continue;
-    }
-    const src = peers.get(e.srcId);
-    const dst = peers.get(e.dstId);
-    if (!src || !dst) continue;
-    const key = `${e.srcId}>${e.dstId}>${e.protocol}>${e.port}`;
-    const hit = merged.get(key);
-    if (hit) hit.flows += e.count;
-    else merged.set(key, { src, dst, protocol: e.protocol, port: e.port, flows: e.count });
-  }
-  const workloads = [...peers.values()].filter(
-    (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
-  );
-  return { edges: [...merged.values()], namespaces: input.namespaces, workloads, droppedEdges };
 }

@@ -17,7 +17,6 @@ export interface ManifestWarning {
   message: string;
 }
 
-
 export interface Manifests {
   objects: RawObject[];
   /** YAML syntax errors (fatal unless the caller is lenient) and things that are not Kubernetes objects. */
@@ -227,7 +226,11 @@ function notAnObject(into: Manifests, file: string, document: number, line: numb
     const n = Number(/\((\d+) items\)/.exec(last.message)?.[1] ?? "1") + 1;
     last.message = `${NOT_OBJECT} (${n} items): skipped`;
   } else {
-    into.warnings.push(line === undefined ? { file, document, message: `${NOT_OBJECT}: skipped` } : { file, document, line, message: `${NOT_OBJECT}: skipped` });
+    into.warnings.push(
+      line === undefined
+        ? { file, document, message: `${NOT_OBJECT}: skipped` }
+        : { file, document, line, message: `${NOT_OBJECT}: skipped` },
+    );
   }
 }
 

@@ -1,14 +1,12 @@
 import { readFileSync } from "node:fs";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
-import { observedFromGraphInput } from "../../diff/observed.js";
 import { diffObserved } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
-import { defaultScope } from "../../graph/index.js";
 import { workloadId } from "../../policy/objects.js";
 import type { Pod, RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { openStore } from "../../store/db.js";
-import { readGraphInput } from "../../store/read-graph.js";
+import { readObserved } from "../../store/read-observed.js";
 import { type Output, writeLine } from "../output.js";
 
 /**
@@ -49,9 +47,9 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
     );
   }
   const db = openStore(options.db, { mustExist: true, readonly: true });
-  let input: ReturnType<typeof readGraphInput>;
+  let observed: ReturnType<typeof readObserved>;
   try {
-    input = readGraphInput(db, { ...defaultScope(), excludeNamespaces: [] });
+    observed = readObserved(db);
   } finally {
     db.close();
   }
@@ -59,18 +57,19 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
   for (const w of topology.workloads)
     if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(workloadId(w), w.pod.ports);
   const result = diffObserved({
-    observed: observedFromGraphInput(input),
+    observed,
     policies: topology.policies,
     namespaces: topology.namespaces,
     workloadPorts,
   });
 
   const byName = new Map(topology.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
+  // Rules are named by index (ingress[0]); the location is where their policy starts, which costs
+  // nothing to know (exact field lines need a full YAML parse: lint and errors pay for that).
   const locate = (ref: RuleRef) => {
-    const p = byName.get(`${ref.namespace}/${ref.policy}`);
-    if (!p?.source) return undefined;
-    const line = topology.policyLines.get(p)?.(`spec.${ref.direction}[${ref.index}]`) ?? p.source.line;
-    return line === undefined ? p.source.file : `${p.source.file}:${line}`;
+    const source = byName.get(`${ref.namespace}/${ref.policy}`)?.source;
+    if (!source) return undefined;
+    return source.line === undefined ? source.file : `${source.file}:${source.line}`;
   };
   out.stdout.write(formatObservedDiff(result, options.format as DiffReportFormat, { locate }));
 
