@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffBenchmark } from "./diff-bench.js";
+import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
@@ -12,6 +13,7 @@ import type { Benchmark, BenchRow } from "./types.js";
  */
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
+  "hubble-grpc": hubbleGrpcBenchmark,
   diff: diffBenchmark,
 };
 
