@@ -192,13 +192,6 @@ export function buildProgram(out: Output): Command {
       );
     });
 
-  const list = (value: string, previous: string[] = []) => [
-    ...previous,
-    ...value
-      .split(",")
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
   const analyze = program
     .command("analyze")
     .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats");
@@ -207,9 +200,13 @@ export function buildProgram(out: Output): Command {
     .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
     .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
     .option("-o, --output <format>", "txt, json, csv or md", "txt")
-    .option("--focusworkload <names>", "only connections of these workloads (name or ns/name, comma-separated)", list)
+    .option(
+      "--focusworkload <names>",
+      "only connections of these workloads (name or ns/name, comma-separated)",
+      collectList,
+    )
     .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
-    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", list)
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", collectList)
     .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
     .option("-q, --quiet", "no warnings on stderr", false)
     .action(async (o) => {
@@ -331,6 +328,47 @@ export function buildProgram(out: Output): Command {
       out,
     );
   });
+
+  program
+    .command("lint")
+    .description(
+      "review NetworkPolicy manifests: split peers, missing DNS, allow-alls, flat trust, missing default deny...",
+    )
+    .argument(
+      "<paths...>",
+      "manifest files or folders (policies, and the Pods/workloads/Namespaces they apply to), or -",
+    )
+    .option("--format <name>", "text or json", "text")
+    .option("--fail-on <severity>", "exit 3 on findings at this level or above: error, warning, info, never", "warning")
+    .option(
+      "--cluster-cidr <cidr>",
+      "pod and Service address ranges, for ipBlock checks (repeat or comma-separate)",
+      collectList,
+      [],
+    )
+    .action(async (paths: string[], o) => {
+      const { lint } = await import("./commands/lint.js");
+      await lint({ paths, format: o.format, failOn: o.failOn, clusterCidrs: o.clusterCidr }, out);
+    });
+
+  program
+    .command("diff")
+    .description(
+      "observed traffic against declared NetworkPolicies: allowed, denied, unprotected; unused rules; coverage",
+    )
+    .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
+    .addOption(dbOption())
+    .option("--format <name>", "table, markdown or json", "table")
+    .option(
+      "--fail-on <checks>",
+      "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
+      collectList,
+      [],
+    )
+    .action(async (o) => {
+      const { diff } = await import("./commands/diff.js");
+      await diff({ policies: o.policies, db: resolveDbPath(o.db), format: o.format, failOn: o.failOn }, out);
+    });
 
   return program;
 }
