@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the bundled samples: ingest, then summarise. Results go to ./out/.
+# The main job on the bundled samples: ingest, graph, generate. Results go to ./out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${FLOWPOL_DEMO_OUT:-out}"
@@ -14,4 +14,19 @@ echo
 echo "== what the store holds"
 flowpol stats --db "$DB"
 echo
-echo "The store is $DB. Explore it with: node dist/cli/main.js stats --db $DB --json"
+echo "== the dependency graph"
+flowpol graph --db "$DB"
+flowpol graph --db "$DB" --format html --out "$OUT/graph.html"
+flowpol graph --db "$DB" --format mermaid --out "$OUT/graph.mmd"
+echo
+echo "== least-privilege NetworkPolicies, with the proof"
+flowpol generate --db "$DB" --out "$OUT/policies"
+flowpol generate --db "$DB" --out "$OUT/policies-cilium" --flavor cilium >/dev/null 2>&1
+flowpol generate --db "$DB" --out "$OUT/policies-calico-staged" --flavor calico-staged >/dev/null 2>&1
+echo
+echo "Results in $OUT/:"
+echo "  $OUT/flowpol.db                 the store (flowpol stats --db $OUT/flowpol.db)"
+echo "  $OUT/graph.html                 the dependency graph, one self-contained page"
+echo "  $OUT/policies/                  NetworkPolicies per namespace, with kustomization.yaml and EVIDENCE.md"
+echo "  $OUT/policies-cilium/           the same as CiliumNetworkPolicy"
+echo "  $OUT/policies-calico-staged/    the same as Calico StagedKubernetesNetworkPolicy (non-enforcing)"

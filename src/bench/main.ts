@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { diffBenchmark } from "./diff-bench.js";
 import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
+import { synthBenchmark } from "./synth-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
 /**
@@ -14,6 +15,7 @@ import type { Benchmark, BenchRow } from "./types.js";
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
   "hubble-grpc": hubbleGrpcBenchmark,
+  synthesis: synthBenchmark,
   diff: diffBenchmark,
 };
 

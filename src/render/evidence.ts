@@ -6,7 +6,39 @@ import type { NamespacePlan, NotAllowed } from "../synth/model.js";
  * counts and first/last seen), the selectors chosen, what was seen but not allowed, and the
  * connections denied today. Only data from the store: the same store gives the same text.
  */
-export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, notAllowed: NotAllowed[]): string {
+export interface NamespaceFacts {
+  workloads: WorkloadNode[];
+  denied: GraphEdge[];
+  notAllowed: NotAllowed[];
+}
+
+/** Workloads, denied edges and refused connections of every namespace, in one pass. */
+export function namespaceFacts(graph: DependencyGraph, notAllowed: NotAllowed[]): Map<string, NamespaceFacts> {
+  const out = new Map<string, NamespaceFacts>();
+  const of = (ns: string) => {
+    let f = out.get(ns);
+    if (!f) {
+      f = { workloads: [], denied: [], notAllowed: [] };
+      out.set(ns, f);
+    }
+    return f;
+  };
+  const nsOf = (id: string) => {
+    const n = graph.nodes.get(id);
+    return n?.type === "workload" ? n.namespace : undefined;
+  };
+  const sides = (e: GraphEdge) => [...new Set([nsOf(e.from), nsOf(e.to)])].filter((x): x is string => !!x);
+  for (const n of graph.nodes.values()) if (n.type === "workload") of(n.namespace).workloads.push(n);
+  for (const e of graph.denied) for (const ns of sides(e)) of(ns).denied.push(e);
+  for (const n of notAllowed) for (const ns of sides(n.edge)) of(ns).notAllowed.push(n);
+  return out;
+}
+
+export function evidenceMarkdown(
+  graph: DependencyGraph,
+  plan: NamespacePlan,
+  facts: NamespaceFacts = { workloads: [], denied: [], notAllowed: [] },
+): string {
   const ns = plan.namespace;
   const lines: string[] = [];
   const flows = plan.policies.reduce((n, p) => n + p.evidence.reduce((m, e) => m + e.count, 0), 0);
@@ -51,7 +83,7 @@ export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, no
     );
   }
   lines.push("");
-  const mine = notAllowed.filter((n) => touches(graph, n.edge, ns));
+  const mine = facts.notAllowed;
   if (mine.length > 0) {
     lines.push("## Seen but not allowed", "", "| from | to | port | flows | reason |", "|---|---|---|---|---|");
     for (const n of mine) {
@@ -59,7 +91,7 @@ export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, no
     }
     lines.push("");
   }
-  const denied = graph.denied.filter((e) => touches(graph, e, ns));
+  const denied = facts.denied;
   if (denied.length > 0) {
     lines.push(
       "## Denied today",
@@ -87,23 +119,23 @@ function edgeRow(graph: DependencyGraph, e: GraphEdge): string {
   return `| ${names(e.from)} | ${names(e.to)} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${e.verdicts.join(", ")} | ${e.systems.join(", ")} |`;
 }
 
-function touches(graph: DependencyGraph, e: GraphEdge, ns: string): boolean {
-  const side = (id: string) => {
-    const n = graph.nodes.get(id);
-    return n?.type === "workload" && n.namespace === ns;
-  };
-  return side(e.from) || side(e.to);
-}
-
 function spanOf(edges: GraphEdge[]): { count: number; first: string; last: string } {
   if (edges.length === 0) return { count: 0, first: "-", last: "-" };
   return {
     count: edges.reduce((n, e) => n + e.count, 0),
-    first: iso(Math.min(...edges.map((e) => e.first))),
-    last: iso(Math.max(...edges.map((e) => e.last))),
+    first: iso(edges.reduce((m, e) => Math.min(m, e.first), Number.POSITIVE_INFINITY)),
+    last: iso(edges.reduce((m, e) => Math.max(m, e.last), Number.NEGATIVE_INFINITY)),
   };
 }
 
 const port = (e: GraphEdge) => (e.port > 0 ? `${e.protocol}/${e.port}` : e.protocol);
-const iso = (ms: number) => new Date(ms).toISOString();
+const isoCache = new Map<number, string>();
+function iso(ms: number): string {
+  let s = isoCache.get(ms);
+  if (s === undefined) {
+    s = new Date(ms).toISOString();
+    if (isoCache.size < 100_000) isoCache.set(ms, s);
+  }
+  return s;
+}
 const escapeCell = (s: string) => s.replace(/\|/g, "\\|");

@@ -1,6 +1,6 @@
 import type { DependencyGraph } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
-import { evidenceMarkdown } from "../render/evidence.js";
+import { evidenceMarkdown, namespaceFacts } from "../render/evidence.js";
 import { toYaml } from "../render/yaml.js";
 import { type Manifest, toManifest } from "./manifests.js";
 import type { Flavor, PolicyIntent, PolicyPlan } from "./model.js";
@@ -29,6 +29,7 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
   const manifests: Manifest[] = [];
   const networkPolicies: NetworkPolicyObject[] = [];
   const folders: string[] = [];
+  const facts = namespaceFacts(graph, plan.notAllowed);
   for (const nsPlan of plan.namespaces) {
     if (!isDns1123Label(nsPlan.namespace)) continue;
     folders.push(nsPlan.namespace);
@@ -36,7 +37,9 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
     for (const p of nsPlan.policies) {
       const m = toManifest(p, flavor);
       manifests.push(m);
-      networkPolicies.push(toManifest(p, "kubernetes") as unknown as NetworkPolicyObject);
+      networkPolicies.push(
+        (flavor === "kubernetes" ? m : toManifest(p, "kubernetes")) as unknown as NetworkPolicyObject,
+      );
       const file = `${p.name}.yaml`;
       resources.push(file);
       files.push({ path: `${nsPlan.namespace}/${file}`, content: toYaml(m, cidrComments(p)) });
@@ -50,7 +53,10 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
         resources: [...resources].sort(),
       }),
     });
-    files.push({ path: `${nsPlan.namespace}/EVIDENCE.md`, content: evidenceMarkdown(graph, nsPlan, plan.notAllowed) });
+    files.push({
+      path: `${nsPlan.namespace}/EVIDENCE.md`,
+      content: evidenceMarkdown(graph, nsPlan, facts.get(nsPlan.namespace)),
+    });
   }
   files.push({
     path: "kustomization.yaml",

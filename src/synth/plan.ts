@@ -49,6 +49,10 @@ class Planner {
   private readonly covered = { ingress: new Set<string>(), egress: new Set<string>() };
   private readonly dnsNodes: Set<string>;
   private readonly sharedByNode = new Map<string, SharedService[]>();
+  /** Allowed edges by the namespace of their source workload, of their target workload, and by target node. */
+  private readonly fromNamespace = new Map<string, GraphEdge[]>();
+  private readonly toNamespace = new Map<string, GraphEdge[]>();
+  private readonly toNode = new Map<string, GraphEdge[]>();
 
   constructor(
     private readonly graph: DependencyGraph,
@@ -62,6 +66,41 @@ class Planner {
       }
     }
     this.dnsNodes = new Set(graph.shared.filter((s) => s.role === "dns").flatMap((s) => s.nodes));
+    const push = (map: Map<string, GraphEdge[]>, key: string, e: GraphEdge) => {
+      const list = map.get(key);
+      if (list) list.push(e);
+      else map.set(key, [e]);
+    };
+    for (const e of graph.allowed) {
+      const src = this.workload(e.from);
+      const dst = this.workload(e.to);
+      if (src) push(this.fromNamespace, src.namespace, e);
+      if (dst) push(this.toNamespace, dst.namespace, e);
+      push(this.toNode, e.to, e);
+    }
+  }
+
+  /** Shared services with an observed edge from or into `ns` (or a node in `ns`), in catalog order. */
+  private sharedTouching(ns: string): SharedService[] {
+    const touched = new Set<SharedService>();
+    for (const e of this.edgesFromNamespace(ns)) for (const s of this.sharedByNode.get(e.to) ?? []) touched.add(s);
+    for (const e of this.edgesToNamespace(ns)) {
+      for (const s of this.sharedByNode.get(e.from) ?? []) touched.add(s);
+      for (const s of this.sharedByNode.get(e.to) ?? []) touched.add(s);
+    }
+    return this.graph.shared.filter((s) => touched.has(s));
+  }
+
+  private edgesFromNamespace(ns: string): GraphEdge[] {
+    return this.fromNamespace.get(ns) ?? [];
+  }
+
+  private edgesToNamespace(ns: string): GraphEdge[] {
+    return this.toNamespace.get(ns) ?? [];
+  }
+
+  private edgesToNodes(ids: Iterable<string>): GraphEdge[] {
+    return [...ids].flatMap((id) => this.toNode.get(id) ?? []);
   }
 
   plan(): PolicyPlan {
@@ -112,7 +151,7 @@ class Planner {
         `allow-dns-to-${this.node(d.id).type === "workload" ? (this.node(d.id) as WorkloadNode).name : "resolver"}`,
         d.id,
       );
-    for (const s of this.graph.shared) {
+    for (const s of this.sharedTouching(ns)) {
       if (s.role === "callee") {
         const egress = this.sharedEgress(ns, s);
         if (egress) add(egress, `allow-egress-to-${s.name}`, `shared-egress:${s.name}`);
@@ -138,9 +177,8 @@ class Planner {
       const peer = this.peerFor(id, ns);
       if (peer) peers.push(...peer);
     }
-    for (const e of this.graph.allowed) {
-      const src = this.workload(e.from);
-      if (src?.namespace !== ns || !this.dnsNodes.has(e.to) || e.port !== 53) continue;
+    for (const e of this.edgesFromNamespace(ns)) {
+      if (!this.dnsNodes.has(e.to) || e.port !== 53) continue;
       evidence.push(e);
       this.covered.egress.add(edgeKey(e));
     }
@@ -165,7 +203,7 @@ class Planner {
       .map((id) => this.workload(id))
       .filter((w): w is WorkloadNode => w?.namespace === ns && Object.keys(w.selector.matchLabels).length > 0);
     return resolvers.map((w) => {
-      const evidence = this.graph.allowed.filter((e) => e.to === w.id && e.port === 53);
+      const evidence = this.edgesToNodes([w.id]).filter((e) => e.port === 53);
       for (const e of evidence) this.covered.ingress.add(edgeKey(e));
       return {
         id: w.id,
@@ -190,12 +228,9 @@ class Planner {
 
   private sharedEgress(ns: string, s: SharedService): Omit<PolicyIntent, "name" | "namespace"> | undefined {
     const nodes = new Set(s.nodes);
-    const evidence = this.graph.allowed.filter((e) => nodes.has(e.to) && this.workload(e.from)?.namespace === ns);
+    const evidence = this.edgesToNodes(s.nodes).filter((e) => this.workload(e.from)?.namespace === ns);
     if (evidence.length === 0) return undefined;
-    const ports = this.sharedPorts(
-      s,
-      this.graph.allowed.filter((e) => nodes.has(e.to)),
-    );
+    const ports = this.sharedPorts(s, this.edgesToNodes(s.nodes));
     const inPorts = evidence.filter((e) => ports.some((p) => p.protocol === e.protocol && p.port === e.port));
     if (inPorts.length === 0) return undefined;
     const peers = dedupePeers(s.nodes.flatMap((id) => this.peerFor(id, ns) ?? []));
@@ -216,7 +251,7 @@ class Planner {
     const selectable = targets.filter((w) => Object.keys(w.selector.matchLabels).length > 0);
     if (selectable.length !== 1) return undefined;
     const target = selectable[0] as WorkloadNode;
-    const all = this.graph.allowed.filter((e) => e.to === target.id);
+    const all = this.edgesToNodes([target.id]);
     const ports = this.sharedPorts(s, all);
     const evidence = all.filter(
       (e) => this.workload(e.from) !== undefined && ports.some((p) => p.protocol === e.protocol && p.port === e.port),
@@ -243,7 +278,7 @@ class Planner {
 
   private sharedCallerIngress(ns: string, s: SharedService): Omit<PolicyIntent, "name" | "namespace"> | undefined {
     const nodes = new Set(s.nodes);
-    const evidence = this.graph.allowed.filter((e) => nodes.has(e.from) && this.workload(e.to)?.namespace === ns);
+    const evidence = this.edgesToNamespace(ns).filter((e) => nodes.has(e.from));
     const ports = this.sharedPorts(s, evidence);
     const inPorts = evidence.filter((e) => ports.some((p) => p.protocol === e.protocol && p.port === e.port));
     if (inPorts.length === 0) return undefined;
@@ -272,15 +307,16 @@ class Planner {
       g.edges.push(e);
       groups.set(key, g);
     };
-    for (const e of this.graph.allowed) {
-      const src = this.workload(e.from);
-      const dst = this.workload(e.to);
-      const key = edgeKey(e);
-      if (src?.namespace === ns && src.inScope && !this.covered.egress.has(key)) {
-        if (this.expressible(e, src, "egress")) push("egress", src, this.peerGroup(e.to), e);
+    for (const e of this.edgesFromNamespace(ns)) {
+      const src = this.workload(e.from) as WorkloadNode;
+      if (src.inScope && !this.covered.egress.has(edgeKey(e)) && this.expressible(e, src, "egress")) {
+        push("egress", src, this.peerGroup(e.to), e);
       }
-      if (dst?.namespace === ns && dst.inScope && !this.covered.ingress.has(key)) {
-        if (this.expressible(e, dst, "ingress")) push("ingress", dst, this.peerGroup(e.from), e);
+    }
+    for (const e of this.edgesToNamespace(ns)) {
+      const dst = this.workload(e.to) as WorkloadNode;
+      if (dst.inScope && !this.covered.ingress.has(edgeKey(e)) && this.expressible(e, dst, "ingress")) {
+        push("ingress", dst, this.peerGroup(e.from), e);
       }
     }
     const out: Array<{ policy: Omit<PolicyIntent, "name" | "namespace">; wanted: string; identity: string }> = [];

@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
@@ -160,6 +162,36 @@ describe("flowpol graph", () => {
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
     expect(html).toContain("default-src 'none'");
     expect(html).toContain("online-boutique/Deployment/frontend");
+  });
+
+  it("renders in headless Chromium with every node and connection, without any network request", async () => {
+    const file = join(tmp.dir, "chromium.html");
+    expect(runCli(["graph", "--db", boutiqueDb, "--format", "html", "--out", file]).code).toBe(0);
+    const json = JSON.parse(runCli(["graph", "--db", boutiqueDb, "--format", "json"]).stdout) as {
+      nodes: unknown[];
+      allowed: unknown[];
+      denied: unknown[];
+    };
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(file).href);
+      expect(await page.locator(".node").count()).toBe(json.nodes.length);
+      expect(await page.locator("svg path").count()).toBe(json.allowed.length + json.denied.length);
+      await page.fill("#search", "frontend");
+      expect(await page.locator(".node:not(.dim)").count()).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([pathToFileURL(file).href]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("rejects an unknown format", () => {
