@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
@@ -17,6 +17,18 @@ export function parseIntFlag(flag: string, min = 0) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
     return n;
   };
+}
+
+function splitList(value: string): string[] {
+  const items = value.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) throw new InvalidArgumentError("give a comma-separated list without empty items");
+  return items;
+}
+
+/** The store when one is named, or the default store when it exists; undefined otherwise. */
+function existingDb(flag: string | undefined): string | undefined {
+  const path = resolveDbPath(flag);
+  return flag !== undefined || process.env.FLOWPOL_DB !== undefined || existsSync(path) ? path : undefined;
 }
 
 export const dbOption = () => new Option("--db <path>", "the flowpol store (default: $FLOWPOL_DB or ./flowpol.db)");
@@ -64,6 +76,55 @@ export function buildProgram(out: Output): Command {
     .action(async (o) => {
       const { stats } = await import("./commands/stats.js");
       await stats({ db: resolveDbPath(o.db), json: o.json }, out);
+    });
+
+  program
+    .command("rollout")
+    .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
+    .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
+    .requiredOption("--from <dir>", "the folder `flowpol generate --out` wrote")
+    .option("--path <dir>", "folder inside the repository for the policies", "policies")
+    .option("--base <branch>", "branch to start from", "main")
+    .option("--branch <name>", "branch to create or update (default: flowpol/network-policies[-wave-N])")
+    .option(
+      "--wave <n>",
+      "only waves 1..N, on a branch of their own (1 observe, 2 allow, 3 deny ingress, 4 deny egress)",
+      parseIntFlag("--wave", 1),
+    )
+    .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
+    .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
+    .addOption(dbOption())
+    .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
+    .option("--template <file>", "pull request template (default: templates/pull-request.md)")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--push <remote>", "push the branch to this remote")
+    .option("--open", "open the pull request with the gh CLI (or print the command)", false)
+    .action(async (o) => {
+      const { rollout } = await import("./commands/rollout.js");
+      await rollout(
+        {
+          repo: o.repo,
+          from: o.from,
+          path: o.path,
+          base: o.base,
+          branch: o.branch,
+          wave: o.wave,
+          waveOrder: o.waveOrder,
+          egressOrder: o.egressOrder,
+          db: o.db === false ? undefined : existingDb(o.db),
+          template: o.template,
+          minJobRuns: o.minJobRuns,
+          push: o.push,
+          open: o.open,
+          env: process.env,
+        },
+        out,
+      );
     });
 
   return program;
