@@ -55,7 +55,16 @@ export interface FlowEndpoint {
   dnsNames: string[];
   service?: ServiceRef;
   serviceAccount?: string;
+  /** The CNI's numeric security identity, when known. */
+  identity?: number;
 }
+
+/**
+ * The kind given to a peer known only by its identity labels (Hubble reports labels and namespace
+ * but no pod name, e.g. for some remote or SNATed endpoints). The graph merges such a peer into
+ * the real workload whose pods carry exactly these labels.
+ */
+export const IDENTITY_KIND = "Identity";
 
 export interface TcpFlags {
   SYN?: boolean;
