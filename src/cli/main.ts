@@ -79,6 +79,27 @@ export function buildProgram(out: Output): Command {
     });
 
   program
+    .command("report")
+    .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
+    .addOption(dbOption())
+    .option("--format <name>", "markdown or html (one self-contained page)", "markdown")
+    .option("-o, --out <file>", "write to FILE instead of stdout")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)")
+    .action(async (o) => {
+      const { report } = await import("./commands/report.js");
+      await report(
+        { db: resolveDbPath(o.db), format: o.format, out: o.out, minJobRuns: o.minJobRuns, policies: o.policies },
+        out,
+      );
+    });
+
+  program
     .command("rollout")
     .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
     .requiredOption("--repo <dir>", "a working clone of the GitOps repository")

@@ -5,8 +5,8 @@ import type { StoreEdge, StoreEndpoint, StoreGap, StoreSnapshot, StoreSource } f
 
 export const DAY_MS = 86_400_000;
 export const CLOUD_METADATA_IPS = new Set(["169.254.169.254", "fd00:ec2::254"]);
-/** A destination called on one port from this many namespaces is a shared service. */
-export const SHARED_SERVICE_MIN_NAMESPACES = 3;
+/** Callers (or callees) in other namespaces that make a workload a shared service (or caller). */
+export const SHARED_SERVICE_MIN_PEERS = 3;
 const ALLOWED = new Set(["forwarded", "audit", "redirected"]);
 
 export interface WorkloadRow {
@@ -40,7 +40,16 @@ export interface Findings {
   unavailableNodes: string[];
   gaps: StoreGap[];
   sources: StoreSource[];
-  sharedServices: Array<{ destination: string; protocol: string; port: number; namespaces: string[]; flows: number }>;
+  sharedServices: Array<{
+    workload: string;
+    /** service: called by many from other namespaces; caller: calls many in other namespaces. */
+    role: "service" | "caller";
+    protocol: string;
+    port: number;
+    peers: string[];
+    namespaces: string[];
+    flows: number;
+  }>;
   externalDestinations: Array<{ ip: string; dnsNames: string[]; ports: string[]; callers: string[]; flows: number }>;
   droppedOrAudited: Array<EdgeRow & { verdict: string; dropReason: string; policies: string[] }>;
   metadataCalls: Array<{ caller: string; ip: string; port: number; flows: number; verdict: string }>;
@@ -53,9 +62,7 @@ export function endpointLabel(e: StoreEndpoint): string {
     case "workload":
       return `${e.namespace}/${e.name}`;
     case "entity":
-      return e.name === "kube-apiserver" || e.name === "host" || e.name === "remote-node"
-        ? e.name
-        : `${e.name}${e.ip ? ` ${e.ip}` : ""}`;
+      return e.ip ? `${e.name} (${e.ip})` : e.name;
     case "external":
       return e.dnsNames[0] ? `${e.dnsNames[0]} (${e.ip})` : e.ip || "world";
     default:
@@ -100,25 +107,40 @@ export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }
   });
   const allowed = snapshot.edges.filter((e) => ALLOWED.has(e.verdict));
 
-  const shared = new Map<
-    string,
-    { dst: number; protocol: string; port: number; namespaces: Set<string>; flows: number }
-  >();
-  for (const e of allowed) {
-    const src = byId.get(e.src);
-    const dst = byId.get(e.dst);
-    if (!src?.namespace || !dst || dst.type !== "workload") continue;
-    const key = `${e.dst}|${e.protocol}|${e.port}`;
-    const s = shared.get(key) ?? {
-      dst: e.dst,
+  // A shared service is called on one port from outside its namespace by several callers; a
+  // shared caller (scraper, ingress controller) calls one port on several workloads elsewhere.
+  type SharedAcc = {
+    id: number;
+    role: "service" | "caller";
+    protocol: string;
+    port: number;
+    peers: Set<number>;
+    namespaces: Set<string>;
+    flows: number;
+  };
+  const shared = new Map<string, SharedAcc>();
+  const note = (id: number, role: "service" | "caller", e: StoreEdge, peer: StoreEndpoint) => {
+    const key = `${role}|${id}|${e.protocol}|${e.port}`;
+    const s: SharedAcc = shared.get(key) ?? {
+      id,
+      role,
       protocol: e.protocol,
       port: e.port,
+      peers: new Set<number>(),
       namespaces: new Set<string>(),
       flows: 0,
     };
-    s.namespaces.add(src.namespace);
+    s.peers.add(peer.id);
+    s.namespaces.add(peer.namespace);
     s.flows += e.count;
     shared.set(key, s);
+  };
+  for (const e of allowed) {
+    const src = byId.get(e.src);
+    const dst = byId.get(e.dst);
+    if (src?.type !== "workload" || dst?.type !== "workload" || src.namespace === dst.namespace) continue;
+    note(dst.id, "service", e, src);
+    note(src.id, "caller", e, dst);
   }
 
   const external = new Map<number, { ports: Set<string>; callers: Set<string>; flows: number }>();
@@ -181,15 +203,23 @@ export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }
     gaps: snapshot.gaps,
     sources: snapshot.sources,
     sharedServices: [...shared.values()]
-      .filter((s) => s.namespaces.size >= SHARED_SERVICE_MIN_NAMESPACES)
+      .filter((s) => s.peers.size >= SHARED_SERVICE_MIN_PEERS || s.namespaces.size >= 2)
       .map((s) => ({
-        destination: label(s.dst),
+        workload: label(s.id),
+        role: s.role,
         protocol: s.protocol,
         port: s.port,
+        peers: [...s.peers].map(label).sort(),
         namespaces: [...s.namespaces].sort(),
         flows: s.flows,
       }))
-      .sort((a, b) => b.namespaces.length - a.namespaces.length || (a.destination < b.destination ? -1 : 1)),
+      .sort((a, b) =>
+        a.role !== b.role
+          ? a.role === "service"
+            ? -1
+            : 1
+          : b.peers.length - a.peers.length || (a.workload < b.workload ? -1 : 1),
+      ),
     externalDestinations: [...external.entries()]
       .map(([id, x]) => ({
         ip: byId.get(id)?.ip ?? "",

@@ -82,10 +82,18 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
   out.push(
     ...(f.sharedServices.length
       ? table(
-          ["destination", "port", "called from namespaces", "flows"],
-          f.sharedServices.map((s) => [s.destination, `${s.port}/${s.protocol}`, s.namespaces.join(", "), s.flows]),
+          ["workload", "role", "port", "peers in other namespaces", "flows"],
+          f.sharedServices.map((s) => [
+            s.workload,
+            s.role === "service" ? "called by" : "calls",
+            `${s.port}/${s.protocol}`,
+            s.peers.join(", "),
+            s.flows,
+          ]),
         )
-      : none("None found (no destination called on one port from 3 or more namespaces).")),
+      : none(
+          "None found (no workload called on one port by 3 or more workloads of other namespaces, or from 2 or more other namespaces).",
+        )),
     "",
   );
   out.push("## External destinations", "");
