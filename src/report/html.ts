@@ -47,7 +47,11 @@ export function layout(view: GraphView): Record<string, { x: number; y: number }
     columns.set(d, [...(columns.get(d) ?? []), n.id]);
   }
   const pos: Record<string, { x: number; y: number }> = {};
-  for (const [d, ids] of columns) ids.forEach((id, i) => (pos[id] = { x: 40 + d * 280, y: 40 + i * 44 }));
+  for (const [d, ids] of columns) {
+    ids.forEach((id, i) => {
+      pos[id] = { x: 40 + d * 280, y: 40 + i * 44 };
+    });
+  }
   return pos;
 }
 
