@@ -100,6 +100,36 @@ export function buildProgram(out: Output): Command {
     });
 
   program
+    .command("verify")
+    .description("after a wave: every flow dropped or audited by policy since it began (exit 3 if any)")
+    .argument("<files...>", "flow files (Hubble JSON, exporter files; .gz; - for stdin)")
+    .requiredOption("--since <time>", "when the wave was applied: ISO 8601, or a duration ago (30m, 2h, 1d)")
+    .option("--policies <paths...>", "the wave's policy files or folders")
+    .option("--wave <id>", "the wave's policies from the rollout branch: a step id such as 2 or 3.1")
+    .option("--repo <dir>", "the GitOps repository, for --wave", ".")
+    .option("--ref <rev>", "the rollout branch or commit, for --wave", "HEAD")
+    .option("--format <name>", "input format: auto, hubble", "auto")
+    .option("--json", "one JSON object", false)
+    .action(async (files: string[], o) => {
+      const { verify } = await import("./commands/verify.js");
+      await verify(
+        {
+          inputs: files,
+          since: o.since,
+          policies: o.policies,
+          wave: o.wave,
+          repo: o.repo,
+          ref: o.ref,
+          format: o.format,
+          json: o.json,
+          now: Date.now(),
+          env: process.env,
+        },
+        out,
+      );
+    });
+
+  program
     .command("rollout")
     .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
     .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
