@@ -22,4 +22,22 @@ export interface RecordFormat {
   /** Whether a parsed JSON object looks like a record of this format. */
   detect(value: Record<string, unknown>): boolean;
   toRecord(value: unknown): SourceRecord;
+  /**
+   * A stateful decoder for many records in a row (e.g. with caches); same results as toRecord.
+   * Formats without one use toRecord.
+   */
+  createDecoder?(): RecordDecoder;
+}
+
+export interface RecordDecoder {
+  decode(value: unknown): SourceRecord;
+  /**
+   * Optional fast path from the raw line text. Returns undefined when the line needs the general
+   * path (JSON.parse, then decode), which also produces the error messages.
+   */
+  decodeLine?(text: string): SourceRecord | undefined;
+}
+
+export function decoderFor(format: RecordFormat): RecordDecoder {
+  return format.createDecoder ? format.createDecoder() : { decode: (value) => format.toRecord(value) };
 }
