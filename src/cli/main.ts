@@ -193,7 +193,8 @@ export function buildProgram(out: Output): Command {
     .command("rollout")
     .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
     .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
-    .requiredOption("--from <dir>", "the folder `flowpol generate --out` wrote")
+    .option("--from <dir>", "the folder `flowpol generate --out` wrote (default: generate from the store)")
+    .option("--flavor <name>", "when generating from the store: kubernetes, cilium or calico-staged", "kubernetes")
     .option("--path <dir>", "folder inside the repository for the policies", "policies")
     .option("--base <branch>", "branch to start from", "main")
     .option("--branch <name>", "branch to create or update (default: flowpol/network-policies[-wave-N])")
@@ -221,6 +222,7 @@ export function buildProgram(out: Output): Command {
         {
           repo: o.repo,
           from: o.from,
+          flavor: o.flavor,
           path: o.path,
           base: o.base,
           branch: o.branch,

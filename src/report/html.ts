@@ -1,5 +1,7 @@
 import type { Findings } from "./analyze.js";
 import type { GraphView } from "./graph-view.js";
+import type { ReplayResult } from "./replay.js";
+import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
 
 /**
  * The discovery report as one self-contained HTML page: no network fetches, the graph drawn in
@@ -158,7 +160,26 @@ const SCRIPT = `
 })();
 `;
 
-export function reportHtml(f: Findings, view: GraphView, coverageHtml: string | undefined): string {
+function coverageSection(r: ReplayResult): string {
+  return [
+    table(COVERAGE_HEADERS, coverageRows(r.coverage), "No workloads."),
+    "<h3>Observed connections the declared policies would deny</h3>",
+    `<p>Replayed ${r.replayed} observed connection(s) through the policies${r.skipped ? ` (${r.skipped} not replayable: ICMP, or a peer without an address)` : ""}.</p>`,
+    table(
+      ["from", "to", "port", "flows", "stopped at"],
+      r.wouldDeny.map((d) => [d.src, d.dst, `${d.port}/${d.protocol}`, d.flows, d.side]),
+      "None would be denied.",
+    ),
+    "<h3>Declared rules that nothing used</h3>",
+    table(
+      ["rule"],
+      r.unusedRules.map((u) => [u]),
+      "None: every declared rule allows at least one observed connection.",
+    ),
+  ].join("\n");
+}
+
+export function reportHtml(f: Findings, view: GraphView, coverage: ReplayResult | undefined): string {
   const data = { nodes: view.nodes, links: view.links, pos: layout(view) };
   const s: string[] = [];
   s.push(
@@ -271,7 +292,7 @@ export function reportHtml(f: Findings, view: GraphView, coverageHtml: string | 
       "None.",
     ),
   );
-  if (coverageHtml !== undefined) s.push("<h2>Declared policies: coverage and gaps</h2>", coverageHtml);
+  if (coverage !== undefined) s.push("<h2>Declared policies: coverage and gaps</h2>", coverageSection(coverage));
   s.push("</main></body></html>", "");
   return s.join("\n");
 }

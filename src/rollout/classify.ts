@@ -167,6 +167,8 @@ function docText(doc: Document): string {
 }
 
 interface PlacedDoc {
+  purpose: string;
+  why: string;
   role: ObjectRole;
   direction: PlacedObject["direction"];
   wave: WaveKind;
@@ -201,10 +203,26 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
         ? ""
         : defaultNamespace;
   const shape = shapeOf(obj, where);
+  const labels = isObj(metadata.labels) ? metadata.labels : {};
+  const annotations = isObj(metadata.annotations) ? metadata.annotations : {};
+  const notes = {
+    purpose: typeof labels["flowpol.io/purpose"] === "string" ? labels["flowpol.io/purpose"] : "",
+    why: typeof annotations["flowpol.io/description"] === "string" ? annotations["flowpol.io/description"] : "",
+  };
   ensureManagedLabel(doc);
   if (shape === "staged") {
     return [
-      { role: "staged", direction: "", wave: "observe", namespace, split: undefined, kind, name, text: docText(doc) },
+      {
+        ...notes,
+        role: "staged",
+        direction: "",
+        wave: "observe",
+        namespace,
+        split: undefined,
+        kind,
+        name,
+        text: docText(doc),
+      },
     ];
   }
   const roleFor = (d: Direction): ObjectRole =>
@@ -221,7 +239,17 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
   if (shape.directions.length === 1) {
     const d = shape.directions[0]!;
     return [
-      { role: roleFor(d), direction: d, wave: waveFor(d), namespace, split: undefined, kind, name, text: docText(doc) },
+      {
+        ...notes,
+        role: roleFor(d),
+        direction: d,
+        wave: waveFor(d),
+        namespace,
+        split: undefined,
+        kind,
+        name,
+        text: docText(doc),
+      },
     ];
   }
   return shape.directions.map((d) => {
@@ -230,6 +258,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
     const partName = suffixedName(name, d.toLowerCase());
     part.setIn(["metadata", "name"], partName);
     return {
+      ...notes,
       role: roleFor(d),
       direction: d,
       wave: waveFor(d),
@@ -325,7 +354,14 @@ export function placeFiles(files: readonly PolicyFile[]): { placed: PlacedFile[]
         text,
         wave: first.wave,
         namespace: first.namespace,
-        objects: group.map((g) => ({ kind: g.kind, name: g.name, role: g.role, direction: g.direction })),
+        objects: group.map((g) => ({
+          kind: g.kind,
+          name: g.name,
+          role: g.role,
+          direction: g.direction,
+          purpose: g.purpose,
+          why: g.why,
+        })),
       });
     }
   }

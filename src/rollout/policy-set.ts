@@ -40,4 +40,8 @@ export interface PlacedObject {
   name: string;
   role: ObjectRole;
   direction: "Ingress" | "Egress" | "both" | "";
+  /** The generator's `flowpol.io/purpose` label (default-deny, dns, shared, flow), when present. */
+  purpose: string;
+  /** The generator's `flowpol.io/description` annotation: why the object exists. */
+  why: string;
 }

@@ -121,14 +121,17 @@ function exceptionsSection(input: PullRequestInput): string {
   for (const step of input.steps) {
     for (const f of step.files) {
       for (const o of f.objects) {
-        if (o.role !== "namespace-wide") continue;
+        const exception =
+          o.purpose === "dns" || o.purpose === "shared" || (o.purpose === "" && o.role === "namespace-wide");
+        if (!exception) continue;
         const why =
-          o.direction === "Egress"
+          o.why ||
+          (o.direction === "Egress"
             ? /dns/.test(o.name)
               ? "cluster DNS: every pod of the namespace resolves names"
               : "a shared destination every pod of the namespace calls"
-            : "a shared caller (ingress controller, scraper, mesh, webhook) reaches every pod of the namespace";
-        rows.push(`| ${cell(f.namespace)} | ${o.kind} \`${o.name}\` | ${o.direction} | ${why} | ${step.id} |`);
+            : "a shared caller (ingress controller, scraper, mesh, webhook) reaches every pod of the namespace");
+        rows.push(`| ${cell(f.namespace)} | ${o.kind} \`${o.name}\` | ${o.direction} | ${cell(why)} | ${step.id} |`);
       }
     }
   }
@@ -136,8 +139,7 @@ function exceptionsSection(input: PullRequestInput): string {
   return ["| namespace | object | direction | why | wave |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
-const NOT_COMPUTED =
-  "_Not computed in this build: replaying the stored flows needs the NetworkPolicy engine (`flowpol diff`), which is not available yet._";
+const NOT_COMPUTED = "_Not computed: no store was given (`--db`), so there are no flows to replay._";
 
 /** The pull request text (also PULL_REQUEST.md on the branch), from the template. */
 export function pullRequestText(template: string, templateFile: string, input: PullRequestInput): string {

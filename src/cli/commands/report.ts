@@ -1,8 +1,11 @@
 import { UsageError } from "../../errors.js";
+import { loadTopology } from "../../policy-io/load-topology.js";
 import { analyze } from "../../report/analyze.js";
 import { graphView, mermaidGraph } from "../../report/graph-view.js";
 import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";
+import { replay } from "../../report/replay.js";
+import { coverageMarkdown } from "../../report/replay-text.js";
 import { openStore } from "../../store/db.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
 import type { Output } from "../output.js";
@@ -27,22 +30,18 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
       `use one of: ${REPORT_FORMATS.join(", ")}`,
     );
   }
-  if (options.policies) {
-    throw new UsageError(
-      "--policies needs the NetworkPolicy engine of `flowpol diff`, which is not in this build yet",
-      "run the report without --policies",
-    );
-  }
+  const declared = options.policies ? loadTopology(options.policies).topology.policies : undefined;
   const db = openStore(options.db, { mustExist: true, readonly: true });
   let text: string;
   try {
     const snapshot = readStoreSnapshot(db);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
     const view = graphView(snapshot);
+    const coverage = declared ? replay(snapshot, declared, () => true) : undefined;
     text =
       options.format === "html"
-        ? reportHtml(findings, view, undefined)
-        : reportMarkdown(findings, mermaidGraph(view), undefined);
+        ? reportHtml(findings, view, coverage)
+        : reportMarkdown(findings, mermaidGraph(view), coverage ? coverageMarkdown(coverage) : undefined);
   } finally {
     db.close();
   }

@@ -3,21 +3,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../../errors.js";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
+import { buildTopology } from "../../policy/objects.js";
+import type { NetworkPolicy } from "../../policy/types.js";
+import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
 import { analyze, type Findings } from "../../report/analyze.js";
 import { graphView, mermaidGraph } from "../../report/graph-view.js";
 import { reportMarkdown } from "../../report/markdown.js";
+import { replay } from "../../report/replay.js";
+import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
 import { Git } from "../../rollout/git.js";
 import { openPullRequest } from "../../rollout/github.js";
 import { isManagedFile } from "../../rollout/managed.js";
 import { planSteps } from "../../rollout/plan.js";
-import { MARKDOWN_MARKER, type PlacedFile } from "../../rollout/policy-set.js";
-import { pullRequestText, pullRequestTitle } from "../../rollout/pull-request.js";
+import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout/policy-set.js";
+import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles } from "../../rollout/repository.js";
 import { openStore } from "../../store/db.js";
-import { readStoreSnapshot } from "../../store/read-report.js";
+import { readStoreSnapshot, type StoreSnapshot } from "../../store/read-report.js";
+import { defaultSynthOptions, FLAVORS, type Flavor, generateTree, synthesize } from "../../synth/index.js";
+import { loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 
 export interface RolloutOptions {
@@ -29,8 +37,10 @@ export interface RolloutOptions {
   wave: number | undefined;
   waveOrder: string[] | undefined;
   egressOrder: string[] | undefined;
-  /** A folder written by `flowpol generate --out`. */
+  /** A folder written by `flowpol generate --out`; undefined: generate from the store. */
   from: string | undefined;
+  /** The flavor when generating from the store. */
+  flavor: string;
   /** The store, for the evidence, the report and the namespace order; undefined: none. */
   db: string | undefined;
   template: string | undefined;
@@ -38,6 +48,37 @@ export interface RolloutOptions {
   push: string | undefined;
   open: boolean;
   env: NodeJS.ProcessEnv;
+}
+
+/** The policy set `flowpol generate` would write with its defaults, without touching the disk. */
+function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
+  const graph = loadGraph({
+    db,
+    namespaces: [],
+    minFlows: 1,
+    catalogs: [],
+    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+    now: Date.now(),
+  });
+  if (graph.namespaces.length === 0) {
+    throw new UsageError(
+      "no namespace in the store has observed workloads",
+      "ingest flows first (`flowpol ingest FILE`)",
+    );
+  }
+  const plan = synthesize(graph, { ...defaultSynthOptions(), flavor });
+  return generateTree(graph, plan, flavor).files.map((f) => ({ path: f.path, text: f.content }));
+}
+
+/** Every valid NetworkPolicy in a repository tree (files that are not Kubernetes YAML are skipped). */
+function policiesInTree(files: ReadonlyMap<string, string>): NetworkPolicy[] {
+  const manifests: Manifests = { objects: [], documents: [], syntaxErrors: [], warnings: [], files: [] };
+  for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!/\.(ya?ml|json)$/i.test(path) || isKustomizationPath(path)) continue;
+    if (!/kind:\s*NetworkPolicy|"kind"\s*:\s*"NetworkPolicy"/.test(text)) continue;
+    parseManifestText(path, text, manifests);
+  }
+  return buildTopology(manifests.objects).policies;
 }
 
 export const DEFAULT_BRANCH = "flowpol/network-policies";
@@ -71,25 +112,29 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
       "waves are 1 (observe), 2 (allow), 3 (deny ingress), 4 (deny egress)",
     );
   }
-  if (!options.from) {
+  if (!options.from && !options.db) {
     throw new UsageError(
-      "rollout needs the generated policies",
-      "run `flowpol generate --out DIR`, then pass --from DIR",
+      "rollout needs a store to generate policies from, or a generated folder",
+      "point --db (or FLOWPOL_DB) at the store, or run `flowpol generate --out DIR` and pass --from DIR",
     );
+  }
+  if (!FLAVORS.includes(options.flavor as Flavor)) {
+    throw new UsageError(`--flavor ${options.flavor} is not known`, `use one of ${FLAVORS.join(", ")}`);
   }
   const templateFile = options.template ?? defaultTemplatePath();
   const template = readTemplate(templateFile);
-  const files = readPolicyDir(options.from);
+  const files = options.from ? readPolicyDir(options.from) : generateFromStore(options.db!, options.flavor as Flavor);
   const branch = options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH);
   const git = new Git(options.repo, options.env);
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
 
   let findings: Findings | undefined;
   let graphMermaid: string | undefined;
+  let snapshot: StoreSnapshot | undefined;
   if (options.db) {
     const db = openStore(options.db, { mustExist: true, readonly: true });
     try {
-      const snapshot = readStoreSnapshot(db);
+      snapshot = readStoreSnapshot(db);
       findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
       graphMermaid = mermaidGraph(graphView(snapshot));
     } finally {
@@ -101,7 +146,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   for (const f of placed) {
     if (f.path === PULL_REQUEST_FILE || f.path === REPORT_FILE) {
       throw new InputError(
-        `${options.from}/${f.path}: flowpol rollout writes this file itself`,
+        `${options.from ?? "generated"}/${f.path}: flowpol rollout writes this file itself`,
         undefined,
         "remove it from the policy folder",
       );
@@ -158,7 +203,20 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     egressOrder: options.egressOrder,
     facts: findings?.namespaceFacts,
   });
-  // Kustomization dirs whose only resources are out of scope must not list them.
+  let replaySections: ReplaySections | undefined;
+  if (snapshot) {
+    const whole = await readTreeFiles(git, parent, "");
+    const proposal = new Set<string>();
+    for (const s of steps) {
+      for (const f of s.files) {
+        whole.set(full(f.path), f.text);
+        proposal.add(full(f.path));
+      }
+      for (const r of s.removals) whole.delete(full(r));
+    }
+    const result = replay(snapshot, policiesInTree(whole), (p) => !proposal.has(p.source?.file ?? ""));
+    replaySections = { wouldDeny: wouldDenyMarkdown(result), unusedRules: unusedRulesMarkdown(result) };
+  }
   const prText = pullRequestText(template, templateFile, {
     steps,
     prefix: repo.prefix,
@@ -166,7 +224,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     branch,
     findings,
     graphMermaid,
-    replay: undefined,
+    replay: replaySections,
   });
   const observeExtras: PlacedFile[] = [
     { path: PULL_REQUEST_FILE, text: prText, wave: "observe", namespace: "", objects: [] },
