@@ -47,7 +47,7 @@ export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, no
     const sel =
       Object.keys(w.selector.matchLabels).length > 0 ? `\`${formatLabels(w.selector.matchLabels)}\`` : "(none)";
     lines.push(
-      `| ${w.kind}/${w.name} | ${sel} | ${w.selector.exact ? "exact" : `fallback: ${escape(w.selector.fallbackReason ?? "")}`} |`,
+      `| ${w.kind}/${w.name} | ${sel} | ${w.selector.exact ? "exact" : `fallback: ${escapeCell(w.selector.fallbackReason ?? "")}`} |`,
     );
   }
   lines.push("");
@@ -55,7 +55,7 @@ export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, no
   if (mine.length > 0) {
     lines.push("## Seen but not allowed", "", "| from | to | port | flows | reason |", "|---|---|---|---|---|");
     for (const n of mine) {
-      lines.push(`| ${n.edge.from} | ${n.edge.to} | ${port(n.edge)} | ${n.edge.count} | ${escape(n.reason)} |`);
+      lines.push(`| ${n.edge.from} | ${n.edge.to} | ${port(n.edge)} | ${n.edge.count} | ${escapeCell(n.reason)} |`);
     }
     lines.push("");
   }
@@ -71,7 +71,7 @@ export function evidenceMarkdown(graph: DependencyGraph, plan: NamespacePlan, no
     );
     for (const e of denied) {
       lines.push(
-        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${escape(e.dropReasons.join(", "))} |`,
+        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${escapeCell(e.dropReasons.join(", "))} |`,
       );
     }
     lines.push("");
@@ -106,4 +106,4 @@ function spanOf(edges: GraphEdge[]): { count: number; first: string; last: strin
 
 const port = (e: GraphEdge) => (e.port > 0 ? `${e.protocol}/${e.port}` : e.protocol);
 const iso = (ms: number) => new Date(ms).toISOString();
-const escape = (s: string) => s.replace(/\|/g, "\\|");
+const escapeCell = (s: string) => s.replace(/\|/g, "\\|");

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
-import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
 import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
@@ -17,7 +17,9 @@ beforeAll(() => {
   tmp = tempDir();
   shopDb = writeStore(tmp.dir);
   boutiqueDb = join(tmp.dir, "boutique.db");
-  expect(runCli(["ingest", "--db", boutiqueDb, join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz")]).code).toBe(0);
+  expect(runCli(["ingest", "--db", boutiqueDb, join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz")]).code).toBe(
+    0,
+  );
   hubbleDb = join(tmp.dir, "hubble.db");
   const captures = readdirSync(SHARED_HUBBLE)
     .filter((f) => f.endsWith(".jsonl"))
@@ -43,7 +45,9 @@ describe("flowpol generate", () => {
     const out = join(tmp.dir, `out-${Math.random().toString(36).slice(2)}`);
     const r = runCli(["generate", "--db", db(), "--out", out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/proof: replayed \d+ observed connection\(s\) through the generated policies: \d+ allowed \(100%\)/);
+    expect(r.stdout).toMatch(
+      /proof: replayed \d+ observed connection\(s\) through the generated policies: \d+ allowed \(100%\)/,
+    );
     expect(r.stdout).toMatch(/, 0 over-permissive/);
     const files = yamlFiles(out);
     expect(files.some((f) => f.endsWith("default-deny.yaml"))).toBe(true);
@@ -51,7 +55,10 @@ describe("flowpol generate", () => {
       const [doc] = parseAllDocuments(readFileSync(f, "utf8"));
       const obj = doc?.toJS() as { kind: string };
       if (obj.kind === "Kustomization") continue;
-      expect(() => new NetworkPolicy(obj as ConstructorParameters<typeof NetworkPolicy>[0]).validate(), f).not.toThrow();
+      expect(
+        () => new NetworkPolicy(obj as ConstructorParameters<typeof NetworkPolicy>[0]).validate(),
+        f,
+      ).not.toThrow();
     }
   });
 
@@ -67,7 +74,10 @@ describe("flowpol generate", () => {
   it("removes its own stale policies but leaves other files alone", () => {
     const out = join(tmp.dir, "stale");
     expect(runCli(["generate", "--db", shopDb, "--out", out]).code).toBe(0);
-    writeFileSync(join(out, "shop/allow-gone.yaml"), "metadata:\n  labels:\n    app.kubernetes.io/managed-by: flowpol\n");
+    writeFileSync(
+      join(out, "shop/allow-gone.yaml"),
+      "metadata:\n  labels:\n    app.kubernetes.io/managed-by: flowpol\n",
+    );
     writeFileSync(join(out, "shop/mine.yaml"), "kind: ConfigMap\n");
     const r = runCli(["generate", "--db", shopDb, "--out", out]);
     expect(r.stdout).toContain("1 stale removed");
@@ -81,7 +91,9 @@ describe("flowpol generate", () => {
     expect(refused.stderr).toContain("169.254.169.254 was observed and is NOT allowed");
     const allowed = runCli(["generate", "--db", shopDb, "--out", out, "--allow-metadata"]);
     expect(allowed.code).toBe(0);
-    expect(readFileSync(join(out, "shop/allow-frontend-to-external-egress.yaml"), "utf8")).toContain("169.254.169.254/32");
+    expect(readFileSync(join(out, "shop/allow-frontend-to-external-egress.yaml"), "utf8")).toContain(
+      "169.254.169.254/32",
+    );
   });
 
   it("uses --node-cidr for host and probe traffic", () => {

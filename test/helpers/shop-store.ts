@@ -127,7 +127,11 @@ export function writeStore(dir: string, flows: Flow[] = shopFlows()): string {
     for (const f of flows) builder.addFlow(f);
     const writer = new BatchWriter(db);
     db.transaction(() => {
-      const id = startIngest(db, { source_system: "hubble", kind: "file", path: "shop", format: "test", head_hash: "" }, T0);
+      const id = startIngest(
+        db,
+        { source_system: "hubble", kind: "file", path: "shop", format: "test", head_hash: "" },
+        T0,
+      );
       writer.write(builder.build(), id, "hubble");
     })();
   } finally {

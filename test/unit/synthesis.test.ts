@@ -65,7 +65,9 @@ describe("synthesis on a hand-built store", () => {
       for (const m of tree.manifests) {
         const { stagedAction, ...spec } = m.spec as Record<string, unknown>;
         if (flavor === "calico-staged") expect(stagedAction).toBe("Set");
-        const np = new NetworkPolicy({ metadata: m.metadata, spec } as unknown as ConstructorParameters<typeof NetworkPolicy>[0]);
+        const np = new NetworkPolicy({ metadata: m.metadata, spec } as unknown as ConstructorParameters<
+          typeof NetworkPolicy
+        >[0]);
         expect(() => np.validate(), m.metadata.name).not.toThrow();
         expect(m.metadata.labels[MANAGED_BY_LABEL]).toBe("flowpol");
         expect(m.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
