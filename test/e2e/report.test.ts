@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
@@ -83,6 +83,39 @@ describe("flowpol report (markdown)", () => {
   });
 });
 
+describe("flowpol report --policies", () => {
+  it("shows the coverage, the observed flows the declared policies would deny, and unused rules", () => {
+    const policies = join(tmp.dir, "declared.yaml");
+    writeFileSync(
+      policies,
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: default-deny-ingress, namespace: online-boutique}",
+        "spec: {podSelector: {}, policyTypes: [Ingress]}",
+        "---",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: frontend-from-anywhere, namespace: online-boutique}",
+        "spec:",
+        "  podSelector: {matchLabels: {app: frontend}}",
+        "  ingress: [{ports: [{port: 8080}]}, {ports: [{port: 9999}]}]",
+        "",
+      ].join("\n"),
+    );
+    const r = runCli(["report", "--db", db, "--policies", policies]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("## Declared policies: coverage and gaps");
+    expect(r.stdout).toMatch(/\| online-boutique \| yes \| no \| 13\/13 \(100%\) \| 0\/13 \(0%\) \|/);
+    // The frontend keeps its port 8080 callers; cartservice's callers are cut.
+    expect(r.stdout).toMatch(
+      /\| online-boutique\/frontend \| online-boutique\/cartservice \| 7070\/TCP \| \d+ \| ingress \|/,
+    );
+    expect(r.stdout).not.toMatch(/\| [^|]+ \| online-boutique\/frontend \| 8080\/TCP \| \d+ \| ingress \|/);
+    expect(r.stdout).toContain("- `online-boutique/frontend-from-anywhere ingress[1]`");
+  });
+});
+
 describe("flowpol report (html) in headless Chromium", () => {
   it("draws the graph with one node per endpoint, no console errors and no network", async () => {
     const out = join(tmp.dir, "report.html");
@@ -144,10 +177,10 @@ describe("flowpol report refuses bad input", () => {
       /no flowpol store at \/nonexistent\/flowpol\.db/,
     ],
     [
-      "--policies before the policy engine is in the build",
-      ["--policies", "x.yaml"],
-      2,
-      /--policies needs the NetworkPolicy engine/,
+      "a --policies path that does not exist",
+      ["--policies", "/nonexistent.yaml"],
+      1,
+      /no such file or folder: \/nonexistent\.yaml/,
     ],
   ])("%s", (_, args, code, message) => {
     const r = runCli(["report", "--db", db, ...args]);

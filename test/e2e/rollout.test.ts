@@ -317,3 +317,35 @@ describe("flowpol rollout refuses and changes nothing", () => {
     expect(existsSync(join(repo, "policies/shop"))).toBe(false);
   });
 });
+
+describe("flowpol rollout from the store", () => {
+  const SAMPLE = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
+
+  it("generates the policies, commits the report, and replays the flows through proposal plus declared policies", () => {
+    const db = join(tmp.dir, "flowpol.db");
+    expect(runCli(["ingest", "--db", db, SAMPLE]).code).toBe(0);
+    const { repo: gitops } = makeRepo(join(tmp.dir, "store-case"), {
+      "apps/shop/netpol.yaml":
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: legacy-allow-9999\n  namespace: online-boutique\nspec:\n  podSelector: {}\n  ingress:\n    - ports:\n        - port: 9999\n",
+    });
+    const r = runCli(["rollout", "--repo", gitops, "--db", db]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(git(gitops, "show", `${BRANCH}:policies/REPORT.md`)).toContain("# flowpol discovery report");
+    expect(git(gitops, "ls-tree", "--name-only", BRANCH, "policies/online-boutique/")).toContain(
+      "default-deny-ingress.yaml",
+    );
+    // Only the cloud metadata call, which synthesis deliberately does not allow, would be denied.
+    expect(r.stdout).toMatch(
+      /## Flows this proposal would deny\n\nReplayed \d+ observed connection\(s\)[^\n]*\*\*1 would be denied:\*\*/,
+    );
+    expect(r.stdout).toContain("| online-boutique/adservice | 169.254.169.254 | 80/TCP | 2 | egress |");
+    // The hand-written rule outside --path is declared and nothing uses it.
+    expect(r.stdout).toContain("- `online-boutique/legacy-allow-9999 ingress[0]`");
+    expect(r.stdout).toContain(
+      "| online-boutique | NetworkPolicy `allow-ingress-from-prometheus` | Ingress | shared service prometheus: Prometheus-style metrics scraper |",
+    );
+    expect(r.stdout).toContain("```mermaid\nflowchart LR");
+    const again = runCli(["rollout", "--repo", gitops, "--db", db]);
+    expect(again.stderr).toContain("is up to date");
+  });
+});
