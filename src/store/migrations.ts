@@ -123,4 +123,18 @@ CREATE TABLE gaps (
 );
 `,
   },
+  {
+    version: 2,
+    description: "resume cursors of streaming collectors (Hubble gRPC)",
+    sql: `
+CREATE TABLE collect_cursors (
+  source TEXT PRIMARY KEY,
+  seconds INTEGER NOT NULL,
+  nanos INTEGER NOT NULL,
+  keys TEXT NOT NULL DEFAULT '[]',
+  ingest_id INTEGER REFERENCES ingests(id),
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { makeRepo } from "../helpers/git-repo.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
+import { startReplayServer } from "../helpers/processes.js";
 
 const FLOWS = join(REPO_ROOT, "test/fixtures/verify/flows-after-wave.jsonl");
 const GENERATED = join(REPO_ROOT, "test/fixtures/rollout/generated");
@@ -52,7 +53,7 @@ describe("flowpol verify", () => {
 
   it.each([
     ["the drop before the wave began", "2026-11-26T13:50:00.000Z"],
-    ["the drop that was not by policy", "CT_MAP_INSERTION_FAILED"],
+    ["the drop that was not by policy", "SERVICE_BACKEND_NOT_FOUND"],
     ["forwarded flows", "8443/TCP"],
   ])("does not report %s", (_, text) => {
     expect(verify().stdout).not.toContain(text);
@@ -98,6 +99,29 @@ describe("flowpol verify", () => {
   });
 });
 
+describe("flowpol verify from Hubble Relay (the replay server on loopback)", () => {
+  it("reads the flows since the wave began over gRPC and finds the same drops as from the file", async () => {
+    const server = await startReplayServer(["--from", FLOWS]);
+    try {
+      const grpc = runCli(["verify", "--server", `127.0.0.1:${server.port}`, "--since", SINCE, "--json"]);
+      const file = verify("--json");
+      expect(grpc.code, grpc.stderr).toBe(3);
+      const a = JSON.parse(grpc.stdout) as { findings: unknown[]; stopped: number };
+      const b = JSON.parse(file.stdout) as { findings: unknown[]; stopped: number };
+      expect(a.stopped).toBe(3);
+      expect(a.findings).toEqual(b.findings);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("fails with a source error when nothing listens", () => {
+    const r = runCli(["verify", "--server", "127.0.0.1:1", "--since", SINCE, "--timeout", "5s"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("127.0.0.1:1");
+  });
+});
+
 describe("flowpol verify refuses bad input", () => {
   it.each([
     ["a --since that is not a time", ["--since", "yesterday"], 2, /--since yesterday is not a time/],
@@ -123,6 +147,19 @@ describe("flowpol verify refuses bad input", () => {
     const r = runCli(["verify", FLOWS, "--repo", repo, ...args]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(code);
+  });
+
+  it.each([
+    ["no flow files and no --server", ["verify", "--since", SINCE], /verify needs flows to read/],
+    [
+      "both flow files and --server",
+      ["verify", FLOWS, "--server", "127.0.0.1:1", "--since", SINCE],
+      /flow files or --server, not both/,
+    ],
+  ])("%s", (_, args, message) => {
+    const r = runCli(args);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
   });
 
   it("reports bad lines and still fails on the drops", () => {

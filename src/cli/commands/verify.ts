@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CheckFailedError, InputError, UsageError } from "../../errors.js";
+import type { Flow } from "../../model/flow.js";
 import { VerifyCollector, type VerifyFinding } from "../../verify/match.js";
-import { readFlows } from "../../verify/read-flows.js";
+import { type ReadFlowsResult, readFlows } from "../../verify/read-flows.js";
+import { type HubbleSource, readHubbleFlows } from "../../verify/read-hubble.js";
 import { waveFilesFromGit } from "../../verify/wave-from-git.js";
 import { readWavePolicies, type WavePolicy } from "../../verify/wave-policies.js";
 import { type Output, writeLine } from "../output.js";
@@ -18,6 +20,8 @@ export interface VerifyOptions {
   json: boolean;
   now: number;
   env: NodeJS.ProcessEnv;
+  /** Read from Hubble Relay instead of files. */
+  hubble: HubbleSource | undefined;
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;
@@ -92,8 +96,36 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
       "check --policies or --wave",
     );
   }
+  if (options.inputs.length === 0 && !options.hubble) {
+    throw new UsageError(
+      "verify needs flows to read",
+      "name flow files (or - for stdin), or a Hubble Relay with --server",
+    );
+  }
+  if (options.inputs.length > 0 && options.hubble) {
+    throw new UsageError("give flow files or --server, not both", "run verify once per source");
+  }
   const collector = new VerifyCollector(since, policies);
-  const read = await readFlows(options.inputs, options.format, (flow) => collector.add(flow));
+  const add = (flow: Flow) => collector.add(flow);
+  let read: ReadFlowsResult;
+  if (options.hubble) {
+    const fromHubble = await readHubbleFlows(options.hubble, since, add);
+    if (fromHubble.evicted && (fromHubble.oldest === undefined || fromHubble.oldest > since)) {
+      writeLine(
+        out.stderr,
+        `warning: ${options.hubble.server}'s ring buffer has dropped older flows and its oldest flow since --since is ${fromHubble.oldest === undefined ? "none" : iso(fromHubble.oldest)}: drops before it are not checked`,
+      );
+    }
+    if (fromHubble.unavailableNodes.length > 0) {
+      writeLine(
+        out.stderr,
+        `warning: nodes unavailable to ${options.hubble.server}: ${fromHubble.unavailableNodes.join(", ")}; their drops are not checked`,
+      );
+    }
+    read = fromHubble;
+  } else {
+    read = await readFlows(options.inputs, options.format, add);
+  }
   const findings = collector.findings();
   const total = findings.reduce((n, f) => n + f.count, 0);
   if (options.json) {
