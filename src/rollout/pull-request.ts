@@ -58,7 +58,7 @@ function summary(input: PullRequestInput): string {
   return lines.join("\n");
 }
 
-function waveHelp(step: Step, prefix: string): string {
+function waveHelp(step: Step, prefix: string, withReport: boolean): string {
   const files = step.files.map((f) => repoPath(prefix, f.path));
   const yaml = files.filter((p) => /\.ya?ml$/i.test(p));
   const lines = [`### Wave ${step.id}: ${step.title}`, ""];
@@ -70,7 +70,7 @@ function waveHelp(step: Step, prefix: string): string {
   if (lines.length > 2) lines.push("");
   if (step.kind === "observe" && yaml.length === 0) {
     lines.push(
-      "Enforces nothing: this step adds the discovery report and this plan. Read them before promoting wave 2.",
+      `Enforces nothing: this step adds this plan (\`${repoPath(prefix, "PULL_REQUEST.md")}\`)${withReport ? ` and the discovery report (\`${repoPath(prefix, "REPORT.md")}\`)` : ""}. Read ${withReport ? "them" : "it"} before promoting wave 2.`,
     );
   } else if (step.kind === "observe") {
     lines.push(
@@ -147,7 +147,7 @@ export function pullRequestText(template: string, templateFile: string, input: P
     template,
     {
       summary: summary(input),
-      waves: input.steps.map((s) => waveHelp(s, input.prefix)).join("\n\n"),
+      waves: input.steps.map((s) => waveHelp(s, input.prefix, input.findings !== undefined)).join("\n\n"),
       namespaces: namespacesSection(input.findings),
       exceptions: exceptionsSection(input),
       would_deny: input.replay?.wouldDeny ?? NOT_COMPUTED,

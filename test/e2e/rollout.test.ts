@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
 import { ghStub, git, makeRepo, repoSnapshot } from "../helpers/git-repo.js";
+import { expectGolden } from "../helpers/golden.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
 
 const GENERATED = join(REPO_ROOT, "test/fixtures/rollout/generated");
@@ -98,6 +99,7 @@ describe("flowpol rollout", () => {
     const r = rollout();
     expect(r.code).toBe(0);
     expect(show("policies/PULL_REQUEST.md")).toBe(r.stdout.trimEnd());
+    expectGolden(r.stdout, join(REPO_ROOT, "test/golden/rollout/pull-request-no-store.md"));
     expect(r.stdout).toContain("### Wave 3.2: deny ingress in shop");
     expect(r.stdout).toContain(
       "- Roll back: `kubectl delete -f policies/shop/allow-ingress-nginx-to-shop.yaml -f policies/shop/default-deny-ingress.yaml`",
