@@ -198,7 +198,7 @@ export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }
     rareJobs: workloads.filter((w) => (w.kind === "Job" || w.kind === "CronJob") && w.pods < options.minJobRuns),
     lostEvents: snapshot.gaps.filter((g) => g.kind === "lost_events").reduce((n, g) => n + g.count, 0),
     unavailableNodes: [
-      ...new Set(snapshot.gaps.filter((g) => g.kind.startsWith("unavailable")).map((g) => g.node || g.detail)),
+      ...new Set(snapshot.gaps.filter((g) => g.kind.includes("unavailable")).map((g) => g.node || g.detail)),
     ].sort(),
     gaps: snapshot.gaps,
     sources: snapshot.sources,
