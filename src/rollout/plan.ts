@@ -41,12 +41,12 @@ const NO_FACTS: NamespaceFacts = {
   callsApiServer: false,
 };
 
-/** Best observed first (longest window, then most flows), then least risky (fewest callers). */
+/** Best observed first (most whole days observed), then least risky (fewest callers), then most flows. */
 function ingressOrder(facts: ReadonlyMap<string, NamespaceFacts>) {
   return (a: string, b: string): number => {
     const fa = facts.get(a) ?? NO_FACTS;
     const fb = facts.get(b) ?? NO_FACTS;
-    return fb.observedDays - fa.observedDays || fa.ingressPeers - fb.ingressPeers || fb.flows - fa.flows || cmp(a, b);
+    return Math.floor(fb.observedDays) - Math.floor(fa.observedDays) || fa.ingressPeers - fb.ingressPeers || fb.flows - fa.flows || cmp(a, b);
   };
 }
 
