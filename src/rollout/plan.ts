@@ -46,7 +46,12 @@ function ingressOrder(facts: ReadonlyMap<string, NamespaceFacts>) {
   return (a: string, b: string): number => {
     const fa = facts.get(a) ?? NO_FACTS;
     const fb = facts.get(b) ?? NO_FACTS;
-    return Math.floor(fb.observedDays) - Math.floor(fa.observedDays) || fa.ingressPeers - fb.ingressPeers || fb.flows - fa.flows || cmp(a, b);
+    return (
+      Math.floor(fb.observedDays) - Math.floor(fa.observedDays) ||
+      fa.ingressPeers - fb.ingressPeers ||
+      fb.flows - fa.flows ||
+      cmp(a, b)
+    );
   };
 }
 
