@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { analyze } from "../../report/analyze.js";
@@ -30,7 +31,9 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
       `use one of: ${REPORT_FORMATS.join(", ")}`,
     );
   }
-  const declared = options.policies ? loadTopology(options.policies).topology.policies : undefined;
+  const declared = options.policies
+    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
+    : undefined;
   const db = openStore(options.db, { mustExist: true, readonly: true });
   let text: string;
   try {
