@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
@@ -21,6 +21,18 @@ export function parseIntFlag(flag: string, min = 0) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
     return n;
   };
+}
+
+function splitList(value: string): string[] {
+  const items = value.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) throw new InvalidArgumentError("give a comma-separated list without empty items");
+  return items;
+}
+
+/** The store when one is named, or the default store when it exists; undefined otherwise. */
+function existingDb(flag: string | undefined): string | undefined {
+  const path = resolveDbPath(flag);
+  return flag !== undefined || process.env.FLOWPOL_DB !== undefined || existsSync(path) ? path : undefined;
 }
 
 function durationFlag(flag: string) {
@@ -241,6 +253,126 @@ export function buildProgram(out: Output): Command {
           output: o.output,
           semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
           quiet: o.quiet,
+        },
+        out,
+      );
+    });
+
+  program
+    .command("report")
+    .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
+    .addOption(dbOption())
+    .option("--format <name>", "markdown or html (one self-contained page)", "markdown")
+    .option("-o, --out <file>", "write to FILE instead of stdout")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)")
+    .action(async (o) => {
+      const { report } = await import("./commands/report.js");
+      await report(
+        { db: resolveDbPath(o.db), format: o.format, out: o.out, minJobRuns: o.minJobRuns, policies: o.policies },
+        out,
+      );
+    });
+
+  program
+    .command("verify")
+    .description("after a wave: every flow dropped or audited by policy since it began (exit 3 if any)")
+    .argument("[files...]", "flow files (Hubble JSON, exporter files; .gz; - for stdin)")
+    .option("--server <host:port>", "read the flows since --since from Hubble Relay instead of files")
+    .option("--tls", "use TLS with --server", false)
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
+    .option("--tls-server-name <name>", "the name the server certificate must carry")
+    .option("--timeout <duration>", "give up reading from --server after this long", durationFlag("--timeout"), 120_000)
+    .requiredOption("--since <time>", "when the wave was applied: ISO 8601, or a duration ago (30m, 2h, 1d)")
+    .option("--policies <paths...>", "the wave's policy files or folders")
+    .option("--wave <id>", "the wave's policies from the rollout branch: a step id such as 2 or 3.1")
+    .option("--repo <dir>", "the GitOps repository, for --wave", ".")
+    .option("--ref <rev>", "the rollout branch or commit, for --wave", "HEAD")
+    .option("--format <name>", "input format: auto, hubble", "auto")
+    .option("--json", "one JSON object", false)
+    .action(async (files: string[], o) => {
+      const { verify } = await import("./commands/verify.js");
+      await verify(
+        {
+          inputs: files,
+          since: o.since,
+          policies: o.policies,
+          wave: o.wave,
+          repo: o.repo,
+          ref: o.ref,
+          format: o.format,
+          json: o.json,
+          now: Date.now(),
+          env: process.env,
+          hubble:
+            o.server === undefined
+              ? undefined
+              : {
+                  server: o.server,
+                  tls: {
+                    tls: o.tls,
+                    caCertFiles: o.tlsCaCertFiles,
+                    ...(o.tlsServerName !== undefined ? { serverName: o.tlsServerName } : {}),
+                    allowInsecure: false,
+                  },
+                  requestTimeoutMs: o.timeout,
+                },
+        },
+        out,
+      );
+    });
+
+  program
+    .command("rollout")
+    .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
+    .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
+    .option("--from <dir>", "the folder `flowpol generate --out` wrote (default: generate from the store)")
+    .option("--flavor <name>", "when generating from the store: kubernetes, cilium or calico-staged", "kubernetes")
+    .option("--path <dir>", "folder inside the repository for the policies", "policies")
+    .option("--base <branch>", "branch to start from", "main")
+    .option("--branch <name>", "branch to create or update (default: flowpol/network-policies[-wave-N])")
+    .option(
+      "--wave <n>",
+      "only waves 1..N, on a branch of their own (1 observe, 2 allow, 3 deny ingress, 4 deny egress)",
+      parseIntFlag("--wave", 1),
+    )
+    .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
+    .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
+    .addOption(dbOption())
+    .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
+    .option("--template <file>", "pull request template (default: templates/pull-request.md)")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--push <remote>", "push the branch to this remote")
+    .option("--open", "open the pull request with the gh CLI (or print the command)", false)
+    .action(async (o) => {
+      const { rollout } = await import("./commands/rollout.js");
+      await rollout(
+        {
+          repo: o.repo,
+          from: o.from,
+          flavor: o.flavor,
+          path: o.path,
+          base: o.base,
+          branch: o.branch,
+          wave: o.wave,
+          waveOrder: o.waveOrder,
+          egressOrder: o.egressOrder,
+          db: o.db === false ? undefined : existingDb(o.db),
+          template: o.template,
+          minJobRuns: o.minJobRuns,
+          push: o.push,
+          open: o.open,
+          env: process.env,
         },
         out,
       );
