@@ -18,7 +18,7 @@ import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
-import { addValue, parseChunk } from "./parse-chunk.js";
+import { addValue, jsonText, parseChunk } from "./parse-chunk.js";
 import { openInput } from "./read-input.js";
 import type { RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
@@ -166,7 +166,7 @@ function detectFromLines(name: string, head: Buffer): RecordFormat {
   const lines = head.toString("utf8").split("\n").slice(0, DETECT_LINES);
   let firstProblem: string | undefined;
   for (const [i, raw] of lines.entries()) {
-    const text = raw.trim();
+    const text = (jsonText(raw) ?? "").trim();
     if (!text) continue;
     try {
       const value = JSON.parse(text);
@@ -204,8 +204,11 @@ async function ingestOne(
         "give JSON lines from `hubble observe -o jsonpb`, the Hubble exporter or Calico flow logs",
       );
     }
-    const isArray = firstNonBlank(head.bytes) === 0x5b; /* [ */
-    if (isArray) return await ingestArray(input, head, options, now);
+    const first = firstNonBlank(head.bytes);
+    const isArray = first === 0x5b; /* [ */
+    if (isArray || (first === 0x7b /* { */ && isPrettyPrinted(head.bytes))) {
+      return await ingestArray(input, head, options, now);
+    }
     const format =
       options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.bytes);
 
@@ -392,7 +395,20 @@ async function* skipVerified(
   if (skipBytes === 0) return;
 }
 
-/** A JSON array of flows (hand-made fixtures, `jq -s`, UI downloads): parsed whole. */
+/**
+ * Whether the input is one JSON document spread over lines (`curl ... | jq .` of a Whisker
+ * answer) rather than JSON lines: its first line opens an object that it does not close.
+ */
+function isPrettyPrinted(head: Buffer): boolean {
+  const text = head.toString("utf8").trimStart();
+  const newline = text.indexOf("\n");
+  return newline !== -1 && text.slice(0, newline).trim() === "{";
+}
+
+/**
+ * A JSON array of flows (hand-made fixtures, `jq -s`, UI downloads), or one pretty-printed JSON
+ * document (a Whisker list answer): parsed whole.
+ */
 async function ingestArray(input: string, head: Head, options: IngestOptions, now: () => number): Promise<InputResult> {
   const parts: Buffer[] = [];
   let size = 0;
@@ -413,12 +429,12 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     value = JSON.parse(content.toString("utf8"));
   } catch (err) {
     throw new InputError(
-      `${input} starts with "[" but is not a valid JSON array (${(err as Error).message})`,
+      `${input} is neither JSON lines nor a valid JSON document (${(err as Error).message})`,
       undefined,
       "fix the JSON, or give JSON lines (one record per line)",
     );
   }
-  const items = value as unknown[];
+  const items = Array.isArray(value) ? value : [value];
   const format =
     options.format && options.format !== "auto"
       ? formatByName(options.format)

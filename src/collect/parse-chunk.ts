@@ -30,8 +30,9 @@ export function parseChunk(bytes: Uint8Array, startLine: number, format: RecordF
   return builder.build();
 }
 
-export function parseLine(text: string, line: number, format: RecordFormat, builder: BatchBuilder): void {
-  if (isBlank(text)) return;
+export function parseLine(line0: string, line: number, format: RecordFormat, builder: BatchBuilder): void {
+  const text = jsonText(line0);
+  if (text === undefined || isBlank(text)) return;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -45,10 +46,28 @@ export function parseLine(text: string, line: number, format: RecordFormat, buil
 /** Adds one parsed value: a record, or an array of records. */
 export function addValue(value: unknown, line: number, format: RecordFormat, builder: BatchBuilder): void {
   if (Array.isArray(value)) {
-    for (const item of value) addRecord(item, line, format, builder);
+    for (const item of value) addValue(item, line, format, builder);
+    return;
+  }
+  const items = format.items?.(value);
+  if (items) {
+    for (const item of items) addRecord(item, line, format, builder);
     return;
   }
   addRecord(value, line, format, builder);
+}
+
+/**
+ * The JSON part of a line. Saved Server-Sent Events streams (Whisker `watch=true`) carry records
+ * as `data: {...}` lines between `event:`, `id:`, `retry:` and `:` comment lines, which hold none.
+ */
+export function jsonText(text: string): string | undefined {
+  const c = text.charCodeAt(0);
+  // d, e, i, r, ":"
+  if (c !== 100 && c !== 101 && c !== 105 && c !== 114 && c !== 58) return text;
+  if (text.startsWith("data:")) return text.slice(5);
+  if (c === 58 || /^(event|id|retry):/.test(text)) return undefined;
+  return text;
 }
 
 function addRecord(value: unknown, line: number, format: RecordFormat, builder: BatchBuilder): void {

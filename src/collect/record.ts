@@ -21,5 +21,7 @@ export interface RecordFormat {
   readonly system: SourceSystem;
   /** Whether a parsed JSON object looks like a record of this format. */
   detect(value: Record<string, unknown>): boolean;
+  /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
+  items?(value: unknown): unknown[] | undefined;
   toRecord(value: unknown): SourceRecord;
 }

@@ -123,4 +123,12 @@ CREATE TABLE gaps (
 );
 `,
   },
+  {
+    version: 3,
+    description: "edges: connections reported by each end (Calico reporter src/dst), so both ends count once",
+    sql: `
+ALTER TABLE edges ADD COLUMN src_reported INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE edges ADD COLUMN dst_reported INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -1,11 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-/** ../shared beside the repository: real captures and reference data (never copied in). */
-export const SHARED = resolve(REPO_ROOT, "../shared");
+/**
+ * ../shared beside the repository: real captures and reference data (never copied in). A git
+ * worktree one level further down finds it at ../../shared; FLOWPOL_SHARED overrides both.
+ */
+export const SHARED =
+  process.env.FLOWPOL_SHARED ??
+  [resolve(REPO_ROOT, "../shared"), resolve(REPO_ROOT, "../../shared")].find((p) => existsSync(p)) ??
+  resolve(REPO_ROOT, "../shared");
 export const SHARED_HUBBLE = join(SHARED, "data/hubble");
 export const SHARED_CALICO = join(SHARED, "data/calico");
 export const CLI = join(REPO_ROOT, "dist/cli/main.js");
