@@ -66,6 +66,19 @@ export function buildProgram(out: Output): Command {
       await stats({ db: resolveDbPath(o.db), json: o.json }, out);
     });
 
+  program
+    .command("simulate")
+    .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
+    .option("--scenario <name>", "the simulated cluster", "online-boutique")
+    .option("--flows <n>", "how many records to write", parseIntFlag("--flows", 1), 5000)
+    .option("--format <name>", "output format: hubble", "hubble")
+    .option("--seed <n>", "random seed: the same seed gives the same file", parseIntFlag("--seed"), 1)
+    .option("-o, --out <file>", "write to FILE (gzip when it ends in .gz) instead of stdout")
+    .action(async (o) => {
+      const { simulate } = await import("./commands/simulate.js");
+      await simulate({ scenario: o.scenario, flows: o.flows, format: o.format, seed: o.seed, out: o.out }, out);
+    });
+
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint } from "../model/flow.js";
+import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 import type { LostEventsRecord } from "./record.js";
 
@@ -218,13 +218,16 @@ export class BatchBuilder {
         }
       }
     }
-    if (ep.podName && ep.namespace && ref.type === "workload") {
-      const pkey = `${ep.namespace}/${ep.podName}`;
+    // A peer known only by identity labels keeps its label set as a pseudo-pod named after the
+    // identity, so the graph can compute and merge selectors from it.
+    const podName = ep.podName ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
+    if (podName && ep.namespace && ref.type === "workload") {
+      const pkey = `${ep.namespace}/${podName}`;
       const pod = this.pods.get(pkey);
       if (!pod) {
         this.pods.set(pkey, {
           namespace: ep.namespace,
-          name: ep.podName,
+          name: podName,
           endpoint: ref,
           labels: canonicalLabels(ep.labels),
           serviceAccount: ep.serviceAccount ?? "",

@@ -55,6 +55,8 @@ export interface FlowEndpoint {
   dnsNames: string[];
   service?: ServiceRef;
   serviceAccount?: string;
+  /** The CNI's numeric security identity, when known. */
+  identity?: number;
   /**
    * An external peer the source identified by name rather than by IP: a Calico (Global)NetworkSet,
    * or a Calico `pub`/`pvt` network whose IP was aggregated away. Only set with entity `world`.
@@ -68,6 +70,13 @@ export interface NamedPeer {
   kind: "NetworkSet" | "GlobalNetworkSet" | "Network";
   name: string;
 }
+
+/**
+ * The kind given to a peer known only by its identity labels (Hubble reports labels and namespace
+ * but no pod name, e.g. for some remote or SNATed endpoints). The graph merges such a peer into
+ * the real workload whose pods carry exactly these labels.
+ */
+export const IDENTITY_KIND = "Identity";
 
 export interface TcpFlags {
   SYN?: boolean;

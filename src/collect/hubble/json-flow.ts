@@ -2,6 +2,7 @@ import {
   emptyEndpoint,
   type Flow,
   type FlowEndpoint,
+  IDENTITY_KIND,
   type Protocol,
   type ReservedEntity,
   type TrafficDirection,
@@ -203,8 +204,24 @@ function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | str
       ep.workload = { kind, name };
     }
   }
+  const identity = asNumber(obj.identity);
+  if (identity !== undefined) ep.identity = identity;
   if (!ep.workload && ep.podName) ep.workload = deriveWorkload(ep.podName, ep.labels);
+  if (!ep.workload && !ep.podName && !ep.entity && ep.namespace && Object.keys(ep.labels).length > 0) {
+    ep.workload = { kind: IDENTITY_KIND, name: identityWorkloadName(ep.labels, identity) };
+  }
   return ep;
+}
+
+const NAME_LABELS = ["app.kubernetes.io/name", "app", "k8s-app", "name"];
+
+/** A readable name for a peer known only by labels: its app label (and version), else its identity. */
+function identityWorkloadName(labels: Record<string, string>, identity: number | undefined): string {
+  const key = NAME_LABELS.find((k) => labels[k]);
+  const base = key ? (labels[key] as string).toLowerCase() : "";
+  const version = labels.version?.toLowerCase();
+  const name = base && version ? `${base}-${version}` : base;
+  return isDns1123Label(name) ? name : `identity-${identity ?? 0}`;
 }
 
 function parseService(raw: unknown): { namespace: string; name: string } | undefined {
