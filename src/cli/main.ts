@@ -132,7 +132,11 @@ export function buildProgram(out: Output): Command {
     .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
     .option("--scenario <name>", "the simulated cluster", "online-boutique")
     .option("--flows <n>", "how many records to write", parseIntFlag("--flows", 1), 5000)
-    .option("--format <name>", "output format: hubble", "hubble")
+    .option(
+      "--format <name>",
+      "output format: hubble, calico (EE defaults), calico-level0..3 (flow logs at one aggregation level), goldmane",
+      "hubble",
+    )
     .option("--seed <n>", "random seed: the same seed gives the same file", parseIntFlag("--seed"), 1)
     .option("-o, --out <file>", "write to FILE (gzip when it ends in .gz) instead of stdout")
     .action(async (o) => {

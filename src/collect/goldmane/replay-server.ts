@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import {
-  type sendUnaryData,
+  Server,
   type ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
-  Server,
+  type sendUnaryData,
 } from "@grpc/grpc-js";
 import {
   type FilterHintsResult,
