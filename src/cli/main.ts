@@ -3,8 +3,11 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
+import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
 import { parseDurationFlag } from "./duration-flag.js";
+import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
 
 /**
@@ -69,6 +72,63 @@ export function buildProgram(out: Output): Command {
       await stats({ db: resolveDbPath(o.db), json: o.json }, out);
     });
 
+  const list = (value: string, previous: string[] = []) => [
+    ...previous,
+    ...value
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+  const analyze = program
+    .command("analyze")
+    .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats");
+  analyze
+    .command("list")
+    .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
+    .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
+    .option("-o, --output <format>", "txt, json, csv or md", "txt")
+    .option("--focusworkload <names>", "only connections of these workloads (name or ns/name, comma-separated)", list)
+    .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", list)
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeList } = await import("./commands/analyze.js");
+      await analyzeList(
+        {
+          dirpath: o.dirpath,
+          output: o.output,
+          focusWorkloads: o.focusworkload ?? [],
+          focusDirection: o.focusDirection,
+          focusPeers: o.focusworkloadPeer ?? [],
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+  analyze
+    .command("diff")
+    .description("the connectivity change between two manifest folders (added, removed, changed)")
+    .requiredOption("--dir1 <path>", "the reference manifests")
+    .requiredOption("--dir2 <path>", "the changed manifests")
+    .option("-o, --output <format>", "txt, csv or md", "txt")
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const { analyzeDiff } = await import("./commands/analyze.js");
+      await analyzeDiff(
+        {
+          dir1: o.dir1,
+          dir2: o.dir2,
+          output: o.output,
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+
   const collect = program.command("collect").description("collect live flows from a flow API into the store");
   collect
     .command("goldmane")
@@ -82,7 +142,7 @@ export function buildProgram(out: Output): Command {
     .option(
       "--tls-ca-cert-files <files>",
       "CA certificate(s) to verify Goldmane (PEM; repeat or comma-separate)",
-      (value: string, previous: string[] = []) => [...previous, ...value.split(",").filter((f) => f !== "")],
+      collectList,
     )
     .option("--tls-client-cert-file <file>", "client certificate (PEM) signed by the Calico operator's CA")
     .option("--tls-client-key-file <file>", "the client certificate's private key (PEM)")
@@ -143,6 +203,76 @@ export function buildProgram(out: Output): Command {
       const { simulate } = await import("./commands/simulate.js");
       await simulate({ scenario: o.scenario, flows: o.flows, format: o.format, seed: o.seed, out: o.out }, out);
     });
+
+  const scopeOptions = (cmd: Command) =>
+    cmd
+      .addOption(dbOption())
+      .option("--namespace <ns>", "only these namespaces get policies (repeat or comma-separate)", collectList, [])
+      .option(
+        "--exclude-namespace <ns>",
+        `never these namespaces (repeat or comma-separate; default: ${DEFAULT_EXCLUDED_NAMESPACES.join(",")})`,
+        collectList,
+      )
+      .option("--since <time>", "only connections seen since TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--until <time>", "only connections seen until TIME (ISO 8601, or 30m/24h/7d before now)")
+      .option("--min-flows <n>", "leave out connections with fewer flows", parseIntFlag("--min-flows", 1), 1)
+      .option("--catalog <file>", "extra shared-service catalog YAML (repeatable)", collectList, [])
+      .option(
+        "--shared-min-namespaces <n>",
+        "a destination called from this many namespaces on one port is a shared service",
+        parseIntFlag("--shared-min-namespaces", 2),
+        DEFAULT_SHARED_MIN_NAMESPACES,
+      );
+  const scopeOf = (o: Record<string, unknown>) => ({
+    db: resolveDbPath(o.db as string | undefined),
+    namespaces: o.namespace as string[],
+    ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace as string[] } : {}),
+    ...(o.since !== undefined ? { since: o.since as string } : {}),
+    ...(o.until !== undefined ? { until: o.until as string } : {}),
+    minFlows: o.minFlows as number,
+    catalogs: o.catalog as string[],
+    sharedMinNamespaces: o.sharedMinNamespaces as number,
+    now: Date.now(),
+  });
+
+  scopeOptions(
+    program
+      .command("graph")
+      .description("the service dependency graph: workloads, platform entities, external peers")
+      .option("--format <name>", "table, json, dot, mermaid or html (one self-contained page)", "table")
+      .option("-o, --out <file>", "write to FILE instead of stdout"),
+  ).action(async (o) => {
+    const { graph } = await import("./commands/graph.js");
+    await graph({ ...scopeOf(o), format: o.format, ...(o.out !== undefined ? { out: o.out } : {}) }, out);
+  });
+
+  scopeOptions(
+    program
+      .command("generate")
+      .description("least-privilege NetworkPolicies from the observed flows, one folder per namespace")
+      .requiredOption("--out <dir>", "output folder (created; only flowpol's own files are replaced)")
+      .option("--flavor <name>", "kubernetes, cilium or calico-staged", "kubernetes")
+      .option("--cidr-prefix <n>", "widen external IPv4 peers to this prefix", parseIntFlag("--cidr-prefix"), 32)
+      .option("--cidr-prefix-v6 <n>", "widen external IPv6 peers to this prefix", parseIntFlag("--cidr-prefix-v6"), 128)
+      .option("--node-cidr <cidr>", "node address blocks for host/probe traffic (repeatable)", collectList, [])
+      .option("--allow-metadata", "allow egress to the cloud metadata address 169.254.169.254 when observed", false)
+      .option("--allow-any-address", "permit a prefix of 0 (0.0.0.0/0, ::/0)", false),
+  ).action(async (o) => {
+    const { generate } = await import("./commands/generate.js");
+    await generate(
+      {
+        ...scopeOf(o),
+        out: o.out,
+        flavor: o.flavor,
+        cidrPrefix: o.cidrPrefix,
+        cidrPrefixV6: o.cidrPrefixV6,
+        nodeCidrs: o.nodeCidr,
+        allowMetadata: o.allowMetadata,
+        allowAnyAddress: o.allowAnyAddress,
+      },
+      out,
+    );
+  });
 
   return program;
 }

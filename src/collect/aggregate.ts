@@ -99,6 +99,18 @@ export function endpointKey(ref: EndpointRef): string {
   return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
 }
 
+const canonicalCache = new WeakMap<Record<string, string>, string>();
+
+/** canonicalLabels, memoized per label object (decoders share label objects between flows). */
+function canonicalLabelsCached(labels: Record<string, string>): string {
+  let text = canonicalCache.get(labels);
+  if (text === undefined) {
+    text = canonicalLabels(labels);
+    canonicalCache.set(labels, text);
+  }
+  return text;
+}
+
 /** JSON with sorted keys: label sets compare and store byte-identically. */
 export function canonicalLabels(labels: Record<string, string>): string {
   const keys = Object.keys(labels).sort();
@@ -200,21 +212,42 @@ export class BatchBuilder {
     }
   }
 
+  private readonly endpointKeys = new WeakMap<FlowEndpoint, { ref: EndpointRef; key: string }>();
+
   private observeEndpoint(ep: FlowEndpoint, time: number, count: number): EndpointRef {
-    const ref = endpointRef(ep);
-    const key = endpointKey(ref);
+    let memo = this.endpointKeys.get(ep);
+    if (!memo) {
+      const ref = endpointRef(ep);
+      memo = { ref, key: endpointKey(ref) };
+      this.endpointKeys.set(ep, memo);
+    }
+    const probe = memo.ref;
+    const key = memo.key;
     const known = this.endpoints.get(key);
-    if (known) widen(known, time, count);
-    else this.endpoints.set(key, { ref, first: time, last: time, count });
+    let ref: EndpointRef;
+    if (known) {
+      widen(known, time, count);
+      ref = known.ref;
+    } else {
+      ref = probe;
+      this.endpoints.set(key, { ref, first: time, last: time, count });
+    }
     if (ep.namespace) {
       const ns = this.namespaces.get(ep.namespace);
-      const labels = Object.keys(ep.namespaceLabels).length > 0 ? canonicalLabels(ep.namespaceLabels) : "";
-      if (!ns) this.namespaces.set(ep.namespace, { name: ep.namespace, labels, first: time, last: time });
-      else {
+      if (!ns) {
+        const labels = canonicalLabelsCached(ep.namespaceLabels);
+        this.namespaces.set(ep.namespace, {
+          name: ep.namespace,
+          labels: labels === "{}" ? "" : labels,
+          first: time,
+          last: time,
+        });
+      } else {
         if (time < ns.first) ns.first = time;
         if (time >= ns.last) {
           ns.last = time;
-          if (labels) ns.labels = labels;
+          const labels = canonicalLabelsCached(ep.namespaceLabels);
+          if (labels !== "{}") ns.labels = labels;
         }
       }
     }
@@ -229,7 +262,7 @@ export class BatchBuilder {
           namespace: ep.namespace,
           name: podName,
           endpoint: ref,
-          labels: canonicalLabels(ep.labels),
+          labels: canonicalLabelsCached(ep.labels),
           serviceAccount: ep.serviceAccount ?? "",
           first: time,
           last: time,
@@ -238,7 +271,7 @@ export class BatchBuilder {
         if (time < pod.first) pod.first = time;
         if (time >= pod.last) {
           pod.last = time;
-          pod.labels = canonicalLabels(ep.labels);
+          pod.labels = canonicalLabelsCached(ep.labels);
         }
       }
     }

@@ -20,11 +20,11 @@ import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
 import { addValue, jsonText, parseChunk } from "./parse-chunk.js";
 import { openInput } from "./read-input.js";
-import type { RecordFormat } from "./record.js";
+import { decoderFor, type RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
-export const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 512 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How many lines format detection looks at before it calls the input "not flows". */
 export const DETECT_LINES = 50;
@@ -266,6 +266,7 @@ async function ingestOne(
       onOverlongLine: ({ line, bytes }) =>
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
     });
+    const decode = decoderFor(format);
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
     const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
@@ -325,7 +326,7 @@ async function ingestOne(
         const endLine = chunk.startLine + chunk.lines - 1;
         const batch = pool
           ? pool.parse({ seq: 0, bytes: new Uint8Array(chunk.bytes), startLine: chunk.startLine, format: format.name })
-          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format));
+          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
         while (queue.length >= maxQueue) await commit();
@@ -452,8 +453,9 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
   }
   const builder = new BatchBuilder();
+  const decode = decoderFor(format);
   items.forEach((item, i) => {
-    addValue(item, i + 1, format, builder);
+    addValue(item, i + 1, decode, builder);
   });
   const batch = builder.build();
   if (options.strict && batch.bad > 0) {

@@ -35,7 +35,7 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
       throw new InputError(`cannot read ${path}: no such file`, undefined, "check the path", { cause: err });
     }
     totalBytes = size;
-    raw = createReadStream(path, { highWaterMark: 1 << 20 });
+    raw = createReadStream(path, { highWaterMark: 256 * 1024 });
   }
   let rawRead = 0;
   const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;

@@ -24,4 +24,27 @@ export interface RecordFormat {
   /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
   items?(value: unknown): unknown[] | undefined;
   toRecord(value: unknown): SourceRecord;
+  /**
+   * A stateful decoder for many records in a row (e.g. with caches); same results as toRecord.
+   * Formats without one use toRecord.
+   */
+  createDecoder?(): RecordDecoder;
+}
+
+export interface RecordDecoder {
+  decode(value: unknown): SourceRecord;
+  /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
+  items?(value: unknown): unknown[] | undefined;
+  /**
+   * Optional fast path from the raw line text. Returns undefined when the line needs the general
+   * path (JSON.parse, then decode), which also produces the error messages.
+   */
+  decodeLine?(text: string): SourceRecord | undefined;
+}
+
+export function decoderFor(format: RecordFormat): RecordDecoder {
+  if (format.createDecoder) return format.createDecoder();
+  const decoder: RecordDecoder = { decode: (value) => format.toRecord(value) };
+  if (format.items) decoder.items = format.items;
+  return decoder;
 }

@@ -5,6 +5,9 @@ import { InternalError } from "../errors.js";
 import type { Batch } from "./aggregate.js";
 import type { WorkerJob } from "./ingest-worker.js";
 
+/** Bounded heaps: a worker holds one chunk and its batch at a time, so RSS stays flat. */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
+
 /**
  * A small pool of parse workers. Jobs are submitted in order and their batches are returned in
  * the same order, so the store applies them sequentially.
@@ -18,7 +21,7 @@ export class ParsePool {
   constructor(size: number) {
     const script = workerScript();
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(script);
+      const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
       worker.unref();
       worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
         const pending = this.inFlight.get(worker);

@@ -19,7 +19,7 @@ interface Side {
 export class HubbleEmitter {
   private readonly random: Random;
   private readonly identities = new Map<string, number>();
-  private endpointIds = 100;
+  private readonly endpointIdsByPod = new Map<string, number>();
   private emitted = 0;
   /** Emit one `lost_events` record after this many flows (0: never). */
   constructor(
@@ -28,6 +28,16 @@ export class HubbleEmitter {
     private readonly lostEveryFlows = 0,
   ) {
     this.random = new Random(seed);
+  }
+
+  /** Cilium's endpoint ID: fixed for the life of a pod. */
+  private endpointId(pod: SimPod): number {
+    let id = this.endpointIdsByPod.get(pod.name);
+    if (id === undefined) {
+      id = 100 + this.endpointIdsByPod.size * 13;
+      this.endpointIdsByPod.set(pod.name, id);
+    }
+    return id;
   }
 
   private identity(pod: SimPod): number {
@@ -52,7 +62,7 @@ export class HubbleEmitter {
         `k8s:io.kubernetes.pod.namespace=${w.namespace}`,
       ].sort();
       const json: Record<string, unknown> = {
-        ID: (this.endpointIds++ % 3000) + 1,
+        ID: this.endpointId(pod),
         identity: this.identity(pod),
         cluster_name: this.cluster.scenario.clusterName,
         namespace: w.namespace,

@@ -62,7 +62,7 @@ function podFor(cluster: SimCluster, key: string, time: number, random: Random):
   const { start, durationMs } = cluster.scenario;
   const gen = generations.length > 1 && time >= start + durationMs / 2 ? 1 : 0;
   const pod = random.pick(generations[gen] ?? generations[0] ?? []);
-  if (!pod || pod.workload.kind !== "CronJob") return pod;
+  if (pod?.workload.kind !== "CronJob") return pod;
   const run = Math.floor(time / CRONJOB_PERIOD_MS) * (CRONJOB_PERIOD_MS / 60000);
   return { ...pod, name: pod.name.replace("{run}", String(run)) };
 }

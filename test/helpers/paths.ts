@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /**
  * ../shared beside the repository: real captures and reference data (never copied in). A git
- * worktree one level further down finds it at ../../shared; FLOWPOL_SHARED overrides both.
+ * worktree one level deeper (wt/issue-N) finds it at ../../shared; FLOWPOL_SHARED overrides.
  */
 export const SHARED =
   process.env.FLOWPOL_SHARED ??

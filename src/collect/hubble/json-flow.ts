@@ -9,7 +9,7 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
-import type { LostEventsRecord, RecordFormat, SourceRecord } from "../record.js";
+import type { LostEventsRecord, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
 import { deriveWorkload } from "../workload.js";
 
 /**
@@ -111,10 +111,27 @@ function asStringArray(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
 }
 
+const RFC3339_FRACTION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{1,9})Z$/;
+
+/** The last whole second parsed: flows come in time order, so most lines share it. */
+let lastSecondText = "";
+let lastSecondMs = 0;
+
 export function parseTime(v: unknown): number | undefined {
   if (typeof v === "string") {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
+    // Date.parse rounds sub-millisecond digits inconsistently across engines: truncate instead.
+    const m = RFC3339_FRACTION.exec(v);
+    if (!m) {
+      const ms = Date.parse(v);
+      return Number.isNaN(ms) ? undefined : ms;
+    }
+    const second = m[1] as string;
+    if (second !== lastSecondText) {
+      lastSecondMs = Date.parse(`${second}Z`);
+      lastSecondText = second;
+    }
+    if (Number.isNaN(lastSecondMs)) return undefined;
+    return lastSecondMs + Number((m[2] as string).padEnd(3, "0").slice(0, 3));
   }
   const obj = asObject(v);
   if (obj) {
@@ -142,6 +159,50 @@ function parseDirection(v: unknown): TrafficDirection {
   if (v === "INGRESS") return "ingress";
   if (v === "EGRESS") return "egress";
   return "unknown";
+}
+
+/**
+ * Parsed endpoints by their content. The same pod appears in thousands of flows; parsing and
+ * validating its labels once per decoder, not once per flow, is most of the ingest speed.
+ * Endpoints from the cache are shared: callers copy before setting per-flow fields.
+ */
+export class EndpointCache {
+  private readonly entries = new Map<string, FlowEndpoint | string>();
+
+  constructor(private readonly maxEntries = 20_000) {}
+
+  get(raw: unknown): FlowEndpoint | string {
+    const obj = asObject(raw);
+    if (!obj) return parseEndpoint(raw, undefined);
+    const key = endpointCacheKey(obj);
+    if (key === undefined) return parseEndpoint(raw, undefined);
+    let parsed = this.entries.get(key);
+    if (parsed === undefined) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      parsed = parseEndpoint(raw, undefined);
+      this.entries.set(key, parsed);
+    }
+    return parsed;
+  }
+}
+
+function endpointCacheKey(obj: Json): string | undefined {
+  const labels = obj.labels;
+  if (labels !== undefined && !Array.isArray(labels)) return undefined;
+  const workloads = obj.workloads;
+  let workload = "";
+  if (Array.isArray(workloads) && workloads.length > 0) {
+    const w = asObject(workloads[0]);
+    workload = `${String(w?.kind)}/${String(w?.name)}`;
+  } else if (workloads !== undefined && !Array.isArray(workloads)) return undefined;
+  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(obj.identity)}\u0001${workload}\u0001${labels ? labels.join("\u0001") : ""}`;
+}
+
+function withIp(ep: FlowEndpoint | string, ip: string | undefined): FlowEndpoint | string {
+  if (typeof ep === "string") return ep;
+  const copy: FlowEndpoint = { ...ep, dnsNames: [] };
+  if (ip) copy.ip = ip;
+  return copy;
 }
 
 function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
@@ -241,7 +302,29 @@ function dnsNames(v: unknown): string[] {
 const IP_LIKE = /^[0-9a-fA-F:.]{2,45}$/;
 
 /** Converts one parsed Hubble Flow object to the flow model. */
-export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime?: number): Flow | string {
+export function hubbleFlowToModel(
+  raw: Json,
+  envelopeNode?: string,
+  envelopeTime?: number,
+  cache?: EndpointCache,
+): Flow | string {
+  const ips = flowIps(raw);
+  if (typeof ips === "string") return ips;
+  const [srcIp, dstIp] = ips;
+  const source = cache ? withIp(cache.get(raw.source), srcIp) : parseEndpoint(raw.source, srcIp);
+  if (typeof source === "string") return `source: ${source}`;
+  const destination = cache ? withIp(cache.get(raw.destination), dstIp) : parseEndpoint(raw.destination, dstIp);
+  if (typeof destination === "string") return `destination: ${destination}`;
+  source.dnsNames = dnsNames(field(raw, "source_names", "sourceNames"));
+  destination.dnsNames = dnsNames(field(raw, "destination_names", "destinationNames"));
+  const srcService = parseService(field(raw, "source_service", "sourceService"));
+  const dstService = parseService(field(raw, "destination_service", "destinationService"));
+  if (srcService) source.service = srcService;
+  if (dstService) destination.service = dstService;
+  return flowWithEndpoints(raw, source, destination, envelopeNode, envelopeTime);
+}
+
+function flowIps(raw: Json): [string | undefined, string | undefined] | string {
   const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
   const srcIp = ipObj && asString(ipObj.source);
   const dstIp = ipObj && asString(ipObj.destination);
@@ -249,10 +332,17 @@ export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime
   if (dstIp !== undefined && !IP_LIKE.test(dstIp)) {
     return `IP.destination ${JSON.stringify(dstIp)} is not an IP address`;
   }
-  const source = parseEndpoint(raw.source, srcIp);
-  if (typeof source === "string") return `source: ${source}`;
-  const destination = parseEndpoint(raw.destination, dstIp);
-  if (typeof destination === "string") return `destination: ${destination}`;
+  return [srcIp, dstIp];
+}
+
+/** The rest of a flow, once its endpoints (with IPs, DNS names and Services) are resolved. */
+function flowWithEndpoints(
+  raw: Json,
+  source: FlowEndpoint,
+  destination: FlowEndpoint,
+  envelopeNode: string | undefined,
+  envelopeTime: number | undefined,
+): Flow | string {
   const time = parseTime(raw.time) ?? envelopeTime;
   if (time === undefined) return "the flow has no valid `time`";
 
@@ -287,13 +377,6 @@ export function hubbleFlowToModel(raw: Json, envelopeNode?: string, envelopeTime
   const isReply = typeof isReplyRaw === "boolean" ? isReplyRaw : raw.reply === true ? true : undefined;
   const traceReason = enumName(field(raw, "trace_reason", "traceReason"), TRACE_REASON_BY_NUMBER);
   const dropReason = field(raw, "drop_reason_desc", "dropReasonDesc");
-
-  source.dnsNames = dnsNames(field(raw, "source_names", "sourceNames"));
-  destination.dnsNames = dnsNames(field(raw, "destination_names", "destinationNames"));
-  const srcService = parseService(field(raw, "source_service", "sourceService"));
-  const dstService = parseService(field(raw, "destination_service", "destinationService"));
-  if (srcService) source.service = srcService;
-  if (dstService) destination.service = dstService;
 
   const flow: Flow = {
     time,
@@ -331,7 +414,7 @@ const NON_FLOW_EVENTS: Array<[string, string]> = [
 ];
 
 /** Classifies one parsed JSON value from a Hubble file: envelope, legacy bare flow, or other. */
-export function hubbleRecordFromJson(value: unknown): SourceRecord {
+export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): SourceRecord {
   let obj = asObject(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not an object" };
   // Log shippers (fluent-bit, Vector) wrap the exporter line in a `log` or `message` string.
@@ -345,9 +428,9 @@ export function hubbleRecordFromJson(value: unknown): SourceRecord {
     if (!obj) return { kind: "bad", reason: "the `log`/`message` field is not a JSON object" };
   }
   const envelopeNode = asString(field(obj, "node_name", "nodeName"));
-  const envelopeTime = parseTime(obj.time);
   const inner = asObject(obj.flow);
-  if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime));
+  const envelopeTime = inner?.time === undefined ? parseTime(obj.time) : undefined;
+  if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime, cache));
   const lost = asObject(field(obj, "lost_events", "lostEvents"));
   if (lost) {
     const record: LostEventsRecord = {
@@ -362,13 +445,136 @@ export function hubbleRecordFromJson(value: unknown): SourceRecord {
     if (field(obj, protoName, camelName) !== undefined) return { kind: "skip", what: protoName };
   }
   if (obj.verdict !== undefined || obj.IP !== undefined || obj.source !== undefined || obj.l4 !== undefined) {
-    return flowRecord(hubbleFlowToModel(obj));
+    return flowRecord(hubbleFlowToModel(obj, undefined, undefined, cache));
   }
   return { kind: "bad", reason: "the object is not a Hubble flow, envelope or event" };
 }
 
 function flowRecord(result: Flow | string): SourceRecord {
   return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
+}
+
+const SOURCE_KEY = '"source":{';
+const DESTINATION_KEY = '"destination":{';
+
+/** The index just past the JSON object that opens at `start`, or -1. Strings are skipped. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Jump over the string: find its closing quote, skipping escaped ones.
+      let j = text.indexOf('"', i + 1);
+      while (j !== -1 && isEscaped(text, j)) j = text.indexOf('"', j + 1);
+      if (j === -1) return -1;
+      i = j;
+    } else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  for (let k = quote - 1; k >= 0 && text.charCodeAt(k) === 92; k--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+/**
+ * Decodes Hubble lines with a text-level fast path: the `source` and `destination` objects (most
+ * of a line, and the same for every flow of a pod pair) are cut out of the text and parsed once
+ * per distinct content; JSON.parse sees only the rest. The quoted key `"source":{` cannot occur
+ * inside a JSON string, and the cut is verified (both must land on the flow's own keys), else the
+ * line takes the general path. Endpoints are shared between flows: never mutate them.
+ */
+export class HubbleLineDecoder implements RecordDecoder {
+  /** Parsed endpoints by raw text, then by IP, DNS names and Service (per-flow fields). */
+  private readonly endpoints = new Map<string, Map<string, FlowEndpoint | string>>();
+  private endpointCount = 0;
+  private readonly cache = new EndpointCache();
+
+  constructor(private readonly maxEndpoints = 10_000) {}
+
+  decode(value: unknown): SourceRecord {
+    return hubbleRecordFromJson(value, this.cache);
+  }
+
+  decodeLine(text: string): SourceRecord | undefined {
+    const a = text.indexOf(SOURCE_KEY);
+    if (a === -1) return undefined;
+    const aStart = a + SOURCE_KEY.length - 1;
+    const aEnd = objectEnd(text, aStart);
+    if (aEnd === -1) return undefined;
+    const b = text.indexOf(DESTINATION_KEY, aEnd);
+    if (b === -1) return undefined;
+    const bStart = b + DESTINATION_KEY.length - 1;
+    const bEnd = objectEnd(text, bStart);
+    if (bEnd === -1) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(`${text.slice(0, aStart)}0${text.slice(aEnd, bStart)}0${text.slice(bEnd)}`);
+    } catch {
+      return undefined;
+    }
+    const outer = asObject(value);
+    if (!outer) return undefined;
+    const inner = asObject(outer.flow);
+    const raw = inner ?? outer;
+    if (raw.source !== 0 || raw.destination !== 0) return undefined;
+    const ips = flowIps(raw);
+    if (typeof ips === "string") return { kind: "bad", reason: ips };
+    const source = this.endpoint(
+      text.slice(aStart, aEnd),
+      ips[0],
+      field(raw, "source_names", "sourceNames"),
+      field(raw, "source_service", "sourceService"),
+    );
+    if (typeof source === "string") return { kind: "bad", reason: `source: ${source}` };
+    const destination = this.endpoint(
+      text.slice(bStart, bEnd),
+      ips[1],
+      field(raw, "destination_names", "destinationNames"),
+      field(raw, "destination_service", "destinationService"),
+    );
+    if (typeof destination === "string") return { kind: "bad", reason: `destination: ${destination}` };
+    const node = inner ? asString(field(outer, "node_name", "nodeName")) : undefined;
+    const time = inner && raw.time === undefined ? parseTime(outer.time) : undefined;
+    return flowRecord(flowWithEndpoints(raw, source, destination, node, time));
+  }
+
+  private endpoint(rawText: string, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
+    const namesKey = Array.isArray(names) ? names.join(",") : "";
+    const serviceObj = asObject(service);
+    const serviceKey = serviceObj ? `${String(serviceObj.namespace)}/${String(serviceObj.name)}` : "";
+    const key = namesKey || serviceKey ? `${ip ?? ""}\u0001${namesKey}\u0001${serviceKey}` : (ip ?? "");
+    let byFlowFields = this.endpoints.get(rawText);
+    if (byFlowFields === undefined) {
+      if (this.endpointCount >= this.maxEndpoints) {
+        this.endpoints.clear();
+        this.endpointCount = 0;
+      }
+      byFlowFields = new Map();
+      this.endpoints.set(rawText, byFlowFields);
+    }
+    let ep = byFlowFields.get(key);
+    if (ep === undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rawText);
+      } catch {
+        return "the endpoint is not valid JSON";
+      }
+      ep = parseEndpoint(parsed, ip);
+      if (typeof ep !== "string") {
+        ep.dnsNames = dnsNames(names);
+        const svc = parseService(service);
+        if (svc) ep.service = svc;
+      }
+      byFlowFields.set(key, ep);
+      this.endpointCount++;
+    }
+    return ep;
+  }
 }
 
 export const hubbleFormat: RecordFormat = {
@@ -383,5 +589,6 @@ export const hubbleFormat: RecordFormat = {
     obj.agent_event !== undefined ||
     obj.debug_event !== undefined ||
     (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
-  toRecord: hubbleRecordFromJson,
+  toRecord: (value) => hubbleRecordFromJson(value),
+  createDecoder: () => new HubbleLineDecoder(),
 };

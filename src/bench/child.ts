@@ -1,0 +1,43 @@
+import { rmSync } from "node:fs";
+import { ingestInputs } from "../collect/ingest.js";
+import { openStore } from "../store/db.js";
+import { naiveIngest } from "./naive-ingest.js";
+
+/**
+ * One benchmark task in its own process: prints {seconds, maxRssMb, result} as JSON.
+ * Tasks register here; bench modules call them through measureInChild.
+ */
+const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>> = {
+  "naive-ingest": async ([file]) => naiveIngest(file as string),
+  "flowpol-ingest": async ([file, db, workers]) => {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
+    const store = openStore(db as string);
+    try {
+      const [result] = await ingestInputs({
+        db: store,
+        inputs: [file as string],
+        ...(workers !== undefined ? { workers: Number(workers) } : {}),
+      });
+      if (!result || result.outcome === "failed") throw new Error(`ingest failed: ${result?.error?.message}`);
+      const edges = (store.prepare("SELECT count(*) AS n FROM edges").get() as { n: number }).n;
+      return { flows: result.counts.flows, edges };
+    } finally {
+      store.close();
+    }
+  },
+};
+
+const [task, ...args] = process.argv.slice(2);
+const run = task ? TASKS[task] : undefined;
+if (!run) {
+  process.stderr.write(`unknown bench task ${task}; known: ${Object.keys(TASKS).join(", ")}\n`);
+  process.exit(2);
+}
+const started = process.hrtime.bigint();
+const cpuBefore = process.cpuUsage();
+const result = await run(args);
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+const maxRssMb = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, maxRssMb, result })}\n`);

@@ -1,0 +1,114 @@
+import { UsageError } from "../../errors.js";
+import {
+  canonicalCidr,
+  FLAVORS,
+  type Flavor,
+  generateTree,
+  isCidr,
+  proveCoverage,
+  synthesize,
+} from "../../synth/index.js";
+import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
+import { type Output, writeLine } from "../output.js";
+import { writeTree } from "../write-tree.js";
+
+export interface GenerateCommandOptions extends GraphScopeOptions {
+  out: string;
+  flavor: string;
+  cidrPrefix: number;
+  cidrPrefixV6: number;
+  nodeCidrs: string[];
+  allowMetadata: boolean;
+  allowAnyAddress: boolean;
+}
+
+/**
+ * `flowpol generate --out DIR`: least-privilege policies for every namespace in scope, then the
+ * proof (the observed connections replayed through them).
+ */
+export async function generate(options: GenerateCommandOptions, out: Output): Promise<void> {
+  if (!FLAVORS.includes(options.flavor as Flavor)) {
+    throw new UsageError(`--flavor ${options.flavor} is not known`, `use one of ${FLAVORS.join(", ")}`);
+  }
+  if (options.cidrPrefix > 32) throw new UsageError("--cidr-prefix takes 0-32", "use 32 for exact addresses");
+  if (options.cidrPrefixV6 > 128) throw new UsageError("--cidr-prefix-v6 takes 0-128", "use 128 for exact addresses");
+  if ((options.cidrPrefix === 0 || options.cidrPrefixV6 === 0) && !options.allowAnyAddress) {
+    throw new UsageError(
+      "a prefix of 0 would allow every address (0.0.0.0/0 or ::/0)",
+      "use a longer --cidr-prefix, or pass --allow-any-address if you really mean it",
+    );
+  }
+  const nodeCidrs = options.nodeCidrs.map((c) => {
+    if (!isCidr(c))
+      throw new UsageError(`--node-cidr ${JSON.stringify(c)} is not a CIDR`, "use e.g. --node-cidr 10.0.0.0/24");
+    const canonical = canonicalCidr(c);
+    if ((canonical === "0.0.0.0/0" || canonical === "::/0") && !options.allowAnyAddress) {
+      throw new UsageError(`--node-cidr ${c} is every address`, "name the node subnet");
+    }
+    return canonical;
+  });
+  const graph = loadGraph(options);
+  if (graph.namespaces.length === 0) {
+    throw new UsageError(
+      "no namespace in scope has observed workloads",
+      "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
+    );
+  }
+  const plan = synthesize(graph, {
+    flavor: options.flavor as Flavor,
+    cidrPrefixV4: options.cidrPrefix,
+    cidrPrefixV6: options.cidrPrefixV6,
+    nodeCidrs,
+    allowMetadata: options.allowMetadata,
+    allowAnyAddress: options.allowAnyAddress,
+  });
+  const tree = generateTree(graph, plan, options.flavor as Flavor);
+  const { written, removed } = writeTree(options.out, tree.files);
+  const policies = plan.namespaces.reduce((n, ns) => n + ns.policies.length, 0);
+  writeLine(
+    out.stdout,
+    `generated ${policies} ${options.flavor} policies for ${plan.namespaces.length} namespace(s) in ${options.out} (${written} file(s) changed${removed.length > 0 ? `, ${removed.length} stale removed` : ""})`,
+  );
+  for (const ns of plan.namespaces) writeLine(out.stdout, `  ${ns.namespace}/  ${ns.policies.length} policies`);
+  if (graph.belowMinFlows > 0) {
+    writeLine(
+      out.stdout,
+      `left out ${graph.belowMinFlows} connection(s) with fewer than ${options.minFlows} flows (--min-flows)`,
+    );
+  }
+  for (const w of graph.warnings) writeLine(out.stderr, `warning: ${w.message}`);
+  for (const n of plan.notices) writeLine(out.stderr, `notice: ${n.message}`);
+  for (const n of plan.notAllowed) {
+    writeLine(out.stderr, `not allowed: ${n.edge.from} -> ${n.edge.to} ${n.edge.protocol}/${n.edge.port}: ${n.reason}`);
+  }
+
+  const proof = proveCoverage(graph, plan, tree.networkPolicies);
+  const pct = proof.observed === 0 ? 100 : (100 * proof.allowedObserved) / proof.observed;
+  writeLine(
+    out.stdout,
+    `proof: replayed ${proof.observed} observed connection(s) through the generated policies: ${proof.allowedObserved} allowed (${pct.toFixed(pct === 100 ? 0 : 2)}%)${proof.excludedByDesign > 0 ? `; ${proof.excludedByDesign} deliberately not allowed (listed above)` : ""}`,
+  );
+  if (proof.skipped) writeLine(out.stdout, `proof: unobserved pairs not checked: ${proof.skipped}`);
+  else {
+    const denied = proof.unobservedPairsChecked - proof.allowedBySharedException - proof.overPermissive.length;
+    writeLine(
+      out.stdout,
+      `proof: ${proof.unobservedPairsChecked} unobserved workload/port pair(s): ${denied} denied, ${proof.allowedBySharedException} allowed only by named shared-service exceptions, ${proof.overPermissive.length} over-permissive`,
+    );
+  }
+  for (const m of proof.missed)
+    writeLine(out.stderr, `proof failed: ${m.from} -> ${m.to} ${m.protocol}/${m.port} is observed but not allowed`);
+  for (const m of proof.overPermissive) {
+    writeLine(
+      out.stderr,
+      `over-permissive: ${m.from} -> ${m.to} ${m.protocol}/${m.port} is allowed but was never observed (fallback selector)`,
+    );
+  }
+  if (proof.missed.length > 0) {
+    const { InternalError } = await import("../../errors.js");
+    throw new InternalError(
+      `${proof.missed.length} observed connection(s) are not allowed by the generated policies`,
+      "this is a bug in flowpol: please report it with the store",
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../errors.js";
+import {
+  buildGraph,
+  type CatalogEntry,
+  DEFAULT_EXCLUDED_NAMESPACES,
+  type DependencyGraph,
+  mergeCatalogs,
+  parseCatalog,
+  type Scope,
+} from "../graph/index.js";
+import { isDns1123Label } from "../model/k8s-names.js";
+import { openStore } from "../store/db.js";
+import { readGraphInput } from "../store/read-graph.js";
+
+/** Flags shared by `graph` and `generate`: which part of the store, which catalog. */
+export interface GraphScopeOptions {
+  db: string;
+  namespaces: string[];
+  /** Undefined: the default platform namespaces. */
+  excludeNamespaces?: string[];
+  since?: string;
+  until?: string;
+  minFlows: number;
+  catalogs: string[];
+  sharedMinNamespaces: number;
+  /** "now" for relative times (--since 24h). */
+  now: number;
+}
+
+export const BUILTIN_CATALOG = resolve(dirname(fileURLToPath(import.meta.url)), "../../templates/shared-services.yaml");
+
+export function loadGraph(o: GraphScopeOptions): DependencyGraph {
+  const scope = toScope(o);
+  const catalog = loadCatalog(o.catalogs);
+  const db = openStore(o.db, { mustExist: true, readonly: true });
+  try {
+    return buildGraph(readGraphInput(db, scope), { catalog, sharedMinNamespaces: o.sharedMinNamespaces });
+  } finally {
+    db.close();
+  }
+}
+
+export function loadCatalog(extra: string[]): CatalogEntry[] {
+  const files = [BUILTIN_CATALOG, ...extra];
+  return mergeCatalogs(...files.map((f) => parseCatalog(readFileSync(f, "utf8"), f)));
+}
+
+export function toScope(o: GraphScopeOptions): Scope {
+  for (const [flag, list] of [
+    ["--namespace", o.namespaces],
+    ["--exclude-namespace", o.excludeNamespaces ?? []],
+  ] as const) {
+    for (const ns of list) {
+      if (!isDns1123Label(ns))
+        throw new UsageError(
+          `${flag} ${JSON.stringify(ns)} is not a namespace name`,
+          "use a DNS-1123 label such as shop",
+        );
+    }
+  }
+  const excluded = (o.excludeNamespaces ?? [...DEFAULT_EXCLUDED_NAMESPACES]).filter((ns) => !o.namespaces.includes(ns));
+  const scope: Scope = {
+    namespaces: [...o.namespaces].sort(),
+    excludeNamespaces: excluded.sort(),
+    minFlows: o.minFlows,
+  };
+  if (o.since !== undefined) scope.since = parseTime(o.since, "--since", o.now);
+  if (o.until !== undefined) scope.until = parseTime(o.until, "--until", o.now);
+  if (scope.since !== undefined && scope.until !== undefined && scope.since > scope.until) {
+    throw new UsageError("--since is after --until", "swap them, or widen the window");
+  }
+  return scope;
+}
+
+const RELATIVE = /^(\d+)(m|h|d)$/;
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** ISO 8601 (`2026-01-02T03:04:05Z`, `2026-01-02`) or a duration before now (`30m`, `24h`, `7d`). */
+export function parseTime(value: string, flag: string, now: number): number {
+  const rel = RELATIVE.exec(value);
+  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2] as string] as number);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new UsageError(
+    `${flag} ${JSON.stringify(value)} is not a time`,
+    `use ISO 8601 (2026-01-02T03:04:05Z) or a duration before now (30m, 24h, 7d)`,
+  );
+}

@@ -1,0 +1,66 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { InternalError, UsageError } from "../errors.js";
+
+/**
+ * Writes generated files under `outDir`, each atomically (a temp file in the same folder, then a
+ * rename), never outside `outDir`. Files a previous run generated in the same folders and that
+ * are no longer part of the output are removed (only files flowpol recognises as its own).
+ */
+export function writeTree(
+  outDir: string,
+  files: Array<{ path: string; content: string }>,
+): { written: number; removed: string[] } {
+  const root = resolve(outDir);
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`cannot create the output folder ${outDir}: ${(err as Error).message}`, "check --out", {
+      cause: err,
+    });
+  }
+  if (!statSync(root).isDirectory()) throw new UsageError(`${outDir} is not a folder`, "point --out at a folder");
+  const targets = files.map((f) => {
+    const target = resolve(root, f.path);
+    const rel = relative(root, target);
+    if (isAbsolute(f.path) || rel.startsWith("..") || rel === "" || isAbsolute(rel)) {
+      throw new InternalError(`refusing to write ${f.path} outside ${outDir}`);
+    }
+    return { target, content: f.content };
+  });
+  const keep = new Set(targets.map((t) => t.target));
+  let written = 0;
+  for (const t of targets) {
+    mkdirSync(dirname(t.target), { recursive: true });
+    let same = false;
+    try {
+      same = readFileSync(t.target, "utf8") === t.content;
+    } catch {
+      same = false;
+    }
+    if (same) continue;
+    const tmp = `${t.target}.tmp-${process.pid}`;
+    writeFileSync(tmp, t.content);
+    renameSync(tmp, t.target);
+    written++;
+  }
+  const removed: string[] = [];
+  const folders = new Set(targets.map((t) => dirname(t.target)));
+  for (const folder of folders) {
+    for (const name of readdirSync(folder)) {
+      const path = join(folder, name);
+      if (keep.has(path) || !name.endsWith(".yaml")) continue;
+      let text = "";
+      try {
+        text = readFileSync(path, "utf8");
+      } catch {
+        continue;
+      }
+      if (text.includes("app.kubernetes.io/managed-by: flowpol")) {
+        rmSync(path);
+        removed.push(relative(root, path).split(sep).join("/"));
+      }
+    }
+  }
+  return { written, removed: removed.sort() };
+}

@@ -1,0 +1,381 @@
+import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
+import type { CatalogEntry } from "./catalog.js";
+import type { EndpointRecord, GraphInput } from "./input.js";
+import { inScope } from "./input.js";
+import {
+  cmp,
+  compareEdges,
+  type DependencyGraph,
+  type EntityNode,
+  edgeKey,
+  type GraphEdge,
+  type GraphNode,
+  type GraphWarning,
+  type SharedService,
+  type WorkloadNode,
+} from "./model.js";
+import { chooseSelector, isVolatileLabel, matches } from "./selectors.js";
+
+export interface GraphOptions {
+  catalog: CatalogEntry[];
+  /** A destination called by at least this many namespaces on one port is a detected shared service. */
+  sharedMinNamespaces: number;
+}
+
+export const DEFAULT_SHARED_MIN_NAMESPACES = 3;
+
+export function workloadId(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind}/${name}`;
+}
+
+const NODE_ENTITIES = new Set(["host", "remote-node"]);
+
+/** Builds the dependency graph from plain store data. Pure and deterministic. */
+export function buildGraph(input: GraphInput, options: GraphOptions): DependencyGraph {
+  const warnings: GraphWarning[] = [];
+  const nodes = new Map<string, GraphNode>();
+  const nodeOf = new Map<number, string>();
+
+  const entityByIp = new Map<string, string>();
+  for (const e of input.endpoints) {
+    if (e.type !== "entity") continue;
+    const id = entityNode(nodes, e).id;
+    nodeOf.set(e.id, id);
+    if (e.ip) entityByIp.set(e.ip, id);
+  }
+  let unplaced = 0;
+  for (const e of input.endpoints) {
+    if (e.type === "workload") {
+      const id = workloadId(e.namespace, e.kind, e.name);
+      const known = nodes.get(id);
+      if (known) widen(known, e);
+      else {
+        nodes.set(id, {
+          type: "workload",
+          id,
+          namespace: e.namespace,
+          kind: e.kind,
+          name: e.name,
+          pods: [],
+          podLabelSets: [],
+          serviceAccounts: [],
+          selector: { matchLabels: {}, exact: false, alsoSelects: [] },
+          inScope: inScope(input.scope, e.namespace),
+          flows: e.flows,
+          first: e.first,
+          last: e.last,
+        });
+      }
+      nodeOf.set(e.id, id);
+    } else if (e.type === "external" || e.type === "unknown") {
+      if (!e.ip) {
+        unplaced++;
+        continue;
+      }
+      const entity = entityByIp.get(e.ip);
+      if (entity) {
+        nodeOf.set(e.id, entity);
+        continue;
+      }
+      const id = `ip:${e.ip}`;
+      const known = nodes.get(id);
+      if (known) {
+        widen(known, e);
+        if (e.type === "external" && known.type === "external") known.unidentified = false;
+      } else {
+        nodes.set(id, {
+          type: "external",
+          id,
+          ip: e.ip,
+          dnsNames: [],
+          unidentified: e.type === "unknown",
+          flows: e.flows,
+          first: e.first,
+          last: e.last,
+        });
+      }
+      nodeOf.set(e.id, id);
+    }
+  }
+  if (unplaced > 0) {
+    warnings.push({ code: "unplaced-peers", message: `${unplaced} peer(s) had neither identity nor IP; left out` });
+  }
+
+  const workloadsByEndpoint = new Map<number, WorkloadNode>();
+  for (const [endpointId, id] of nodeOf) {
+    const n = nodes.get(id);
+    if (n?.type === "workload") workloadsByEndpoint.set(endpointId, n);
+  }
+  for (const p of input.pods) {
+    const w = workloadsByEndpoint.get(p.endpointId);
+    if (!w) continue;
+    w.pods.push(p.name);
+    if (!w.podLabelSets.some((l) => sameLabels(l, p.labels))) w.podLabelSets.push(p.labels);
+    if (w.podLabelSets.length > 1) w.podLabelSets = w.podLabelSets.filter((l) => Object.keys(l).length > 0);
+    if (p.serviceAccount && !w.serviceAccounts.includes(p.serviceAccount)) w.serviceAccounts.push(p.serviceAccount);
+  }
+  for (const d of input.dnsNames) {
+    const n = nodes.get(`ip:${d.ip}`);
+    if (n?.type === "external" && !n.dnsNames.includes(d.name)) n.dnsNames.push(d.name);
+  }
+  for (const n of nodes.values()) {
+    if (n.type === "workload") {
+      n.pods.sort(cmp);
+      n.serviceAccounts.sort(cmp);
+      n.podLabelSets.sort((a, b) => cmp(JSON.stringify(a), JSON.stringify(b)));
+    } else if (n.type === "external") n.dnsNames.sort(cmp);
+    else n.ips.sort(cmp);
+  }
+
+  mergeIdentities(nodes, nodeOf);
+  assignSelectors(nodes, warnings);
+
+  const scoped = (id: string) => {
+    const n = nodes.get(id);
+    return n?.type === "workload" && n.inScope;
+  };
+  const allowed = new Map<string, GraphEdge>();
+  const denied = new Map<string, GraphEdge>();
+  for (const r of input.edges) {
+    const from = nodeOf.get(r.srcId);
+    const to = nodeOf.get(r.dstId);
+    if (!from || !to || !(scoped(from) || scoped(to))) continue;
+    const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
+    if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
+    const target = isAllowed ? allowed : denied;
+    const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
+    let e = target.get(key);
+    if (!e) {
+      e = {
+        from,
+        to,
+        protocol: r.protocol,
+        port: r.port,
+        count: 0,
+        first: r.first,
+        last: r.last,
+        verdicts: [],
+        systems: [],
+        dropReasons: [],
+      };
+      target.set(key, e);
+    }
+    e.count += r.count;
+    e.first = Math.min(e.first, r.first);
+    e.last = Math.max(e.last, r.last);
+    addSorted(e.verdicts, r.verdict);
+    addSorted(e.systems, r.system);
+    if (r.dropReason) addSorted(e.dropReasons, r.dropReason);
+  }
+  let belowMinFlows = 0;
+  const allowedList: GraphEdge[] = [];
+  for (const e of allowed.values()) {
+    if (e.count < input.scope.minFlows) belowMinFlows++;
+    else allowedList.push(e);
+  }
+  allowedList.sort(compareEdges);
+  const deniedList = [...denied.values()].sort(compareEdges);
+
+  const namespaces = [
+    ...new Set(
+      [...nodes.values()].filter((n) => n.type === "workload" && n.inScope).map((n) => (n as WorkloadNode).namespace),
+    ),
+  ].sort(cmp);
+  const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
+  const shared = findSharedServices(nodes, allowedList, options);
+  return {
+    nodes,
+    allowed: allowedList,
+    denied: deniedList,
+    shared,
+    namespaces,
+    namespaceLabels,
+    warnings,
+    belowMinFlows,
+  };
+}
+
+/**
+ * A peer Hubble knew only by its identity labels (kind `Identity`) is the same pods as the real
+ * workload whose pods carry exactly those labels (volatile labels aside): merge it into that
+ * workload when there is exactly one.
+ */
+function mergeIdentities(nodes: Map<string, GraphNode>, nodeOf: Map<number, string>): void {
+  const stable = (l: Record<string, string>) =>
+    JSON.stringify(
+      Object.keys(l)
+        .filter((k) => !isVolatileLabel(k))
+        .sort()
+        .map((k) => [k, l[k]]),
+    );
+  const workloads = [...nodes.values()].filter((n): n is WorkloadNode => n.type === "workload");
+  for (const identity of workloads.filter((w) => w.kind === "Identity")) {
+    const sets = new Set(identity.podLabelSets.map(stable));
+    const candidates = workloads.filter(
+      (w) =>
+        w.kind !== "Identity" && w.namespace === identity.namespace && w.podLabelSets.some((l) => sets.has(stable(l))),
+    );
+    if (candidates.length !== 1) continue;
+    const target = candidates[0] as WorkloadNode;
+    target.flows += identity.flows;
+    target.first = Math.min(target.first, identity.first);
+    target.last = Math.max(target.last, identity.last);
+    for (const [endpointId, id] of nodeOf) if (id === identity.id) nodeOf.set(endpointId, target.id);
+    nodes.delete(identity.id);
+  }
+}
+
+function entityNode(nodes: Map<string, GraphNode>, e: EndpointRecord): EntityNode {
+  const entity = NODE_ENTITIES.has(e.name) ? "nodes" : e.name;
+  const id = `entity:${entity}`;
+  let n = nodes.get(id) as EntityNode | undefined;
+  if (!n) {
+    n = { type: "entity", id, entity, ips: [], flows: 0, first: e.first, last: e.last };
+    nodes.set(id, n);
+  } else widen(n, e);
+  if (!nodes.has(id)) nodes.set(id, n);
+  if (e.ip && !n.ips.includes(e.ip)) n.ips.push(e.ip);
+  if (n.flows === 0) n.flows = e.flows;
+  return n;
+}
+
+function widen(n: { first: number; last: number; flows: number }, e: EndpointRecord): void {
+  n.first = Math.min(n.first, e.first);
+  n.last = Math.max(n.last, e.last);
+  n.flows += e.flows;
+}
+
+function assignSelectors(nodes: Map<string, GraphNode>, warnings: GraphWarning[]): void {
+  const byNamespace = new Map<string, WorkloadNode[]>();
+  for (const n of nodes.values()) {
+    if (n.type !== "workload") continue;
+    const list = byNamespace.get(n.namespace) ?? [];
+    list.push(n);
+    byNamespace.set(n.namespace, list);
+  }
+  for (const list of byNamespace.values()) {
+    list.sort((a, b) => cmp(a.id, b.id));
+    for (const w of list) {
+      w.selector = chooseSelector(
+        w,
+        list.filter((o) => o !== w),
+      );
+      if (!w.selector.exact && w.inScope) {
+        warnings.push({
+          code: "fallback-selector",
+          message: `${w.id}: no exact selector (${w.selector.fallbackReason}); ${
+            Object.keys(w.selector.matchLabels).length > 0
+              ? `falling back to ${formatLabels(w.selector.matchLabels)}, which also selects ${w.selector.alsoSelects.join(", ")}`
+              : "its flows cannot be allowed without selecting the whole namespace; none of its rules are generated"
+          }`,
+        });
+      }
+    }
+  }
+}
+
+export function formatLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+function findSharedServices(
+  nodes: Map<string, GraphNode>,
+  allowed: GraphEdge[],
+  options: GraphOptions,
+): SharedService[] {
+  const out: SharedService[] = [];
+  const claimed = new Set<string>();
+  for (const entry of options.catalog) {
+    const matched = [...nodes.values()].filter((n) => catalogMatches(entry, n)).map((n) => n.id);
+    if (matched.length === 0) continue;
+    matched.sort(cmp);
+    if (entry.role !== "caller") for (const id of matched) claimed.add(id);
+    out.push({
+      name: entry.name,
+      role: entry.role,
+      description: entry.description,
+      origin: "catalog",
+      nodes: matched,
+      ports: [...entry.ports].sort((a, b) => cmp(a.protocol, b.protocol) || a.port - b.port),
+    });
+  }
+  const callers = new Map<string, Set<string>>();
+  for (const e of allowed) {
+    const src = nodes.get(e.from);
+    const dst = nodes.get(e.to);
+    if (src?.type !== "workload" || !dst || claimed.has(e.to)) continue;
+    if (dst.type === "entity" && dst.entity === "nodes") continue;
+    const key = `${e.to}>${e.protocol}>${e.port}`;
+    const set = callers.get(key) ?? new Set<string>();
+    set.add(src.namespace);
+    callers.set(key, set);
+  }
+  const detected = new Map<string, SharedService>();
+  const usedNames = new Set(out.map((s) => s.name));
+  for (const [key, namespaces] of [...callers].sort(([a], [b]) => cmp(a, b))) {
+    if (namespaces.size < options.sharedMinNamespaces) continue;
+    const [to, protocol, port] = key.split(">") as [string, string, string];
+    let s = detected.get(to);
+    if (!s) {
+      const node = nodes.get(to) as GraphNode;
+      s = {
+        name: uniqueName(sharedName(node), usedNames),
+        role: "callee",
+        description: `detected: called by ${namespaces.size} namespaces on ${protocol}/${port}`,
+        origin: "detected",
+        nodes: [to],
+        ports: [],
+      };
+      detected.set(to, s);
+    }
+    s.ports.push({ protocol, port: Number(port) });
+  }
+  out.push(...detected.values());
+  return out.sort((a, b) => cmp(a.name, b.name));
+}
+
+function sharedName(n: GraphNode): string {
+  if (n.type === "workload") return n.name;
+  if (n.type === "entity") return n.entity;
+  return `ip-${n.ip.replace(/[^0-9a-f]+/gi, "-").toLowerCase()}`;
+}
+
+function uniqueName(name: string, used: Set<string>): string {
+  let candidate = name;
+  for (let i = 2; used.has(candidate); i++) candidate = `${name}-${i}`;
+  used.add(candidate);
+  return candidate;
+}
+
+function catalogMatches(entry: CatalogEntry, n: GraphNode): boolean {
+  const m = entry.match;
+  if (m.ips.length > 0) {
+    const ips = n.type === "external" ? [n.ip] : n.type === "entity" ? n.ips : [];
+    if (!ips.some((ip) => m.ips.includes(ip))) return false;
+  }
+  if (m.entities.length > 0) {
+    if (n.type !== "entity") return false;
+    if (!m.entities.includes(n.entity) && !(n.entity === "nodes" && m.entities.includes("host"))) return false;
+  }
+  const needsWorkload = m.namespaces.length > 0 || m.workloads.length > 0 || m.labels.length > 0;
+  if (!needsWorkload) return m.ips.length > 0 || m.entities.length > 0;
+  if (n.type !== "workload") return false;
+  if (m.namespaces.length > 0 && !m.namespaces.includes(n.namespace)) return false;
+  if (m.workloads.length > 0 && !m.workloads.includes(n.name)) return false;
+  if (m.labels.length > 0 && !m.labels.some((set) => n.podLabelSets.some((l) => matches(set, l)))) return false;
+  return true;
+}
+
+function addSorted(list: string[], value: string): void {
+  if (list.includes(value)) return;
+  list.push(value);
+  list.sort(cmp);
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}

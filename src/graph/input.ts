@@ -1,0 +1,117 @@
+/**
+ * GraphInput: the plain data the graph and synthesis stages read, loaded from the store by
+ * `src/store/read-graph.ts` (or built in code by tests and benchmarks). No I/O types here.
+ *
+ * Times are milliseconds since the Unix epoch. Endpoint ids are the store's ids; they only need to
+ * be unique within one GraphInput.
+ */
+
+export type EndpointType = "workload" | "entity" | "external" | "unknown";
+
+export interface EndpointRecord {
+  id: number;
+  type: EndpointType;
+  /** Workloads: their namespace. Others: usually "". */
+  namespace: string;
+  /** Workloads: owner kind (Deployment, StatefulSet, DaemonSet, CronJob, Job, Pod...). */
+  kind: string;
+  /** Workloads: owner name. Entities: the reserved entity (host, remote-node, kube-apiserver...). */
+  name: string;
+  /** Entities, external and unknown peers: the IP seen. */
+  ip: string;
+  first: number;
+  last: number;
+  flows: number;
+}
+
+export interface PodRecord {
+  namespace: string;
+  name: string;
+  endpointId: number;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  first: number;
+  last: number;
+}
+
+export interface NamespaceRecord {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface EdgeRecord {
+  srcId: number;
+  dstId: number;
+  protocol: string;
+  /** Destination port; 0 for ICMP. */
+  port: number;
+  verdict: string;
+  system: string;
+  count: number;
+  first: number;
+  last: number;
+  dropReason: string;
+}
+
+export interface DnsNameRecord {
+  ip: string;
+  name: string;
+  count: number;
+  first: number;
+  last: number;
+}
+
+export interface ServiceRecord {
+  namespace: string;
+  name: string;
+  endpointId: number;
+  protocol: string;
+  port: number;
+  count: number;
+}
+
+/** Which part of the store a command looks at. */
+export interface Scope {
+  /** Only these namespaces get policies (empty: every namespace not excluded). */
+  namespaces: string[];
+  /** These namespaces never get policies (their flows to and from in-scope namespaces still count). */
+  excludeNamespaces: string[];
+  /** Edges last seen before this time are left out. */
+  since?: number;
+  /** Edges first seen after this time are left out. */
+  until?: number;
+  /** Allowed edges with fewer flows than this (summed over verdicts and sources) are left out. */
+  minFlows: number;
+}
+
+/** Namespaces excluded unless the user names them with --namespace or overrides --exclude-namespace. */
+export const DEFAULT_EXCLUDED_NAMESPACES: readonly string[] = [
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "calico-system",
+  "calico-apiserver",
+  "tigera-operator",
+  "cilium-system",
+];
+
+export function defaultScope(): Scope {
+  return { namespaces: [], excludeNamespaces: [...DEFAULT_EXCLUDED_NAMESPACES], minFlows: 1 };
+}
+
+/** True when policies are generated for this namespace. */
+export function inScope(scope: Scope, namespace: string): boolean {
+  if (!namespace) return false;
+  if (scope.namespaces.length > 0 && !scope.namespaces.includes(namespace)) return false;
+  return !scope.excludeNamespaces.includes(namespace);
+}
+
+export interface GraphInput {
+  scope: Scope;
+  endpoints: EndpointRecord[];
+  pods: PodRecord[];
+  namespaces: NamespaceRecord[];
+  edges: EdgeRecord[];
+  dnsNames: DnsNameRecord[];
+  services: ServiceRecord[];
+}

@@ -1,0 +1,58 @@
+import { InputError } from "../errors.js";
+import { buildTopology, type ObjectProblem, type Topology } from "../policy/objects.js";
+import type { SourceRef } from "../policy/types.js";
+import { type Manifests, type ManifestWarning, type ReadOptions, readManifests } from "./read-manifests.js";
+
+/**
+ * Manifests to a validated Topology. Invalid NetworkPolicies are always fatal, with the file,
+ * document index and line of each. `lenient` (netpol-analyzer's convention) turns YAML syntax
+ * errors and malformed Pods/workloads into warnings, and analysis goes on without them.
+ */
+export interface LoadOptions extends ReadOptions {
+  lenient?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface Loaded {
+  topology: Topology;
+  manifests: Manifests;
+}
+
+const SHOWN_PROBLEMS = 10;
+
+export function where(s: { file: string; document?: number; line?: number }): string {
+  const parts = [];
+  if (s.document !== undefined) parts.push(`document ${s.document}`);
+  if (s.line !== undefined) parts.push(`line ${s.line}`);
+  return parts.length > 0 ? `${s.file} (${parts.join(", ")})` : s.file;
+}
+
+export function describeProblem(p: ObjectProblem): string[] {
+  return p.issues.map((i) => `${where(p.source)}: ${p.object}: ${i.path ? `${i.path}: ` : ""}${i.message}`);
+}
+
+export function loadTopology(paths: readonly string[], options: LoadOptions = {}): Loaded {
+  const manifests = readManifests(paths, options);
+  const warn = options.warn ?? (() => {});
+  for (const w of manifests.warnings) warn(`${where(w)}: ${w.message}`);
+  if (manifests.syntaxErrors.length > 0) {
+    if (!options.lenient)
+      throw problemsError(
+        manifests.syntaxErrors.map((e) => `${where(e)}: ${e.message}`),
+        manifests.syntaxErrors[0]!,
+      );
+    for (const e of manifests.syntaxErrors) warn(`${where(e)}: ${e.message} (document skipped)`);
+  }
+  const topology = buildTopology(manifests.objects);
+  const fatal = topology.problems.filter((p) => !options.lenient || p.object.startsWith("NetworkPolicy"));
+  if (fatal.length > 0) throw problemsError(fatal.flatMap(describeProblem), fatal[0]!.source);
+  for (const p of topology.problems) for (const line of describeProblem(p)) warn(`${line} (object skipped)`);
+  return { topology, manifests };
+}
+
+function problemsError(lines: string[], first: SourceRef | ManifestWarning): InputError {
+  const shown = lines.slice(0, SHOWN_PROBLEMS);
+  const more = lines.length > SHOWN_PROBLEMS ? `\n  ... and ${lines.length - SHOWN_PROBLEMS} more` : "";
+  const message = lines.length === 1 ? lines[0]! : `${lines.length} invalid objects:\n  ${shown.join("\n  ")}${more}`;
+  return new InputError(message, undefined, `fix ${first.file} as the message says; Kubernetes would reject it too`);
+}

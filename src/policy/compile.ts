@@ -1,0 +1,99 @@
+import { ConnSet, type Protocol } from "./conn-set.js";
+import { type IpRange, parseCidr } from "./ip-range.js";
+import { PortSet } from "./port-set.js";
+import { compileSelector, type LabelMatcher } from "./selector.js";
+import type { NetworkPolicy, PolicyPeer, PolicyPort, PolicyType, RuleRef } from "./types.js";
+
+/**
+ * Policies compiled once into matchers, so that evaluating many pairs does not re-read selectors,
+ * CIDRs or ports. Compilation assumes validated input (see validate.ts).
+ */
+export type CompiledPeer =
+  | { kind: "pods"; pods: LabelMatcher; namespaces: LabelMatcher | undefined; ownNamespace: string }
+  | { kind: "ipBlock"; block: IpRange; except: IpRange[] };
+
+export type CompiledPort = { kind: "numbered"; conns: ConnSet } | { kind: "named"; protocol: Protocol; name: string };
+
+export interface CompiledRule {
+  ref: RuleRef;
+  /** undefined: the rule names no peers, so every peer matches (including every IP). */
+  peers: CompiledPeer[] | undefined;
+  /** undefined: the rule names no ports, so every port of every protocol matches. */
+  ports: CompiledPort[] | undefined;
+}
+
+export interface CompiledPolicy {
+  policy: NetworkPolicy;
+  selects: LabelMatcher;
+  /** undefined when the policy does not isolate that direction; [] isolates and allows nothing. */
+  ingress: CompiledRule[] | undefined;
+  egress: CompiledRule[] | undefined;
+}
+
+/** policyTypes, or its default: Ingress always, Egress when the policy has egress rules. */
+export function effectivePolicyTypes(policy: NetworkPolicy): PolicyType[] {
+  if (policy.policyTypes && policy.policyTypes.length > 0) return policy.policyTypes;
+  return (policy.egress ?? []).length > 0 ? ["Ingress", "Egress"] : ["Ingress"];
+}
+
+export function compilePolicy(policy: NetworkPolicy): CompiledPolicy {
+  const types = effectivePolicyTypes(policy);
+  const ref = (direction: "ingress" | "egress", index: number): RuleRef => ({
+    policy: policy.name,
+    namespace: policy.namespace,
+    direction,
+    index,
+  });
+  return {
+    policy,
+    selects: compileSelector(policy.podSelector),
+    ingress: types.includes("Ingress")
+      ? (policy.ingress ?? []).map((r, i) => compileRule(ref("ingress", i), r.from, r.ports, policy.namespace))
+      : undefined,
+    egress: types.includes("Egress")
+      ? (policy.egress ?? []).map((r, i) => compileRule(ref("egress", i), r.to, r.ports, policy.namespace))
+      : undefined,
+  };
+}
+
+function compileRule(
+  ref: RuleRef,
+  peers: PolicyPeer[] | undefined,
+  ports: PolicyPort[] | undefined,
+  namespace: string,
+): CompiledRule {
+  return {
+    ref,
+    peers: peers && peers.length > 0 ? peers.map((p) => compilePeer(p, namespace)) : undefined,
+    ports: ports && ports.length > 0 ? ports.map(compilePort) : undefined,
+  };
+}
+
+function compilePeer(peer: PolicyPeer, namespace: string): CompiledPeer {
+  if (peer.ipBlock) {
+    return {
+      kind: "ipBlock",
+      block: mustCidr(peer.ipBlock.cidr),
+      except: (peer.ipBlock.except ?? []).map(mustCidr),
+    };
+  }
+  return {
+    kind: "pods",
+    pods: compileSelector(peer.podSelector ?? {}),
+    namespaces: peer.namespaceSelector ? compileSelector(peer.namespaceSelector) : undefined,
+    ownNamespace: namespace,
+  };
+}
+
+function mustCidr(text: string): IpRange {
+  const r = parseCidr(text);
+  if (!r) throw new Error(`invalid CIDR ${JSON.stringify(text)} reached the engine unvalidated`);
+  return r;
+}
+
+export function compilePort(port: PolicyPort): CompiledPort {
+  const protocol = port.protocol ?? "TCP";
+  if (typeof port.port === "string") return { kind: "named", protocol, name: port.port };
+  if (port.port === undefined) return { kind: "numbered", conns: ConnSet.of(protocol, PortSet.ALL) };
+  return { kind: "numbered", conns: ConnSet.of(protocol, PortSet.range(port.port, port.endPort ?? port.port)) };
+}

@@ -1,0 +1,205 @@
+import { type CompiledPeer, type CompiledPolicy, type CompiledRule, compilePolicy } from "./compile.js";
+import { ConnSet, type Protocol } from "./conn-set.js";
+import { type IpRange, parseIp, rangeContains, rangesOverlap } from "./ip-range.js";
+import { PortSet } from "./port-set.js";
+import {
+  type Labels,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+  type RuleRef,
+} from "./types.js";
+
+/**
+ * `kubernetes`: networking.k8s.io/v1 exactly (ipBlocks match pod IPs).
+ * `analyzer`: np-guard netpol-analyzer's conventions (ipBlocks never match pods).
+ */
+export type Semantics = "kubernetes" | "analyzer";
+
+/** One side of a connection: a pod (or a workload standing for its pods), or an IP range. */
+export type Endpoint = { kind: "pod"; pod: Pod } | { kind: "ip"; range: IpRange };
+
+export type Direction = "ingress" | "egress";
+
+/** What one direction says about a connection. */
+export interface DirectionVerdict {
+  /** Some policy selects that side's pod for this direction. */
+  isolated: boolean;
+  /** The rules that allow the connection (empty when isolated and denied). */
+  rules: RuleRef[];
+}
+
+export interface ConnectionVerdict {
+  allowed: boolean;
+  egress: DirectionVerdict;
+  ingress: DirectionVerdict;
+}
+
+export interface EngineOptions {
+  semantics?: Semantics;
+}
+
+/**
+ * Evaluates a set of NetworkPolicies. A connection is allowed only if egress from the source and
+ * ingress to the destination both allow it; within a direction, every policy selecting the pod
+ * adds its rules (rules ORed, peers ORed, ports ORed).
+ */
+export class PolicyEngine {
+  readonly semantics: Semantics;
+  private readonly byNamespace = new Map<string, CompiledPolicy[]>();
+  private readonly namespaceLabels = new Map<string, Labels>();
+  private readonly selectedCache = new WeakMap<Pod, { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }>();
+  private readonly podIpCache = new WeakMap<Pod, IpRange[]>();
+
+  constructor(policies: readonly NetworkPolicy[], namespaces: readonly Namespace[] = [], options: EngineOptions = {}) {
+    this.semantics = options.semantics ?? "kubernetes";
+    for (const p of policies) {
+      const list = this.byNamespace.get(p.namespace) ?? [];
+      list.push(compilePolicy(p));
+      this.byNamespace.set(p.namespace, list);
+    }
+    for (const ns of namespaces) {
+      this.namespaceLabels.set(ns.name, { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name });
+    }
+  }
+
+  /** A namespace's labels; one without a manifest has only `kubernetes.io/metadata.name`. */
+  labelsOfNamespace(name: string): Labels {
+    let labels = this.namespaceLabels.get(name);
+    if (!labels) {
+      labels = { [NAMESPACE_NAME_LABEL]: name };
+      this.namespaceLabels.set(name, labels);
+    }
+    return labels;
+  }
+
+  /** The policies that select a pod, per direction they isolate. */
+  selecting(pod: Pod): { ingress: CompiledPolicy[]; egress: CompiledPolicy[] } {
+    let hit = this.selectedCache.get(pod);
+    if (!hit) {
+      const all = (this.byNamespace.get(pod.namespace) ?? []).filter((p) => p.selects(pod.labels));
+      hit = { ingress: all.filter((p) => p.ingress), egress: all.filter((p) => p.egress) };
+      this.selectedCache.set(pod, hit);
+    }
+    return hit;
+  }
+
+  /** Every connection allowed from src to dst. */
+  allowed(src: Endpoint, dst: Endpoint): ConnSet {
+    const egress = this.directionConns(src, dst, "egress");
+    if (egress.isEmpty()) return egress;
+    const ingress = this.directionConns(src, dst, "ingress");
+    if (egress === ConnSet.ALL) return ingress;
+    if (ingress === ConnSet.ALL) return egress;
+    return egress.intersect(ingress);
+  }
+
+  /** What each direction allows from src to dst (ALL when that side is not isolated). */
+  directionConns(src: Endpoint, dst: Endpoint, direction: Direction): ConnSet {
+    const owner = direction === "egress" ? src : dst;
+    if (owner.kind !== "pod") return ConnSet.ALL;
+    const policies = this.selecting(owner.pod)[direction];
+    if (policies.length === 0) return ConnSet.ALL;
+    const peer = direction === "egress" ? dst : src;
+    let conns = ConnSet.NONE;
+    for (const policy of policies) {
+      for (const rule of policy[direction]!) {
+        if (!this.ruleMatchesPeer(rule, peer)) continue;
+        conns = conns.union(this.rulePorts(rule, dst));
+        if (conns.isAll()) return ConnSet.ALL;
+      }
+    }
+    return conns;
+  }
+
+  /** Whether one connection (protocol and port) is allowed, and by which rules on each side. */
+  decide(src: Endpoint, dst: Endpoint, protocol: Protocol, port: number): ConnectionVerdict {
+    const egress = this.directionVerdict(src, dst, "egress", protocol, port);
+    const ingress = this.directionVerdict(src, dst, "ingress", protocol, port);
+    const sideAllows = (v: DirectionVerdict) => !v.isolated || v.rules.length > 0;
+    return { allowed: sideAllows(egress) && sideAllows(ingress), egress, ingress };
+  }
+
+  private directionVerdict(
+    src: Endpoint,
+    dst: Endpoint,
+    direction: Direction,
+    protocol: Protocol,
+    port: number,
+  ): DirectionVerdict {
+    const owner = direction === "egress" ? src : dst;
+    if (owner.kind !== "pod") return { isolated: false, rules: [] };
+    const policies = this.selecting(owner.pod)[direction];
+    const peer = direction === "egress" ? dst : src;
+    const rules: RuleRef[] = [];
+    for (const policy of policies) {
+      for (const rule of policy[direction]!) {
+        if (this.ruleMatchesPeer(rule, peer) && this.rulePorts(rule, dst).has(protocol, port)) rules.push(rule.ref);
+      }
+    }
+    return { isolated: policies.length > 0, rules };
+  }
+
+  ruleMatchesPeer(rule: CompiledRule, peer: Endpoint): boolean {
+    if (!rule.peers) return true;
+    return rule.peers.some((p) => this.peerMatches(p, peer));
+  }
+
+  private peerMatches(peer: CompiledPeer, endpoint: Endpoint): boolean {
+    if (peer.kind === "pods") {
+      if (endpoint.kind !== "pod") return false;
+      const pod = endpoint.pod;
+      const inNamespace = peer.namespaces
+        ? peer.namespaces(this.labelsOfNamespace(pod.namespace))
+        : pod.namespace === peer.ownNamespace;
+      return inNamespace && peer.pods(pod.labels);
+    }
+    if (endpoint.kind === "ip") return ipBlockMatches(peer, endpoint.range);
+    if (this.semantics === "analyzer") return false;
+    return this.podIps(endpoint.pod).some((ip) => ipBlockMatches(peer, ip));
+  }
+
+  /** The connections a rule's ports allow towards dst; named ports resolve on dst's containers. */
+  rulePorts(rule: CompiledRule, dst: Endpoint): ConnSet {
+    if (!rule.ports) return ConnSet.ALL;
+    let conns = ConnSet.NONE;
+    for (const port of rule.ports) {
+      if (port.kind === "numbered") {
+        conns = conns.union(port.conns);
+        continue;
+      }
+      if (dst.kind !== "pod") continue;
+      for (const c of dst.pod.ports ?? []) {
+        if (c.name === port.name && c.protocol === port.protocol) {
+          conns = conns.union(ConnSet.of(port.protocol, PortSet.of(c.containerPort)));
+        }
+      }
+    }
+    return conns;
+  }
+
+  private podIps(pod: Pod): IpRange[] {
+    let ips = this.podIpCache.get(pod);
+    if (!ips) {
+      ips = [];
+      for (const text of pod.ips ?? []) {
+        const ip = parseIp(text);
+        if (ip) ips.push({ family: ip.family, start: ip.value, end: ip.value });
+      }
+      this.podIpCache.set(pod, ips);
+    }
+    return ips;
+  }
+}
+
+/** An IP range matches an ipBlock when it lies inside the CIDR and touches none of its excepts. */
+function ipBlockMatches(peer: { block: IpRange; except: IpRange[] }, range: IpRange): boolean {
+  return rangeContains(peer.block, range) && !peer.except.some((e) => rangesOverlap(e, range));
+}
+
+export function ipEndpoint(ip: string): Endpoint | undefined {
+  const parsed = parseIp(ip);
+  if (!parsed) return undefined;
+  return { kind: "ip", range: { family: parsed.family, start: parsed.value, end: parsed.value } };
+}

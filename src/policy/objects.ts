@@ -1,0 +1,207 @@
+import { invalidLabel } from "../model/k8s-names.js";
+import { isProtocol } from "./conn-set.js";
+import type { ContainerPort, Labels, Namespace, NetworkPolicy, Pod, SourceRef } from "./types.js";
+import { isNamedPort, parseNetworkPolicy, type ValidationIssue } from "./validate.js";
+
+/**
+ * Kubernetes objects (already parsed from YAML or JSON) to the engine's model: NetworkPolicies,
+ * Namespaces, and workloads (a Pod stands for itself or its owner; a Deployment, StatefulSet...
+ * with no Pods stands for the pods its template would create). Pure.
+ */
+export interface RawObject {
+  value: Record<string, unknown>;
+  source: SourceRef;
+}
+
+/** A workload as the analyzer names it: `ns/name[Kind]`. Replicas collapse into one. */
+export interface Workload {
+  namespace: string;
+  name: string;
+  kind: string;
+  pod: Pod;
+  source: SourceRef;
+}
+
+export function workloadId(w: { namespace: string; name: string; kind: string }): string {
+  return `${w.namespace}/${w.name}[${w.kind}]`;
+}
+
+export interface ObjectProblem {
+  source: SourceRef;
+  /** The kind and name of the object, when known. */
+  object: string;
+  issues: ValidationIssue[];
+}
+
+export interface Topology {
+  policies: NetworkPolicy[];
+  namespaces: Namespace[];
+  workloads: Workload[];
+  problems: ObjectProblem[];
+  /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
+  ignored: number;
+}
+
+/** Kinds whose pod template sits at spec.template. */
+const TEMPLATE_KINDS = new Set([
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "ReplicaSet",
+  "ReplicationController",
+  "Job",
+]);
+
+export const DEFAULT_NAMESPACE = "default";
+
+export function buildTopology(objects: readonly RawObject[]): Topology {
+  const topo: Topology = { policies: [], namespaces: [], workloads: [], problems: [], ignored: 0 };
+  const policyNames = new Map<string, SourceRef>();
+  const workloadIds = new Set<string>();
+  const namespaceNames = new Set<string>();
+  for (const { value, source } of objects) {
+    const kind = typeof value.kind === "string" ? value.kind : "";
+    const label = `${kind || "object"} ${JSON.stringify(nameOf(value))}`;
+    const fail = (issues: ValidationIssue[]) => topo.problems.push({ source, object: label, issues });
+    if (kind === "NetworkPolicy") {
+      const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE);
+      if (!policy) {
+        fail(issues);
+        continue;
+      }
+      const key = `${policy.namespace}/${policy.name}`;
+      const first = policyNames.get(key);
+      if (first) {
+        fail([
+          {
+            path: "metadata.name",
+            message: `NetworkPolicy ${JSON.stringify(key)} already exists (${first.file} document ${first.document}). Only one object of a given kind can have a given name at a time`,
+          },
+        ]);
+        continue;
+      }
+      policyNames.set(key, source);
+      policy.source = source;
+      topo.policies.push(policy);
+    } else if (kind === "Namespace") {
+      const meta = asObject(value.metadata);
+      const name = nameOf(value);
+      const labels = readLabels(meta.labels);
+      if (!name || typeof labels === "string") {
+        fail([{ path: "metadata", message: typeof labels === "string" ? labels : "a Namespace needs a name" }]);
+        continue;
+      }
+      if (namespaceNames.has(name)) continue;
+      namespaceNames.add(name);
+      topo.namespaces.push({ name, labels });
+    } else if (kind === "Pod" || kind === "CronJob" || TEMPLATE_KINDS.has(kind)) {
+      const w = readWorkload(kind, value, source);
+      if (typeof w === "string") {
+        fail([{ path: "", message: w }]);
+        continue;
+      }
+      const id = workloadId(w);
+      if (workloadIds.has(id)) continue;
+      workloadIds.add(id);
+      topo.workloads.push(w);
+    } else {
+      topo.ignored++;
+    }
+  }
+  return topo;
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function nameOf(value: Record<string, unknown>): string {
+  const name = asObject(value.metadata).name;
+  return typeof name === "string" ? name : "";
+}
+
+function readLabels(raw: unknown): Labels | string {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(asObject(raw))) {
+    if (typeof v !== "string") return `label ${k}: the value must be a string (quote it)`;
+    labels[k] = v;
+  }
+  return invalidLabel(labels) ?? labels;
+}
+
+function readWorkload(kind: string, value: Record<string, unknown>, source: SourceRef): Workload | string {
+  const meta = asObject(value.metadata);
+  const name = nameOf(value);
+  if (!name) return `a ${kind} needs metadata.name`;
+  const namespace = typeof meta.namespace === "string" && meta.namespace ? meta.namespace : DEFAULT_NAMESPACE;
+  let podMeta = meta;
+  let podSpec = asObject(value.spec);
+  let owner = { kind, name };
+  if (kind === "Pod") {
+    owner = podOwner(meta.ownerReferences) ?? { kind: "Pod", name };
+  } else {
+    const template =
+      kind === "CronJob"
+        ? asObject(asObject(asObject(asObject(value.spec).jobTemplate).spec).template)
+        : asObject(asObject(value.spec).template);
+    podMeta = asObject(template.metadata);
+    podSpec = asObject(template.spec);
+  }
+  const labels = readLabels(podMeta.labels);
+  if (typeof labels === "string") return labels;
+  const ports = readContainerPorts(podSpec);
+  const pod: Pod = { namespace, labels, ports, ips: kind === "Pod" ? podIps(asObject(value.status)) : [] };
+  return { namespace, name: owner.name, kind: owner.kind, pod, source };
+}
+
+/** The controller in ownerReferences (else the first owner); pods owned by a Node stand alone. */
+function podOwner(raw: unknown): { kind: string; name: string } | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const refs = raw.map(asObject).filter((r) => typeof r.kind === "string" && typeof r.name === "string");
+  const ref = refs.find((r) => r.controller === true) ?? refs[0];
+  if (!ref || ref.kind === "Node") return undefined;
+  return { kind: ref.kind as string, name: ref.name as string };
+}
+
+function podIps(status: Record<string, unknown>): string[] {
+  const ips = new Set<string>();
+  if (typeof status.podIP === "string" && status.podIP) ips.add(status.podIP);
+  if (Array.isArray(status.podIPs)) {
+    for (const entry of status.podIPs) {
+      const ip = asObject(entry).ip;
+      if (typeof ip === "string" && ip) ips.add(ip);
+    }
+  }
+  return [...ips];
+}
+
+/**
+ * Container ports, for resolving named ports. Entries Kubernetes would reject (no containerPort,
+ * an unknown protocol, a bad name) are skipped: they cannot be the target of a named port.
+ */
+function readContainerPorts(spec: Record<string, unknown>): ContainerPort[] {
+  const out: ContainerPort[] = [];
+  const containers = [spec.containers, spec.initContainers].flatMap((c) => (Array.isArray(c) ? c : []));
+  for (const c of containers) {
+    const ports = asObject(c).ports;
+    if (!Array.isArray(ports)) continue;
+    for (const raw of ports) {
+      const p = asObject(raw);
+      const protocol = p.protocol ?? "TCP";
+      const number = p.containerPort;
+      if (
+        !isProtocol(protocol) ||
+        typeof number !== "number" ||
+        !Number.isInteger(number) ||
+        number < 1 ||
+        number > 65535
+      ) {
+        continue;
+      }
+      const port: ContainerPort = { containerPort: number, protocol };
+      if (typeof p.name === "string" && isNamedPort(p.name)) port.name = p.name;
+      out.push(port);
+    }
+  }
+  return out;
+}

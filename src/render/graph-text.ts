@@ -1,0 +1,118 @@
+import type { DependencyGraph, GraphEdge, GraphNode } from "../graph/index.js";
+
+/** `flowpol graph` as a table, JSON, Graphviz DOT or Mermaid. Same graph, same text. */
+
+const port = (e: GraphEdge) => (e.port > 0 ? `${e.protocol}/${e.port}` : e.protocol);
+
+export function graphTable(g: DependencyGraph): string {
+  const rows: string[][] = [["FROM", "TO", "PORT", "FLOWS", "VERDICTS"]];
+  for (const e of g.allowed) rows.push([e.from, label(g, e.to), port(e), String(e.count), e.verdicts.join(",")]);
+  const lines = align(rows);
+  if (g.denied.length > 0) {
+    lines.push("", "DENIED TODAY");
+    const denied: string[][] = [["FROM", "TO", "PORT", "FLOWS", "DROP REASONS"]];
+    for (const e of g.denied) denied.push([e.from, label(g, e.to), port(e), String(e.count), e.dropReasons.join(",")]);
+    lines.push(...align(denied));
+  }
+  if (g.shared.length > 0) {
+    lines.push("", "SHARED SERVICES");
+    const shared: string[][] = [["NAME", "ROLE", "ORIGIN", "NODES"]];
+    for (const s of g.shared) shared.push([s.name, s.role, s.origin, s.nodes.join(",")]);
+    lines.push(...align(shared));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function label(g: DependencyGraph, id: string): string {
+  const n = g.nodes.get(id);
+  return n?.type === "external" && n.dnsNames.length > 0 ? `${id} (${n.dnsNames.join(",")})` : id;
+}
+
+function align(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+export function graphJson(g: DependencyGraph): string {
+  const nodes = [...g.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `${JSON.stringify(
+    {
+      namespaces: g.namespaces,
+      nodes,
+      allowed: g.allowed,
+      denied: g.denied,
+      shared: g.shared,
+      warnings: g.warnings,
+      belowMinFlows: g.belowMinFlows,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+function nodeGroup(n: GraphNode): string {
+  if (n.type === "workload") return n.namespace;
+  return n.type === "entity" ? "platform" : "external";
+}
+
+function nodeLabel(n: GraphNode): string {
+  if (n.type === "workload") return `${n.name}\n${n.kind}`;
+  if (n.type === "entity") return n.entity;
+  return n.dnsNames.length > 0 ? `${n.ip}\n${n.dnsNames.join("\n")}` : n.ip;
+}
+
+function groups(g: DependencyGraph): Map<string, GraphNode[]> {
+  const out = new Map<string, GraphNode[]>();
+  const ids = [...g.nodes.keys()].sort();
+  for (const id of ids) {
+    const n = g.nodes.get(id) as GraphNode;
+    const list = out.get(nodeGroup(n)) ?? [];
+    list.push(n);
+    out.set(nodeGroup(n), list);
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const dotQuote = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+
+export function graphDot(g: DependencyGraph): string {
+  const lines = ["digraph flowpol {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];'];
+  let i = 0;
+  for (const [group, nodes] of groups(g)) {
+    lines.push(`  subgraph ${dotQuote(`cluster_${i++}`)} {`, `    label=${dotQuote(group)};`);
+    for (const n of nodes) {
+      const shape = n.type === "workload" ? "box" : n.type === "entity" ? "hexagon" : "ellipse";
+      lines.push(`    ${dotQuote(n.id)} [label=${dotQuote(nodeLabel(n))}, shape=${shape}];`);
+    }
+    lines.push("  }");
+  }
+  for (const e of g.allowed) lines.push(`  ${dotQuote(e.from)} -> ${dotQuote(e.to)} [label=${dotQuote(port(e))}];`);
+  for (const e of g.denied) {
+    lines.push(`  ${dotQuote(e.from)} -> ${dotQuote(e.to)} [label=${dotQuote(port(e))}, style=dashed, color=red];`);
+  }
+  lines.push("}");
+  return `${lines.join("\n")}\n`;
+}
+
+export function graphMermaid(g: DependencyGraph): string {
+  const ids = new Map<string, string>();
+  [...g.nodes.keys()].sort().forEach((id, i) => {
+    ids.set(id, `n${i}`);
+  });
+  const text = (s: string) => s.replace(/"/g, "#quot;").replace(/\n/g, "<br/>");
+  const lines = ["flowchart LR"];
+  let i = 0;
+  for (const [group, nodes] of groups(g)) {
+    lines.push(`  subgraph g${i++}["${text(group)}"]`);
+    for (const n of nodes) lines.push(`    ${ids.get(n.id)}["${text(nodeLabel(n))}"]`);
+    lines.push("  end");
+  }
+  for (const e of g.allowed) lines.push(`  ${ids.get(e.from)} -->|${port(e)}| ${ids.get(e.to)}`);
+  for (const e of g.denied) lines.push(`  ${ids.get(e.from)} -.->|${port(e)} denied| ${ids.get(e.to)}`);
+  return `${lines.join("\n")}\n`;
+}

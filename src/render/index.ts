@@ -1,0 +1,5 @@
+/** Renderers (pure): text in, text out. */
+export { evidenceMarkdown } from "./evidence.js";
+export { graphHtml } from "./graph-html.js";
+export { graphDot, graphJson, graphMermaid, graphTable } from "./graph-text.js";
+export { sortDeep, toYaml, toYamlStream } from "./yaml.js";

@@ -1,0 +1,100 @@
+import { type GraphInput, inScope, type Scope } from "../graph/input.js";
+import type { Db } from "./db.js";
+
+/**
+ * Loads the GraphInput for a scope from the store: the edges in the time window that touch at
+ * least one in-scope namespace, the endpoints they name, every known pod of those endpoints'
+ * namespaces (selectors must be checked against all of a namespace's pods), namespace labels,
+ * DNS names of the peers' IPs and Service backends.
+ *
+ * Edges are aggregates (count, first and last seen), so the window keeps an edge whose span
+ * overlaps it, with its whole count. `--min-flows` is applied later, by the graph, on allowed
+ * edges summed over verdicts and sources.
+ */
+export function readGraphInput(db: Db, scope: Scope): GraphInput {
+  const since = scope.since ?? Number.MIN_SAFE_INTEGER;
+  const until = scope.until ?? Number.MAX_SAFE_INTEGER;
+  const allEndpoints = (
+    db
+      .prepare(
+        `SELECT id, type, namespace, kind, name, ip, first_seen AS first, last_seen AS last, flows
+         FROM endpoints ORDER BY id`,
+      )
+      .all() as GraphInput["endpoints"]
+  ).map((e) => ({ ...e }));
+  const byId = new Map(allEndpoints.map((e) => [e.id, e]));
+  const workloadNs = (id: number) => {
+    const e = byId.get(id);
+    return e && e.type === "workload" ? e.namespace : "";
+  };
+
+  const edges = (
+    db
+      .prepare(
+        `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
+                first_seen AS first, last_seen AS last, drop_reason AS dropReason
+         FROM edges WHERE last_seen >= ? AND first_seen <= ?
+         ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
+      )
+      .all(since, until) as GraphInput["edges"]
+  ).filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
+
+  const used = new Set<number>();
+  for (const e of edges) {
+    used.add(e.srcId);
+    used.add(e.dstId);
+  }
+  const namespaces = new Set<string>();
+  for (const id of used) {
+    const ns = workloadNs(id);
+    if (ns) namespaces.add(ns);
+  }
+  for (const e of allEndpoints) {
+    const inWindow = e.last >= since && e.first <= until;
+    if (e.type === "workload" && inWindow && inScope(scope, e.namespace)) namespaces.add(e.namespace);
+  }
+  const nsList = JSON.stringify([...namespaces]);
+
+  const endpoints = allEndpoints.filter(
+    (e) => used.has(e.id) || (e.type === "workload" && namespaces.has(e.namespace)),
+  );
+
+  const pods = (
+    db
+      .prepare(
+        `SELECT namespace, name, endpoint_id AS endpointId, labels, service_account AS serviceAccount,
+                first_seen AS first, last_seen AS last
+         FROM pods WHERE namespace IN (SELECT value FROM json_each(?)) ORDER BY namespace, name`,
+      )
+      .all(nsList) as Array<Omit<GraphInput["pods"][number], "labels"> & { labels: string }>
+  ).map((p) => ({ ...p, labels: parseLabels(p.labels) }));
+
+  const namespaceRows = (
+    db
+      .prepare("SELECT name, labels FROM namespaces WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name")
+      .all(nsList) as Array<{ name: string; labels: string }>
+  ).map((n) => ({ name: n.name, labels: parseLabels(n.labels) }));
+
+  const ips = JSON.stringify([...new Set(endpoints.filter((e) => e.ip).map((e) => e.ip))]);
+  const dnsNames = db
+    .prepare(
+      `SELECT ip, name, count, first_seen AS first, last_seen AS last FROM dns_names
+       WHERE ip IN (SELECT value FROM json_each(?)) ORDER BY ip, name`,
+    )
+    .all(ips) as GraphInput["dnsNames"];
+
+  const services = db
+    .prepare(
+      `SELECT namespace, name, endpoint_id AS endpointId, protocol, port, count FROM services
+       WHERE endpoint_id IN (SELECT value FROM json_each(?)) ORDER BY namespace, name, endpoint_id, protocol, port`,
+    )
+    .all(JSON.stringify(endpoints.map((e) => e.id))) as GraphInput["services"];
+
+  return { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+}
+
+function parseLabels(json: string): Record<string, string> {
+  if (!json) return {};
+  const parsed = JSON.parse(json) as unknown;
+  return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+}

@@ -1,0 +1,61 @@
+import ipaddr = require("ipaddr.js");
+
+/** Address blocks: exact hosts (/32, /128) or observed IPs widened to a configurable prefix. */
+
+export const METADATA_IPV4 = "169.254.169.254";
+
+export function isIp(text: string): boolean {
+  return ipaddr.isValid(text);
+}
+
+export function isCidr(text: string): boolean {
+  return ipaddr.isValidCIDR(text) && text.includes("/");
+}
+
+/** The host block of an IP: `10.0.0.1/32`, `2001:db8::1/128`. */
+export function hostCidr(ip: string): string {
+  const addr = ipaddr.parse(ip);
+  return addr.kind() === "ipv4" ? `${addr.toString()}/32` : `${(addr as ipaddr.IPv6).toRFC5952String()}/128`;
+}
+
+/** The network of `prefix` bits containing `ip`, in canonical form. */
+export function widenIp(ip: string, prefixV4: number, prefixV6: number): string {
+  const addr = ipaddr.parse(ip);
+  const prefix = addr.kind() === "ipv4" ? prefixV4 : prefixV6;
+  const bytes = addr.toByteArray();
+  const bits = bytes.length * 8;
+  const keep = Math.min(prefix, bits);
+  const masked = bytes.map((b, i) => {
+    const from = i * 8;
+    if (from + 8 <= keep) return b;
+    if (from >= keep) return 0;
+    return b & (0xff << (8 - (keep - from))) & 0xff;
+  });
+  const net = ipaddr.fromByteArray(masked);
+  const text = net.kind() === "ipv4" ? net.toString() : (net as ipaddr.IPv6).toRFC5952String();
+  return `${text}/${keep}`;
+}
+
+/** Canonical text of a CIDR given by the user (`10.0.0.0/8`). */
+export function canonicalCidr(cidr: string): string {
+  const [addr, prefix] = ipaddr.parseCIDR(cidr);
+  return widenIp(addr.toString(), prefix, prefix);
+}
+
+export function cidrContains(cidr: string, ip: string): boolean {
+  const [net, prefix] = ipaddr.parseCIDR(cidr);
+  const addr = ipaddr.parse(ip);
+  if (addr.kind() !== net.kind()) return false;
+  return addr.match(net, prefix);
+}
+
+/** Sorts CIDRs: IPv4 before IPv6, then by address bytes, then by prefix. */
+export function compareCidrs(a: string, b: string): number {
+  const [na, pa] = ipaddr.parseCIDR(a);
+  const [nb, pb] = ipaddr.parseCIDR(b);
+  const ba = na.toByteArray();
+  const bb = nb.toByteArray();
+  if (ba.length !== bb.length) return ba.length - bb.length;
+  for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return (ba[i] as number) - (bb[i] as number);
+  return pa - pb;
+}

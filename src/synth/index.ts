@@ -1,0 +1,48 @@
+/**
+ * NetworkPolicy synthesis (pure): dependency graph in, policy plan and files out.
+ *
+ * - `synthesize(graph, options)`: the flavor-neutral `PolicyPlan` (per namespace: default-deny,
+ *   DNS, shared-service exceptions, one policy per observed flow).
+ * - `toManifest(policy, flavor)`: one policy as a Kubernetes object (NetworkPolicy,
+ *   CiliumNetworkPolicy, StagedKubernetesNetworkPolicy).
+ * - `generateTree(graph, plan, flavor)`: the output folder as relative paths and text.
+ * - `proveCoverage(graph, plan, networkPolicies)`: replays the observed connections.
+ */
+export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
+export {
+  DESCRIPTION_ANNOTATION,
+  kubernetesSpec,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  type Manifest,
+  PURPOSE_LABEL,
+  toManifest,
+} from "./manifests.js";
+export {
+  defaultSynthOptions,
+  FLAVORS,
+  type Flavor,
+  type NamespacePlan,
+  type NotAllowed,
+  type Peer,
+  type PolicyIntent,
+  type PolicyPlan,
+  type PolicyPurpose,
+  type PortRef,
+  type Rule,
+  type SynthNotice,
+  type SynthOptions,
+} from "./model.js";
+export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
+export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
+export { mergePorts, synthesize } from "./plan.js";
+export {
+  MAX_PAIR_CHECKS,
+  type NetworkPolicyObject,
+  type Party,
+  PolicyEvaluator,
+  type ProofFailure,
+  type ProofReport,
+  proveCoverage,
+  selects,
+} from "./verify.js";

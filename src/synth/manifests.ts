@@ -1,0 +1,140 @@
+import type { Flavor, Peer, PolicyIntent, PortRef, Rule } from "./model.js";
+
+/**
+ * Plan to Kubernetes objects, per flavor. Objects are plain data; `src/render/yaml.ts` writes
+ * them with sorted keys and apiVersion, kind, metadata, spec first.
+ */
+
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "flowpol";
+export const PURPOSE_LABEL = "flowpol.io/purpose";
+export const DESCRIPTION_ANNOTATION = "flowpol.io/description";
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+const CILIUM_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace";
+
+export type Manifest = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: Record<string, unknown>;
+};
+
+export function toManifest(policy: PolicyIntent, flavor: Flavor): Manifest {
+  const metadata = {
+    name: policy.name,
+    namespace: policy.namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [PURPOSE_LABEL]: policy.purpose },
+    annotations: { [DESCRIPTION_ANNOTATION]: policy.description },
+  };
+  if (flavor === "cilium") {
+    return { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata, spec: ciliumSpec(policy) };
+  }
+  const spec = kubernetesSpec(policy);
+  if (flavor === "calico-staged") {
+    return {
+      apiVersion: "projectcalico.org/v3",
+      kind: "StagedKubernetesNetworkPolicy",
+      metadata,
+      spec: { ...spec, stagedAction: "Set" },
+    };
+  }
+  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata, spec };
+}
+
+// ---- networking.k8s.io/v1 NetworkPolicy ----
+
+export function kubernetesSpec(policy: PolicyIntent): Record<string, unknown> {
+  const policyTypes: string[] = [];
+  if (policy.ingress) policyTypes.push("Ingress");
+  if (policy.egress) policyTypes.push("Egress");
+  const spec: Record<string, unknown> = { podSelector: selector(policy.podSelector), policyTypes };
+  if (policy.ingress && policy.ingress.length > 0) {
+    spec.ingress = policy.ingress.map((r) => ({ from: r.peers.map(k8sPeer), ...k8sPorts(r.ports) }));
+  }
+  if (policy.egress && policy.egress.length > 0) {
+    spec.egress = policy.egress.map((r) => ({ to: r.peers.map(k8sPeer), ...k8sPorts(r.ports) }));
+  }
+  return spec;
+}
+
+function selector(labels: Record<string, string>): Record<string, unknown> {
+  return Object.keys(labels).length > 0 ? { matchLabels: { ...labels } } : {};
+}
+
+function k8sPeer(peer: Peer): Record<string, unknown> {
+  switch (peer.kind) {
+    case "pods":
+      return peer.namespace === undefined
+        ? { podSelector: selector(peer.podSelector) }
+        : {
+            namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } },
+            podSelector: selector(peer.podSelector),
+          };
+    case "all-namespaces":
+      return {
+        namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "Exists" }] },
+        podSelector: selector(peer.podSelector),
+      };
+    case "ip":
+      return { ipBlock: { cidr: peer.cidr } };
+  }
+}
+
+function k8sPorts(ports: PortRef[]): { ports?: Array<{ protocol: string; port: number }> } {
+  return ports.length > 0 ? { ports: ports.map((p) => ({ port: p.port, protocol: p.protocol })) } : {};
+}
+
+// ---- cilium.io/v2 CiliumNetworkPolicy ----
+
+function ciliumSpec(policy: PolicyIntent): Record<string, unknown> {
+  const spec: Record<string, unknown> = { endpointSelector: selector(policy.podSelector) };
+  if (policy.purpose === "default-deny") {
+    // An empty rule selects no peer: the endpoints are in default-deny for both directions.
+    return { ...spec, egress: [{}], ingress: [{}] };
+  }
+  if (policy.ingress) spec.ingress = policy.ingress.flatMap((r) => ciliumRules(r, "from", false));
+  if (policy.egress) spec.egress = policy.egress.flatMap((r) => ciliumRules(r, "to", policy.purpose === "dns"));
+  return spec;
+}
+
+function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<Record<string, unknown>> {
+  const endpoints: Array<Record<string, unknown>> = [];
+  const cidrs: string[] = [];
+  const entities = new Set<string>();
+  const fqdns = new Set<string>();
+  for (const p of rule.peers) {
+    if (p.kind === "pods") {
+      const labels =
+        p.namespace === undefined ? { ...p.podSelector } : { ...p.podSelector, [CILIUM_NAMESPACE_LABEL]: p.namespace };
+      endpoints.push(Object.keys(labels).length > 0 ? { matchLabels: labels } : {});
+    } else if (p.kind === "all-namespaces") {
+      endpoints.push({
+        matchExpressions: [{ key: CILIUM_NAMESPACE_LABEL, operator: "Exists" }],
+        ...(Object.keys(p.podSelector).length > 0 ? { matchLabels: { ...p.podSelector } } : {}),
+      });
+    } else if (p.entity === "nodes") {
+      entities.add("host");
+      entities.add("remote-node");
+    } else if (p.entity === "kube-apiserver") entities.add("kube-apiserver");
+    else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
+      for (const n of p.dnsNames) fqdns.add(n.replace(/\.$/, ""));
+    } else cidrs.push(p.cidr);
+  }
+  const toPorts =
+    rule.ports.length > 0
+      ? [
+          {
+            ports: rule.ports.map((p) => ({ port: String(p.port), protocol: p.protocol })),
+            ...(dnsProxy ? { rules: { dns: [{ matchPattern: "*" }] } } : {}),
+          },
+        ]
+      : undefined;
+  const withPorts = (r: Record<string, unknown>) => (toPorts ? { ...r, toPorts } : r);
+  const out: Array<Record<string, unknown>> = [];
+  const cap = dir === "from" ? "from" : "to";
+  if (endpoints.length > 0) out.push(withPorts({ [`${cap}Endpoints`]: endpoints }));
+  if (entities.size > 0) out.push(withPorts({ [`${cap}Entities`]: [...entities].sort() }));
+  if (cidrs.length > 0) out.push(withPorts({ [`${cap}CIDR`]: cidrs }));
+  if (fqdns.size > 0) out.push(withPorts({ toFQDNs: [...fqdns].sort().map((matchName) => ({ matchName })) }));
+  return out;
+}

@@ -1,0 +1,72 @@
+import type { DependencyGraph } from "../graph/index.js";
+import { isDns1123Label } from "../model/k8s-names.js";
+import { evidenceMarkdown } from "../render/evidence.js";
+import { toYaml } from "../render/yaml.js";
+import { type Manifest, toManifest } from "./manifests.js";
+import type { Flavor, PolicyIntent, PolicyPlan } from "./model.js";
+import type { NetworkPolicyObject } from "./verify.js";
+
+/**
+ * The generated tree as plain data (relative path and text); the CLI writes it. Per namespace a
+ * folder with one YAML file per policy, a kustomization.yaml and EVIDENCE.md; at the top a
+ * kustomization.yaml naming the folders.
+ */
+
+export interface GeneratedFile {
+  path: string;
+  content: string;
+}
+
+export interface GeneratedTree {
+  files: GeneratedFile[];
+  manifests: Manifest[];
+  /** The same plan as networking.k8s.io/v1 objects, whatever the flavor: the proof replays these. */
+  networkPolicies: NetworkPolicyObject[];
+}
+
+export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: Flavor): GeneratedTree {
+  const files: GeneratedFile[] = [];
+  const manifests: Manifest[] = [];
+  const networkPolicies: NetworkPolicyObject[] = [];
+  const folders: string[] = [];
+  for (const nsPlan of plan.namespaces) {
+    if (!isDns1123Label(nsPlan.namespace)) continue;
+    folders.push(nsPlan.namespace);
+    const resources: string[] = [];
+    for (const p of nsPlan.policies) {
+      const m = toManifest(p, flavor);
+      manifests.push(m);
+      networkPolicies.push(toManifest(p, "kubernetes") as unknown as NetworkPolicyObject);
+      const file = `${p.name}.yaml`;
+      resources.push(file);
+      files.push({ path: `${nsPlan.namespace}/${file}`, content: toYaml(m, cidrComments(p)) });
+    }
+    files.push({
+      path: `${nsPlan.namespace}/kustomization.yaml`,
+      content: toYaml({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        namespace: nsPlan.namespace,
+        resources: [...resources].sort(),
+      }),
+    });
+    files.push({ path: `${nsPlan.namespace}/EVIDENCE.md`, content: evidenceMarkdown(graph, nsPlan, plan.notAllowed) });
+  }
+  files.push({
+    path: "kustomization.yaml",
+    content: toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: folders }),
+  });
+  return { files, manifests, networkPolicies };
+}
+
+function cidrComments(p: PolicyIntent): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of [...(p.ingress ?? []), ...(p.egress ?? [])]) {
+    for (const peer of r.peers) {
+      if (peer.kind !== "ip") continue;
+      const what = peer.dnsNames.length > 0 ? peer.dnsNames.join(", ") : peer.entity === "world" ? "" : peer.entity;
+      if (what) out.set(peer.cidr, what);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { runCli } from "../helpers/cli.js";
+import { expectGolden } from "../helpers/golden.js";
+import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { writeStore } from "../helpers/shop-store.js";
+
+let tmp: ReturnType<typeof tempDir>;
+let shopDb: string;
+let boutiqueDb: string;
+let hubbleDb: string;
+
+beforeAll(() => {
+  tmp = tempDir();
+  shopDb = writeStore(tmp.dir);
+  boutiqueDb = join(tmp.dir, "boutique.db");
+  expect(runCli(["ingest", "--db", boutiqueDb, join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz")]).code).toBe(
+    0,
+  );
+  hubbleDb = join(tmp.dir, "hubble.db");
+  const captures = readdirSync(SHARED_HUBBLE)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => join(SHARED_HUBBLE, f));
+  runCli(["ingest", "--db", hubbleDb, ...captures]);
+});
+afterAll(() => tmp.cleanup());
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(".yaml")) out.push(join(entry.parentPath, entry.name));
+  }
+  return out.sort();
+}
+
+describe("flowpol generate", () => {
+  it.each([
+    ["the bundled Online Boutique sample", () => boutiqueDb],
+    ["the real Hubble captures", () => hubbleDb],
+    ["the hand-built store", () => shopDb],
+  ])("on %s: writes valid policies and proves 100% of observed connections allowed", (_name, db) => {
+    const out = join(tmp.dir, `out-${Math.random().toString(36).slice(2)}`);
+    const r = runCli(["generate", "--db", db(), "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /proof: replayed \d+ observed connection\(s\) through the generated policies: \d+ allowed \(100%\)/,
+    );
+    expect(r.stdout).toMatch(/, 0 over-permissive/);
+    const files = yamlFiles(out);
+    expect(files.some((f) => f.endsWith("default-deny.yaml"))).toBe(true);
+    for (const f of files) {
+      const [doc] = parseAllDocuments(readFileSync(f, "utf8"));
+      const obj = doc?.toJS() as { kind: string };
+      if (obj.kind === "Kustomization") continue;
+      expect(
+        () => new NetworkPolicy(obj as ConstructorParameters<typeof NetworkPolicy>[0]).validate(),
+        f,
+      ).not.toThrow();
+    }
+  });
+
+  it("regenerates byte-identical files (nothing changes on a second run)", () => {
+    const out = join(tmp.dir, "again");
+    expect(runCli(["generate", "--db", boutiqueDb, "--out", out]).code).toBe(0);
+    const before = yamlFiles(out).map((f) => readFileSync(f, "utf8"));
+    const r = runCli(["generate", "--db", boutiqueDb, "--out", out]);
+    expect(r.stdout).toContain("(0 file(s) changed)");
+    expect(yamlFiles(out).map((f) => readFileSync(f, "utf8"))).toEqual(before);
+  });
+
+  it("removes its own stale policies but leaves other files alone", () => {
+    const out = join(tmp.dir, "stale");
+    expect(runCli(["generate", "--db", shopDb, "--out", out]).code).toBe(0);
+    writeFileSync(
+      join(out, "shop/allow-gone.yaml"),
+      "metadata:\n  labels:\n    app.kubernetes.io/managed-by: flowpol\n",
+    );
+    writeFileSync(join(out, "shop/mine.yaml"), "kind: ConfigMap\n");
+    const r = runCli(["generate", "--db", shopDb, "--out", out]);
+    expect(r.stdout).toContain("1 stale removed");
+    expect(existsSync(join(out, "shop/allow-gone.yaml"))).toBe(false);
+    expect(existsSync(join(out, "shop/mine.yaml"))).toBe(true);
+  });
+
+  it("reports the metadata address it refused and allows it with --allow-metadata", () => {
+    const out = join(tmp.dir, "meta");
+    const refused = runCli(["generate", "--db", shopDb, "--out", out]);
+    expect(refused.stderr).toContain("169.254.169.254 was observed and is NOT allowed");
+    const allowed = runCli(["generate", "--db", shopDb, "--out", out, "--allow-metadata"]);
+    expect(allowed.code).toBe(0);
+    expect(readFileSync(join(out, "shop/allow-frontend-to-external-egress.yaml"), "utf8")).toContain(
+      "169.254.169.254/32",
+    );
+  });
+
+  it("uses --node-cidr for host and probe traffic", () => {
+    const out = join(tmp.dir, "nodes");
+    expect(runCli(["generate", "--db", shopDb, "--out", out, "--node-cidr", "10.1.0.0/16"]).code).toBe(0);
+    expect(readFileSync(join(out, "shop/allow-nodes-to-frontend.yaml"), "utf8")).toContain("cidr: 10.1.0.0/16");
+  });
+
+  it.each([
+    ["an unknown flavor", ["--flavor", "istio"], 2, /--flavor istio is not known/],
+    ["a prefix of 0 without the flag", ["--cidr-prefix", "0"], 2, /every address/],
+    ["a prefix over 32", ["--cidr-prefix", "33"], 2, /0-32/],
+    ["a bad node CIDR", ["--node-cidr", "10.0.0.0"], 2, /is not a CIDR/],
+    ["a bad time", ["--since", "yesterday"], 2, /--since "yesterday" is not a time/],
+    ["since after until", ["--since", "2026-02-01", "--until", "2026-01-01"], 2, /--since is after --until/],
+    ["a bad namespace", ["--namespace", "Shop!"], 2, /is not a namespace name/],
+    ["a namespace with no workloads", ["--namespace", "nothing-here"], 2, /no namespace in scope/],
+    ["a window with no flows", ["--until", "2001-01-01"], 2, /no namespace in scope/],
+  ])("rejects %s with a clear message", (_name, flags, code, message) => {
+    const out = join(tmp.dir, "bad");
+    const r = runCli(["generate", "--db", shopDb, "--out", out, ...flags]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(join(out, "shop"))).toBe(false);
+  });
+
+  it("rejects a missing store and a broken catalog, naming them", () => {
+    const missing = runCli(["generate", "--db", join(tmp.dir, "none.db"), "--out", join(tmp.dir, "x")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no flowpol store");
+    const catalog = join(tmp.dir, "bad-catalog.yaml");
+    writeFileSync(catalog, "sharedServices:\n  - {name: x, role: nope}\n");
+    const bad = runCli(["generate", "--db", shopDb, "--out", join(tmp.dir, "y"), "--catalog", catalog]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("bad-catalog.yaml");
+  });
+
+  it("extends the catalog with --catalog (a user-defined caller becomes a namespace-wide exception)", () => {
+    const catalog = join(tmp.dir, "extra.yaml");
+    writeFileSync(
+      catalog,
+      "sharedServices:\n  - name: report-runner\n    role: caller\n    description: batch reports\n    match:\n      workloads: [report]\n",
+    );
+    const out = join(tmp.dir, "catalog-out");
+    const r = runCli(["generate", "--db", shopDb, "--out", out, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, "shop/allow-ingress-from-report-runner.yaml"))).toBe(true);
+  });
+});
+
+describe("flowpol graph", () => {
+  it.each([["table"], ["json"], ["dot"], ["mermaid"]])("prints the %s format as the golden file", (format) => {
+    const r = runCli(["graph", "--db", shopDb, "--format", format]);
+    expect(r.code, r.stderr).toBe(0);
+    expectGolden(r.stdout, join(REPO_ROOT, `test/golden/graph/shop.${format === "table" ? "txt" : format}`));
+  });
+
+  it("writes one self-contained HTML page that fetches nothing", () => {
+    const file = join(tmp.dir, "graph.html");
+    const r = runCli(["graph", "--db", boutiqueDb, "--format", "html", "--out", file]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(file, "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/(src|href)=["']?https?:/);
+    expect(html).toContain("default-src 'none'");
+    expect(html).toContain("online-boutique/Deployment/frontend");
+  });
+
+  it("rejects an unknown format", () => {
+    const r = runCli(["graph", "--db", shopDb, "--format", "png"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("table, json, dot, mermaid, html");
+  });
+});

@@ -1,0 +1,146 @@
+import { readFileSync } from "node:fs";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
+import { openStore } from "../../src/store/db.js";
+import { readGraphInput } from "../../src/store/read-graph.js";
+import {
+  defaultSynthOptions,
+  type Flavor,
+  generateTree,
+  MANAGED_BY_LABEL,
+  proveCoverage,
+  type SynthOptions,
+  synthesize,
+} from "../../src/synth/index.js";
+import { expectGolden } from "../helpers/golden.js";
+import { REPO_ROOT, tempDir } from "../helpers/paths.js";
+import { writeStore } from "../helpers/shop-store.js";
+
+const catalog = parseCatalog(readFileSync(`${REPO_ROOT}/templates/shared-services.yaml`, "utf8"), "catalog");
+let tmp: ReturnType<typeof tempDir>;
+let dbPath: string;
+
+beforeAll(() => {
+  tmp = tempDir();
+  dbPath = writeStore(tmp.dir);
+});
+afterAll(() => tmp.cleanup());
+
+function graphOf(scope = defaultScope()): DependencyGraph {
+  const db = openStore(dbPath, { mustExist: true, readonly: true });
+  try {
+    return buildGraph(readGraphInput(db, scope), { catalog, sharedMinNamespaces: 3 });
+  } finally {
+    db.close();
+  }
+}
+
+function run(flavor: Flavor, options: Partial<SynthOptions> = {}) {
+  const graph = graphOf();
+  const plan = synthesize(graph, { ...defaultSynthOptions(), flavor, ...options });
+  return { graph, plan, tree: generateTree(graph, plan, flavor) };
+}
+
+const asText = (files: Array<{ path: string; content: string }>) =>
+  files.map((f) => `=== ${f.path}\n${f.content}`).join("\n");
+
+describe("synthesis on a hand-built store", () => {
+  it.each([["kubernetes"], ["cilium"], ["calico-staged"]] as const)(
+    "writes the %s flavor exactly as the golden file",
+    (flavor) => {
+      expectGolden(asText(run(flavor).tree.files), `${REPO_ROOT}/test/golden/synth/shop-${flavor}.txt`);
+    },
+  );
+
+  it("gives byte-identical files for the same store", () => {
+    expect(asText(run("kubernetes").tree.files)).toBe(asText(run("kubernetes").tree.files));
+  });
+
+  it.each([["kubernetes"], ["calico-staged"]] as const)(
+    "produces objects whose spec is a valid Kubernetes NetworkPolicy spec (%s)",
+    (flavor) => {
+      const { tree } = run(flavor);
+      expect(tree.manifests.length).toBeGreaterThan(5);
+      for (const m of tree.manifests) {
+        const { stagedAction, ...spec } = m.spec as Record<string, unknown>;
+        if (flavor === "calico-staged") expect(stagedAction).toBe("Set");
+        const np = new NetworkPolicy({ metadata: m.metadata, spec } as unknown as ConstructorParameters<
+          typeof NetworkPolicy
+        >[0]);
+        expect(() => np.validate(), m.metadata.name).not.toThrow();
+        expect(m.metadata.labels[MANAGED_BY_LABEL]).toBe("flowpol");
+        expect(m.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+      }
+    },
+  );
+
+  it("allows every observed connection and nothing else between known workloads", () => {
+    const { graph, plan, tree } = run("kubernetes");
+    const proof = proveCoverage(graph, plan, tree.networkPolicies);
+    expect(proof.missed).toEqual([]);
+    expect(proof.allowedObserved).toBe(proof.observed);
+    expect(proof.observed).toBeGreaterThan(10);
+    expect(proof.overPermissive).toEqual([]);
+    expect(proof.unobservedPairsChecked).toBeGreaterThan(0);
+    expect(proof.skipped).toBeUndefined();
+  });
+
+  it("never allows the metadata address or every address by default, and says so", () => {
+    const { plan, tree } = run("kubernetes");
+    const all = asText(tree.files.filter((f) => f.path.endsWith(".yaml")));
+    expect(all).not.toContain("169.254.169.254");
+    expect(all).not.toContain("0.0.0.0/0");
+    expect(plan.notices.map((n) => n.code)).toContain("metadata-seen");
+    expect(plan.notAllowed.map((n) => n.reason).join("\n")).toContain("169.254.169.254");
+  });
+
+  it("allows the metadata address when asked", () => {
+    const all = asText(run("kubernetes", { allowMetadata: true }).tree.files);
+    expect(all).toContain("cidr: 169.254.169.254/32");
+  });
+
+  it("widens external addresses to the --cidr-prefix floor and keeps their DNS names beside them", () => {
+    const file = run("kubernetes", { cidrPrefixV4: 24 }).tree.files.find((f) =>
+      f.path.endsWith("allow-frontend-to-external-egress.yaml"),
+    );
+    expect(file?.content).toContain("cidr: 93.184.216.0/24 # api.example.com");
+    expect(file?.content).not.toContain("93.184.216.34");
+  });
+
+  it("puts NodeLocal DNS beside the cluster resolver in the DNS exception, both selectors in one peer", () => {
+    const dns = run("kubernetes").tree.files.find((f) => f.path === "shop/allow-dns.yaml")?.content ?? "";
+    expect(dns).toContain("cidr: 169.254.20.10/32");
+    expect(dns).toMatch(
+      /- namespaceSelector:\n\s+matchLabels:\n\s+kubernetes.io\/metadata.name: kube-system\n\s+podSelector:\n\s+matchLabels:\n\s+k8s-app: kube-dns/,
+    );
+  });
+
+  it("names ICMP as not expressible instead of opening every port", () => {
+    const { plan } = run("kubernetes");
+    expect(plan.notAllowed.some((n) => n.edge.protocol === "ICMPv4" && /cannot be expressed/.test(n.reason))).toBe(
+      true,
+    );
+  });
+
+  it("keeps drops apart as denied today", () => {
+    const graph = graphOf();
+    expect(graph.denied.map((e) => `${e.from}>${e.to}:${e.port}`)).toEqual([
+      "shop/Deployment/cart>shop/Deployment/frontend:8080",
+    ]);
+    expect(graph.allowed.some((e) => e.from === "shop/Deployment/cart" && e.to === "shop/Deployment/frontend")).toBe(
+      false,
+    );
+  });
+
+  it("leaves out connections below --min-flows", () => {
+    const graph = graphOf({ ...defaultScope(), minFlows: 5 });
+    expect(graph.belowMinFlows).toBeGreaterThan(0);
+    expect(graph.allowed.every((e) => e.count >= 5)).toBe(true);
+  });
+
+  it("generates only for --namespace when given", () => {
+    const graph = graphOf({ ...defaultScope(), namespaces: ["monitoring"] });
+    expect(graph.namespaces).toEqual(["monitoring"]);
+  });
+});
