@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { ingestInputs } from "../collect/ingest.js";
 import { openStore } from "../store/db.js";
+import { naiveCalicoIngest } from "./naive-calico-ingest.js";
 import { naiveIngest } from "./naive-ingest.js";
 
 /**
@@ -9,6 +10,7 @@ import { naiveIngest } from "./naive-ingest.js";
  */
 const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>> = {
   "naive-ingest": async ([file]) => naiveIngest(file as string),
+  "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
     const store = openStore(db as string);

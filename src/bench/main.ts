@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
@@ -11,6 +12,7 @@ import type { Benchmark, BenchRow } from "./types.js";
  */
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
+  "calico-ingest": calicoIngestBenchmark,
 };
 
 async function main(): Promise<void> {

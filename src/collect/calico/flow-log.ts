@@ -1,8 +1,9 @@
-import type { Flow } from "../../model/flow.js";
+import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label, isDnsName } from "../../model/k8s-names.js";
 import type { RecordFormat, SourceRecord } from "../record.js";
 import { type CalicoEndpointFields, calicoEndpoint, calicoEndpointType } from "./endpoint.js";
 import { calicoProtocol, calicoReporter, calicoVerdict } from "./fields.js";
+import { CalicoFlowLogDecoder } from "./flow-log-decoder.js";
 import { asInteger, asObject, asString, type Json, present } from "./json.js";
 import { parseCalicoLabels } from "./labels.js";
 import { flowLogPolicies } from "./policies.js";
@@ -56,13 +57,48 @@ export function connectionCount(...counts: unknown[]): number {
   return n;
 }
 
-export function calicoFlowLogToModel(obj: Json): Flow | string {
-  const source = calicoEndpoint(endpointFields(obj, "source"), "source");
+/** One side of a record: endpoint fields, plus the destination's DNS names and Service. */
+export function flowLogEndpoint(
+  obj: Json,
+  side: "source" | "dest",
+  labels?: Record<string, string>,
+): FlowEndpoint | string {
+  const fields = endpointFields(obj, side);
+  if (labels) fields.labels = labels;
+  const ep = calicoEndpoint(fields, side);
+  if (typeof ep === "string" || side === "source") return ep;
+  if (Array.isArray(obj.dest_domains)) {
+    ep.dnsNames = obj.dest_domains
+      .filter((d): d is string => typeof d === "string")
+      .map((d) => d.replace(/\.$/, "").toLowerCase())
+      .filter(isDnsName);
+  }
+  const serviceName = present(obj.dest_service_name);
+  const serviceNamespace = present(obj.dest_service_namespace);
+  if (serviceName && serviceNamespace && isDns1123Label(serviceName) && isDns1123Label(serviceNamespace)) {
+    ep.service = { namespace: serviceNamespace, name: serviceName };
+  }
+  return ep;
+}
+
+/** How the converter gets endpoints and policies: directly, or through a decoder's caches. */
+export interface FlowLogParts {
+  endpoint(obj: Json, side: "source" | "dest"): FlowEndpoint | string;
+  policies(obj: Json): string[];
+}
+
+const DIRECT: FlowLogParts = {
+  endpoint: (obj, side) => flowLogEndpoint(obj, side),
+  policies: (obj) => flowLogPolicies(obj.policies),
+};
+
+export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT): Flow | string {
+  const source = parts.endpoint(obj, "source");
   if (typeof source === "string") return source;
-  const destination = calicoEndpoint(endpointFields(obj, "dest"), "dest");
+  const destination = parts.endpoint(obj, "dest");
   if (typeof destination === "string") return destination;
-  const protocol = calicoProtocol(obj.proto);
   if (obj.proto === undefined) return "the record has no `proto`";
+  const protocol = calicoProtocol(obj.proto);
   const verdict = calicoVerdict(obj.action);
   const sourcePort = port(obj.source_port, "source_port");
   if (typeof sourcePort === "string") return sourcePort;
@@ -91,19 +127,8 @@ export function calicoFlowLogToModel(obj: Json): Flow | string {
   const ported = protocol === "TCP" || protocol === "UDP" || protocol === "SCTP";
   if (ported && sourcePort !== undefined) flow.sourcePort = sourcePort;
   if (ported && destinationPort !== undefined) flow.destinationPort = destinationPort;
-  const policies = flowLogPolicies(obj.policies);
+  const policies = parts.policies(obj);
   if (policies.length > 0) flow.policies = policies;
-  if (Array.isArray(obj.dest_domains)) {
-    destination.dnsNames = obj.dest_domains
-      .filter((d): d is string => typeof d === "string")
-      .map((d) => d.replace(/\.$/, "").toLowerCase())
-      .filter(isDnsName);
-  }
-  const serviceName = present(obj.dest_service_name);
-  const serviceNamespace = present(obj.dest_service_namespace);
-  if (serviceName && serviceNamespace && isDns1123Label(serviceName) && isDns1123Label(serviceNamespace)) {
-    destination.service = { namespace: serviceNamespace, name: serviceName };
-  }
   return flow;
 }
 
@@ -143,6 +168,10 @@ export function calicoRecordFromJson(value: unknown): SourceRecord {
 export const calicoFlowLogFormat: RecordFormat = {
   name: "calico",
   system: "calico",
+  createDecoder: () => new CalicoFlowLogDecoder(),
+  // Felix lines are about 1.5 KiB and repeat their identities: 4 MiB chunks make a few hundred
+  // edges out of thousands of records, so the store writes far less per record.
+  chunkBytes: 4 * 1024 * 1024,
   detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
   toRecord: calicoRecordFromJson,
 };
