@@ -24,6 +24,7 @@ import { decoderFor, type RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
+const ZSTD_MAGIC = 0xfd2fb528;
 export const DEFAULT_CHUNK_BYTES = 512 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How many lines format detection looks at before it calls the input "not flows". */
@@ -196,6 +197,13 @@ async function ingestOne(
     const head = await readHead(opened.stream);
     if (head.bytes.length === 0) {
       return { input, outcome: "empty", counts: zeroCounts(), badLines: [] };
+    }
+    if (head.bytes.length >= 4 && head.bytes.readUInt32LE(0) === ZSTD_MAGIC) {
+      throw new InputError(
+        `${input} is zstd-compressed (Calico Enterprise compresses rotated flow logs with zstd)`,
+        undefined,
+        `decompress it first: zstd -dc ${input} | flowpol ingest -`,
+      );
     }
     if (looksBinary(head.bytes)) {
       throw new InputError(

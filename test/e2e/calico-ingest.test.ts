@@ -191,6 +191,15 @@ describe("flowpol ingest of Calico flow-log files", () => {
     expect(stats()).toMatchObject({ flows: 10, badLines: 3 });
   });
 
+  it("says how to read a zstd-compressed rotated flow log", () => {
+    const file = join(dir, "flows.log.1.zst");
+    writeFileSync(file, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x00, 0x00, 0x00]));
+    const r = ingest(file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("is zstd-compressed");
+    expect(r.stderr).toContain("zstd -dc");
+  });
+
   it("tells a file that is not flows from one that is", () => {
     const file = join(dir, "dns.log");
     writeFileSync(file, `${JSON.stringify({ qname: "example.com", client_name: "x" })}\n`);

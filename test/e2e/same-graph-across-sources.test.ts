@@ -43,9 +43,9 @@ beforeAll(() => {
   const emitters = FORMATS.map((f) => EMITTERS[f]?.create(cluster, 21));
   const lines: string[][] = FORMATS.map(() => []);
   for (const event of simulateEvents(cluster, EVENTS, 6)) {
-    emitters.forEach((e, i) => lines[i]?.push(...(e?.lines(event) ?? [])));
+    for (const [i, e] of emitters.entries()) lines[i]?.push(...(e?.lines(event) ?? []));
   }
-  emitters.forEach((e, i) => lines[i]?.push(...(e?.flush?.() ?? [])));
+  for (const [i, e] of emitters.entries()) lines[i]?.push(...(e?.flush?.() ?? []));
   for (const [i, format] of FORMATS.entries()) {
     const file = join(dir, `${format}.jsonl`);
     writeFileSync(file, `${(lines[i] ?? []).join("\n")}\n`);

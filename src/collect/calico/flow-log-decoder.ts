@@ -26,6 +26,7 @@ const COUNTERS = ',"bytes_in":';
 const NUM_FLOWS = ',"num_flows":';
 const NUM_FLOWS_STARTED = ',"num_flows_started":';
 const HOST = ',"host":"';
+const SOURCE_PORT = ',"source_port":';
 const CUT_KEYS = [',"source_labels":', ',"dest_labels":', ',"policies":'] as const;
 const MAX_IDENTITIES = 50_000;
 const MAX_PARTS = 20_000;
@@ -105,7 +106,22 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
       if (node.includes("\\") || node === "" || node === "-") return undefined;
     }
 
-    const identity = text.slice(identityStart, counters);
+    // The source port is the one field that differs between the records of one pod pair (level 0):
+    // it stays out of the identity and is set per record.
+    const portKey = text.indexOf(SOURCE_PORT, identityStart);
+    if (portKey === -1 || portKey > counters) return undefined;
+    const portStart = portKey + SOURCE_PORT.length;
+    const sourcePort = integerAt(text, portStart);
+    let portEnd: number;
+    if (Number.isNaN(sourcePort)) {
+      if (!text.startsWith("null", portStart)) return undefined;
+      portEnd = portStart + 4;
+    } else {
+      if (sourcePort > 65535) return undefined;
+      portEnd = portStart + String(sourcePort).length;
+    }
+    if (text.charCodeAt(portEnd) !== 44 /* , */) return undefined;
+    const identity = `${text.slice(identityStart, portStart)}#${text.slice(portEnd, counters)}`;
     const useCache = this.lookups < 2000 || this.hits * 10 > this.lookups;
     let template = useCache ? this.identities.get(identity) : undefined;
     if (useCache) {
@@ -119,7 +135,10 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
       if (useCache) bounded(this.identities, MAX_IDENTITIES).set(identity, template);
     }
     if (typeof template === "string") return { kind: "bad", reason: template };
-    const flow: Flow = { ...template, time: startTime * 1000, count: connectionCount(numFlows, numStarted) };
+    const { sourcePort: _templatePort, ...rest } = template;
+    const flow: Flow = { ...rest, time: startTime * 1000, count: connectionCount(numFlows, numStarted) };
+    const ported = flow.protocol === "TCP" || flow.protocol === "UDP" || flow.protocol === "SCTP";
+    if (ported && !Number.isNaN(sourcePort)) flow.sourcePort = sourcePort;
     if (node !== undefined) flow.node = node;
     return { kind: "flow", flow };
   }
