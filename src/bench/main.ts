@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
+import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import type { Benchmark, BenchRow } from "./types.js";
 
@@ -13,6 +14,7 @@ import type { Benchmark, BenchRow } from "./types.js";
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
   "calico-ingest": calicoIngestBenchmark,
+  "hubble-grpc": hubbleGrpcBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -9,6 +9,7 @@ import { resolveDbPath } from "../store/db.js";
 import { parseDurationFlag } from "./duration-flag.js";
 import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
+import { parseDurationMs, parseTimeFlag } from "./time-flags.js";
 
 /**
  * The thin command layer: parses flags, then calls a plain async command function. Only this file
@@ -20,6 +21,14 @@ export function parseIntFlag(flag: string, min = 0) {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
     return n;
+  };
+}
+
+function durationFlag(flag: string) {
+  return (value: string): number => {
+    const ms = parseDurationMs(value);
+    if (ms === undefined) throw new InvalidArgumentError(`${flag} takes a duration like 30s, 5m or 1h30m`);
+    return ms;
   };
 }
 
@@ -70,6 +79,120 @@ export function buildProgram(out: Output): Command {
     .action(async (o) => {
       const { stats } = await import("./commands/stats.js");
       await stats({ db: resolveDbPath(o.db), json: o.json }, out);
+    });
+
+  const collect = program.command("collect").description("stream flows from a live source into the store");
+  collect
+    .command("hubble")
+    .description("stream flows from Hubble Relay (or a Hubble server) over gRPC into the store")
+    .addOption(dbOption())
+    .option("--server <host:port>", "Hubble Relay address", "localhost:4245")
+    .option("--tls", "use TLS", false)
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
+    .option("--tls-client-cert-file <file>", "client certificate (PEM) for mutual TLS")
+    .option("--tls-client-key-file <file>", "client key (PEM) for mutual TLS")
+    .option("--tls-server-name <name>", "the name the server certificate must carry")
+    .option("--tls-allow-insecure", "do not verify the server certificate (insecure)", false)
+    .option("--since <time>", "flows since this time: a duration ago (1h) or RFC 3339")
+    .option("--until <time>", "flows until this time: a duration ago (5m) or RFC 3339")
+    .option("--last <n>", "the last N flows of the ring buffer", parseIntFlag("--last", 1))
+    .option("-f, --follow", "keep streaming new flows", false)
+    .option("--duration <duration>", "stop after this long (30s, 10m, 2h)", durationFlag("--duration"))
+    .option("--namespace <ns>", "only flows from or to this namespace (repeat or comma-separate)", collectList, [])
+    .option(
+      "--request-timeout <duration>",
+      "how long to wait for the server to answer",
+      durationFlag("--request-timeout"),
+      12_000,
+    )
+    .option(
+      "--reconnect-timeout <duration>",
+      "give up when the server stays unreachable this long",
+      durationFlag("--reconnect-timeout"),
+      300_000,
+    )
+    .option("--workers <n>", "decode worker threads (0 decodes on the main thread)", parseIntFlag("--workers"))
+    .option("--json", "print the summary as JSON", false)
+    .action(async (o) => {
+      if (o.last !== undefined && (o.since !== undefined || o.until !== undefined)) {
+        throw new UsageError("--last cannot be combined with --since or --until", "use --last N, or a time window");
+      }
+      if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(o.server)) {
+        throw new UsageError(
+          `--server ${JSON.stringify(o.server)} is not host:port`,
+          "write --server like localhost:4245 or hubble-relay.kube-system.svc:80",
+        );
+      }
+      const now = Date.now();
+      const { collectHubbleCommand } = await import("./commands/collect-hubble.js");
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        await collectHubbleCommand(
+          {
+            db: resolveDbPath(o.db),
+            server: o.server,
+            tls: {
+              tls: o.tls,
+              caCertFiles: o.tlsCaCertFiles,
+              ...(o.tlsClientCertFile ? { clientCertFile: o.tlsClientCertFile } : {}),
+              ...(o.tlsClientKeyFile ? { clientKeyFile: o.tlsClientKeyFile } : {}),
+              ...(o.tlsServerName ? { serverName: o.tlsServerName } : {}),
+              allowInsecure: o.tlsAllowInsecure,
+            },
+            ...(o.since !== undefined ? { since: parseTimeFlag("--since", o.since, now) } : {}),
+            ...(o.until !== undefined ? { until: parseTimeFlag("--until", o.until, now) } : {}),
+            ...(o.last !== undefined ? { last: o.last } : {}),
+            follow: o.follow,
+            ...(o.duration !== undefined ? { durationMs: o.duration } : {}),
+            namespaces: o.namespace,
+            requestTimeoutMs: o.requestTimeout,
+            reconnectTimeoutMs: o.reconnectTimeout,
+            ...(o.workers !== undefined ? { workers: o.workers } : {}),
+            json: o.json,
+            signal: stop.signal,
+          },
+          out,
+        );
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
+
+  program
+    .command("replay-server")
+    .description("serve recorded Hubble flows over the Hubble Observer gRPC API (try flowpol without a cluster)")
+    .requiredOption("--from <files...>", "recorded flow files (hubble observe -o jsonpb, exporter files; .gz)")
+    .option("--listen <host:port>", "address to listen on (port 0: any free port)", "127.0.0.1:4245")
+    .option("--tls-cert <file>", "server certificate (PEM)")
+    .option("--tls-key <file>", "server key (PEM)")
+    .option("--tls-client-ca <file>", "require client certificates signed by this CA (mutual TLS)")
+    .option("--rate <n>", "events per second per stream (default: as fast as possible)", parseIntFlag("--rate", 1))
+    .option("--lost-every <n>", "emit a lost_events record after every N flows", parseIntFlag("--lost-every", 1))
+    .option("--unavailable-node <name>", "report this node as unavailable (repeatable)", collectList, [])
+    .action(async (o) => {
+      const { replayServer } = await import("./commands/replay-server.js");
+      const stopped = new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
+      await replayServer(
+        {
+          from: o.from,
+          listen: o.listen,
+          ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
+          ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
+          ...(o.tlsClientCa ? { tlsClientCa: o.tlsClientCa } : {}),
+          ...(o.rate !== undefined ? { rate: o.rate } : {}),
+          ...(o.lostEvery !== undefined ? { lostEvery: o.lostEvery } : {}),
+          unavailableNodes: o.unavailableNode,
+          stopped,
+        },
+        out,
+      );
     });
 
   const list = (value: string, previous: string[] = []) => [
@@ -129,7 +252,6 @@ export function buildProgram(out: Output): Command {
       );
     });
 
-  const collect = program.command("collect").description("collect live flows from a flow API into the store");
   collect
     .command("goldmane")
     .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")

@@ -1,5 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { formatByName } from "./formats.js";
+import { GRPC_FORMAT, parseGrpcChunk } from "./hubble/grpc-chunk.js";
 import { parseChunk } from "./parse-chunk.js";
 import { decoderFor, type RecordDecoder } from "./record.js";
 
@@ -21,11 +22,16 @@ function decoder(name: string): RecordDecoder {
   return decode;
 }
 
-/** Worker thread entry: parses chunks of lines and answers with pre-aggregated batches. */
+/**
+ * Worker thread entry: parses chunks of lines (or of gRPC messages, format `hubble-grpc`) and
+ * answers with pre-aggregated batches.
+ */
 parentPort?.on("message", (job: WorkerJob) => {
   try {
-    const format = formatByName(job.format);
-    const batch = parseChunk(job.bytes, job.startLine, format, decoder(job.format));
+    const batch =
+      job.format === GRPC_FORMAT
+        ? parseGrpcChunk(job.bytes, job.startLine)
+        : parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format));
     parentPort?.postMessage({ seq: job.seq, batch });
   } catch (err) {
     parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

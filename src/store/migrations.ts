@@ -124,6 +124,20 @@ CREATE TABLE gaps (
 `,
   },
   {
+    version: 2,
+    description: "resume cursors of streaming collectors (Hubble gRPC)",
+    sql: `
+CREATE TABLE collect_cursors (
+  source TEXT PRIMARY KEY,
+  seconds INTEGER NOT NULL,
+  nanos INTEGER NOT NULL,
+  keys TEXT NOT NULL DEFAULT '[]',
+  ingest_id INTEGER REFERENCES ingests(id),
+  updated_at INTEGER NOT NULL
+);
+`,
+  },
+  {
     version: 3,
     description: "edges: connections reported by each end (Calico reporter src/dst), so both ends count once",
     sql: `

@@ -12,6 +12,8 @@ export interface StoreStats {
   externalPeers: number;
   lostEvents: number;
   gaps: number;
+  /** Nodes a collector reported unavailable (Relay could not reach them): their flows are missing. */
+  unavailableNodes: string[];
   skippedLines: number;
   badLines: number;
   ingests: number;
@@ -29,7 +31,7 @@ export function storeStats(db: Db): StoreStats {
     .prepare(
       `SELECT coalesce(sum(flows), 0) AS flows, coalesce(sum(replies), 0) AS replies,
               coalesce(sum(skipped), 0) AS skipped, coalesce(sum(bad), 0) AS bad, count(*) AS ingests
-       FROM ingests WHERE status != 'running' OR kind = 'file'`,
+       FROM ingests WHERE status != 'running' OR kind IN ('file', 'grpc')`,
     )
     .get() as { flows: number; replies: number; skipped: number; bad: number; ingests: number };
   const edges = db
@@ -50,6 +52,11 @@ export function storeStats(db: Db): StoreStats {
       "SELECT coalesce(sum(CASE WHEN kind = 'lost_events' THEN count ELSE 0 END), 0) AS lost, count(*) AS gaps FROM gaps",
     )
     .get() as { lost: number; gaps: number };
+  const unavailableNodes = (
+    db
+      .prepare("SELECT DISTINCT node FROM gaps WHERE kind = 'node_unavailable' AND node != '' ORDER BY node")
+      .all() as Array<{ node: string }>
+  ).map((r) => r.node);
   const sources = (
     db.prepare("SELECT DISTINCT source_system AS s FROM ingests ORDER BY 1").all() as Array<{ s: string }>
   ).map((r) => r.s);
@@ -64,6 +71,7 @@ export function storeStats(db: Db): StoreStats {
     externalPeers: count("SELECT count(*) AS n FROM endpoints WHERE type = 'external'"),
     lostEvents: gaps.lost,
     gaps: gaps.gaps,
+    unavailableNodes,
     skippedLines: totals.skipped,
     badLines: totals.bad,
     ingests: totals.ingests,

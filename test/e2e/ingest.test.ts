@@ -38,6 +38,25 @@ describe("flowpol ingest of the real Hubble captures", () => {
     expect(s.flows).toBe(lines);
   });
 
+  it("reports every key scripts depend on in stats --json", () => {
+    expect(runCli(["ingest", "--db", db, TEN_FLOWS]).code).toBe(0);
+    const s = stats();
+    for (const key of [
+      "flows",
+      "edges",
+      "workloads",
+      "namespaces",
+      "lostEvents",
+      "skippedLines",
+      "badLines",
+      "since",
+      "until",
+    ]) {
+      expect(s, key).toHaveProperty(key);
+    }
+    expect(s).toMatchObject({ flows: 10, replies: 5, namespaces: 3, lostEvents: 0, skippedLines: 0, badLines: 0 });
+  });
+
   it("finds what the captures contain", () => {
     const r = runCli(["ingest", "--db", db, ...files.map((f) => join(SHARED_HUBBLE, f))]);
     expect(r.code, r.stderr).toBe(0);

@@ -28,6 +28,10 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
       ["sources", s.sources.join(", ") || "(none)"],
       ["lost events", s.lostEvents],
       ["gaps", s.gaps],
+      [
+        "unavailable nodes",
+        s.unavailableNodes.length ? `${s.unavailableNodes.length} (${s.unavailableNodes.join(", ")})` : 0,
+      ],
       ["skipped lines", s.skippedLines],
       ["bad lines", s.badLines],
     ];

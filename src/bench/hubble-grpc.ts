@@ -1,0 +1,111 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { Client, credentials } from "@grpc/grpc-js";
+import { collectHubble } from "../collect/hubble/collector.js";
+import { decodeResponse } from "../collect/hubble/grpc-flow.js";
+import { getFlowsMethod } from "../collect/hubble/observer-service.js";
+import { GetFlowsRequestSchema } from "../gen/observer/observer_pb.js";
+import { writeSimulation } from "../samples/write-simulation.js";
+import { openStore } from "../store/db.js";
+import type { BenchContext, BenchRow } from "./types.js";
+
+/**
+ * Hubble gRPC collection: flows/s collected from the replay server over loopback (decode, map,
+ * aggregate, write to SQLite) against, in the same run, a bare client that only decodes the same
+ * stream. The flows come from the simulator. Targets: >= 100,000 flows/s and >= 0.7 of the bare
+ * client's rate.
+ */
+
+const ROUNDS = 3;
+
+async function startServer(file: string): Promise<{ address: string; events: number; stop: () => void }> {
+  const script = fileURLToPath(new URL("./replay-bench-server.js", import.meta.url));
+  const child = spawn(process.execPath, [script, file], { stdio: ["ignore", "pipe", "inherit"] });
+  const [events, address] = await new Promise<[number, string]>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = out.match(/(\d+) flows; listening on (\S+)/);
+      if (m) resolve([Number(m[1]), m[2] as string]);
+    });
+    child.on("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { address, events, stop: () => child.kill("SIGTERM") };
+}
+
+async function bareDecode(address: string, expected: number): Promise<number> {
+  const client = new Client(address, credentials.createInsecure(), {
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  });
+  const started = performance.now();
+  let flows = 0;
+  await new Promise<void>((resolve, reject) => {
+    const call = client.makeServerStreamRequest(
+      getFlowsMethod.path,
+      getFlowsMethod.requestSerialize,
+      getFlowsMethod.responseDeserialize,
+      create(GetFlowsRequestSchema, {}),
+    );
+    call.on("data", (buf: Buffer) => {
+      if (decodeResponse(buf).kind === "flow") flows++;
+    });
+    call.on("end", resolve);
+    call.on("error", reject);
+  });
+  client.close();
+  if (flows !== expected) throw new Error(`bare client decoded ${flows} flows, expected ${expected}`);
+  return flows / ((performance.now() - started) / 1000);
+}
+
+async function collect(address: string, expected: number, dbPath: string): Promise<number> {
+  const db = openStore(dbPath);
+  try {
+    const started = performance.now();
+    const summary = await collectHubble({
+      db,
+      server: address,
+      tls: { tls: false, caCertFiles: [], allowInsecure: false },
+      follow: false,
+      namespaces: [],
+      requestTimeoutMs: 10_000,
+      reconnectTimeoutMs: 10_000,
+    });
+    if (summary.flows !== expected) throw new Error(`collected ${summary.flows} flows, expected ${expected}`);
+    return summary.flows / ((performance.now() - started) / 1000);
+  } finally {
+    db.close();
+  }
+}
+
+export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]> {
+  const flows = Math.round(300_000 * ctx.scale);
+  const file = join(ctx.dir, "hubble-grpc.jsonl");
+  ctx.log(`simulating ${flows} Hubble flows...`);
+  await writeSimulation({ scenario: "online-boutique", flows, format: "hubble", seed: 7 }, file, process.stdout);
+  const server = await startServer(file);
+  try {
+    let bare = 0;
+    let collected = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      ctx.log(`round ${i + 1}: bare client, then collect`);
+      bare = Math.max(bare, await bareDecode(server.address, server.events));
+      collected = Math.max(collected, await collect(server.address, server.events, join(ctx.dir, `grpc-${i}.db`)));
+    }
+    const ratio = collected / bare;
+    return [
+      {
+        name: `hubble gRPC collect, ${server.events} flows (best of ${ROUNDS})`,
+        value: Math.round(collected),
+        unit: "flows/s",
+        baseline: Math.round(bare),
+        ratio: Number(ratio.toFixed(2)),
+        target: ">= 100000 flows/s, >= 0.7x bare decode",
+        pass: collected >= 100_000 && ratio >= 0.7,
+      },
+    ];
+  } finally {
+    server.stop();
+  }
+}

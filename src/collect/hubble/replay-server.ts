@@ -1,0 +1,277 @@
+import { readFileSync } from "node:fs";
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  status,
+} from "@grpc/grpc-js";
+import { UsageError } from "../../errors.js";
+import type { FlowFilter } from "../../gen/flow/flow_pb.js";
+import {
+  type GetFlowsRequest,
+  GetFlowsResponseSchema,
+  type GetNodesRequest,
+  type GetNodesResponse,
+  GetNodesResponseSchema,
+  type ServerStatusRequest,
+  type ServerStatusResponse,
+  ServerStatusResponseSchema,
+} from "../../gen/observer/observer_pb.js";
+import { NodeState } from "../../gen/relay/relay_pb.js";
+import { compareTime, type NanoTime } from "./grpc-chunk.js";
+import { observerServiceDefinition } from "./observer-service.js";
+import { lostEventsAt, type ReplayEvent } from "./replay-events.js";
+
+/**
+ * `flowpol replay-server`: a real gRPC server implementing observer.Observer over recorded flows,
+ * so flowpol (or the `hubble` CLI) can be tried without a cluster. The events are a ring buffer
+ * that never moves: GetFlows honours number/first, since/until, follow and pod-namespace filters.
+ */
+
+export interface ReplayServerOptions {
+  events: ReplayEvent[];
+  listen: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  /** Events per second per stream; unlimited when undefined. */
+  rate?: number;
+  /** Emit a lost_events record (1 event lost) after every N flows. */
+  lostEvery?: number;
+  unavailableNodes: string[];
+  version?: string;
+}
+
+export interface RunningReplayServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${path}: ${(err as Error).message}`, `check the path given to ${flag}`);
+  }
+}
+
+function serverCredentials(o: ReplayServerOptions): ServerCredentials {
+  if (!o.tlsCert && !o.tlsKey && !o.tlsClientCa) return ServerCredentials.createInsecure();
+  if (!o.tlsCert || !o.tlsKey) {
+    throw new UsageError("--tls-cert and --tls-key go together", "give both to serve TLS, or neither for plaintext");
+  }
+  const ca = o.tlsClientCa ? readPem(o.tlsClientCa, "--tls-client-ca") : null;
+  return ServerCredentials.createSsl(
+    ca,
+    [{ private_key: readPem(o.tlsKey, "--tls-key"), cert_chain: readPem(o.tlsCert, "--tls-cert") }],
+    ca !== null,
+  );
+}
+
+/** Whether a pod ("ns/name", or "" for none) matches a Hubble pod filter: `ns/prefix`, `ns/`, `/pod`. */
+function podMatches(pod: string, filter: string): boolean {
+  if (!pod) return false;
+  const slash = filter.indexOf("/");
+  if (slash === -1) return pod.startsWith(`default/${filter}`);
+  const ns = filter.slice(0, slash);
+  const prefix = filter.slice(slash + 1);
+  const [podNs, podName] = pod.split("/") as [string, string];
+  return (ns === "" || podNs === ns) && podName.startsWith(prefix);
+}
+
+const SUPPORTED_FILTER_FIELDS = new Set(["sourcePod", "destinationPod", "$typeName"]);
+
+function unsupportedFilterField(f: FlowFilter): string | undefined {
+  for (const [key, value] of Object.entries(f)) {
+    if (SUPPORTED_FILTER_FIELDS.has(key)) continue;
+    if (Array.isArray(value) && value.length > 0) return key;
+  }
+  return undefined;
+}
+
+function filterMatches(e: ReplayEvent, f: FlowFilter): boolean {
+  if (f.sourcePod.length > 0 && !f.sourcePod.some((p) => podMatches(e.sourcePod, p))) return false;
+  if (f.destinationPod.length > 0 && !f.destinationPod.some((p) => podMatches(e.destinationPod, p))) return false;
+  return true;
+}
+
+function toNano(ts: { seconds: bigint; nanos: number } | undefined): NanoTime | undefined {
+  return ts ? { seconds: Number(ts.seconds), nanos: ts.nanos } : undefined;
+}
+
+/** The history a GetFlows request selects, in time order. */
+export function selectEvents(events: ReplayEvent[], request: GetFlowsRequest): ReplayEvent[] {
+  const since = toNano(request.since);
+  const until = toNano(request.until);
+  let selected = events.filter((e) => {
+    if (since && compareTime(e.time, since) < 0) return false;
+    if (until && compareTime(e.time, until) > 0) return false;
+    if (e.kind !== "flow") return true;
+    if (request.whitelist.length > 0 && !request.whitelist.some((f) => filterMatches(e, f))) return false;
+    if (request.blacklist.some((f) => filterMatches(e, f))) return false;
+    return true;
+  });
+  const number = Number(request.number);
+  if (number > 0) selected = request.first ? selected.slice(0, number) : selected.slice(-number);
+  return selected;
+}
+
+function withLost(events: ReplayEvent[], every: number | undefined): ReplayEvent[] {
+  if (!every) return events;
+  const out: ReplayEvent[] = [];
+  let flows = 0;
+  for (const e of events) {
+    out.push(e);
+    if (e.kind === "flow" && ++flows % every === 0) out.push(lostEventsAt(e.time, e.node, 1));
+  }
+  return out;
+}
+
+export async function startReplayServer(o: ReplayServerOptions): Promise<RunningReplayServer> {
+  const started = process.hrtime.bigint();
+  const events = withLost(o.events, o.lostEvery);
+  const flows = events.filter((e) => e.kind === "flow").length;
+  const nodes = [...new Set(events.map((e) => e.node).filter((n) => n !== ""))].sort();
+  const version = o.version ?? "flowpol-replay";
+  const active = new Set<ServerWritableStream<GetFlowsRequest, Buffer>>();
+  const nodeStatusBytes =
+    o.unavailableNodes.length > 0
+      ? Buffer.from(
+          toBinary(
+            GetFlowsResponseSchema,
+            create(GetFlowsResponseSchema, {
+              responseTypes: {
+                case: "nodeStatus",
+                value: {
+                  stateChange: NodeState.NODE_UNAVAILABLE,
+                  nodeNames: o.unavailableNodes,
+                  message: "node is unreachable (replay-server --unavailable-node)",
+                },
+              },
+            }),
+          ),
+        )
+      : undefined;
+
+  const server = new Server();
+  server.addService(observerServiceDefinition, {
+    ServerStatus: (
+      _call: ServerUnaryCall<ServerStatusRequest, ServerStatusResponse>,
+      cb: sendUnaryData<ServerStatusResponse>,
+    ) => {
+      cb(
+        null,
+        create(ServerStatusResponseSchema, {
+          numFlows: BigInt(flows),
+          maxFlows: BigInt(flows),
+          seenFlows: BigInt(flows),
+          uptimeNs: process.hrtime.bigint() - started,
+          numConnectedNodes: nodes.length,
+          numUnavailableNodes: o.unavailableNodes.length,
+          unavailableNodes: o.unavailableNodes,
+          version,
+        }),
+      );
+    },
+    GetNodes: (_call: ServerUnaryCall<GetNodesRequest, GetNodesResponse>, cb: sendUnaryData<GetNodesResponse>) => {
+      cb(
+        null,
+        create(GetNodesResponseSchema, {
+          nodes: [
+            ...nodes.map((name) => ({
+              name,
+              version,
+              state: NodeState.NODE_CONNECTED,
+              numFlows: BigInt(events.filter((e) => e.node === name && e.kind === "flow").length),
+            })),
+            ...o.unavailableNodes.map((name) => ({ name, version, state: NodeState.NODE_UNAVAILABLE })),
+          ],
+        }),
+      );
+    },
+    GetFlows: (call: ServerWritableStream<GetFlowsRequest, Buffer>) => {
+      const request = call.request;
+      if (request.first && request.follow) {
+        call.destroy(
+          Object.assign(new Error("first cannot be combined with follow"), { code: status.INVALID_ARGUMENT }),
+        );
+        return;
+      }
+      const unsupported = [...request.whitelist, ...request.blacklist].map(unsupportedFilterField).find(Boolean);
+      if (unsupported) {
+        call.destroy(
+          Object.assign(
+            new Error(`the replay server filters by source_pod and destination_pod only, not ${unsupported}`),
+            {
+              code: status.INVALID_ARGUMENT,
+            },
+          ),
+        );
+        return;
+      }
+      active.add(call);
+      void stream(call, selectEvents(events, request), {
+        rate: o.rate,
+        follow: request.follow && request.until === undefined,
+        nodeStatus: nodeStatusBytes,
+      }).finally(() => active.delete(call));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(o.listen, serverCredentials(o), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+  }).catch((err: Error) => {
+    throw new UsageError(`cannot listen on ${o.listen}: ${err.message}`, "choose another address with --listen");
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const call of active) call.end();
+        const force = setTimeout(() => server.forceShutdown(), 1000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+async function stream(
+  call: ServerWritableStream<GetFlowsRequest, Buffer>,
+  events: ReplayEvent[],
+  o: { rate: number | undefined; follow: boolean; nodeStatus: Buffer | undefined },
+): Promise<void> {
+  let cancelled = false;
+  const onCancel = new Promise<void>((resolve) => {
+    call.on("cancelled", () => {
+      cancelled = true;
+      resolve();
+    });
+    call.on("close", () => resolve());
+  });
+  const waitDrain = () =>
+    new Promise<void>((resolve) => {
+      call.once("drain", resolve);
+      onCancel.then(resolve);
+    });
+  if (o.nodeStatus) call.write(o.nodeStatus);
+  const started = Date.now();
+  for (let i = 0; i < events.length; i++) {
+    if (cancelled) return;
+    if (!call.write((events[i] as ReplayEvent).bytes)) await waitDrain();
+    if (o.rate !== undefined && i % Math.max(1, Math.floor(o.rate / 100)) === 0) {
+      const due = started + ((i + 1) / o.rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  if (cancelled) return;
+  if (o.follow) {
+    await onCancel;
+    return;
+  }
+  call.end();
+}

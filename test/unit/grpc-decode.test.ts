@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ChunkWriter, parseGrpcChunk, peekResponse, responseKey } from "../../src/collect/hubble/grpc-chunk.js";
+import { responseToRecord } from "../../src/collect/hubble/grpc-flow.js";
+import { hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
+import { eventFromResponse } from "../../src/collect/hubble/replay-events.js";
+import { parseChunk } from "../../src/collect/parse-chunk.js";
+import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
+import { SHARED_HUBBLE } from "../helpers/paths.js";
+
+const FILES = readdirSync(SHARED_HUBBLE).filter((f) => f.endsWith(".jsonl"));
+
+function encode(line: string): Buffer {
+  const value = JSON.parse(line) as Record<string, unknown>;
+  const envelope = value.flow ? value : { flow: value, node_name: value.node_name, time: value.time };
+  const event = eventFromResponse(
+    fromJson(GetFlowsResponseSchema, envelope as JsonValue, { ignoreUnknownFields: true }),
+  );
+  if (!event) throw new Error("no event");
+  return event.bytes;
+}
+
+describe("the selective gRPC decoder", () => {
+  it.each(FILES)("maps every flow of %s exactly as the JSON file parser does", (file) => {
+    const lines = readFileSync(join(SHARED_HUBBLE, file), "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+    for (const line of lines) {
+      expect(responseToRecord(encode(line))).toEqual(hubbleRecordFromJson(JSON.parse(line)));
+    }
+  });
+
+  it.each(FILES)("aggregates %s in one chunk exactly as file ingest aggregates it", (file) => {
+    const text = readFileSync(join(SHARED_HUBBLE, file), "utf8");
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const chunk = new ChunkWriter();
+    for (const line of lines) chunk.add(encode(line));
+    const fromGrpc = parseGrpcChunk(chunk.take(), 1);
+    const fromFile = parseChunk(Buffer.from(text), 1, hubbleFormat);
+    expect(fromGrpc).toEqual(fromFile);
+  });
+
+  it("reads the event time from the envelope and keys flows without uuid by content", () => {
+    const line = readFileSync(join(SHARED_HUBBLE, FILES[0] as string), "utf8").split("\n")[0] as string;
+    const bytes = encode(line);
+    const peek = peekResponse(bytes);
+    expect(peek.kind).toBe("flow");
+    expect(peek.time?.seconds).toBeGreaterThan(1_500_000_000);
+    expect(responseKey(bytes)).toMatch(/^sha256:/);
+    expect(responseKey(Buffer.from(bytes))).toBe(responseKey(bytes));
+  });
+
+  it.each([
+    { what: "a truncated message", bytes: (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)) },
+    { what: "a length running past the end", bytes: () => Buffer.from([0x0a, 0x7f, 0x01]) },
+    { what: "an unsupported wire type", bytes: () => Buffer.from([0x0f, 0x00]) },
+  ])("reports $what as a bad record instead of throwing", ({ bytes }) => {
+    const line = readFileSync(join(SHARED_HUBBLE, FILES[0] as string), "utf8").split("\n")[0] as string;
+    const record = responseToRecord(bytes(encode(line)));
+    expect(record.kind).toBe("bad");
+  });
+});
