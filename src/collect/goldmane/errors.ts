@@ -56,6 +56,15 @@ export function explainGoldmaneError(err: unknown, server: string): SourceError 
   if (e.code === status.DEADLINE_EXCEEDED) {
     return new SourceError(`${server} did not answer in time (${details.trim()})`, portForward, { cause: err });
   }
+  if (e.code === status.UNAVAILABLE) {
+    // grpc-js hides why a TLS connection failed when the server drops it (e.g. a client
+    // certificate it does not accept): name both likely causes.
+    return new SourceError(
+      `cannot connect to Goldmane at ${server} (${details.trim()})`,
+      `check that it is reachable (${portForward}) and that it accepts the client certificate: --tls-client-cert-file and --tls-client-key-file must be signed by Goldmane's CA (secret calico-system/node-certs)`,
+      { cause: err },
+    );
+  }
   return new SourceError(`Goldmane at ${server} failed: ${details.trim() || String(err)}`, portForward, {
     cause: err,
   });
