@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { diff } from "../cli/commands/diff.js";
 import { ingestInputs } from "../collect/ingest.js";
 import { openStore } from "../store/db.js";
+import { naiveCalicoIngest } from "./naive-calico-ingest.js";
 import { naiveDiff } from "./naive-diff.js";
 import { naiveIngest } from "./naive-ingest.js";
 
@@ -27,6 +28,7 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
     return { outputBytes: bytes };
   },
   "naive-ingest": async ([file]) => naiveIngest(file as string),
+  "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
     const store = openStore(db as string);

@@ -6,6 +6,7 @@ import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
 import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
+import { parseDurationFlag } from "./duration-flag.js";
 import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
 import { parseDurationMs, parseTimeFlag } from "./time-flags.js";
@@ -58,10 +59,12 @@ export function buildProgram(out: Output): Command {
 
   program
     .command("ingest")
-    .description("read flow files (Hubble JSON, exporter files; .gz; - for stdin) into the store")
+    .description(
+      "read flow files (Hubble JSON, exporter files, Calico flow logs, Goldmane and Whisker JSON; .gz; - for stdin) into the store",
+    )
     .argument("<files...>", "flow files, or - for stdin")
     .addOption(dbOption())
-    .option("--format <name>", "input format: auto, hubble, calico, goldmane", "auto")
+    .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
     .option("--workers <n>", "parse worker threads (default: one per core, at most 4)", parseIntFlag("--workers"))
     .option("--json", "print the per-input results as JSON", false)
@@ -258,6 +261,63 @@ export function buildProgram(out: Output): Command {
       );
     });
 
+  collect
+    .command("goldmane")
+    .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")
+    .addOption(dbOption())
+    .option(
+      "--server <host:port>",
+      "Goldmane's address (after kubectl port-forward -n calico-system svc/goldmane 7443:7443)",
+      "localhost:7443",
+    )
+    .option(
+      "--tls-ca-cert-files <files>",
+      "CA certificate(s) to verify Goldmane (PEM; repeat or comma-separate)",
+      collectList,
+    )
+    .option("--tls-client-cert-file <file>", "client certificate (PEM) signed by the Calico operator's CA")
+    .option("--tls-client-key-file <file>", "the client certificate's private key (PEM)")
+    .option("--tls-server-name <name>", "name to check in Goldmane's certificate (e.g. goldmane)")
+    .option(
+      "--follow",
+      "stream new flows until --duration, Ctrl-C or SIGTERM (reconnects when the server goes away)",
+      false,
+    )
+    .option(
+      "--since <duration>",
+      "read this much history first (e.g. 30m; Goldmane keeps about 1h)",
+      parseDurationFlag("--since"),
+    )
+    .option("--duration <duration>", "with --follow: stop after this long (e.g. 2h)", parseDurationFlag("--duration"))
+    .option("--page-size <n>", "flows per List page", parseIntFlag("--page-size", 1), 1000)
+    .option("--timeout <duration>", "how long to wait for Goldmane to answer", parseDurationFlag("--timeout"), 10_000)
+    .option("--json", "print the summary as JSON", false)
+    .action(async (o) => {
+      if (o.duration !== undefined && !o.follow) {
+        throw new UsageError("--duration only applies with --follow", "add --follow, or drop --duration");
+      }
+      const { collectGoldmaneCommand } = await import("./commands/collect-goldmane.js");
+      await collectGoldmaneCommand(
+        {
+          db: resolveDbPath(o.db),
+          server: o.server,
+          tls: {
+            caCertFiles: o.tlsCaCertFiles ?? [],
+            clientCertFile: o.tlsClientCertFile,
+            clientKeyFile: o.tlsClientKeyFile,
+            serverName: o.tlsServerName,
+          },
+          follow: o.follow,
+          sinceMs: o.since,
+          durationMs: o.duration,
+          pageSize: o.pageSize,
+          timeoutMs: o.timeout,
+          json: o.json,
+        },
+        out,
+      );
+    });
+
   program
     .command("report")
     .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
@@ -383,7 +443,11 @@ export function buildProgram(out: Output): Command {
     .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
     .option("--scenario <name>", "the simulated cluster", "online-boutique")
     .option("--flows <n>", "how many records to write", parseIntFlag("--flows", 1), 5000)
-    .option("--format <name>", "output format: hubble", "hubble")
+    .option(
+      "--format <name>",
+      "output format: hubble, calico (EE defaults), calico-level0..3 (flow logs at one aggregation level), goldmane",
+      "hubble",
+    )
     .option("--seed <n>", "random seed: the same seed gives the same file", parseIntFlag("--seed"), 1)
     .option("-o, --out <file>", "write to FILE (gzip when it ends in .gz) instead of stdout")
     .action(async (o) => {

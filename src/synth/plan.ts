@@ -227,7 +227,6 @@ class Planner {
   }
 
   private sharedEgress(ns: string, s: SharedService): Omit<PolicyIntent, "name" | "namespace"> | undefined {
-    const nodes = new Set(s.nodes);
     const evidence = this.edgesToNodes(s.nodes).filter((e) => this.workload(e.from)?.namespace === ns);
     if (evidence.length === 0) return undefined;
     const ports = this.sharedPorts(s, this.edgesToNodes(s.nodes));

@@ -277,8 +277,6 @@ describe("flowpol collect hubble over TLS", () => {
     );
     issue("client", "/CN=flowpol", "extendedKeyUsage=clientAuth\n");
   });
-  afterAll(() => certs.cleanup());
-
   const startTlsServer = (mutual: boolean) =>
     startReplayServer([
       "--from",
@@ -296,6 +294,7 @@ describe("flowpol collect hubble over TLS", () => {
   });
   afterAll(async () => {
     await Promise.all([tls?.stop(), mtls?.stop()]);
+    certs.cleanup();
   });
   const tlsServer = async (mutual: boolean) => shared(mutual ? mtls : tls);
 

@@ -72,7 +72,7 @@ function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
 
 /** Every valid NetworkPolicy in a repository tree (files that are not Kubernetes YAML are skipped). */
 function policiesInTree(files: ReadonlyMap<string, string>): NetworkPolicy[] {
-  const manifests: Manifests = { objects: [], documents: [], syntaxErrors: [], warnings: [], files: [] };
+  const manifests: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
   for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!/\.(ya?ml|json)$/i.test(path) || isKustomizationPath(path)) continue;
     if (!/kind:\s*NetworkPolicy|"kind"\s*:\s*"NetworkPolicy"/.test(text)) continue;
