@@ -206,8 +206,10 @@ describe("flowpol collect hubble over TLS", () => {
   const certs = tempDir("flowpol-certs-");
   const pem = (name: string) => join(certs.dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: certs.dir, stdio: "pipe" });
+  let tls: ReplayServer | undefined;
+  let mtls: ReplayServer | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     openssl(
       "req",
       "-x509",
@@ -276,6 +278,7 @@ describe("flowpol collect hubble over TLS", () => {
       "subjectAltName=DNS:relay.hubble-relay.cilium.io,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     );
     issue("client", "/CN=flowpol", "extendedKeyUsage=clientAuth\n");
+    [tls, mtls] = await Promise.all([startTlsServer(false), startTlsServer(true)]);
   });
   const startTlsServer = (mutual: boolean) =>
     startReplayServer([
@@ -287,11 +290,6 @@ describe("flowpol collect hubble over TLS", () => {
       pem("server.key"),
       ...(mutual ? ["--tls-client-ca", pem("ca.crt")] : []),
     ]);
-  let tls: ReplayServer | undefined;
-  let mtls: ReplayServer | undefined;
-  beforeAll(async () => {
-    [tls, mtls] = await Promise.all([startTlsServer(false), startTlsServer(true)]);
-  });
   afterAll(async () => {
     await Promise.all([tls?.stop(), mtls?.stop()]);
     certs.cleanup();
