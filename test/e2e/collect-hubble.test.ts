@@ -127,7 +127,8 @@ describe("flowpol collect hubble from the replay server", () => {
         db,
         "-f",
         "--duration",
-        "1s",
+        // Long enough for the first flows to arrive on a loaded machine.
+        "4s",
       ]);
       expect(r.code, r.stderr).toBe(0);
       const m = r.stdout.match(/: (\d+) flows.*\(--duration\)/);
