@@ -207,7 +207,19 @@ describe("flowpol collect hubble over TLS", () => {
   const pem = (name: string) => join(certs.dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: certs.dir, stdio: "pipe" });
 
-  beforeAll(() => {
+  const startTlsServer = (mutual: boolean) =>
+    startReplayServer([
+      "--from",
+      ...SAMPLES,
+      "--tls-cert",
+      pem("server.crt"),
+      "--tls-key",
+      pem("server.key"),
+      ...(mutual ? ["--tls-client-ca", pem("ca.crt")] : []),
+    ]);
+  let tls: ReplayServer | undefined;
+  let mtls: ReplayServer | undefined;
+  beforeAll(async () => {
     openssl(
       "req",
       "-x509",
@@ -276,27 +288,13 @@ describe("flowpol collect hubble over TLS", () => {
       "subjectAltName=DNS:relay.hubble-relay.cilium.io,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     );
     issue("client", "/CN=flowpol", "extendedKeyUsage=clientAuth\n");
-  });
-  afterAll(() => certs.cleanup());
-
-  const startTlsServer = (mutual: boolean) =>
-    startReplayServer([
-      "--from",
-      ...SAMPLES,
-      "--tls-cert",
-      pem("server.crt"),
-      "--tls-key",
-      pem("server.key"),
-      ...(mutual ? ["--tls-client-ca", pem("ca.crt")] : []),
-    ]);
-  let tls: ReplayServer | undefined;
-  let mtls: ReplayServer | undefined;
-  beforeAll(async () => {
     [tls, mtls] = await Promise.all([startTlsServer(false), startTlsServer(true)]);
   });
   afterAll(async () => {
     await Promise.all([tls?.stop(), mtls?.stop()]);
+    certs.cleanup();
   });
+
   const tlsServer = async (mutual: boolean) => shared(mutual ? mtls : tls);
 
   it("collects over TLS verified by --tls-ca-cert-files, with --tls-server-name", async () => {
