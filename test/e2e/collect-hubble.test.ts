@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observerServiceDefinition } from "../../src/collect/hubble/observer-service.js";
 import { runCli } from "../helpers/cli.js";
-import { SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
 import { type ReplayServer, spawnCli, startReplayServer } from "../helpers/processes.js";
 import { storeContent } from "../helpers/store-tables.js";
 
@@ -62,6 +62,23 @@ describe("flowpol collect hubble from the replay server", () => {
       expect(second.stdout).toMatch(/: 0 flows/);
       expect(storeContent(db)).toEqual(fileStore);
       expect(statsOf(db).flows).toBe(SAMPLE_FLOWS);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("stores exactly what a file ingest stores for the bundled simulated sample (gzip, flows with uuids)", async () => {
+    const sample = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
+    const server = await startReplayServer(["--from", sample]);
+    try {
+      const fileDb = join(tmp.dir, "sample-file.db");
+      const grpcDb = join(tmp.dir, "sample-grpc.db");
+      expect(runCli(["ingest", "--db", fileDb, sample]).code).toBe(0);
+      const r = runCli(["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", grpcDb]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(storeContent(grpcDb)).toEqual(storeContent(fileDb));
+      const [a, b] = [statsOf(grpcDb), statsOf(fileDb)];
+      expect([a.flows, a.lostEvents]).toEqual([b.flows, b.lostEvents]);
     } finally {
       await server.stop();
     }
@@ -127,7 +144,6 @@ describe("flowpol collect hubble from the replay server", () => {
         db,
         "-f",
         "--duration",
-        // Long enough for the first flows to arrive on a loaded machine.
         "4s",
       ]);
       expect(r.code, r.stderr).toBe(0);
@@ -207,9 +223,19 @@ describe("flowpol collect hubble over TLS", () => {
   const certs = tempDir("flowpol-certs-");
   const pem = (name: string) => join(certs.dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: certs.dir, stdio: "pipe" });
+
+  const startTlsServer = (mutual: boolean) =>
+    startReplayServer([
+      "--from",
+      ...SAMPLES,
+      "--tls-cert",
+      pem("server.crt"),
+      "--tls-key",
+      pem("server.key"),
+      ...(mutual ? ["--tls-client-ca", pem("ca.crt")] : []),
+    ]);
   let tls: ReplayServer | undefined;
   let mtls: ReplayServer | undefined;
-
   beforeAll(async () => {
     openssl(
       "req",
@@ -281,20 +307,11 @@ describe("flowpol collect hubble over TLS", () => {
     issue("client", "/CN=flowpol", "extendedKeyUsage=clientAuth\n");
     [tls, mtls] = await Promise.all([startTlsServer(false), startTlsServer(true)]);
   });
-  const startTlsServer = (mutual: boolean) =>
-    startReplayServer([
-      "--from",
-      ...SAMPLES,
-      "--tls-cert",
-      pem("server.crt"),
-      "--tls-key",
-      pem("server.key"),
-      ...(mutual ? ["--tls-client-ca", pem("ca.crt")] : []),
-    ]);
   afterAll(async () => {
     await Promise.all([tls?.stop(), mtls?.stop()]);
     certs.cleanup();
   });
+
   const tlsServer = async (mutual: boolean) => shared(mutual ? mtls : tls);
 
   it("collects over TLS verified by --tls-ca-cert-files, with --tls-server-name", async () => {

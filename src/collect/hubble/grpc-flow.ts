@@ -1,8 +1,8 @@
 import { DropReason, LostEventSource } from "../../gen/flow/flow_pb.js";
 import { NodeState } from "../../gen/relay/relay_pb.js";
-import type { Flow, FlowEndpoint } from "../../model/flow.js";
+import type { Flow } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
-import { dnsNames, flowIps, flowWithEndpoints, hubbleFlowToModel, parseEndpoint, parseService } from "./json-flow.js";
+import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
 import { WireReader } from "./wire.js";
 
 /**
@@ -51,14 +51,10 @@ const IP_FIELDS = { 1: "source", 2: "destination" };
 
 /**
  * Per-chunk memo: the same pod appears in many flows with byte-identical Endpoint messages, so
- * each distinct one is decoded once, and mapped once per (IP, DNS names, Service). The mapped
- * endpoints are shared between flows (never mutated downstream), which also lets the batch
- * builder recognise them by identity.
+ * each distinct one is decoded once (and, being the same object, parsed once by the cache).
  */
-export class EndpointMemo {
+export class EndpointMemo extends EndpointCache {
   private readonly decoded = new Map<string, Json>();
-  private readonly resolved = new WeakMap<object, Map<string, FlowEndpoint | string>>();
-  private readonly absent = {};
 
   endpoint(r: WireReader): Json {
     const start = r.pos;
@@ -72,39 +68,6 @@ export class EndpointMemo {
     this.decoded.set(key, json);
     return json;
   }
-
-  resolve(raw: unknown, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
-    const obj = raw !== null && typeof raw === "object" ? raw : this.absent;
-    let byFields = this.resolved.get(obj);
-    if (!byFields) {
-      byFields = new Map();
-      this.resolved.set(obj, byFields);
-    }
-    const svc = service as { namespace?: string; name?: string } | undefined;
-    const key = `${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${svc.namespace}/${svc.name}` : ""}`;
-    let ep = byFields.get(key);
-    if (ep === undefined) {
-      ep = parseEndpoint(raw, ip);
-      if (typeof ep !== "string") {
-        ep.dnsNames = dnsNames(names);
-        const parsedService = parseService(service);
-        if (parsedService) ep.service = parsedService;
-      }
-      byFields.set(key, ep);
-    }
-    return ep;
-  }
-}
-
-/** hubbleFlowToModel's rules, with endpoints resolved through the memo. */
-function flowToModel(raw: Json, node: string | undefined, time: number | undefined, memo: EndpointMemo): Flow | string {
-  const ips = flowIps(raw);
-  if (typeof ips === "string") return ips;
-  const source = memo.resolve(raw.source, ips[0], raw.source_names, raw.source_service);
-  if (typeof source === "string") return `source: ${source}`;
-  const destination = memo.resolve(raw.destination, ips[1], raw.destination_names, raw.destination_service);
-  if (typeof destination === "string") return `destination: ${destination}`;
-  return flowWithEndpoints(raw, source, destination, node, time);
 }
 
 function endpoint(r: WireReader): Json {
@@ -399,9 +362,7 @@ export function responseToRecord(buf: Buffer, start = 0, end = buf.length, memo?
   }
   switch (decoded.kind) {
     case "flow": {
-      const result: Flow | string = memo
-        ? flowToModel(decoded.flow, decoded.node, decoded.time, memo)
-        : hubbleFlowToModel(decoded.flow, decoded.node, decoded.time);
+      const result: Flow | string = hubbleFlowToModel(decoded.flow, decoded.node, decoded.time, memo);
       return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
     }
     case "lost":
