@@ -113,6 +113,14 @@ function widen(span: SeenSpan, time: number, count: number): void {
   span.count += count;
 }
 
+interface EndpointState {
+  id: number;
+  ref: EndpointRef;
+  seen: { ref: EndpointRef } & SeenSpan;
+  namespace: { entry: { name: string; labels: string; first: number; last: number }; labels: string } | undefined;
+  pod: { entry: PodAggregate; labels: string } | undefined;
+}
+
 export class BatchBuilder {
   flows = 0;
   replies = 0;
@@ -148,18 +156,21 @@ export class BatchBuilder {
     this.flows += flow.count;
     const src = this.observeEndpoint(flow.source, flow.time, flow.count);
     const dst = this.observeEndpoint(flow.destination, flow.time, flow.count);
-    this.observeDnsNames(flow);
+    if (flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || flow.dnsAnswer) {
+      this.observeDnsNames(flow);
+    }
     if (flowRole(flow) === "reply") {
       this.replies += flow.count;
       return;
     }
     const port = flow.protocol === "ICMPv4" || flow.protocol === "ICMPv6" ? 0 : (flow.destinationPort ?? 0);
-    const key = `${endpointKey(src)}>${endpointKey(dst)}>${flow.protocol}>${port}>${flow.verdict}>${flow.sourceSystem}`;
+    // Endpoints have small per-batch ids: the edge key stays short whatever the names.
+    const key = `${src.id}>${dst.id}>${flow.protocol}>${port}>${flow.verdict}>${flow.sourceSystem}`;
     let edge = this.edges.get(key);
     if (!edge) {
       edge = {
-        src,
-        dst,
+        src: src.ref,
+        dst: dst.ref,
         protocol: flow.protocol,
         port,
         verdict: flow.verdict,
@@ -178,81 +189,91 @@ export class BatchBuilder {
       for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + flow.count;
     }
     const svc = flow.destination.service;
-    if (svc && ALLOWED_VERDICTS.has(flow.verdict) && dst.type === "workload") {
-      const skey = `${svc.namespace}/${svc.name}>${endpointKey(dst)}>${flow.protocol}>${port}`;
+    if (svc && ALLOWED_VERDICTS.has(flow.verdict) && dst.ref.type === "workload") {
+      const skey = `${svc.namespace}/${svc.name}>${dst.id}>${flow.protocol}>${port}`;
       let s = this.services.get(skey);
       if (!s) {
-        s = { ...svc, endpoint: dst, protocol: flow.protocol, port, first: flow.time, last: flow.time, count: 0 };
+        s = { ...svc, endpoint: dst.ref, protocol: flow.protocol, port, first: flow.time, last: flow.time, count: 0 };
         this.services.set(skey, s);
       }
       widen(s, flow.time, flow.count);
     }
   }
 
-  private readonly endpointKeys = new WeakMap<FlowEndpoint, { ref: EndpointRef; key: string }>();
+  /** Per endpoint object (decoders share them between flows): its aggregates in this batch. */
+  private readonly endpointStates = new WeakMap<FlowEndpoint, EndpointState>();
+  private readonly statesByKey = new Map<string, EndpointState>();
 
-  private observeEndpoint(ep: FlowEndpoint, time: number, count: number): EndpointRef {
-    let memo = this.endpointKeys.get(ep);
-    if (!memo) {
-      const ref = endpointRef(ep);
-      memo = { ref, key: endpointKey(ref) };
-      this.endpointKeys.set(ep, memo);
+  private stateOf(ep: FlowEndpoint): EndpointState {
+    let state = this.endpointStates.get(ep);
+    if (state) return state;
+    const probe = endpointRef(ep);
+    const key = endpointKey(probe);
+    state = this.statesByKey.get(key);
+    if (!state) {
+      const seen = { ref: probe, first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, count: 0 };
+      this.endpoints.set(key, seen);
+      state = { id: this.statesByKey.size, ref: probe, seen, namespace: undefined, pod: undefined };
+      this.statesByKey.set(key, state);
     }
-    const probe = memo.ref;
-    const key = memo.key;
-    const known = this.endpoints.get(key);
-    let ref: EndpointRef;
-    if (known) {
-      widen(known, time, count);
-      ref = known.ref;
-    } else {
-      ref = probe;
-      this.endpoints.set(key, { ref, first: time, last: time, count });
-    }
+    const endpointState = state;
+    const ref = endpointState.ref;
     if (ep.namespace) {
-      const ns = this.namespaces.get(ep.namespace);
+      let ns = this.namespaces.get(ep.namespace);
       if (!ns) {
-        const labels = canonicalLabelsCached(ep.namespaceLabels);
-        this.namespaces.set(ep.namespace, {
-          name: ep.namespace,
-          labels: labels === "{}" ? "" : labels,
-          first: time,
-          last: time,
-        });
-      } else {
-        if (time < ns.first) ns.first = time;
-        if (time >= ns.last) {
-          ns.last = time;
-          const labels = canonicalLabelsCached(ep.namespaceLabels);
-          if (labels !== "{}") ns.labels = labels;
-        }
+        ns = { name: ep.namespace, labels: "", first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY };
+        this.namespaces.set(ep.namespace, ns);
       }
+      endpointState.namespace = { entry: ns, labels: canonicalLabelsCached(ep.namespaceLabels) };
     }
     // A peer known only by identity labels keeps its label set as a pseudo-pod named after the
     // identity, so the graph can compute and merge selectors from it.
     const podName = ep.podName ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
     if (podName && ep.namespace && ref.type === "workload") {
       const pkey = `${ep.namespace}/${podName}`;
-      const pod = this.pods.get(pkey);
+      let pod = this.pods.get(pkey);
       if (!pod) {
-        this.pods.set(pkey, {
+        pod = {
           namespace: ep.namespace,
           name: podName,
           endpoint: ref,
-          labels: canonicalLabelsCached(ep.labels),
+          labels: "",
           serviceAccount: ep.serviceAccount ?? "",
-          first: time,
-          last: time,
-        });
-      } else {
-        if (time < pod.first) pod.first = time;
-        if (time >= pod.last) {
-          pod.last = time;
-          pod.labels = canonicalLabelsCached(ep.labels);
-        }
+          first: Number.POSITIVE_INFINITY,
+          last: Number.NEGATIVE_INFINITY,
+        };
+        this.pods.set(pkey, pod);
+      }
+      endpointState.pod = { entry: pod, labels: canonicalLabelsCached(ep.labels) };
+    } else endpointState.pod = undefined;
+    // Namespace and pod entries differ per endpoint object (labels), so the state is per object.
+    state = { ...endpointState };
+    this.endpointStates.set(ep, state);
+    return state;
+  }
+
+  private observeEndpoint(ep: FlowEndpoint, time: number, count: number): EndpointState {
+    const state = this.stateOf(ep);
+    widen(state.seen, time, count);
+    const ns = state.namespace;
+    if (ns) {
+      const entry = ns.entry;
+      if (time < entry.first) entry.first = time;
+      if (time >= entry.last) {
+        entry.last = time;
+        if (ns.labels !== "{}") entry.labels = ns.labels;
       }
     }
-    return ref;
+    const pod = state.pod;
+    if (pod) {
+      const entry = pod.entry;
+      if (time < entry.first) entry.first = time;
+      if (time >= entry.last) {
+        entry.last = time;
+        entry.labels = pod.labels;
+      }
+    }
+    return state;
   }
 
   private observeDnsNames(flow: Flow): void {

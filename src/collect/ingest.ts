@@ -18,6 +18,7 @@ import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
+import { BatchMerger } from "./merge-batches.js";
 import { addValue, parseChunk } from "./parse-chunk.js";
 import { openInput } from "./read-input.js";
 import { decoderFor, type RecordFormat } from "./record.js";
@@ -32,6 +33,8 @@ export const DETECT_LINES = 50;
 const INLINE_BYTES = 4 * 1024 * 1024;
 const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
 const SHOWN_BAD_LINES = 5;
+/** Chunks merged before one write to the store (32 x 512 KiB: a transaction per 16 MiB). */
+const FLUSH_BATCHES = 32;
 
 export interface IngestProgress {
   input: string;
@@ -270,6 +273,33 @@ async function ingestOne(
     const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
 
+    // Batches from the workers are merged and written every FLUSH_BATCHES chunks, each flush in one
+    // transaction with the ingest log's progress: the store is always at a chunk boundary.
+    const merger = new BatchMerger();
+    let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
+    const flush = () => {
+      if (merger.size === 0 || !flushedTo) return;
+      const batch = merger.take();
+      const mark = flushedTo;
+      const apply = () => {
+        writer.write(batch, ingestId, format.system);
+        recordProgress(db, ingestId, {
+          bytesDone: mark.endOffset,
+          linesDone: mark.endLine,
+          contentHash: mark.digest,
+          counts: {
+            flows: batch.flows,
+            replies: batch.replies,
+            skipped: batch.skipped,
+            bad: batch.bad,
+            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+          },
+        });
+      };
+      if (singleTransaction) apply();
+      else db.transaction(apply)();
+    };
+
     const commit = async () => {
       const head = queue.shift();
       if (!head) return;
@@ -288,23 +318,9 @@ async function ingestOne(
           "fix or remove the line, or run without --strict to skip bad lines and ingest the rest",
         );
       }
-      const apply = () => {
-        writer.write(batch, ingestId, format.system);
-        recordProgress(db, ingestId, {
-          bytesDone: head.endOffset,
-          linesDone: head.endLine,
-          contentHash: head.digest,
-          counts: {
-            flows: batch.flows,
-            replies: batch.replies,
-            skipped: batch.skipped,
-            bad: batch.bad,
-            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
-          },
-        });
-      };
-      if (singleTransaction) apply();
-      else db.transaction(apply)();
+      merger.add(batch);
+      flushedTo = head;
+      if (merger.size >= FLUSH_BATCHES) flush();
       addCounts(counts, batch);
       for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
       options.onProgress?.({
@@ -329,6 +345,7 @@ async function ingestOne(
         while (queue.length >= maxQueue) await commit();
       }
       while (queue.length > 0) await commit();
+      flush();
       if (overlong.length > 0) {
         const tail: Batch = new BatchBuilder().build();
         queue.push({
@@ -338,6 +355,7 @@ async function ingestOne(
           digest: hash.copy().digest("hex"),
         });
         await commit();
+        flush();
       }
     } catch (err) {
       if (singleTransaction) db.exec("ROLLBACK");

@@ -1,6 +1,6 @@
 import { DropReason, LostEventSource } from "../../gen/flow/flow_pb.js";
 import { NodeState } from "../../gen/relay/relay_pb.js";
-import type { Flow, FlowEndpoint } from "../../model/flow.js";
+import type { Flow } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
 import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
 import { WireReader } from "./wire.js";
@@ -55,7 +55,6 @@ const IP_FIELDS = { 1: "source", 2: "destination" };
  */
 export class EndpointMemo extends EndpointCache {
   private readonly decoded = new Map<string, Json>();
-  private readonly parsed = new WeakMap<object, FlowEndpoint | string>();
 
   endpoint(r: WireReader): Json {
     const start = r.pos;
@@ -68,16 +67,6 @@ export class EndpointMemo extends EndpointCache {
     r.pos = end;
     this.decoded.set(key, json);
     return json;
-  }
-
-  override get(raw: unknown): FlowEndpoint | string {
-    if (raw === null || typeof raw !== "object") return super.get(raw);
-    let result = this.parsed.get(raw);
-    if (result === undefined) {
-      result = super.get(raw);
-      this.parsed.set(raw, result);
-    }
-    return result;
   }
 }
 

@@ -113,25 +113,40 @@ function asStringArray(v: unknown): string[] {
 
 const RFC3339_FRACTION = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{1,9})Z$/;
 
+function parseOtherTime(v: string): number | undefined {
+  const m = RFC3339_FRACTION.exec(v);
+  const ms = m ? Date.parse(`${m[1]}Z`) + Number((m[2] as string).padEnd(3, "0").slice(0, 3)) : Date.parse(v);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** The last whole second parsed: flows come in time order, so most lines share it. */
 let lastSecondText = "";
-let lastSecondMs = 0;
+let lastSecondMs = Number.NaN;
 
+/** RFC 3339 in UTC to milliseconds; sub-millisecond digits are truncated, not rounded. */
 export function parseTime(v: unknown): number | undefined {
   if (typeof v === "string") {
-    // Date.parse rounds sub-millisecond digits inconsistently across engines: truncate instead.
-    const m = RFC3339_FRACTION.exec(v);
-    if (!m) {
-      const ms = Date.parse(v);
-      return Number.isNaN(ms) ? undefined : ms;
+    // Fast path: "YYYY-MM-DDTHH:MM:SS.fffZ" with 1-9 fraction digits, in the same second as before.
+    if (v.length >= 22 && v.length <= 30 && v.charCodeAt(19) === 46 && v.charCodeAt(v.length - 1) === 90) {
+      if (!v.startsWith(lastSecondText) || lastSecondText.length !== 19) {
+        const m = RFC3339_FRACTION.exec(v);
+        if (!m) return parseOtherTime(v);
+        lastSecondText = m[1] as string;
+        lastSecondMs = Date.parse(`${lastSecondText}Z`);
+      }
+      let millis = 0;
+      for (let i = 20; i < 23; i++) {
+        const c = i < v.length - 1 ? v.charCodeAt(i) - 48 : 0;
+        if (c < 0 || c > 9) return parseOtherTime(v);
+        millis = millis * 10 + c;
+      }
+      for (let i = 23; i < v.length - 1; i++) {
+        const c = v.charCodeAt(i);
+        if (c < 48 || c > 57) return parseOtherTime(v);
+      }
+      return Number.isNaN(lastSecondMs) ? undefined : lastSecondMs + millis;
     }
-    const second = m[1] as string;
-    if (second !== lastSecondText) {
-      lastSecondMs = Date.parse(`${second}Z`);
-      lastSecondText = second;
-    }
-    if (Number.isNaN(lastSecondMs)) return undefined;
-    return lastSecondMs + Number((m[2] as string).padEnd(3, "0").slice(0, 3));
+    return parseOtherTime(v);
   }
   const obj = asObject(v);
   if (obj) {
@@ -162,47 +177,141 @@ function parseDirection(v: unknown): TrafficDirection {
 }
 
 /**
- * Parsed endpoints by their content. The same pod appears in thousands of flows; parsing and
- * validating its labels once per decoder, not once per flow, is most of the ingest speed.
- * Endpoints from the cache are shared: callers copy before setting per-flow fields.
+ * Parsed endpoints, complete with the per-flow fields (IP, DNS names, Service). The same pod
+ * appears in thousands of flows: parsing and validating its labels once per decoder is most of
+ * the ingest speed. The key is short: namespace, pod, numeric identity (Cilium derives it from the
+ * labels), the label count and workload, then the per-flow fields. Cached endpoints are shared
+ * between flows: never mutate them.
  */
 export class EndpointCache {
   private readonly entries = new Map<string, FlowEndpoint | string>();
+  /** The common case, without building a key string: pod name, then identity, then per-flow fields. */
+  private readonly byPod = new Map<string, Map<number, Map<string, CachedEndpoint[]>>>();
+  private size = 0;
 
   constructor(private readonly maxEntries = 20_000) {}
 
-  get(raw: unknown): FlowEndpoint | string {
+  get(raw: unknown, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
     const obj = asObject(raw);
-    if (!obj) return parseEndpoint(raw, undefined);
-    const key = endpointCacheKey(obj);
-    if (key === undefined) return parseEndpoint(raw, undefined);
+    const identity = obj?.identity;
+    if (!obj || typeof identity !== "number" || identity === 0) return this.getByKey(obj, raw, ip, names, service);
+    const labels = obj.labels;
+    const workloads = obj.workloads;
+    if ((labels !== undefined && !Array.isArray(labels)) || (workloads !== undefined && !Array.isArray(workloads))) {
+      return completeEndpoint(parseEndpoint(raw, ip), names, service);
+    }
+    const pod = String(obj.pod_name ?? obj.podName ?? "");
+    const svc = asObject(service);
+    const perFlow =
+      names === undefined && svc === undefined
+        ? (ip ?? "")
+        : `${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
+    let byIdentity = this.byPod.get(pod);
+    if (!byIdentity) {
+      byIdentity = new Map();
+      this.byPod.set(pod, byIdentity);
+    }
+    let byFlow = byIdentity.get(identity);
+    if (!byFlow) {
+      byFlow = new Map();
+      byIdentity.set(identity, byFlow);
+    }
+    const w = Array.isArray(workloads) && workloads.length > 0 ? asObject(workloads[0]) : undefined;
+    const namespace = obj.namespace;
+    const labelCount = Array.isArray(labels) ? labels.length : -1;
+    const cluster = obj.cluster_name ?? obj.clusterName;
+    const workloadKind = w?.kind;
+    const workloadName = w?.name;
+    // Records of one pod may differ in shape (with and without `workloads`): keep each.
+    let candidates = byFlow.get(perFlow);
+    if (candidates) {
+      for (const c of candidates) {
+        const k = c.shape;
+        if (
+          k.namespace === namespace &&
+          k.labelCount === labelCount &&
+          k.cluster === cluster &&
+          k.workloadKind === workloadKind &&
+          k.workloadName === workloadName
+        ) {
+          return c.endpoint;
+        }
+      }
+    } else {
+      candidates = [];
+      byFlow.set(perFlow, candidates);
+    }
+    if (this.size >= this.maxEntries) this.clear();
+    const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
+    candidates.push({ shape: { namespace, labelCount, cluster, workloadKind, workloadName }, endpoint });
+    this.size++;
+    return endpoint;
+  }
+
+  private getByKey(
+    obj: Json | undefined,
+    raw: unknown,
+    ip: string | undefined,
+    names: unknown,
+    service: unknown,
+  ): FlowEndpoint | string {
+    const identityKey = obj ? endpointCacheKey(obj) : "";
+    if (identityKey === undefined) return completeEndpoint(parseEndpoint(raw, ip), names, service);
+    const svc = asObject(service);
+    const key = `${identityKey}\u0001${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
     let parsed = this.entries.get(key);
     if (parsed === undefined) {
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
-      parsed = parseEndpoint(raw, undefined);
+      if (this.size >= this.maxEntries) this.clear();
+      parsed = completeEndpoint(parseEndpoint(raw, ip), names, service);
       this.entries.set(key, parsed);
+      this.size++;
     }
     return parsed;
   }
+
+  private clear(): void {
+    this.entries.clear();
+    this.byPod.clear();
+    this.size = 0;
+  }
+}
+
+interface EndpointShape {
+  namespace: unknown;
+  labelCount: number;
+  cluster: unknown;
+  workloadKind: unknown;
+  workloadName: unknown;
+}
+
+interface CachedEndpoint {
+  shape: EndpointShape;
+  endpoint: FlowEndpoint | string;
 }
 
 function endpointCacheKey(obj: Json): string | undefined {
   const labels = obj.labels;
   if (labels !== undefined && !Array.isArray(labels)) return undefined;
+  const identity = obj.identity;
+  if (identity === undefined || identity === 0) {
+    // No identity to stand for the labels: key on the labels themselves.
+    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}`;
+  }
   const workloads = obj.workloads;
   let workload = "";
   if (Array.isArray(workloads) && workloads.length > 0) {
     const w = asObject(workloads[0]);
     workload = `${String(w?.kind)}/${String(w?.name)}`;
   } else if (workloads !== undefined && !Array.isArray(workloads)) return undefined;
-  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(obj.identity)}\u0001${workload}\u0001${labels ? labels.join("\u0001") : ""}`;
+  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.length : 0}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
 }
 
-function withIp(ep: FlowEndpoint | string, ip: string | undefined): FlowEndpoint | string {
+function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: unknown): FlowEndpoint | string {
   if (typeof ep === "string") return ep;
-  const copy: FlowEndpoint = { ...ep, dnsNames: [] };
-  if (ip) copy.ip = ip;
-  return copy;
+  ep.dnsNames = dnsNames(names);
+  const svc = parseService(service);
+  if (svc) ep.service = svc;
+  return ep;
 }
 
 function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
@@ -311,16 +420,18 @@ export function hubbleFlowToModel(
   const ips = flowIps(raw);
   if (typeof ips === "string") return ips;
   const [srcIp, dstIp] = ips;
-  const source = cache ? withIp(cache.get(raw.source), srcIp) : parseEndpoint(raw.source, srcIp);
+  const srcNames = field(raw, "source_names", "sourceNames");
+  const dstNames = field(raw, "destination_names", "destinationNames");
+  const srcService = field(raw, "source_service", "sourceService");
+  const dstService = field(raw, "destination_service", "destinationService");
+  const source = cache
+    ? cache.get(raw.source, srcIp, srcNames, srcService)
+    : completeEndpoint(parseEndpoint(raw.source, srcIp), srcNames, srcService);
   if (typeof source === "string") return `source: ${source}`;
-  const destination = cache ? withIp(cache.get(raw.destination), dstIp) : parseEndpoint(raw.destination, dstIp);
+  const destination = cache
+    ? cache.get(raw.destination, dstIp, dstNames, dstService)
+    : completeEndpoint(parseEndpoint(raw.destination, dstIp), dstNames, dstService);
   if (typeof destination === "string") return `destination: ${destination}`;
-  source.dnsNames = dnsNames(field(raw, "source_names", "sourceNames"));
-  destination.dnsNames = dnsNames(field(raw, "destination_names", "destinationNames"));
-  const srcService = parseService(field(raw, "source_service", "sourceService"));
-  const dstService = parseService(field(raw, "destination_service", "destinationService"));
-  if (srcService) source.service = srcService;
-  if (dstService) destination.service = dstService;
   return flowWithEndpoints(raw, source, destination, envelopeNode, envelopeTime);
 }
 
@@ -454,126 +565,15 @@ function flowRecord(result: Flow | string): SourceRecord {
   return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
 }
 
-const SOURCE_KEY = '"source":{';
-const DESTINATION_KEY = '"destination":{';
-
-/** The index just past the JSON object that opens at `start`, or -1. Strings are skipped. */
-function objectEnd(text: string, start: number): number {
-  let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) {
-      // Jump over the string: find its closing quote, skipping escaped ones.
-      let j = text.indexOf('"', i + 1);
-      while (j !== -1 && isEscaped(text, j)) j = text.indexOf('"', j + 1);
-      if (j === -1) return -1;
-      i = j;
-    } else if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return i + 1;
-  }
-  return -1;
-}
-
-function isEscaped(text: string, quote: number): boolean {
-  let backslashes = 0;
-  for (let k = quote - 1; k >= 0 && text.charCodeAt(k) === 92; k--) backslashes++;
-  return backslashes % 2 === 1;
-}
-
 /**
- * Decodes Hubble lines with a text-level fast path: the `source` and `destination` objects (most
- * of a line, and the same for every flow of a pod pair) are cut out of the text and parsed once
- * per distinct content; JSON.parse sees only the rest. The quoted key `"source":{` cannot occur
- * inside a JSON string, and the cut is verified (both must land on the flow's own keys), else the
- * line takes the general path. Endpoints are shared between flows: never mutate them.
+ * A stateful decoder: keeps an endpoint cache across records, so each distinct pod is parsed and
+ * validated once per worker rather than once per flow.
  */
-export class HubbleLineDecoder implements RecordDecoder {
-  /** Parsed endpoints by raw text, then by IP, DNS names and Service (per-flow fields). */
-  private readonly endpoints = new Map<string, Map<string, FlowEndpoint | string>>();
-  private endpointCount = 0;
+export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
-
-  constructor(private readonly maxEndpoints = 10_000) {}
 
   decode(value: unknown): SourceRecord {
     return hubbleRecordFromJson(value, this.cache);
-  }
-
-  decodeLine(text: string): SourceRecord | undefined {
-    const a = text.indexOf(SOURCE_KEY);
-    if (a === -1) return undefined;
-    const aStart = a + SOURCE_KEY.length - 1;
-    const aEnd = objectEnd(text, aStart);
-    if (aEnd === -1) return undefined;
-    const b = text.indexOf(DESTINATION_KEY, aEnd);
-    if (b === -1) return undefined;
-    const bStart = b + DESTINATION_KEY.length - 1;
-    const bEnd = objectEnd(text, bStart);
-    if (bEnd === -1) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(`${text.slice(0, aStart)}0${text.slice(aEnd, bStart)}0${text.slice(bEnd)}`);
-    } catch {
-      return undefined;
-    }
-    const outer = asObject(value);
-    if (!outer) return undefined;
-    const inner = asObject(outer.flow);
-    const raw = inner ?? outer;
-    if (raw.source !== 0 || raw.destination !== 0) return undefined;
-    const ips = flowIps(raw);
-    if (typeof ips === "string") return { kind: "bad", reason: ips };
-    const source = this.endpoint(
-      text.slice(aStart, aEnd),
-      ips[0],
-      field(raw, "source_names", "sourceNames"),
-      field(raw, "source_service", "sourceService"),
-    );
-    if (typeof source === "string") return { kind: "bad", reason: `source: ${source}` };
-    const destination = this.endpoint(
-      text.slice(bStart, bEnd),
-      ips[1],
-      field(raw, "destination_names", "destinationNames"),
-      field(raw, "destination_service", "destinationService"),
-    );
-    if (typeof destination === "string") return { kind: "bad", reason: `destination: ${destination}` };
-    const node = inner ? asString(field(outer, "node_name", "nodeName")) : undefined;
-    const time = inner && raw.time === undefined ? parseTime(outer.time) : undefined;
-    return flowRecord(flowWithEndpoints(raw, source, destination, node, time));
-  }
-
-  private endpoint(rawText: string, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
-    const namesKey = Array.isArray(names) ? names.join(",") : "";
-    const serviceObj = asObject(service);
-    const serviceKey = serviceObj ? `${String(serviceObj.namespace)}/${String(serviceObj.name)}` : "";
-    const key = namesKey || serviceKey ? `${ip ?? ""}\u0001${namesKey}\u0001${serviceKey}` : (ip ?? "");
-    let byFlowFields = this.endpoints.get(rawText);
-    if (byFlowFields === undefined) {
-      if (this.endpointCount >= this.maxEndpoints) {
-        this.endpoints.clear();
-        this.endpointCount = 0;
-      }
-      byFlowFields = new Map();
-      this.endpoints.set(rawText, byFlowFields);
-    }
-    let ep = byFlowFields.get(key);
-    if (ep === undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(rawText);
-      } catch {
-        return "the endpoint is not valid JSON";
-      }
-      ep = parseEndpoint(parsed, ip);
-      if (typeof ep !== "string") {
-        ep.dnsNames = dnsNames(names);
-        const svc = parseService(service);
-        if (svc) ep.service = svc;
-      }
-      byFlowFields.set(key, ep);
-      this.endpointCount++;
-    }
-    return ep;
   }
 }
 
@@ -590,5 +590,5 @@ export const hubbleFormat: RecordFormat = {
     obj.debug_event !== undefined ||
     (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
   toRecord: (value) => hubbleRecordFromJson(value),
-  createDecoder: () => new HubbleLineDecoder(),
+  createDecoder: () => new HubbleDecoder(),
 };
