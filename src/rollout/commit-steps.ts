@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isKustomizationPath, KUSTOMIZATION } from "./classify.js";
@@ -141,10 +141,19 @@ export async function commitSteps(git: Git, input: CommitStepsInput): Promise<{ 
       changed.sort();
       removed.sort();
       const records: string[] = [];
-      for (const path of [...added, ...changed]) {
-        const sha = await git.out(["hash-object", "-w", "--stdin"], { input: state.get(path)! });
-        records.push(`100644 ${sha}\t${path}\0`);
-      }
+      const writes = [...added, ...changed];
+      // One hash-object for the whole step: the texts go through scratch files.
+      const blobFiles = writes.map((path, i) => {
+        const file = join(scratch, `blob-${commits.length}-${i}`);
+        writeFileSync(file, state.get(path)!);
+        return file;
+      });
+      const shas = blobFiles.length
+        ? (await git.out(["hash-object", "-w", "--stdin-paths"], { input: `${blobFiles.join("\n")}\n` })).split("\n")
+        : [];
+      writes.forEach((path, i) => {
+        records.push(`100644 ${shas[i]}\t${path}\0`);
+      });
       for (const path of removed) records.push(`0 ${"0".repeat(40)}\t${path}\0`);
       await git.run(["update-index", "-z", "--index-info"], { env, input: records.join("") });
       const tree = await git.out(["write-tree"], { env });
