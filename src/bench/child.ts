@@ -1,6 +1,10 @@
 import { rmSync } from "node:fs";
+import { Writable } from "node:stream";
+import { diff } from "../cli/commands/diff.js";
 import { ingestInputs } from "../collect/ingest.js";
 import { openStore } from "../store/db.js";
+import { naiveCalicoIngest } from "./naive-calico-ingest.js";
+import { naiveDiff } from "./naive-diff.js";
 import { naiveIngest } from "./naive-ingest.js";
 
 /**
@@ -8,7 +12,23 @@ import { naiveIngest } from "./naive-ingest.js";
  * Tasks register here; bench modules call them through measureInChild.
  */
 const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>> = {
+  "naive-diff": async ([policies, db, sample]) => naiveDiff(policies as string, db as string, Number(sample)),
+  "flowpol-diff": async ([policies, db]) => {
+    let bytes = 0;
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        bytes += chunk.length;
+        cb();
+      },
+    });
+    await diff(
+      { policies: [policies as string], db: db as string, format: "json", failOn: [] },
+      { stdout: sink, stderr: sink },
+    );
+    return { outputBytes: bytes };
+  },
   "naive-ingest": async ([file]) => naiveIngest(file as string),
+  "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
     const store = openStore(db as string);

@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
+import { diffBenchmark } from "./diff-bench.js";
 import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import { synthBenchmark } from "./synth-bench.js";
@@ -13,8 +15,10 @@ import type { Benchmark, BenchRow } from "./types.js";
  */
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
+  "calico-ingest": calicoIngestBenchmark,
   "hubble-grpc": hubbleGrpcBenchmark,
   synthesis: synthBenchmark,
+  diff: diffBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT_CODES, toFlowpolError, UsageError } from "../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
 import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
+import { parseDurationFlag } from "./duration-flag.js";
 import { collectList } from "./flags.js";
 import { type Output, processOutput, writeLine } from "./output.js";
 import { parseDurationMs, parseTimeFlag } from "./time-flags.js";
@@ -21,6 +22,18 @@ export function parseIntFlag(flag: string, min = 0) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}`);
     return n;
   };
+}
+
+function splitList(value: string): string[] {
+  const items = value.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) throw new InvalidArgumentError("give a comma-separated list without empty items");
+  return items;
+}
+
+/** The store when one is named, or the default store when it exists; undefined otherwise. */
+function existingDb(flag: string | undefined): string | undefined {
+  const path = resolveDbPath(flag);
+  return flag !== undefined || process.env.FLOWPOL_DB !== undefined || existsSync(path) ? path : undefined;
 }
 
 function durationFlag(flag: string) {
@@ -46,10 +59,12 @@ export function buildProgram(out: Output): Command {
 
   program
     .command("ingest")
-    .description("read flow files (Hubble JSON, exporter files; .gz; - for stdin) into the store")
+    .description(
+      "read flow files (Hubble JSON, exporter files, Calico flow logs, Goldmane and Whisker JSON; .gz; - for stdin) into the store",
+    )
     .argument("<files...>", "flow files, or - for stdin")
     .addOption(dbOption())
-    .option("--format <name>", "input format: auto, hubble, calico, goldmane", "auto")
+    .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
     .option("--workers <n>", "parse worker threads (default: one per core, at most 4)", parseIntFlag("--workers"))
     .option("--json", "print the per-input results as JSON", false)
@@ -192,13 +207,6 @@ export function buildProgram(out: Output): Command {
       );
     });
 
-  const list = (value: string, previous: string[] = []) => [
-    ...previous,
-    ...value
-      .split(",")
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
   const analyze = program
     .command("analyze")
     .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats");
@@ -207,9 +215,13 @@ export function buildProgram(out: Output): Command {
     .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
     .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
     .option("-o, --output <format>", "txt, json, csv or md", "txt")
-    .option("--focusworkload <names>", "only connections of these workloads (name or ns/name, comma-separated)", list)
+    .option(
+      "--focusworkload <names>",
+      "only connections of these workloads (name or ns/name, comma-separated)",
+      collectList,
+    )
     .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
-    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", list)
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", collectList)
     .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
     .option("-q, --quiet", "no warnings on stderr", false)
     .action(async (o) => {
@@ -249,12 +261,193 @@ export function buildProgram(out: Output): Command {
       );
     });
 
+  collect
+    .command("goldmane")
+    .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")
+    .addOption(dbOption())
+    .option(
+      "--server <host:port>",
+      "Goldmane's address (after kubectl port-forward -n calico-system svc/goldmane 7443:7443)",
+      "localhost:7443",
+    )
+    .option(
+      "--tls-ca-cert-files <files>",
+      "CA certificate(s) to verify Goldmane (PEM; repeat or comma-separate)",
+      collectList,
+    )
+    .option("--tls-client-cert-file <file>", "client certificate (PEM) signed by the Calico operator's CA")
+    .option("--tls-client-key-file <file>", "the client certificate's private key (PEM)")
+    .option("--tls-server-name <name>", "name to check in Goldmane's certificate (e.g. goldmane)")
+    .option(
+      "--follow",
+      "stream new flows until --duration, Ctrl-C or SIGTERM (reconnects when the server goes away)",
+      false,
+    )
+    .option(
+      "--since <duration>",
+      "read this much history first (e.g. 30m; Goldmane keeps about 1h)",
+      parseDurationFlag("--since"),
+    )
+    .option("--duration <duration>", "with --follow: stop after this long (e.g. 2h)", parseDurationFlag("--duration"))
+    .option("--page-size <n>", "flows per List page", parseIntFlag("--page-size", 1), 1000)
+    .option("--timeout <duration>", "how long to wait for Goldmane to answer", parseDurationFlag("--timeout"), 10_000)
+    .option("--json", "print the summary as JSON", false)
+    .action(async (o) => {
+      if (o.duration !== undefined && !o.follow) {
+        throw new UsageError("--duration only applies with --follow", "add --follow, or drop --duration");
+      }
+      const { collectGoldmaneCommand } = await import("./commands/collect-goldmane.js");
+      await collectGoldmaneCommand(
+        {
+          db: resolveDbPath(o.db),
+          server: o.server,
+          tls: {
+            caCertFiles: o.tlsCaCertFiles ?? [],
+            clientCertFile: o.tlsClientCertFile,
+            clientKeyFile: o.tlsClientKeyFile,
+            serverName: o.tlsServerName,
+          },
+          follow: o.follow,
+          sinceMs: o.since,
+          durationMs: o.duration,
+          pageSize: o.pageSize,
+          timeoutMs: o.timeout,
+          json: o.json,
+        },
+        out,
+      );
+    });
+
+  program
+    .command("report")
+    .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
+    .addOption(dbOption())
+    .option("--format <name>", "markdown or html (one self-contained page)", "markdown")
+    .option("-o, --out <file>", "write to FILE instead of stdout")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)")
+    .action(async (o) => {
+      const { report } = await import("./commands/report.js");
+      await report(
+        { db: resolveDbPath(o.db), format: o.format, out: o.out, minJobRuns: o.minJobRuns, policies: o.policies },
+        out,
+      );
+    });
+
+  program
+    .command("verify")
+    .description("after a wave: every flow dropped or audited by policy since it began (exit 3 if any)")
+    .argument("[files...]", "flow files (Hubble JSON, exporter files; .gz; - for stdin)")
+    .option("--server <host:port>", "read the flows since --since from Hubble Relay instead of files")
+    .option("--tls", "use TLS with --server", false)
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
+    .option("--tls-server-name <name>", "the name the server certificate must carry")
+    .option("--timeout <duration>", "give up reading from --server after this long", durationFlag("--timeout"), 120_000)
+    .requiredOption("--since <time>", "when the wave was applied: ISO 8601, or a duration ago (30m, 2h, 1d)")
+    .option("--policies <paths...>", "the wave's policy files or folders")
+    .option("--wave <id>", "the wave's policies from the rollout branch: a step id such as 2 or 3.1")
+    .option("--repo <dir>", "the GitOps repository, for --wave", ".")
+    .option("--ref <rev>", "the rollout branch or commit, for --wave", "HEAD")
+    .option("--format <name>", "input format: auto, hubble", "auto")
+    .option("--json", "one JSON object", false)
+    .action(async (files: string[], o) => {
+      const { verify } = await import("./commands/verify.js");
+      await verify(
+        {
+          inputs: files,
+          since: o.since,
+          policies: o.policies,
+          wave: o.wave,
+          repo: o.repo,
+          ref: o.ref,
+          format: o.format,
+          json: o.json,
+          now: Date.now(),
+          env: process.env,
+          hubble:
+            o.server === undefined
+              ? undefined
+              : {
+                  server: o.server,
+                  tls: {
+                    tls: o.tls,
+                    caCertFiles: o.tlsCaCertFiles,
+                    ...(o.tlsServerName !== undefined ? { serverName: o.tlsServerName } : {}),
+                    allowInsecure: false,
+                  },
+                  requestTimeoutMs: o.timeout,
+                },
+        },
+        out,
+      );
+    });
+
+  program
+    .command("rollout")
+    .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
+    .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
+    .option("--from <dir>", "the folder `flowpol generate --out` wrote (default: generate from the store)")
+    .option("--flavor <name>", "when generating from the store: kubernetes, cilium or calico-staged", "kubernetes")
+    .option("--path <dir>", "folder inside the repository for the policies", "policies")
+    .option("--base <branch>", "branch to start from", "main")
+    .option("--branch <name>", "branch to create or update (default: flowpol/network-policies[-wave-N])")
+    .option(
+      "--wave <n>",
+      "only waves 1..N, on a branch of their own (1 observe, 2 allow, 3 deny ingress, 4 deny egress)",
+      parseIntFlag("--wave", 1),
+    )
+    .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
+    .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
+    .addOption(dbOption())
+    .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
+    .option("--template <file>", "pull request template (default: templates/pull-request.md)")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--push <remote>", "push the branch to this remote")
+    .option("--open", "open the pull request with the gh CLI (or print the command)", false)
+    .action(async (o) => {
+      const { rollout } = await import("./commands/rollout.js");
+      await rollout(
+        {
+          repo: o.repo,
+          from: o.from,
+          flavor: o.flavor,
+          path: o.path,
+          base: o.base,
+          branch: o.branch,
+          wave: o.wave,
+          waveOrder: o.waveOrder,
+          egressOrder: o.egressOrder,
+          db: o.db === false ? undefined : existingDb(o.db),
+          template: o.template,
+          minJobRuns: o.minJobRuns,
+          push: o.push,
+          open: o.open,
+          env: process.env,
+        },
+        out,
+      );
+    });
+
   program
     .command("simulate")
     .description("write realistic flow records from a simulated cluster (to try flowpol, and for benchmarks)")
     .option("--scenario <name>", "the simulated cluster", "online-boutique")
     .option("--flows <n>", "how many records to write", parseIntFlag("--flows", 1), 5000)
-    .option("--format <name>", "output format: hubble", "hubble")
+    .option(
+      "--format <name>",
+      "output format: hubble, calico (EE defaults), calico-level0..3 (flow logs at one aggregation level), goldmane",
+      "hubble",
+    )
     .option("--seed <n>", "random seed: the same seed gives the same file", parseIntFlag("--seed"), 1)
     .option("-o, --out <file>", "write to FILE (gzip when it ends in .gz) instead of stdout")
     .action(async (o) => {
@@ -331,6 +524,47 @@ export function buildProgram(out: Output): Command {
       out,
     );
   });
+
+  program
+    .command("lint")
+    .description(
+      "review NetworkPolicy manifests: split peers, missing DNS, allow-alls, flat trust, missing default deny...",
+    )
+    .argument(
+      "<paths...>",
+      "manifest files or folders (policies, and the Pods/workloads/Namespaces they apply to), or -",
+    )
+    .option("--format <name>", "text or json", "text")
+    .option("--fail-on <severity>", "exit 3 on findings at this level or above: error, warning, info, never", "warning")
+    .option(
+      "--cluster-cidr <cidr>",
+      "pod and Service address ranges, for ipBlock checks (repeat or comma-separate)",
+      collectList,
+      [],
+    )
+    .action(async (paths: string[], o) => {
+      const { lint } = await import("./commands/lint.js");
+      await lint({ paths, format: o.format, failOn: o.failOn, clusterCidrs: o.clusterCidr }, out);
+    });
+
+  program
+    .command("diff")
+    .description(
+      "observed traffic against declared NetworkPolicies: allowed, denied, unprotected; unused rules; coverage",
+    )
+    .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
+    .addOption(dbOption())
+    .option("--format <name>", "table, markdown or json", "table")
+    .option(
+      "--fail-on <checks>",
+      "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
+      collectList,
+      [],
+    )
+    .action(async (o) => {
+      const { diff } = await import("./commands/diff.js");
+      await diff({ policies: o.policies, db: resolveDbPath(o.db), format: o.format, failOn: o.failOn }, out);
+    });
 
   return program;
 }

@@ -34,6 +34,12 @@ export interface EdgeAggregate extends SeenSpan {
   system: string;
   dropReason: string;
   policies: Record<string, number>;
+  /**
+   * Connections reported by the source end and by the destination end (Calico `reporter`). `count`
+   * includes only the larger of the two, so a connection both ends report counts once.
+   */
+  srcReported: number;
+  dstReported: number;
 }
 
 export interface PodAggregate {
@@ -79,7 +85,13 @@ export function endpointRef(ep: FlowEndpoint): EndpointRef {
   if (ep.entity && ep.entity !== "world") {
     return { type: "entity", namespace: "", kind: "", name: ep.entity, ip: ep.ip ?? "" };
   }
-  if (ep.entity === "world") return { type: "external", namespace: "", kind: "", name: "", ip: ep.ip ?? "" };
+  if (ep.entity === "world") {
+    if (ep.peer) {
+      const namespace = ep.peer.kind === "NetworkSet" ? (ep.namespace ?? "") : "";
+      return { type: "external", namespace, kind: ep.peer.kind, name: ep.peer.name, ip: "" };
+    }
+    return { type: "external", namespace: "", kind: "", name: "", ip: ep.ip ?? "" };
+  }
   return { type: "unknown", namespace: ep.namespace ?? "", kind: "", name: "", ip: ep.ip ?? "" };
 }
 
@@ -119,6 +131,14 @@ interface EndpointState {
   seen: { ref: EndpointRef } & SeenSpan;
   namespace: { entry: { name: string; labels: string; first: number; last: number }; labels: string } | undefined;
   pod: { entry: PodAggregate; labels: string } | undefined;
+}
+
+/** Adds a one-end report to an edge: `count` grows only when this end now has the larger total. */
+function countReported(edge: EdgeAggregate, reporter: "src" | "dst", time: number, count: number): void {
+  const before = Math.max(edge.srcReported, edge.dstReported);
+  if (reporter === "src") edge.srcReported += count;
+  else edge.dstReported += count;
+  widen(edge, time, Math.max(edge.srcReported, edge.dstReported) - before);
 }
 
 export class BatchBuilder {
@@ -180,10 +200,13 @@ export class BatchBuilder {
         first: flow.time,
         last: flow.time,
         count: 0,
+        srcReported: 0,
+        dstReported: 0,
       };
       this.edges.set(key, edge);
     }
-    widen(edge, flow.time, flow.count);
+    if (flow.reporter) countReported(edge, flow.reporter, flow.time, flow.count);
+    else widen(edge, flow.time, flow.count);
     if (flow.dropReason) edge.dropReason = flow.dropReason;
     if (flow.policies) {
       for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + flow.count;

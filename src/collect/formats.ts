@@ -1,12 +1,16 @@
 import { UsageError } from "../errors.js";
+import { calicoFlowLogFormat } from "./calico/flow-log.js";
+import { goldmaneJsonFormat } from "./goldmane/json-format.js";
+import { whiskerFormat } from "./goldmane/whisker-format.js";
 import { hubbleFormat } from "./hubble/json-flow.js";
 import type { RecordFormat } from "./record.js";
 
 /**
  * Every file format `flowpol ingest` reads, in detection order. A format is detected from the
- * first record that parses; `--format NAME` skips detection.
+ * first record that parses; `--format NAME` skips detection. Goldmane comes before Hubble: a
+ * `FlowResult` (`{"id", "flow": {"Key": ...}}`) also has a `flow` field.
  */
-export const FORMATS: readonly RecordFormat[] = [hubbleFormat];
+export const FORMATS: readonly RecordFormat[] = [calicoFlowLogFormat, goldmaneJsonFormat, whiskerFormat, hubbleFormat];
 
 export const FORMAT_NAMES = FORMATS.map((f) => f.name);
 

@@ -19,12 +19,13 @@ import { type Batch, BatchBuilder } from "./aggregate.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
 import { BatchMerger } from "./merge-batches.js";
-import { addValue, parseChunk } from "./parse-chunk.js";
+import { addValue, jsonText, parseChunk } from "./parse-chunk.js";
 import { openInput } from "./read-input.js";
 import { decoderFor, type RecordFormat } from "./record.js";
 import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
+const ZSTD_MAGIC = 0xfd2fb528;
 export const DEFAULT_CHUNK_BYTES = 512 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How many lines format detection looks at before it calls the input "not flows". */
@@ -169,7 +170,7 @@ function detectFromLines(name: string, head: Buffer): RecordFormat {
   const lines = head.toString("utf8").split("\n").slice(0, DETECT_LINES);
   let firstProblem: string | undefined;
   for (const [i, raw] of lines.entries()) {
-    const text = raw.trim();
+    const text = (jsonText(raw) ?? "").trim();
     if (!text) continue;
     try {
       const value = JSON.parse(text);
@@ -200,6 +201,13 @@ async function ingestOne(
     if (head.bytes.length === 0) {
       return { input, outcome: "empty", counts: zeroCounts(), badLines: [] };
     }
+    if (head.bytes.length >= 4 && head.bytes.readUInt32LE(0) === ZSTD_MAGIC) {
+      throw new InputError(
+        `${input} is zstd-compressed (Calico Enterprise compresses rotated flow logs with zstd)`,
+        undefined,
+        `decompress it first: zstd -dc ${input} | flowpol ingest -`,
+      );
+    }
     if (looksBinary(head.bytes)) {
       throw new InputError(
         `${input} is binary data, not a JSON flow file${opened.gzip ? " (after gunzip)" : ""}`,
@@ -207,8 +215,11 @@ async function ingestOne(
         "give JSON lines from `hubble observe -o jsonpb`, the Hubble exporter or Calico flow logs",
       );
     }
-    const isArray = firstNonBlank(head.bytes) === 0x5b; /* [ */
-    if (isArray) return await ingestArray(input, head, options, now);
+    const first = firstNonBlank(head.bytes);
+    const isArray = first === 0x5b; /* [ */
+    if (isArray || (first === 0x7b /* { */ && isPrettyPrinted(head.bytes))) {
+      return await ingestArray(input, head, options, now);
+    }
     const format =
       options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.bytes);
 
@@ -259,7 +270,7 @@ async function ingestOne(
     const overlong: Array<{ line: number; reason: string }> = [];
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
-      chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      chunkBytes: options.chunkBytes ?? format.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       maxLineBytes,
       startOffset,
       startLine,
@@ -411,7 +422,20 @@ async function* skipVerified(
   if (skipBytes === 0) return;
 }
 
-/** A JSON array of flows (hand-made fixtures, `jq -s`, UI downloads): parsed whole. */
+/**
+ * Whether the input is one JSON document spread over lines (`curl ... | jq .` of a Whisker
+ * answer) rather than JSON lines: its first line opens an object that it does not close.
+ */
+function isPrettyPrinted(head: Buffer): boolean {
+  const text = head.toString("utf8").trimStart();
+  const newline = text.indexOf("\n");
+  return newline !== -1 && text.slice(0, newline).trim() === "{";
+}
+
+/**
+ * A JSON array of flows (hand-made fixtures, `jq -s`, UI downloads), or one pretty-printed JSON
+ * document (a Whisker list answer): parsed whole.
+ */
 async function ingestArray(input: string, head: Head, options: IngestOptions, now: () => number): Promise<InputResult> {
   const parts: Buffer[] = [];
   let size = 0;
@@ -432,12 +456,12 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     value = JSON.parse(content.toString("utf8"));
   } catch (err) {
     throw new InputError(
-      `${input} starts with "[" but is not a valid JSON array (${(err as Error).message})`,
+      `${input} is neither JSON lines nor a valid JSON document (${(err as Error).message})`,
       undefined,
       "fix the JSON, or give JSON lines (one record per line)",
     );
   }
-  const items = value as unknown[];
+  const items = Array.isArray(value) ? value : [value];
   const format =
     options.format && options.format !== "auto"
       ? formatByName(options.format)

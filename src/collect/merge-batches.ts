@@ -70,7 +70,12 @@ export class BatchMerger {
       const known = this.edges.get(key);
       if (!known) this.edges.set(key, { ...e, policies: { ...e.policies } });
       else {
+        // Counts of one-end reports (Calico `reporter`) add per end; the edge counts the larger.
+        const reportedBefore = Math.max(known.srcReported, known.dstReported) + Math.max(e.srcReported, e.dstReported);
+        known.srcReported += e.srcReported;
+        known.dstReported += e.dstReported;
         widen(known, e);
+        known.count += Math.max(known.srcReported, known.dstReported) - reportedBefore;
         if (e.dropReason) known.dropReason = e.dropReason;
         for (const [p, n] of Object.entries(e.policies)) known.policies[p] = (known.policies[p] ?? 0) + n;
       }

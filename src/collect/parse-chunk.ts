@@ -58,13 +58,14 @@ function parseText(text: string, startLine: number, decode: RecordDecoder, build
   }
 }
 
-export function parseLine(text: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
-  const fast = decode.decodeLine?.(text);
+export function parseLine(line0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
+  const fast = decode.decodeLine?.(line0);
   if (fast) {
     addDecoded(fast, line, builder);
     return;
   }
-  if (isBlank(text)) return;
+  const text = jsonText(line0);
+  if (text === undefined || isBlank(text)) return;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -78,10 +79,28 @@ export function parseLine(text: string, line: number, decode: RecordDecoder, bui
 /** Adds one parsed value: a record, or an array of records. */
 export function addValue(value: unknown, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
   if (Array.isArray(value)) {
-    for (const item of value) addRecord(item, line, decode, builder);
+    for (const item of value) addValue(item, line, decode, builder);
+    return;
+  }
+  const items = decode.items?.(value);
+  if (items) {
+    for (const item of items) addRecord(item, line, decode, builder);
     return;
   }
   addRecord(value, line, decode, builder);
+}
+
+/**
+ * The JSON part of a line. Saved Server-Sent Events streams (Whisker `watch=true`) carry records
+ * as `data: {...}` lines between `event:`, `id:`, `retry:` and `:` comment lines, which hold none.
+ */
+export function jsonText(text: string): string | undefined {
+  const c = text.charCodeAt(0);
+  // d, e, i, r, ":"
+  if (c !== 100 && c !== 101 && c !== 105 && c !== 114 && c !== 58) return text;
+  if (text.startsWith("data:")) return text.slice(5);
+  if (c === 58 || /^(event|id|retry):/.test(text)) return undefined;
+  return text;
 }
 
 function addRecord(value: unknown, line: number, decode: RecordDecoder, builder: BatchBuilder): void {

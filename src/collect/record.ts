@@ -21,16 +21,25 @@ export interface RecordFormat {
   readonly system: SourceSystem;
   /** Whether a parsed JSON object looks like a record of this format. */
   detect(value: Record<string, unknown>): boolean;
+  /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
+  items?(value: unknown): unknown[] | undefined;
   toRecord(value: unknown): SourceRecord;
   /**
    * A stateful decoder for many records in a row (e.g. with caches); same results as toRecord.
    * Formats without one use toRecord.
    */
   createDecoder?(): RecordDecoder;
+  /**
+   * Bytes per parse chunk (and per store transaction) when the default does not suit: formats
+   * with long, repetitive lines aggregate far more per chunk than they write.
+   */
+  readonly chunkBytes?: number;
 }
 
 export interface RecordDecoder {
   decode(value: unknown): SourceRecord;
+  /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
+  items?(value: unknown): unknown[] | undefined;
   /**
    * Optional fast path from the raw line text. Returns undefined when the line needs the general
    * path (JSON.parse, then decode), which also produces the error messages.
@@ -39,5 +48,8 @@ export interface RecordDecoder {
 }
 
 export function decoderFor(format: RecordFormat): RecordDecoder {
-  return format.createDecoder ? format.createDecoder() : { decode: (value) => format.toRecord(value) };
+  if (format.createDecoder) return format.createDecoder();
+  const decoder: RecordDecoder = { decode: (value) => format.toRecord(value) };
+  if (format.items) decoder.items = format.items;
+  return decoder;
 }

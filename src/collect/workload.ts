@@ -12,6 +12,7 @@ const STATEFULSET_POD = /^(.+)-(\d+)$/;
 const CRONJOB_JOB = /^(.+)-(\d{8,})$/;
 const CRONJOB_POD = new RegExp(`^(.+)-(\\d{8,})-${SAFE}{5}$`);
 const GENERATED_SUFFIX = new RegExp(`^(.+)-${SAFE}{5}$`);
+const REPLICASET = new RegExp(`^(.+)-${SAFE}{6,10}$`);
 
 export function deriveWorkload(podName: string, labels: Record<string, string>): WorkloadRef {
   const jobName = labels["job-name"] ?? labels["batch.kubernetes.io/job-name"];
@@ -52,14 +53,31 @@ export function deriveWorkloadFromName(podName: string): WorkloadRef {
 }
 
 /**
- * Calico's aggregated names end in `-*`: `frontend-755cdc7957-*` is a ReplicaSet of Deployment
- * `frontend`; `redis-*` is a DaemonSet/StatefulSet-style prefix.
+ * Calico's aggregated names: a pod's `generateName` followed by `*` (`frontend-755cdc7957-*`), or
+ * a bare pod's full name. The workload must not change when a rollout changes the ReplicaSet
+ * hash, so the hash is stripped. Labels (the intersection over the pods folded in) decide the
+ * kind where they can, as for pod names; the name alone decides otherwise.
  */
-export function deriveWorkloadFromAggregatedName(nameAggr: string): WorkloadRef {
-  const prefix = nameAggr.endsWith("-*") ? nameAggr.slice(0, -2) : nameAggr.replace(/\*$/, "");
-  const replicaSet = new RegExp(`^(.+)-${SAFE}{6,10}$`).exec(prefix);
+export function deriveWorkloadFromAggregatedName(nameAggr: string, labels: Record<string, string> = {}): WorkloadRef {
+  if (!nameAggr.endsWith("*")) return deriveWorkload(nameAggr, labels);
+  const prefix = nameAggr.slice(0, nameAggr.endsWith("-*") ? -2 : -1);
+  const jobName = labels["job-name"] ?? labels["batch.kubernetes.io/job-name"];
+  if (jobName) {
+    const cron = CRONJOB_JOB.exec(jobName);
+    return cron?.[1] ? { kind: "CronJob", name: cron[1] } : { kind: "Job", name: jobName };
+  }
+  const templateHash = labels["pod-template-hash"];
+  if (templateHash && prefix.endsWith(`-${templateHash}`)) {
+    return { kind: "Deployment", name: prefix.slice(0, -templateHash.length - 1) };
+  }
+  if (labels["controller-revision-hash"]) {
+    return { kind: labels["pod-template-generation"] ? "DaemonSet" : "StatefulSet", name: prefix };
+  }
+  const cronJob = CRONJOB_JOB.exec(prefix);
+  if (cronJob?.[1]) return { kind: "CronJob", name: cronJob[1] };
+  const replicaSet = REPLICASET.exec(prefix);
   if (replicaSet?.[1]) return { kind: "Deployment", name: replicaSet[1] };
-  const ordinal = STATEFULSET_POD.exec(prefix);
-  if (ordinal?.[1]) return { kind: "StatefulSet", name: ordinal[1] };
-  return { kind: "ReplicaSet", name: prefix };
+  // StatefulSet and DaemonSet pods share the `<name>-*` form; without labels the pod-name
+  // heuristics' choice for `<name>-<suffix>` applies.
+  return { kind: "DaemonSet", name: prefix };
 }

@@ -57,6 +57,18 @@ export interface FlowEndpoint {
   serviceAccount?: string;
   /** The CNI's numeric security identity, when known. */
   identity?: number;
+  /**
+   * An external peer the source identified by name rather than by IP: a Calico (Global)NetworkSet,
+   * or a Calico `pub`/`pvt` network whose IP was aggregated away. Only set with entity `world`.
+   */
+  peer?: NamedPeer;
+}
+
+/** A peer known by name rather than by IP (Calico). */
+export interface NamedPeer {
+  /** `NetworkSet` (namespaced, see the endpoint's namespace), `GlobalNetworkSet`, or `Network` (pub/pvt). */
+  kind: "NetworkSet" | "GlobalNetworkSet" | "Network";
+  name: string;
 }
 
 /**
@@ -98,8 +110,16 @@ export interface Flow {
   sourceSystem: SourceSystem;
   /** How many connections this record stands for (Calico aggregates; Hubble is always 1). */
   count: number;
-  /** Policy provenance as the source reported it (Calico `policies`), verbatim. */
+  /**
+   * Policy provenance (Calico `policies`), one canonical string per policy hit:
+   * `<trace>|<tier>|<Kind>:<namespace>/<name>|<action>|<rule>` (docs/design.md "Calico").
+   */
   policies?: string[];
+  /**
+   * Which end reported the record, for sources that report a connection at both ends (Calico
+   * `reporter`). Edges count such a connection once: the larger of the two ends' counts.
+   */
+  reporter?: "src" | "dst";
   /** Hubble L7 DNS answer: the name queried and the IPs it resolved to. */
   dnsAnswer?: { query: string; ips: string[] };
 }

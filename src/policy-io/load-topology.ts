@@ -28,7 +28,11 @@ export function where(s: { file: string; document?: number; line?: number }): st
 }
 
 export function describeProblem(p: ObjectProblem): string[] {
-  return p.issues.map((i) => `${where(p.source)}: ${p.object}: ${i.path ? `${i.path}: ` : ""}${i.message}`);
+  return p.issues.map((i) => {
+    const line = p.lineOf?.(i.path) ?? p.source.line;
+    const at = line === undefined ? p.source : { ...p.source, line };
+    return `${where(at)}: ${p.object}: ${i.path ? `${i.path}: ` : ""}${i.message}`;
+  });
 }
 
 export function loadTopology(paths: readonly string[], options: LoadOptions = {}): Loaded {

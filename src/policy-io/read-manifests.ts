@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { type Document, isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import jsYaml from "js-yaml";
+import { isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import type { RawObject } from "../policy/objects.js";
 
@@ -16,17 +17,8 @@ export interface ManifestWarning {
   message: string;
 }
 
-/** One parsed YAML document, kept for `flowpol lint` (which needs node positions). */
-export interface ParsedDocument {
-  file: string;
-  index: number;
-  doc: Document.Parsed;
-  lineCounter: LineCounter;
-}
-
 export interface Manifests {
   objects: RawObject[];
-  documents: ParsedDocument[];
   /** YAML syntax errors (fatal unless the caller is lenient) and things that are not Kubernetes objects. */
   syntaxErrors: ManifestWarning[];
   warnings: ManifestWarning[];
@@ -71,15 +63,83 @@ export function listManifestFiles(paths: readonly string[]): string[] {
 }
 
 export function readManifests(paths: readonly string[], options: ReadOptions = {}): Manifests {
-  const result: Manifests = { objects: [], documents: [], syntaxErrors: [], warnings: [], files: [] };
+  const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
   for (const file of listManifestFiles(paths)) {
     const text = file === "-" ? (options.stdin?.() ?? "") : readFileSync(file, "utf8");
     result.files.push(file);
-    parseManifestText(file === "-" ? "<stdin>" : file, text, result);
+    const name = file === "-" ? "<stdin>" : file;
+    if (!parseManifestFast(name, text, result)) parseManifestText(name, text, result);
   }
   return result;
 }
 
+/**
+ * The fast path: js-yaml reads the values (several times faster than a full YAML document
+ * model), noting the line where each document's root starts. Field lines are found only when
+ * asked for (an error, a lint finding), by parsing that one document with the \`yaml\` package.
+ * Returns false on a syntax error: the precise path then reports it.
+ */
+export function parseManifestFast(file: string, text: string, into: Manifests): boolean {
+  const rootLines: number[] = [];
+  let values: unknown[];
+  try {
+    values = jsYaml.loadAll(text, undefined, {
+      schema: jsYaml.CORE_SCHEMA,
+      json: true,
+      listener(event, state) {
+        const s = state as unknown as { documents: unknown[]; line: number };
+        if (event === "open" && rootLines.length === s.documents.length) rootLines.push(s.line);
+      },
+    });
+  } catch {
+    return false;
+  }
+  const lines = text.split("\n");
+  const objects: RawObject[] = [];
+  values.forEach((value, index) => {
+    if (value === null || value === undefined) return;
+    const start = rootLines[index] ?? 0;
+    const end = rootLines[index + 1] ?? lines.length;
+    let parsed: { node: unknown; lineCounter: LineCounter } | undefined;
+    const nodeOf = (path: string) => {
+      if (!parsed) {
+        const lineCounter = new LineCounter();
+        const doc = parseAllDocuments(lines.slice(start, end).join("\n"), { lineCounter, uniqueKeys: false });
+        parsed = { node: Array.isArray(doc) ? doc[0]?.contents : undefined, lineCounter };
+      }
+      const at = rangeStart(nodeAt(parsed.node, path));
+      return at === undefined ? undefined : start + parsed.lineCounter.linePos(at).line;
+    };
+    const add = (v: unknown, prefix: string) => {
+      const source = { file, document: index, line: start + 1 };
+      if (!isObject(v) || typeof v.kind !== "string") {
+        notAnObject(into, file, index, source.line);
+        return;
+      }
+      objects.push({ value: v, source, lineOf: (path) => nodeOf(`${prefix}${path}`) ?? source.line });
+    };
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        add(v, `[${i}].`);
+      });
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    if (typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items)) {
+      const itemKind = obj.kind.slice(0, -"List".length);
+      obj.items.forEach((v, i) => {
+        const item = isObject(v) && itemKind && !("kind" in v) ? { kind: itemKind, ...v } : v;
+        add(item, `items[${i}].`);
+      });
+      return;
+    }
+    add(value, "");
+  });
+  into.objects.push(...objects);
+  return true;
+}
+
+/** The precise path, for text js-yaml rejects: \`yaml\` locates the first syntax error. */
 export function parseManifestText(file: string, text: string, into: Manifests): void {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
@@ -97,9 +157,6 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
     });
   }
   list.slice(0, firstBad === -1 ? list.length : firstBad).forEach((doc, index) => {
-    into.documents.push({ file, index, doc, lineCounter });
-    const lineOf = (offset: number | undefined) =>
-      offset === undefined ? undefined : lineCounter.linePos(offset).line;
     const root = doc.contents;
     let value: unknown;
     try {
@@ -109,10 +166,10 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
       return;
     }
     if (value === null || value === undefined) return;
-    const add = (v: unknown, line: number | undefined) => addObject(file, index, v, line, into);
+    const add = (v: unknown, node: unknown) => addObject(file, index, v, node, lineCounter, into);
     if (Array.isArray(value)) {
       value.forEach((v, i) => {
-        add(v, lineOf(isSeq(root) ? rangeStart(root.items[i]) : undefined));
+        add(v, isSeq(root) ? root.items[i] : undefined);
       });
       return;
     }
@@ -125,11 +182,11 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
         const node = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
         const item =
           v && typeof v === "object" && !Array.isArray(v) && itemKind && !("kind" in v) ? { kind: itemKind, ...v } : v;
-        add(item, lineOf(rangeStart(node)));
+        add(item, node);
       });
       return;
     }
-    add(value, lineOf(rangeStart(root)));
+    add(value, root);
   });
 }
 
@@ -138,16 +195,60 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-function addObject(file: string, document: number, value: unknown, line: number | undefined, into: Manifests): void {
+function addObject(
+  file: string,
+  document: number,
+  value: unknown,
+  node: unknown,
+  lineCounter: LineCounter,
+  into: Manifests,
+): void {
+  const start = rangeStart(node);
+  const line = start === undefined ? undefined : lineCounter.linePos(start).line;
   const source = line === undefined ? { file, document } : { file, document, line };
-  if (
-    !value ||
-    typeof value !== "object" ||
-    Array.isArray(value) ||
-    typeof (value as { kind?: unknown }).kind !== "string"
-  ) {
-    into.warnings.push({ ...source, message: "not a Kubernetes object (no kind): skipped" });
+  if (!isObject(value) || typeof value.kind !== "string") {
+    notAnObject(into, file, document, line);
     return;
   }
-  into.objects.push({ value: value as Record<string, unknown>, source });
+  const lineOf = (path: string) => {
+    const at = rangeStart(nodeAt(node, path));
+    return at === undefined ? line : lineCounter.linePos(at).line;
+  };
+  into.objects.push({ value, source, lineOf });
+}
+
+const NOT_OBJECT = "not a Kubernetes object (no kind)";
+
+/** One warning per document, however many of its items are not Kubernetes objects. */
+function notAnObject(into: Manifests, file: string, document: number, line: number | undefined): void {
+  const last = into.warnings[into.warnings.length - 1];
+  if (last && last.file === file && last.document === document && last.message.startsWith(NOT_OBJECT)) {
+    const n = Number(/\((\d+) items\)/.exec(last.message)?.[1] ?? "1") + 1;
+    last.message = `${NOT_OBJECT} (${n} items): skipped`;
+  } else {
+    into.warnings.push(
+      line === undefined
+        ? { file, document, message: `${NOT_OBJECT}: skipped` }
+        : { file, document, line, message: `${NOT_OBJECT}: skipped` },
+    );
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The YAML node at a JSON path such as `spec.ingress[0].from`, or the nearest existing parent. */
+export function nodeAt(root: unknown, path: string): unknown {
+  const segments = path.match(/[^.[\]]+/g) ?? [];
+  let node = root;
+  for (const segment of segments) {
+    const key: string | number = /^\d+$/.test(segment) ? Number(segment) : segment;
+    let next: unknown;
+    if (isMap(node)) next = node.get(key, true);
+    else if (isSeq(node) && typeof key === "number") next = node.items[key];
+    if (next === undefined || next === null) return node;
+    node = next;
+  }
+  return node;
 }

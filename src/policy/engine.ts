@@ -17,8 +17,11 @@ import {
  */
 export type Semantics = "kubernetes" | "analyzer";
 
-/** One side of a connection: a pod (or a workload standing for its pods), or an IP range. */
-export type Endpoint = { kind: "pod"; pod: Pod } | { kind: "ip"; range: IpRange };
+/**
+ * One side of a connection: a pod (or a workload standing for its pods), an IP range, or a peer
+ * known by neither (only rules that allow every peer match it).
+ */
+export type Endpoint = { kind: "pod"; pod: Pod } | { kind: "ip"; range: IpRange } | { kind: "unknown" };
 
 export type Direction = "ingress" | "egress";
 
@@ -135,7 +138,7 @@ export class PolicyEngine {
     const rules: RuleRef[] = [];
     for (const policy of policies) {
       for (const rule of policy[direction]!) {
-        if (this.ruleMatchesPeer(rule, peer) && this.rulePorts(rule, dst).has(protocol, port)) rules.push(rule.ref);
+        if (this.rulePortsHave(rule, dst, protocol, port) && this.ruleMatchesPeer(rule, peer)) rules.push(rule.ref);
       }
     }
     return { isolated: policies.length > 0, rules };
@@ -155,6 +158,7 @@ export class PolicyEngine {
         : pod.namespace === peer.ownNamespace;
       return inNamespace && peer.pods(pod.labels);
     }
+    if (endpoint.kind === "unknown") return false;
     if (endpoint.kind === "ip") return ipBlockMatches(peer, endpoint.range);
     if (this.semantics === "analyzer") return false;
     return this.podIps(endpoint.pod).some((ip) => ipBlockMatches(peer, ip));
@@ -177,6 +181,22 @@ export class PolicyEngine {
       }
     }
     return conns;
+  }
+
+  /** Whether a rule's ports include one port (no allocation: this is the per-edge hot path). */
+  rulePortsHave(rule: CompiledRule, dst: Endpoint, protocol: Protocol, port: number): boolean {
+    if (!rule.ports) return true;
+    for (const p of rule.ports) {
+      if (p.kind === "numbered") {
+        if (p.conns.has(protocol, port)) return true;
+        continue;
+      }
+      if (p.protocol !== protocol || dst.kind !== "pod") continue;
+      for (const c of dst.pod.ports ?? []) {
+        if (c.name === p.name && c.protocol === protocol && c.containerPort === port) return true;
+      }
+    }
+    return false;
   }
 
   private podIps(pod: Pod): IpRange[] {

@@ -11,6 +11,8 @@ import { isNamedPort, parseNetworkPolicy, type ValidationIssue } from "./validat
 export interface RawObject {
   value: Record<string, unknown>;
   source: SourceRef;
+  /** The line of a field, by JSON path (`spec.ingress[0].from`), when the reader knows it. */
+  lineOf?: (path: string) => number | undefined;
 }
 
 /** A workload as the analyzer names it: `ns/name[Kind]`. Replicas collapse into one. */
@@ -28,6 +30,7 @@ export function workloadId(w: { namespace: string; name: string; kind: string })
 
 export interface ObjectProblem {
   source: SourceRef;
+  lineOf?: (path: string) => number | undefined;
   /** The kind and name of the object, when known. */
   object: string;
   issues: ValidationIssue[];
@@ -40,6 +43,8 @@ export interface Topology {
   problems: ObjectProblem[];
   /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
   ignored: number;
+  /** Where each policy's fields are, for findings that name a line. */
+  policyLines: Map<NetworkPolicy, (path: string) => number | undefined>;
 }
 
 /** Kinds whose pod template sits at spec.template. */
@@ -55,14 +60,16 @@ const TEMPLATE_KINDS = new Set([
 export const DEFAULT_NAMESPACE = "default";
 
 export function buildTopology(objects: readonly RawObject[]): Topology {
-  const topo: Topology = { policies: [], namespaces: [], workloads: [], problems: [], ignored: 0 };
+  const policyLines = new Map<NetworkPolicy, (path: string) => number | undefined>();
+  const topo: Topology = { policies: [], namespaces: [], workloads: [], problems: [], ignored: 0, policyLines };
   const policyNames = new Map<string, SourceRef>();
   const workloadIds = new Set<string>();
   const namespaceNames = new Set<string>();
-  for (const { value, source } of objects) {
+  for (const { value, source, lineOf } of objects) {
     const kind = typeof value.kind === "string" ? value.kind : "";
     const label = `${kind || "object"} ${JSON.stringify(nameOf(value))}`;
-    const fail = (issues: ValidationIssue[]) => topo.problems.push({ source, object: label, issues });
+    const fail = (issues: ValidationIssue[]) =>
+      topo.problems.push(lineOf ? { source, object: label, issues, lineOf } : { source, object: label, issues });
     if (kind === "NetworkPolicy") {
       const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE);
       if (!policy) {
@@ -82,6 +89,7 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
       }
       policyNames.set(key, source);
       policy.source = source;
+      if (lineOf) policyLines.set(policy, lineOf);
       topo.policies.push(policy);
     } else if (kind === "Namespace") {
       const meta = asObject(value.metadata);

@@ -4,16 +4,42 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { UsageError } from "../errors.js";
+import { CalicoFlowLogEmitter, EE_DEFAULTS, type FlowLogOptions } from "./emit-calico.js";
+import { GoldmaneEmitter } from "./emit-goldmane.js";
 import { HubbleEmitter } from "./emit-hubble.js";
 import { SCENARIOS } from "./online-boutique.js";
 import type { Scenario, SimEvent } from "./scenario.js";
 import { buildCluster, type SimCluster, simulateEvents } from "./simulate.js";
 
-/** A line emitter for one output format. Other formats (Calico, Goldmane) register here. */
-export type EmitterFactory = (cluster: SimCluster, seed: number) => { lines(event: SimEvent): string[] };
+/**
+ * A line emitter for one output format. Emitters that aggregate over time windows (Calico flow
+ * logs, Goldmane) return a window's records when it closes, and the rest from `flush`.
+ */
+export interface Emitter {
+  lines(event: SimEvent): string[];
+  flush?(): string[];
+}
+
+export interface EmitterFactory {
+  create(cluster: SimCluster, seed: number): Emitter;
+  /** About how many records one connection event makes, to size `--flows`. */
+  recordsPerEvent: number;
+}
+
+const flowLog = (options: FlowLogOptions): EmitterFactory => ({
+  create: (_cluster, seed) => new CalicoFlowLogEmitter(seed, options),
+  recordsPerEvent: options.allowedLevel === 0 ? 1.6 : options.allowedLevel === 1 ? 1.2 : 0.3,
+});
 
 export const EMITTERS: Record<string, EmitterFactory> = {
-  hubble: (cluster, seed) => new HubbleEmitter(cluster, seed, 5_000),
+  hubble: { create: (cluster, seed) => new HubbleEmitter(cluster, seed, 5_000), recordsPerEvent: 2.4 },
+  /** Calico Enterprise defaults: allowed flows at level 2, denied at level 1, 5-minute windows. */
+  calico: flowLog(EE_DEFAULTS),
+  "calico-level0": flowLog({ allowedLevel: 0, deniedLevel: 0, flushMs: 300_000 }),
+  "calico-level1": flowLog({ allowedLevel: 1, deniedLevel: 1, flushMs: 300_000 }),
+  "calico-level2": flowLog({ allowedLevel: 2, deniedLevel: 2, flushMs: 300_000 }),
+  "calico-level3": flowLog({ allowedLevel: 2, deniedLevel: 3, flushMs: 300_000 }),
+  goldmane: { create: () => new GoldmaneEmitter(), recordsPerEvent: 0.5 },
 };
 
 export interface SimulateOptions {
@@ -45,14 +71,19 @@ export function* simulateLines(options: SimulateOptions): Generator<string> {
     );
   }
   const cluster = buildCluster(scenarioByName(options.scenario), options.seed);
-  const emitter = factory(cluster, options.seed + 10);
+  const emitter = factory.create(cluster, options.seed + 10);
   let written = 0;
-  // Events are generated for the whole window; each yields about 2.5 records.
-  for (const event of simulateEvents(cluster, Math.ceil(options.flows / 2.4), options.seed + 1)) {
+  // Events are generated for the whole simulated window.
+  const events = Math.ceil(options.flows / factory.recordsPerEvent);
+  for (const event of simulateEvents(cluster, events, options.seed + 1)) {
     for (const line of emitter.lines(event)) {
       yield line;
       if (++written >= options.flows) return;
     }
+  }
+  for (const line of emitter.flush?.() ?? []) {
+    yield line;
+    if (++written >= options.flows) return;
   }
 }
 

@@ -137,4 +137,12 @@ CREATE TABLE collect_cursors (
 );
 `,
   },
+  {
+    version: 3,
+    description: "edges: connections reported by each end (Calico reporter src/dst), so both ends count once",
+    sql: `
+ALTER TABLE edges ADD COLUMN src_reported INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE edges ADD COLUMN dst_reported INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -47,10 +47,16 @@ export class BatchWriter {
         first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen)`);
     this.upsertEdge = db.prepare(`
-      INSERT INTO edges (src_id, dst_id, protocol, port, verdict, source_system, count, first_seen, last_seen, drop_reason)
-      VALUES (@src, @dst, @protocol, @port, @verdict, @system, @count, @first, @last, @dropReason)
+      INSERT INTO edges (src_id, dst_id, protocol, port, verdict, source_system, count, first_seen, last_seen, drop_reason,
+                         src_reported, dst_reported)
+      VALUES (@src, @dst, @protocol, @port, @verdict, @system, @count, @first, @last, @dropReason,
+              @srcReported, @dstReported)
       ON CONFLICT (src_id, dst_id, protocol, port, verdict, source_system) DO UPDATE SET
-        count = count + excluded.count,
+        count = count + excluded.count
+          - max(excluded.src_reported, excluded.dst_reported) - max(src_reported, dst_reported)
+          + max(src_reported + excluded.src_reported, dst_reported + excluded.dst_reported),
+        src_reported = src_reported + excluded.src_reported,
+        dst_reported = dst_reported + excluded.dst_reported,
         first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen),
         drop_reason = CASE WHEN excluded.drop_reason != '' THEN excluded.drop_reason ELSE drop_reason END
@@ -122,6 +128,8 @@ export class BatchWriter {
         first: e.first,
         last: e.last,
         dropReason: e.dropReason,
+        srcReported: e.srcReported,
+        dstReported: e.dstReported,
       }) as { id: number };
       for (const [policy, count] of Object.entries(e.policies)) this.upsertEdgePolicy.run(id, policy, count);
     }

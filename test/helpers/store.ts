@@ -12,7 +12,8 @@ export interface EdgeRow {
 function endpointLabel(type: string, namespace: string, kind: string, name: string, ip: string): string {
   if (type === "workload") return `${namespace}/${kind}/${name}`;
   if (type === "entity") return `${name}:${ip}`;
-  return `${type}:${namespace}${namespace ? "/" : ""}${ip}`;
+  const named = kind ? `${kind}/${name}` : "";
+  return `${type}:${namespace}${namespace ? "/" : ""}${named}${ip}`;
 }
 
 /** Every edge in a store as readable rows, sorted: for comparing stores in tests. */

@@ -35,10 +35,20 @@ describe("deriveWorkload", () => {
   });
 
   it.each([
-    ["frontend-755cdc7957-*", "Deployment", "frontend"],
-    ["redis-cart-*", "ReplicaSet", "redis-cart"],
-    ["web-3-*", "StatefulSet", "web"],
-  ])("resolves Calico aggregated name %s", (aggr, kind, name) => {
-    expect(deriveWorkloadFromAggregatedName(aggr)).toEqual({ kind, name });
+    ["frontend-755cdc7957-*", {}, "Deployment", "frontend"],
+    ["frontend-755cdc7957-*", { "pod-template-hash": "755cdc7957" }, "Deployment", "frontend"],
+    ["redis-cart-*", { "controller-revision-hash": "redis-cart-6d5f8b7c9" }, "StatefulSet", "redis-cart"],
+    [
+      "node-exporter-*",
+      { "controller-revision-hash": "abc", "pod-template-generation": "2" },
+      "DaemonSet",
+      "node-exporter",
+    ],
+    ["node-exporter-*", {}, "DaemonSet", "node-exporter"],
+    ["report-28999999-*", {}, "CronJob", "report"],
+    ["migrate-*", { "job-name": "migrate" }, "Job", "migrate"],
+    ["debug-shell", {}, "Pod", "debug-shell"],
+  ])("resolves Calico aggregated name %s with labels %j", (aggr, labels, kind, name) => {
+    expect(deriveWorkloadFromAggregatedName(aggr, labels as Record<string, string>)).toEqual({ kind, name });
   });
 });

@@ -46,11 +46,10 @@ function load(path: string, options: AnalyzeCommon, out: Output): Topology {
     for (const policy of topology.policies) {
       const issues = analyzerIssues(policy);
       if (issues.length === 0) continue;
-      const problem = {
-        source: policy.source ?? { file: path, document: 0 },
-        object: `NetworkPolicy "${policy.name}"`,
-        issues,
-      };
+      const lineOf = topology.policyLines.get(policy);
+      const source = policy.source ?? { file: path, document: 0 };
+      const object = `NetworkPolicy "${policy.name}"`;
+      const problem = lineOf ? { source, object, issues, lineOf } : { source, object, issues };
       throw new InputError(
         describeProblem(problem).join("\n"),
         undefined,

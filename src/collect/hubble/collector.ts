@@ -199,7 +199,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     }
 
     const chunk = new ChunkWriter();
-    const batchMessages = options.batchMessages ?? 50_000;
+    const batchMessages = options.batchMessages ?? 8192;
     const queue: Array<{ batch: Promise<Batch>; cursor?: { time: NanoTime; keys: string[] }; messages: number }> = [];
     const maxQueue = Math.max(3, workers * 2 + 1);
     let messageNo = 1;
@@ -368,15 +368,13 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
           call.on("end", () => resolve({ kind: "end" }));
         });
         current = undefined;
-        if (paused) {
-          paused = undefined;
-        }
+        paused = undefined;
         if (stop.signal.aborted) break;
         if (outcome.kind === "end" && !options.follow) break;
         const classified =
           outcome.kind === "error"
             ? classifyGrpcError(outcome.err, errorContext)
-            : { error: new SourceError(`${options.server} ended the stream`, undefined), retryable: true };
+            : { error: new SourceError(`${options.server} ended the stream`), retryable: true };
         if (!classified.retryable) throw classified.error;
         if (now() - lastGood > options.reconnectTimeoutMs) {
           throw new SourceError(

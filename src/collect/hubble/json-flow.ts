@@ -314,7 +314,7 @@ function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: un
   return ep;
 }
 
-function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
+export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
   const ep = emptyEndpoint();
   if (ip) ep.ip = ip;
   const obj = asObject(raw);
@@ -394,7 +394,7 @@ function identityWorkloadName(labels: Record<string, string>, identity: number |
   return isDns1123Label(name) ? name : `identity-${identity ?? 0}`;
 }
 
-function parseService(raw: unknown): { namespace: string; name: string } | undefined {
+export function parseService(raw: unknown): { namespace: string; name: string } | undefined {
   const obj = asObject(raw);
   const name = obj && asString(obj.name);
   const namespace = obj && asString(obj.namespace);
@@ -402,7 +402,7 @@ function parseService(raw: unknown): { namespace: string; name: string } | undef
   return { namespace, name };
 }
 
-function dnsNames(v: unknown): string[] {
+export function dnsNames(v: unknown): string[] {
   return asStringArray(v)
     .map((n) => n.replace(/\.$/, "").toLowerCase())
     .filter(isDnsName);
@@ -435,7 +435,7 @@ export function hubbleFlowToModel(
   return flowWithEndpoints(raw, source, destination, envelopeNode, envelopeTime);
 }
 
-function flowIps(raw: Json): [string | undefined, string | undefined] | string {
+export function flowIps(raw: Json): [string | undefined, string | undefined] | string {
   const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
   const srcIp = ipObj && asString(ipObj.source);
   const dstIp = ipObj && asString(ipObj.destination);
@@ -447,7 +447,7 @@ function flowIps(raw: Json): [string | undefined, string | undefined] | string {
 }
 
 /** The rest of a flow, once its endpoints (with IPs, DNS names and Services) are resolved. */
-function flowWithEndpoints(
+export function flowWithEndpoints(
   raw: Json,
   source: FlowEndpoint,
   destination: FlowEndpoint,

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
+import { diffObserved } from "../../diff/observed-diff.js";
+import { CheckFailedError, UsageError } from "../../errors.js";
+import { workloadId } from "../../policy/objects.js";
+import type { Pod, RuleRef } from "../../policy/types.js";
+import { loadTopology } from "../../policy-io/load-topology.js";
+import { openStore } from "../../store/db.js";
+import { readObserved } from "../../store/read-observed.js";
+import { type Output, writeLine } from "../output.js";
+
+/**
+ * `flowpol diff --policies PATH...`: observed traffic (the store) against declared policies.
+ * With --fail-on it is a CI gate: exit 3 when an observed flow would be denied, or a rule is unused.
+ */
+export const FAIL_ON = ["denied", "unused"] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export interface DiffOptions {
+  policies: string[];
+  db: string;
+  format: string;
+  failOn: string[];
+  /** Reads stdin when a path is `-` (injected for tests). */
+  stdin?: () => string;
+}
+
+export async function diff(options: DiffOptions, out: Output): Promise<void> {
+  if (!(DIFF_REPORT_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(`--format ${options.format} is not a format`, `use one of: ${DIFF_REPORT_FORMATS.join(", ")}`);
+  }
+  for (const f of options.failOn) {
+    if (!(FAIL_ON as readonly string[]).includes(f)) {
+      throw new UsageError(`--fail-on ${f} is not a check`, `use one of: ${FAIL_ON.join(", ")}`);
+    }
+  }
+  if (options.policies.length === 0)
+    throw new UsageError("no policies given", "pass --policies PATH... (files, folders, or - for stdin)");
+  const { topology } = loadTopology(options.policies, {
+    stdin: options.stdin ?? (() => readFileSync(0, "utf8")),
+    warn: (m) => writeLine(out.stderr, `warning: ${m}`),
+  });
+  if (topology.policies.length === 0) {
+    writeLine(
+      out.stderr,
+      `warning: no NetworkPolicy in ${options.policies.join(", ")}: every observed edge is unprotected`,
+    );
+  }
+  const db = openStore(options.db, { mustExist: true, readonly: true });
+  let observed: ReturnType<typeof readObserved>;
+  try {
+    observed = readObserved(db);
+  } finally {
+    db.close();
+  }
+  const workloadPorts = new Map<string, Pod["ports"]>();
+  for (const w of topology.workloads)
+    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(workloadId(w), w.pod.ports);
+  const result = diffObserved({
+    observed,
+    policies: topology.policies,
+    namespaces: topology.namespaces,
+    workloadPorts,
+  });
+
+  const byName = new Map(topology.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
+  // Rules are named by index (ingress[0]); the location is where their policy starts, which costs
+  // nothing to know (exact field lines need a full YAML parse: lint and errors pay for that).
+  const locate = (ref: RuleRef) => {
+    const source = byName.get(`${ref.namespace}/${ref.policy}`)?.source;
+    if (!source) return undefined;
+    return source.line === undefined ? source.file : `${source.file}:${source.line}`;
+  };
+  out.stdout.write(formatObservedDiff(result, options.format as DiffReportFormat, { locate }));
+
+  const failures: string[] = [];
+  if (options.failOn.includes("denied") && result.totals.denied.edges > 0) {
+    failures.push(`${result.totals.denied.edges} observed edges (${result.totals.denied.flows} flows) would be denied`);
+  }
+  const unused = result.rules.filter((r) => r.flows === 0);
+  if (options.failOn.includes("unused") && unused.length > 0)
+    failures.push(`${unused.length} declared rules are used by no observed flow`);
+  if (failures.length > 0) {
+    throw new CheckFailedError(
+      failures.join("; "),
+      "allow the denied flows (or confirm they should stop), and remove or justify the unused rules; the report above names them",
+    );
+  }
+}

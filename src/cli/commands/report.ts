@@ -1,0 +1,53 @@
+import { readFileSync } from "node:fs";
+import { UsageError } from "../../errors.js";
+import { loadTopology } from "../../policy-io/load-topology.js";
+import { analyze } from "../../report/analyze.js";
+import { graphView, mermaidGraph } from "../../report/graph-view.js";
+import { reportHtml } from "../../report/html.js";
+import { reportMarkdown } from "../../report/markdown.js";
+import { replay } from "../../report/replay.js";
+import { coverageMarkdown } from "../../report/replay-text.js";
+import { openStore } from "../../store/db.js";
+import { readStoreSnapshot } from "../../store/read-report.js";
+import type { Output } from "../output.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
+
+export const REPORT_FORMATS = ["markdown", "html"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export interface ReportOptions {
+  db: string;
+  format: string;
+  out: string | undefined;
+  minJobRuns: number;
+  policies: string[] | undefined;
+}
+
+/** `flowpol report`: what a platform team reads before it decides to enforce. */
+export async function report(options: ReportOptions, out: Output): Promise<void> {
+  if (!(REPORT_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(
+      `--format ${options.format} is not a report format`,
+      `use one of: ${REPORT_FORMATS.join(", ")}`,
+    );
+  }
+  const declared = options.policies
+    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
+    : undefined;
+  const db = openStore(options.db, { mustExist: true, readonly: true });
+  let text: string;
+  try {
+    const snapshot = readStoreSnapshot(db);
+    const findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
+    const view = graphView(snapshot);
+    const coverage = declared ? replay(snapshot, declared, () => true) : undefined;
+    text =
+      options.format === "html"
+        ? reportHtml(findings, view, coverage)
+        : reportMarkdown(findings, mermaidGraph(view), coverage ? coverageMarkdown(coverage) : undefined);
+  } finally {
+    db.close();
+  }
+  if (options.out) writeFileAtomic(options.out, text);
+  else out.stdout.write(text);
+}

@@ -1,0 +1,178 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CheckFailedError, InputError, UsageError } from "../../errors.js";
+import type { Flow } from "../../model/flow.js";
+import { VerifyCollector, type VerifyFinding } from "../../verify/match.js";
+import { type ReadFlowsResult, readFlows } from "../../verify/read-flows.js";
+import { type HubbleSource, readHubbleFlows } from "../../verify/read-hubble.js";
+import { waveFilesFromGit } from "../../verify/wave-from-git.js";
+import { readWavePolicies, type WavePolicy } from "../../verify/wave-policies.js";
+import { type Output, writeLine } from "../output.js";
+
+export interface VerifyOptions {
+  inputs: string[];
+  since: string;
+  policies: string[] | undefined;
+  wave: string | undefined;
+  repo: string;
+  ref: string;
+  format: string;
+  json: boolean;
+  now: number;
+  env: NodeJS.ProcessEnv;
+  /** Read from Hubble Relay instead of files. */
+  hubble: HubbleSource | undefined;
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** --since: an ISO 8601 time, or a duration before now (`30m`, `2h`, `1d`). */
+export function parseSince(value: string, now: number): number {
+  const d = DURATION.exec(value);
+  if (d) return now - Number(d[1]) * UNIT_MS[d[2]!]!;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(t)) {
+    throw new UsageError(
+      `--since ${value} is not a time`,
+      "give the time the wave was applied, e.g. 2026-11-26T14:00:00Z, or a duration such as 30m or 2h",
+    );
+  }
+  return t;
+}
+
+function readPolicyPaths(paths: readonly string[]): Array<{ path: string; text: string }> {
+  const files: Array<{ path: string; text: string }> = [];
+  const visit = (p: string) => {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new InputError(
+        `--policies ${p}: no such file or folder`,
+        undefined,
+        "name the wave's policy files or their folder",
+      );
+    }
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p).sort()) if (!e.startsWith(".")) visit(join(p, e));
+    } else if (/\.(ya?ml|json)$/i.test(p) || paths.includes(p)) {
+      files.push({ path: p, text: readFileSync(p, "utf8") });
+    }
+  };
+  for (const p of paths) visit(p);
+  return files;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function describe(f: VerifyFinding, withPolicies: boolean): string[] {
+  const lines = [
+    `${f.verdict.toUpperCase()} ${f.source} -> ${f.destination} ${f.port}/${f.protocol} x${f.count}${f.dropReason ? ` (${f.dropReason})` : ""}, ${iso(f.first)} .. ${iso(f.last)}`,
+  ];
+  if (withPolicies) {
+    lines.push(
+      f.policies.length
+        ? `  wave policies: ${f.policies.join(", ")}`
+        : "  wave policies: none selects either side (stopped by a policy outside this wave)",
+    );
+  }
+  return lines;
+}
+
+/** `flowpol verify`: every flow stopped by policy since the wave began; exit 3 when there is any. */
+export async function verify(options: VerifyOptions, out: Output): Promise<void> {
+  if (options.policies && options.wave)
+    throw new UsageError("--policies and --wave both name the wave's policies", "give one of them");
+  const since = parseSince(options.since, options.now);
+  let policies: WavePolicy[] = [];
+  if (options.policies) policies = readWavePolicies(readPolicyPaths(options.policies));
+  if (options.wave)
+    policies = readWavePolicies(await waveFilesFromGit(options.repo, options.ref, options.wave, options.env));
+  if ((options.policies || options.wave) && policies.length === 0) {
+    throw new InputError(
+      "the wave has no NetworkPolicy, CiliumNetworkPolicy or Calico policy",
+      undefined,
+      "check --policies or --wave",
+    );
+  }
+  if (options.inputs.length === 0 && !options.hubble) {
+    throw new UsageError(
+      "verify needs flows to read",
+      "name flow files (or - for stdin), or a Hubble Relay with --server",
+    );
+  }
+  if (options.inputs.length > 0 && options.hubble) {
+    throw new UsageError("give flow files or --server, not both", "run verify once per source");
+  }
+  const collector = new VerifyCollector(since, policies);
+  const add = (flow: Flow) => collector.add(flow);
+  let read: ReadFlowsResult;
+  if (options.hubble) {
+    const fromHubble = await readHubbleFlows(options.hubble, since, add);
+    if (fromHubble.evicted && (fromHubble.oldest === undefined || fromHubble.oldest > since)) {
+      writeLine(
+        out.stderr,
+        `warning: ${options.hubble.server}'s ring buffer has dropped older flows and its oldest flow since --since is ${fromHubble.oldest === undefined ? "none" : iso(fromHubble.oldest)}: drops before it are not checked`,
+      );
+    }
+    if (fromHubble.unavailableNodes.length > 0) {
+      writeLine(
+        out.stderr,
+        `warning: nodes unavailable to ${options.hubble.server}: ${fromHubble.unavailableNodes.join(", ")}; their drops are not checked`,
+      );
+    }
+    read = fromHubble;
+  } else {
+    read = await readFlows(options.inputs, options.format, add);
+  }
+  const findings = collector.findings();
+  const total = findings.reduce((n, f) => n + f.count, 0);
+  if (options.json) {
+    writeLine(
+      out.stdout,
+      JSON.stringify(
+        {
+          since: iso(since),
+          flowsRead: read.flows,
+          flowsSince: collector.flowsSince,
+          lostEvents: read.lost,
+          badLines: read.bad,
+          stopped: total,
+          findings,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    writeLine(
+      out.stdout,
+      `${read.flows} flows read, ${collector.flowsSince} since ${iso(since)}, ${policies.length} wave policies; ${total} flow(s) dropped or audited by policy`,
+    );
+    for (const f of findings) for (const l of describe(f, policies.length > 0)) writeLine(out.stdout, l);
+  }
+  for (const b of read.badLines) writeLine(out.stderr, `warning: ${b.file}:${b.line}: ${b.reason}`);
+  if (read.lost > 0)
+    writeLine(out.stderr, `warning: the source lost ${read.lost} events: drops may be missing from this check`);
+  if (total > 0) {
+    throw new CheckFailedError(
+      `${total} flow(s) dropped or audited by policy since ${iso(since)}`,
+      "roll the wave back (see its Roll back line in PULL_REQUEST.md), or add the missing allow and re-run `flowpol rollout`",
+    );
+  }
+  if (read.bad > 0) {
+    throw new InputError(
+      `${read.bad} bad line(s) in the flow input: the check is incomplete`,
+      undefined,
+      "fix or drop the bad lines, then verify again",
+    );
+  }
+  if (collector.flowsSince === 0) {
+    throw new InputError(
+      `no flow at or after ${iso(since)} in the input: nothing was verified`,
+      undefined,
+      "give flows recorded since the wave began, or an earlier --since",
+    );
+  }
+}

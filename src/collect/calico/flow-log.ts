@@ -1,0 +1,177 @@
+import type { Flow, FlowEndpoint } from "../../model/flow.js";
+import { isDns1123Label, isDnsName } from "../../model/k8s-names.js";
+import type { RecordFormat, SourceRecord } from "../record.js";
+import { type CalicoEndpointFields, calicoEndpoint, calicoEndpointType } from "./endpoint.js";
+import { calicoProtocol, calicoReporter, calicoVerdict } from "./fields.js";
+import { CalicoFlowLogDecoder } from "./flow-log-decoder.js";
+import { asInteger, asObject, asString, type Json, present } from "./json.js";
+import { parseCalicoLabels } from "./labels.js";
+import { flowLogPolicies } from "./policies.js";
+
+/**
+ * Calico Enterprise / Calico Cloud flow logs (`/var/log/calico/flowlogs/flows.log`, one JSON
+ * object per line, and the same records read back from Elasticsearch/Linseed) to the flow model.
+ * Facts: ../shared/reference/calico-flowlogs.md. A record is one connection direction as the
+ * initiator made it (source = client), so it is never a reply.
+ */
+
+function endpointFields(obj: Json, side: "source" | "dest"): CalicoEndpointFields {
+  return {
+    type: calicoEndpointType(obj[`${side}_type`]),
+    name: present(obj[`${side}_name`]),
+    nameAggr: present(obj[`${side}_name_aggr`]),
+    namespace: present(obj[`${side}_namespace`]),
+    ip: present(obj[`${side}_ip`]),
+    labels: parseCalicoLabels(obj[`${side}_labels`]),
+  };
+}
+
+/** Seconds (Felix), milliseconds (`@timestamp`) or an ISO string (some exports) to ms. */
+function recordTime(obj: Json): number | undefined {
+  for (const key of ["start_time", "end_time"]) {
+    const v = obj[key];
+    const seconds = asInteger(v);
+    if (seconds !== undefined) return seconds * 1000;
+    if (typeof v === "string") {
+      const ms = Date.parse(v);
+      if (!Number.isNaN(ms)) return ms;
+    }
+  }
+  return asInteger(obj["@timestamp"]);
+}
+
+function port(v: unknown, what: string): number | undefined | string {
+  if (v === null || v === undefined) return undefined;
+  const n = asInteger(v);
+  if (n === undefined || n < 0 || n > 65535) return `${what} ${JSON.stringify(v)} is not a port number`;
+  return n;
+}
+
+/** How many connections a record stands for: `num_flows` (active in the window), at least 1. */
+export function connectionCount(...counts: unknown[]): number {
+  let n = 1;
+  for (const c of counts) {
+    const v = asInteger(c);
+    if (v !== undefined && v > n) n = v;
+  }
+  return n;
+}
+
+/** One side of a record: endpoint fields, plus the destination's DNS names and Service. */
+export function flowLogEndpoint(
+  obj: Json,
+  side: "source" | "dest",
+  labels?: Record<string, string>,
+): FlowEndpoint | string {
+  const fields = endpointFields(obj, side);
+  if (labels) fields.labels = labels;
+  const ep = calicoEndpoint(fields, side);
+  if (typeof ep === "string" || side === "source") return ep;
+  if (Array.isArray(obj.dest_domains)) {
+    ep.dnsNames = obj.dest_domains
+      .filter((d): d is string => typeof d === "string")
+      .map((d) => d.replace(/\.$/, "").toLowerCase())
+      .filter(isDnsName);
+  }
+  const serviceName = present(obj.dest_service_name);
+  const serviceNamespace = present(obj.dest_service_namespace);
+  if (serviceName && serviceNamespace && isDns1123Label(serviceName) && isDns1123Label(serviceNamespace)) {
+    ep.service = { namespace: serviceNamespace, name: serviceName };
+  }
+  return ep;
+}
+
+/** How the converter gets endpoints and policies: directly, or through a decoder's caches. */
+export interface FlowLogParts {
+  endpoint(obj: Json, side: "source" | "dest"): FlowEndpoint | string;
+  policies(obj: Json): string[];
+}
+
+const DIRECT: FlowLogParts = {
+  endpoint: (obj, side) => flowLogEndpoint(obj, side),
+  policies: (obj) => flowLogPolicies(obj.policies),
+};
+
+export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT): Flow | string {
+  const source = parts.endpoint(obj, "source");
+  if (typeof source === "string") return source;
+  const destination = parts.endpoint(obj, "dest");
+  if (typeof destination === "string") return destination;
+  if (obj.proto === undefined) return "the record has no `proto`";
+  const protocol = calicoProtocol(obj.proto);
+  const verdict = calicoVerdict(obj.action);
+  const sourcePort = port(obj.source_port, "source_port");
+  if (typeof sourcePort === "string") return sourcePort;
+  const destinationPort = port(obj.dest_port, "dest_port");
+  if (typeof destinationPort === "string") return destinationPort;
+
+  const flow: Flow = {
+    time: recordTime(obj) ?? 0,
+    verdict,
+    direction: "unknown",
+    isReply: false,
+    protocol,
+    source,
+    destination,
+    sourceSystem: "calico",
+    count: connectionCount(obj.num_flows, obj.num_flows_started),
+  };
+  const reporter = calicoReporter(obj.reporter);
+  if (reporter) {
+    flow.reporter = reporter;
+    flow.direction = reporter === "src" ? "egress" : "ingress";
+  }
+  if (verdict === "dropped") flow.dropReason = "POLICY_DENIED";
+  const node = present(obj.host);
+  if (node) flow.node = node;
+  const ported = protocol === "TCP" || protocol === "UDP" || protocol === "SCTP";
+  if (ported && sourcePort !== undefined) flow.sourcePort = sourcePort;
+  if (ported && destinationPort !== undefined) flow.destinationPort = destinationPort;
+  const policies = parts.policies(obj);
+  if (policies.length > 0) flow.policies = policies;
+  return flow;
+}
+
+function looksLikeFlowLog(obj: Json): boolean {
+  return (
+    obj.source_name_aggr !== undefined ||
+    obj.dest_name_aggr !== undefined ||
+    (obj.reporter !== undefined && obj.action !== undefined && obj.dest_type !== undefined)
+  );
+}
+
+/** The record itself, or the record inside an Elasticsearch hit (`_source`) or a shipper's `log`. */
+function unwrap(value: unknown): Json | undefined {
+  const obj = asObject(value);
+  if (!obj) return undefined;
+  const source = asObject(obj._source);
+  if (source) return source;
+  const wrapped = asString(obj.log) ?? asString(obj.message);
+  if (wrapped !== undefined && !looksLikeFlowLog(obj) && wrapped.trimStart().startsWith("{")) {
+    try {
+      return asObject(JSON.parse(wrapped));
+    } catch {
+      return undefined;
+    }
+  }
+  return obj;
+}
+
+export function calicoRecordFromJson(value: unknown): SourceRecord {
+  const obj = unwrap(value);
+  if (!obj) return { kind: "bad", reason: "the line is JSON but not a Calico flow-log object" };
+  if (!looksLikeFlowLog(obj)) return { kind: "bad", reason: "the object is not a Calico flow-log record" };
+  const flow = calicoFlowLogToModel(obj);
+  return typeof flow === "string" ? { kind: "bad", reason: flow } : { kind: "flow", flow };
+}
+
+export const calicoFlowLogFormat: RecordFormat = {
+  name: "calico",
+  system: "calico",
+  createDecoder: () => new CalicoFlowLogDecoder(),
+  // Felix lines are about 1.5 KiB and repeat their identities: 4 MiB chunks make a few hundred
+  // edges out of thousands of records, so the store writes far less per record.
+  chunkBytes: 4 * 1024 * 1024,
+  detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
+  toRecord: calicoRecordFromJson,
+};

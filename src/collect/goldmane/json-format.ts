@@ -1,0 +1,30 @@
+import { asObject } from "../calico/json.js";
+import type { RecordFormat, SourceRecord } from "../record.js";
+import { goldmaneFlowToModel, goldmaneKey } from "./flow.js";
+
+/**
+ * Goldmane flows saved as JSON lines: protobuf-JSON (`grpcurl`, exporters), also wrapped as
+ * `{"id": ..., "flow": {...}}` (a `FlowResult`, as `grpcurl ... goldmane.Flows/Stream` prints
+ * it), and the Goldmane emitter's NDJSON (snake_case keys, enums as numbers).
+ */
+function unwrapFlow(value: unknown) {
+  const obj = asObject(value);
+  if (!obj) return undefined;
+  if (goldmaneKey(obj)) return obj;
+  const inner = asObject(obj.flow);
+  return inner && goldmaneKey(inner) ? inner : undefined;
+}
+
+export function goldmaneRecordFromJson(value: unknown): SourceRecord {
+  const flow = unwrapFlow(value);
+  if (!flow) return { kind: "bad", reason: "the object is not a Goldmane flow (no `Key`)" };
+  const result = goldmaneFlowToModel(flow);
+  return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
+}
+
+export const goldmaneJsonFormat: RecordFormat = {
+  name: "goldmane",
+  system: "calico",
+  detect: (obj) => unwrapFlow(obj) !== undefined,
+  toRecord: goldmaneRecordFromJson,
+};

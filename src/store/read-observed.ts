@@ -1,0 +1,59 @@
+import { type Observed, type ObservedEdge, type ObservedPeer, peerOf } from "../diff/observed.js";
+import { ALLOWED_VERDICTS } from "../model/flow.js";
+import type { Db } from "./db.js";
+
+/**
+ * The observed traffic `flowpol diff` judges, straight from the store: edges that reached their
+ * target, summed over verdicts and sources by SQLite (GROUP BY), as rows rather than objects so
+ * that 100,000 edges cost little memory. Workloads carry the labels of their first pod by name.
+ */
+export function readObserved(db: Db): Observed {
+  const allowed = JSON.stringify([...ALLOWED_VERDICTS]);
+  const labels = new Map<number, Record<string, string>>();
+  const podRows = db.prepare("SELECT endpoint_id, labels FROM pods ORDER BY endpoint_id, name").raw().all() as Array<
+    [number, string]
+  >;
+  for (const [id, json] of podRows) if (!labels.has(id)) labels.set(id, parseLabels(json));
+
+  const peers = new Map<number, ObservedPeer>();
+  const endpointRows = db.prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints").raw().all() as Array<
+    [number, "workload" | "entity" | "external" | "unknown", string, string, string, string]
+  >;
+  for (const [id, type, namespace, kind, name, ip] of endpointRows) {
+    peers.set(id, peerOf({ type, namespace, kind, name, ip }, labels.get(id)));
+  }
+
+  const edges: ObservedEdge[] = [];
+  const edgeRows = db
+    .prepare(
+      `SELECT src_id, dst_id, protocol, port, SUM(count) FROM edges
+       WHERE verdict IN (SELECT value FROM json_each(?)) GROUP BY src_id, dst_id, protocol, port`,
+    )
+    .raw()
+    .all(allowed) as Array<[number, number, string, number, number]>;
+  for (const [srcId, dstId, protocol, port, flows] of edgeRows) {
+    const src = peers.get(srcId);
+    const dst = peers.get(dstId);
+    if (src && dst) edges.push({ src, dst, protocol, port, flows });
+  }
+  const dropped = db
+    .prepare(
+      `SELECT COUNT(*) FROM (SELECT 1 FROM edges WHERE verdict NOT IN (SELECT value FROM json_each(?))
+       GROUP BY src_id, dst_id, protocol, port)`,
+    )
+    .pluck()
+    .get(allowed) as number;
+  const namespaces = (
+    db.prepare("SELECT name, labels FROM namespaces ORDER BY name").raw().all() as Array<[string, string]>
+  ).map(([name, json]) => ({ name, labels: parseLabels(json) }));
+  const workloads = [...peers.values()].filter(
+    (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
+  );
+  return { edges, namespaces, workloads, droppedEdges: dropped };
+}
+
+function parseLabels(json: string): Record<string, string> {
+  if (!json) return {};
+  const parsed = JSON.parse(json) as unknown;
+  return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+}

@@ -1,0 +1,147 @@
+import type { Db } from "./db.js";
+
+/**
+ * Everything the discovery report and the rollout's pull request read from the store, as plain
+ * data. Endpoints and edges are aggregates (the store keeps no raw flows).
+ */
+export interface StoreEndpoint {
+  id: number;
+  type: "workload" | "entity" | "external" | "unknown";
+  namespace: string;
+  kind: string;
+  name: string;
+  ip: string;
+  firstSeen: number;
+  lastSeen: number;
+  flows: number;
+  /** Distinct pods seen for a workload (for a Job or CronJob: its runs). */
+  pods: number;
+  /** DNS names seen for the endpoint's IP. */
+  dnsNames: string[];
+}
+
+export interface StoreEdge {
+  src: number;
+  dst: number;
+  protocol: string;
+  port: number;
+  verdict: string;
+  sourceSystem: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  dropReason: string;
+  policies: string[];
+}
+
+export interface StoreGap {
+  sourceSystem: string;
+  kind: string;
+  node: string;
+  detail: string;
+  count: number;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+export interface StoreSource {
+  system: string;
+  ingests: number;
+  flows: number;
+  badLines: number;
+}
+
+export interface StoreSnapshot {
+  /** Distinct label sets of each workload's pods, by endpoint id. */
+  podLabels: Map<number, Array<Record<string, string>>>;
+  namespaces: Array<{ name: string; labels: Record<string, string> }>;
+  endpoints: StoreEndpoint[];
+  edges: StoreEdge[];
+  gaps: StoreGap[];
+  sources: StoreSource[];
+  services: Array<{
+    namespace: string;
+    name: string;
+    endpointId: number;
+    protocol: string;
+    port: number;
+    count: number;
+  }>;
+}
+
+export function readStoreSnapshot(db: Db): StoreSnapshot {
+  const names = new Map<string, string[]>();
+  for (const r of db.prepare("SELECT ip, name FROM dns_names ORDER BY ip, name").all() as Array<{
+    ip: string;
+    name: string;
+  }>) {
+    names.set(r.ip, [...(names.get(r.ip) ?? []), r.name]);
+  }
+  const endpoints = (
+    db
+      .prepare(
+        `SELECT e.id, e.type, e.namespace, e.kind, e.name, e.ip, e.first_seen AS firstSeen, e.last_seen AS lastSeen, e.flows,
+                (SELECT count(*) FROM pods p WHERE p.endpoint_id = e.id) AS pods
+         FROM endpoints e ORDER BY e.type, e.namespace, e.kind, e.name, e.ip`,
+      )
+      .all() as Array<Omit<StoreEndpoint, "dnsNames">>
+  ).map((e) => ({ ...e, dnsNames: e.ip ? (names.get(e.ip) ?? []) : [] }));
+  const policies = new Map<number, string[]>();
+  for (const r of db
+    .prepare("SELECT edge_id AS id, policy FROM edge_policies ORDER BY edge_id, policy")
+    .all() as Array<{
+    id: number;
+    policy: string;
+  }>) {
+    policies.set(r.id, [...(policies.get(r.id) ?? []), r.policy]);
+  }
+  const edges = (
+    db
+      .prepare(
+        `SELECT id, src_id AS src, dst_id AS dst, protocol, port, verdict, source_system AS sourceSystem, count,
+                first_seen AS firstSeen, last_seen AS lastSeen, drop_reason AS dropReason
+         FROM edges ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
+      )
+      .all() as Array<Omit<StoreEdge, "policies"> & { id: number }>
+  ).map(({ id, ...e }) => ({ ...e, policies: policies.get(id) ?? [] }));
+  const gaps = db
+    .prepare(
+      `SELECT source_system AS sourceSystem, kind, node, detail, sum(count) AS count, min(first_seen) AS firstSeen, max(last_seen) AS lastSeen
+       FROM gaps GROUP BY source_system, kind, node, detail ORDER BY source_system, kind, node, detail`,
+    )
+    .all() as StoreGap[];
+  const sources = db
+    .prepare(
+      `SELECT source_system AS system, count(*) AS ingests, coalesce(sum(flows), 0) AS flows, coalesce(sum(bad), 0) AS badLines
+       FROM ingests GROUP BY source_system ORDER BY source_system`,
+    )
+    .all() as StoreSource[];
+  const services = db
+    .prepare(
+      `SELECT namespace, name, endpoint_id AS endpointId, protocol, port, count FROM services
+       ORDER BY namespace, name, endpoint_id, protocol, port`,
+    )
+    .all() as StoreSnapshot["services"];
+  const podLabels = new Map<number, Array<Record<string, string>>>();
+  for (const r of db
+    .prepare("SELECT DISTINCT endpoint_id AS id, labels FROM pods ORDER BY endpoint_id, labels")
+    .all() as Array<{
+    id: number;
+    labels: string;
+  }>) {
+    podLabels.set(r.id, [...(podLabels.get(r.id) ?? []), parseLabels(r.labels)]);
+  }
+  const namespaces = (
+    db.prepare("SELECT name, labels FROM namespaces ORDER BY name").all() as Array<{ name: string; labels: string }>
+  ).map((r) => ({ name: r.name, labels: parseLabels(r.labels) }));
+  return { podLabels, namespaces, endpoints, edges, gaps, sources, services };
+}
+
+function parseLabels(text: string): Record<string, string> {
+  try {
+    const v = JSON.parse(text || "{}") as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,199 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { expectGolden } from "../helpers/golden.js";
+import { REPO_ROOT, tempDir } from "../helpers/paths.js";
+
+const SAMPLE = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
+const ARTIFACTS = join(REPO_ROOT, "test/artifacts");
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+let tmp: { dir: string; cleanup: () => void };
+let db: string;
+
+beforeAll(() => {
+  tmp = tempDir("flowpol-report-");
+  db = join(tmp.dir, "flowpol.db");
+  const r = runCli(["ingest", "--db", db, SAMPLE]);
+  expect(r.code, r.stderr).toBe(0);
+});
+afterAll(() => tmp.cleanup());
+
+/** Endpoints with at least one allowed flow: the nodes the graph must draw. */
+function expectedNodeCount(): number {
+  const store = new Database(db, { readonly: true });
+  try {
+    const row = store
+      .prepare(
+        `SELECT count(*) AS n FROM (
+           SELECT src_id AS id FROM edges WHERE verdict IN ('forwarded', 'audit', 'redirected')
+           UNION SELECT dst_id FROM edges WHERE verdict IN ('forwarded', 'audit', 'redirected'))`,
+      )
+      .get() as { n: number };
+    return row.n;
+  } finally {
+    store.close();
+  }
+}
+
+describe("flowpol report (markdown)", () => {
+  it("matches the golden report for the Online Boutique sample", () => {
+    const r = runCli(["report", "--db", db]);
+    expect(r.code, r.stderr).toBe(0);
+    expectGolden(r.stdout, join(REPO_ROOT, "test/golden/report/online-boutique.md"));
+  });
+
+  it.each([
+    [
+      "the observation window",
+      /- Window: 2026-11-20T00:00:50\.751Z to 2026-11-21T15:52:45\.341Z: 1\.7 days, 2 calendar day\(s\)/,
+    ],
+    ["the lost events from the gaps table", /- Lost events: 457 /],
+    ["the CronJob seen in few runs", /\| online-boutique \| CronJob \| cart-cleanup \| 2 \|/],
+    ["the cluster DNS as a shared service", /\| kube-system\/coredns \| called by \| 53\/UDP \|/],
+    ["external destinations with their DNS names", /\| 54\.187\.174\.169 \| api\.stripe\.com \| 443\/TCP \|/],
+    [
+      "the cloud metadata address and its caller",
+      /\| online-boutique\/adservice \| 169\.254\.169\.254 \| 80 \| forwarded \| 2 \|/,
+    ],
+    [
+      "the dropped flows with their reason",
+      /\| online-boutique\/loadgenerator \| online-boutique\/cartservice \| 7070\/TCP \| dropped \| POLICY_DENIED \|/,
+    ],
+    ["the graph as Mermaid", /```mermaid\nflowchart LR\n/],
+  ])("shows %s", (_, pattern) => {
+    const r = runCli(["report", "--db", db]);
+    expect(r.stdout).toMatch(pattern);
+  });
+
+  it("is byte-identical from run to run", () => {
+    expect(runCli(["report", "--db", db]).stdout).toBe(runCli(["report", "--db", db]).stdout);
+  });
+});
+
+describe("flowpol report --policies", () => {
+  it("shows the coverage, the observed flows the declared policies would deny, and unused rules", () => {
+    const policies = join(tmp.dir, "declared.yaml");
+    writeFileSync(
+      policies,
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: default-deny-ingress, namespace: online-boutique}",
+        "spec: {podSelector: {}, policyTypes: [Ingress]}",
+        "---",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: frontend-from-anywhere, namespace: online-boutique}",
+        "spec:",
+        "  podSelector: {matchLabels: {app: frontend}}",
+        "  ingress: [{ports: [{port: 8080}]}, {ports: [{port: 9999}]}]",
+        "",
+      ].join("\n"),
+    );
+    const r = runCli(["report", "--db", db, "--policies", policies]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("## Declared policies: coverage and gaps");
+    expect(r.stdout).toMatch(/\| online-boutique \| yes \| no \| 13\/13 \(100%\) \| 0\/13 \(0%\) \|/);
+    // The frontend keeps its port 8080 callers; cartservice's callers are cut.
+    expect(r.stdout).toMatch(
+      /\| online-boutique\/frontend \| online-boutique\/cartservice \| 7070\/TCP \| \d+ \| ingress \|/,
+    );
+    expect(r.stdout).not.toMatch(/\| [^|]+ \| online-boutique\/frontend \| 8080\/TCP \| \d+ \| ingress \|/);
+    expect(r.stdout).toContain("- `online-boutique/frontend-from-anywhere ingress[1]`");
+  });
+});
+
+describe("flowpol report (html) in headless Chromium", () => {
+  it("draws the graph with one node per endpoint, no console errors and no network", async () => {
+    const out = join(tmp.dir, "report.html");
+    const r = runCli(["report", "--db", db, "--format", "html", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      page.on("request", (req) => requests.push(req.url()));
+      await page.goto(pathToFileURL(out).href);
+      await page.waitForSelector("body[data-graph-nodes]");
+      const drawn = await page.locator("#graph g.node").count();
+      expect(drawn).toBe(expectedNodeCount());
+      expect(await page.locator("#graph path.link").count()).toBeGreaterThan(0);
+      // Clicking a node highlights its flows: the page is interactive.
+      await page.locator('#graph g.node:has(title:text-is("online-boutique/frontend"))').click();
+      expect(await page.locator("#graph path.link.hot").count()).toBeGreaterThan(3);
+      await page.locator("#search").fill("coredns");
+      expect(await page.locator("#graph g.node:not(.dim)").count()).toBe(1);
+      await page.locator("#search").fill("");
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, "report-online-boutique.png");
+      await page.locator("#graph-wrap").screenshot({ path: shot });
+      await page.screenshot({ path: join(tmp.dir, "report-full.png"), fullPage: true });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+      expect(problems).toEqual([]);
+      expect(requests.filter((u) => !u.startsWith("file:"))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("escapes names so that no flow data becomes markup", () => {
+    const out = join(tmp.dir, "escaped.html");
+    expect(runCli(["report", "--db", db, "--format", "html", "-o", out]).code).toBe(0);
+    const html = readFileSync(out, "utf8");
+    const data = html.slice(
+      html.indexOf('id="graph-data">'),
+      html.indexOf("</script>", html.indexOf('id="graph-data">')),
+    );
+    expect(data).not.toMatch(/<\//);
+    expect(html).toContain("default-src 'none'");
+  });
+});
+
+describe("flowpol report refuses bad input", () => {
+  it.each([
+    ["an unknown --format", ["--format", "pdf"], 2, /--format pdf is not a report format/],
+    [
+      "a store that does not exist",
+      ["--db", "/nonexistent/flowpol.db"],
+      1,
+      /no flowpol store at \/nonexistent\/flowpol\.db/,
+    ],
+    [
+      "a --policies path that does not exist",
+      ["--policies", "/nonexistent.yaml"],
+      1,
+      /no such file or folder: \/nonexistent\.yaml/,
+    ],
+  ])("%s", (_, args, code, message) => {
+    const r = runCli(["report", "--db", db, ...args]);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(code);
+  });
+
+  it("leaves no partial file when -o cannot be written", () => {
+    const folder = join(tmp.dir, "missing");
+    const r = runCli(["report", "--db", db, "-o", join(folder, "r.md")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot write");
+    expect(existsSync(folder)).toBe(false);
+    expect(readdirSync(tmp.dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+});
