@@ -1,8 +1,8 @@
-import Database from "better-sqlite3";
 import { InputError, UsageError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { Database } from "./sqlite.js";
 
-export type Db = Database.Database;
+export type Db = Database;
 
 export const DEFAULT_DB_PATH = "flowpol.db";
 

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Database } from "../../src/store/sqlite.js";
 import { runCli } from "../helpers/cli.js";
 import { CLI, tempDir } from "../helpers/paths.js";
 import { readEdges } from "../helpers/store.js";

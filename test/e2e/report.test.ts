@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import Database from "better-sqlite3";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "../../src/store/sqlite.js";
 import { runCli } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";

@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import { Database } from "../../src/store/sqlite.js";
 
 /**
  * The store's content as sorted text rows, without ids and ingest bookkeeping: two stores built
