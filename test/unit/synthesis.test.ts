@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { CiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -99,6 +100,17 @@ describe("synthesis on a hand-built store", () => {
       }
     },
   );
+
+  it("produces objects that are valid CiliumNetworkPolicies (cilium)", () => {
+    const { tree } = run("cilium");
+    expect(tree.manifests.length).toBeGreaterThan(5);
+    for (const m of tree.manifests) {
+      expect(m.kind).toBe("CiliumNetworkPolicy");
+      const cnp = new CiliumNetworkPolicy(m as unknown as ConstructorParameters<typeof CiliumNetworkPolicy>[0]);
+      expect(() => cnp.validate(), m.metadata.name).not.toThrow();
+      expect(m.metadata.labels[MANAGED_BY_LABEL]).toBe("flowpol");
+    }
+  });
 
   it("allows every observed connection and nothing else between known workloads", () => {
     const { graph, plan, tree } = run("kubernetes");
