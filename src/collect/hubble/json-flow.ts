@@ -201,11 +201,7 @@ export class EndpointCache {
       return completeEndpoint(parseEndpoint(raw, ip), names, service);
     }
     const pod = String(obj.pod_name ?? obj.podName ?? "");
-    const svc = asObject(service);
-    const perFlow =
-      names === undefined && svc === undefined
-        ? (ip ?? "")
-        : `${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
+    const perFlow = perFlowKey(ip, names, service);
     let byIdentity = this.byPod.get(pod);
     if (!byIdentity) {
       byIdentity = new Map();
@@ -257,8 +253,7 @@ export class EndpointCache {
   ): FlowEndpoint | string {
     const identityKey = obj ? endpointCacheKey(obj) : "";
     if (identityKey === undefined) return completeEndpoint(parseEndpoint(raw, ip), names, service);
-    const svc = asObject(service);
-    const key = `${identityKey}\u0001${ip ?? ""}\u0001${Array.isArray(names) ? names.join(",") : ""}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
+    const key = `${identityKey}\u0001${perFlowKey(ip, names, service)}`;
     let parsed = this.entries.get(key);
     if (parsed === undefined) {
       if (this.size >= this.maxEntries) this.clear();
@@ -274,6 +269,14 @@ export class EndpointCache {
     this.byPod.clear();
     this.size = 0;
   }
+}
+
+/** The per-flow part of an endpoint cache key: the IP alone in the common case, else with names and Service. */
+function perFlowKey(ip: string | undefined, names: unknown, service: unknown): string {
+  const svc = asObject(service);
+  if (names === undefined && svc === undefined) return ip ?? "";
+  const nameList = Array.isArray(names) ? names.join(",") : "";
+  return `${ip ?? ""}\u0001${nameList}\u0001${svc ? `${String(svc.namespace)}/${String(svc.name)}` : ""}`;
 }
 
 interface EndpointShape {
