@@ -11,6 +11,7 @@ import {
 import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
 import type { LostEventsRecord, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
 import { deriveWorkload } from "../workload.js";
+import { EndpointSplicer } from "./endpoint-splice.js";
 
 /**
  * Hubble JSON (protojson) to the flow model. Accepts both proto names (`node_name`) and lowerCamel
@@ -574,9 +575,15 @@ function flowRecord(result: Flow | string): SourceRecord {
  */
 export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
+  private readonly splicer = new EndpointSplicer();
 
   decode(value: unknown): SourceRecord {
     return hubbleRecordFromJson(value, this.cache);
+  }
+
+  decodeLine(text: string): SourceRecord | undefined {
+    const value = this.splicer.parse(text);
+    return value === undefined ? undefined : hubbleRecordFromJson(value, this.cache);
   }
 }
 
