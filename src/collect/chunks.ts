@@ -36,11 +36,17 @@ function countNewlines(buf: Buffer): number {
   return n;
 }
 
+/**
+ * Copies the stream once, into buffers that each chunk owns whole: a chunk's bytes can then move
+ * to a worker thread without another copy. Only the unfinished line at the end of a full buffer
+ * is copied again, into the next one.
+ */
 export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkOptions): AsyncGenerator<LineChunk> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const { chunkBytes, maxLineBytes } = options;
   let offset = options.startOffset;
   let line = options.startLine;
+  let buf = Buffer.allocUnsafeSlow(chunkBytes);
+  let filled = 0;
   /** While > 0 we are discarding the rest of an overlong line that started at this line. */
   let discarding = 0;
   let discardedBytes = 0;
@@ -53,53 +59,60 @@ export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkO
     return chunk;
   }
 
-  for await (let buf of source) {
-    if (discarding) {
-      const nl = buf.indexOf(10);
-      if (nl === -1) {
-        discardedBytes += buf.length;
-        offset += buf.length;
+  for await (const input of source) {
+    let piece = input;
+    while (piece.length > 0) {
+      if (discarding) {
+        const nl = piece.indexOf(10);
+        if (nl === -1) {
+          discardedBytes += piece.length;
+          offset += piece.length;
+          break;
+        }
+        discardedBytes += nl + 1;
+        offset += nl + 1;
+        options.onOverlongLine({ line: discarding, bytes: discardedBytes });
+        line = discarding + 1;
+        discarding = 0;
+        piece = piece.subarray(nl + 1);
         continue;
       }
-      discardedBytes += nl + 1;
-      offset += nl + 1;
-      options.onOverlongLine({ line: discarding, bytes: discardedBytes });
-      line = discarding + 1;
-      discarding = 0;
-      buf = buf.subarray(nl + 1);
-    }
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes < options.chunkBytes && pendingBytes <= options.maxLineBytes) continue;
-    const joined = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-    const lastNewline = joined.lastIndexOf(10);
-    if (lastNewline === -1) {
-      if (joined.length > options.maxLineBytes) {
+      const take = Math.min(piece.length, buf.length - filled);
+      piece.copy(buf, filled, 0, take);
+      filled += take;
+      piece = piece.subarray(take);
+      if (filled < buf.length) continue;
+      const lastNewline = buf.lastIndexOf(10, filled - 1);
+      if (lastNewline !== -1) {
+        const tail = filled - lastNewline - 1;
+        const next = Buffer.allocUnsafeSlow(Math.max(chunkBytes, tail * 2));
+        buf.copy(next, 0, lastNewline + 1, filled);
+        yield emit(buf.subarray(0, lastNewline + 1), true);
+        buf = next;
+        filled = tail;
+      } else if (filled > maxLineBytes) {
         discarding = line;
-        discardedBytes = joined.length;
-        offset += joined.length;
-        pending = [];
-        pendingBytes = 0;
+        discardedBytes = filled;
+        offset += filled;
+        buf = Buffer.allocUnsafeSlow(chunkBytes);
+        filled = 0;
       } else {
-        pending = [joined];
+        // One line fills the buffer: grow it, up to just past the line limit.
+        const bigger = Buffer.allocUnsafeSlow(Math.min(buf.length * 2, maxLineBytes + 1));
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
       }
-      continue;
     }
-    yield emit(joined.subarray(0, lastNewline + 1), true);
-    const rest = joined.subarray(lastNewline + 1);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
   }
   if (discarding) {
     options.onOverlongLine({ line: discarding, bytes: discardedBytes });
     return;
   }
-  if (pendingBytes > 0) {
-    const joined = Buffer.concat(pending, pendingBytes);
-    if (joined.length > options.maxLineBytes) {
-      options.onOverlongLine({ line, bytes: joined.length });
+  if (filled > 0) {
+    if (filled > maxLineBytes && buf.lastIndexOf(10, filled - 1) === -1) {
+      options.onOverlongLine({ line, bytes: filled });
       return;
     }
-    yield emit(joined, joined[joined.length - 1] === 10);
+    yield emit(buf.subarray(0, filled), buf[filled - 1] === 10);
   }
 }

@@ -35,7 +35,7 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
       throw new InputError(`cannot read ${path}: no such file`, undefined, "check the path", { cause: err });
     }
     totalBytes = size;
-    raw = createReadStream(path, { highWaterMark: 256 * 1024 });
+    raw = createReadStream(path, { highWaterMark: 1024 * 1024 });
   }
   let rawRead = 0;
   const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -51,7 +51,7 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      const chunk = Buffer.from(next.value);
+      const chunk = next.value;
       rawRead += chunk.length;
       yield chunk;
     }

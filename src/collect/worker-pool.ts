@@ -6,7 +6,7 @@ import type { Batch } from "./aggregate.js";
 import type { WorkerJob } from "./ingest-worker.js";
 
 /** Bounded heaps: a worker holds one chunk and its batch at a time, so RSS stays flat. */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 16 };
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 };
 
 /**
  * A small pool of parse workers. Jobs are submitted in order and their batches are returned in
