@@ -27,12 +27,26 @@ const PREFIX_LENGTH = 32;
 /** Bounds memory: about 4,096 endpoints of at most 4 KiB of text each. */
 const MAX_ENTRIES = 4096;
 const MAX_TEXT_LENGTH = 4096;
-/** Stops learning for a while when most lines miss (every line a new pod): learning costs a scan. */
+/**
+ * Learning costs a scan of the line. When most lines of a window miss (every line a new pod), later
+ * windows learn from every 2nd, 4th... miss only (up to every 64th), until a window mostly hits.
+ */
 const WINDOW = 512;
+const MAX_LEARN_EVERY = 64;
 
-interface RememberedEndpoint {
+export interface RememberedEndpoint {
+  /** The exact text of the endpoint object, as it appears in lines. */
   text: string;
+  /** Its parsed value, shared by every line that holds it. */
   value: Json;
+}
+
+export interface LocatedEndpoints {
+  source: RememberedEndpoint;
+  /** Index of the source object's `{` in the line. */
+  sourceStart: number;
+  destination: RememberedEndpoint;
+  destinationStart: number;
 }
 
 export class EndpointSplicer {
@@ -42,10 +56,16 @@ export class EndpointSplicer {
   private entries = 0;
   private lines = 0;
   private misses = 0;
-  private pausedUntil = 0;
+  private learnEvery = 1;
 
   /** The parsed line, or undefined when it must take the general path (`JSON.parse`). */
   parse(line: string): Json | undefined {
+    const located = this.locate(line);
+    return located && this.splice(line, located);
+  }
+
+  /** Where the line's remembered endpoints are; learns the endpoints of a line that has none. */
+  locate(line: string): LocatedEndpoints | undefined {
     const sourceKey = line.indexOf(SOURCE_KEY);
     if (sourceKey === -1) return undefined;
     if (this.lines++ % WINDOW === 0) this.rollWindow();
@@ -57,18 +77,23 @@ export class EndpointSplicer {
     const destination = source && this.find(line, destinationStart);
     if (!source || !destination) {
       this.misses++;
-      if (this.lines >= this.pausedUntil) {
+      if (this.misses % this.learnEvery === 0) {
         this.learn(line, sourceStart);
         this.learn(line, destinationStart);
       }
       return undefined;
     }
+    return { source, sourceStart, destination, destinationStart };
+  }
+
+  /** The parsed line with the located endpoints put back, or undefined for the general path. */
+  splice(line: string, at: LocatedEndpoints): Json | undefined {
     if (line.includes("\\u0000")) return undefined;
-    const sourceEnd = sourceStart + source.text.length;
+    const { source, sourceStart, destination, destinationStart } = at;
     const rest =
       line.slice(0, sourceStart) +
       SOURCE_PLACEHOLDER_TEXT +
-      line.slice(sourceEnd, destinationStart) +
+      line.slice(sourceStart + source.text.length, destinationStart) +
       DESTINATION_PLACEHOLDER_TEXT +
       line.slice(destinationStart + destination.text.length);
     let parsed: unknown;
@@ -120,7 +145,7 @@ export class EndpointSplicer {
   }
 
   private rollWindow(): void {
-    if (this.misses > WINDOW / 2) this.pausedUntil = this.lines + WINDOW * 8;
+    this.learnEvery = this.misses > WINDOW / 2 ? Math.min(this.learnEvery * 2, MAX_LEARN_EVERY) : 1;
     this.misses = 0;
   }
 
@@ -140,7 +165,7 @@ function detached(text: string): string {
 }
 
 /** `line.startsWith(text, start)`, which V8 runs a character at a time: a slice compares as a block. */
-function textAt(line: string, start: number, text: string): boolean {
+export function textAt(line: string, start: number, text: string): boolean {
   return line.slice(start, start + text.length) === text;
 }
 

@@ -12,6 +12,7 @@ import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../
 import type { LostEventsRecord, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
 import { deriveWorkload } from "../workload.js";
 import { EndpointSplicer } from "./endpoint-splice.js";
+import { LineTemplates } from "./line-template.js";
 
 /**
  * Hubble JSON (protojson) to the flow model. Accepts both proto names (`node_name`) and lowerCamel
@@ -571,19 +572,29 @@ function flowRecord(result: Flow | string): SourceRecord {
 
 /**
  * A stateful decoder: keeps an endpoint cache across records, so each distinct pod is parsed and
- * validated once per worker rather than once per flow.
+ * validated once per worker rather than once per flow. Lines whose endpoints it has seen are
+ * parsed without them (`endpoint-splice.ts`), and lines shaped like one seen before are read
+ * without JSON.parse (`line-template.ts`).
  */
 export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
+  private readonly templates = new LineTemplates(parseTime);
 
   decode(value: unknown): SourceRecord {
     return hubbleRecordFromJson(value, this.cache);
   }
 
   decodeLine(text: string): SourceRecord | undefined {
-    const value = this.splicer.parse(text);
-    return value === undefined ? undefined : hubbleRecordFromJson(value, this.cache);
+    const located = this.splicer.locate(text);
+    if (!located) return undefined;
+    const flow = this.templates.match(text, located);
+    if (flow) return { kind: "flow", flow };
+    const value = this.splicer.splice(text, located);
+    if (value === undefined) return undefined;
+    const record = hubbleRecordFromJson(value, this.cache);
+    if (record.kind === "flow") this.templates.learn(text, located, record.flow);
+    return record;
   }
 }
 

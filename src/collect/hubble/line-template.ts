@@ -1,0 +1,318 @@
+import type { Flow, TcpFlags } from "../../model/flow.js";
+import { type LocatedEndpoints, type RememberedEndpoint, textAt } from "./endpoint-splice.js";
+import { valueSpans } from "./json-spans.js";
+
+/**
+ * Hubble lines between the same two endpoints differ in a few values only: times, uuid, ports,
+ * TCP flags. A template is such a line with those values cut out: its constant text, and the
+ * flow decoded from it. A line that matches a template, text for text, is decoded by reading the
+ * cut-out values into a copy of that flow, with no JSON.parse at all.
+ *
+ * Why this is exact: the constant text comes from a line that parsed, every cut-out value is
+ * checked to be a JSON value of the same type as in that line (a plain string without escapes, a
+ * port number, a flat flags object, a remembered endpoint), so a matching line is valid JSON with
+ * the same structure; and every field of the flow that depends on a cut-out value is set here by
+ * the rules of `hubbleFlowToModel` (`test/unit/hubble-template.test.ts` compares both on every
+ * simulated and captured line). Only `{"flow": ...}` envelope lines are templated.
+ */
+
+enum Slot {
+  FlowTime,
+  EnvelopeTime,
+  Uuid,
+  Summary,
+  SourcePort,
+  DestinationPort,
+  Flags,
+  Source,
+  Destination,
+}
+
+const PORTED = new Set(["TCP", "UDP", "SCTP"]);
+
+function slotAt(keys: string[]): Slot | undefined {
+  if (keys.length === 1) return keys[0] === "time" ? Slot.EnvelopeTime : undefined;
+  if (keys[0] !== "flow") return undefined;
+  if (keys.length === 2) {
+    switch (keys[1]) {
+      case "time":
+        return Slot.FlowTime;
+      case "uuid":
+        return Slot.Uuid;
+      case "Summary":
+      case "summary":
+        return Slot.Summary;
+      case "source":
+        return Slot.Source;
+      case "destination":
+        return Slot.Destination;
+    }
+    return undefined;
+  }
+  if (keys.length === 4 && keys[1] === "l4" && PORTED.has(keys[2] as string)) {
+    switch (keys[3]) {
+      case "source_port":
+      case "sourcePort":
+        return Slot.SourcePort;
+      case "destination_port":
+      case "destinationPort":
+        return Slot.DestinationPort;
+      case "flags":
+        return keys[2] === "TCP" ? Slot.Flags : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A cut-out string: no escapes, no control characters (JSON forbids them raw). */
+const PLAIN_STRING = /^[^\\\u0000-\u001f]*$/;
+const MAX_TEMPLATES_PER_PAIR = 64;
+const MAX_TEMPLATES = 8192;
+const MAX_FLAG_TEXTS = 256;
+/**
+ * Learning costs a scan of the line. When most lines of a window miss, later windows learn from
+ * every 2nd, 4th... miss only (up to every 64th), until a window mostly hits again.
+ */
+const WINDOW = 512;
+const MAX_LEARN_EVERY = 64;
+
+class LineTemplate {
+  constructor(
+    /** Constant text before each slot, and after the last one: one more than `slots`. */
+    readonly segments: string[],
+    readonly slots: Slot[],
+    readonly base: Flow,
+  ) {}
+
+  /** The constant text right after the destination endpoint: where a pair's lines differ most. */
+  get afterDestination(): string {
+    return this.segments[this.slots.indexOf(Slot.Destination) + 1] as string;
+  }
+}
+
+/**
+ * The templates of one source and destination pair, indexed by the first characters after the
+ * destination endpoint (as many as the shortest such text among them).
+ */
+class PairTemplates {
+  private all: LineTemplate[] = [];
+  private byKey = new Map<string, LineTemplate[]>();
+  private window = Number.POSITIVE_INFINITY;
+
+  candidates(line: string, destinationEnd: number): LineTemplate[] | undefined {
+    return this.byKey.get(line.slice(destinationEnd, destinationEnd + this.window));
+  }
+
+  /** Adds a template; answers whether the pair grew (false when it replaced its oldest). */
+  add(template: LineTemplate): boolean {
+    const full = this.all.length >= MAX_TEMPLATES_PER_PAIR;
+    if (full) this.all.shift();
+    this.all.push(template);
+    const window = Math.min(this.window, template.afterDestination.length);
+    if (full || window !== this.window) {
+      this.window = window;
+      this.byKey = new Map();
+      for (const t of this.all) this.index(t);
+    } else {
+      this.index(template);
+    }
+    return !full;
+  }
+
+  private index(template: LineTemplate): void {
+    const key = template.afterDestination.slice(0, this.window);
+    const list = this.byKey.get(key);
+    if (list) list.push(template);
+    else this.byKey.set(key, [template]);
+  }
+}
+
+/** Values read from one line's slots. */
+interface SlotValues {
+  flowTime: string | undefined;
+  envelopeTime: string | undefined;
+  uuid: string | undefined;
+  sourcePort: number;
+  destinationPort: number;
+  flags: TcpFlags | undefined;
+}
+
+export class LineTemplates {
+  private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
+  private readonly flagTexts = new Map<string, TcpFlags>();
+  private count = 0;
+  private lines = 0;
+  private misses = 0;
+  private learnEvery = 1;
+
+  constructor(private readonly parseTime: (v: unknown) => number | undefined) {}
+
+  /** The line's flow if it matches a template, else undefined (then decode it and `learn`). */
+  match(line: string, at: LocatedEndpoints): Flow | undefined {
+    if (this.lines++ % WINDOW === 0) this.rollWindow();
+    const pair = this.byPair.get(at.source)?.get(at.destination);
+    const templates = pair?.candidates(line, at.destinationStart + at.destination.text.length);
+    if (templates) {
+      for (const template of templates) {
+        const flow = this.read(line, at, template);
+        if (flow) return flow;
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  /** Remembers the line's shape, with the flow decoded from it by the general rules. */
+  learn(line: string, at: LocatedEndpoints, flow: Flow): void {
+    if (this.misses % this.learnEvery !== 0 || !line.startsWith('{"flow":')) return;
+    const spans = valueSpans(line, 4);
+    const segments: string[] = [];
+    const slots: Slot[] = [];
+    let pos = 0;
+    for (const span of spans.sort((a, b) => a.start - b.start)) {
+      const slot = slotAt(span.keys);
+      if (slot === undefined) continue;
+      if (slots.includes(slot) || span.start < pos || !this.fits(line, span.start, span.end, slot, at)) return;
+      segments.push(line.slice(pos, span.start));
+      slots.push(slot);
+      pos = span.end;
+    }
+    segments.push(line.slice(pos));
+    if (!slots.includes(Slot.Source) || !slots.includes(Slot.Destination)) return;
+    const template = new LineTemplate(segments.map(detached), slots, flow);
+    if (!this.read(line, at, template)) return;
+    if (this.count >= MAX_TEMPLATES) this.forget();
+    let byDestination = this.byPair.get(at.source);
+    if (!byDestination) {
+      byDestination = new Map();
+      this.byPair.set(at.source, byDestination);
+    }
+    let pair = byDestination.get(at.destination);
+    if (!pair) {
+      pair = new PairTemplates();
+      byDestination.set(at.destination, pair);
+    }
+    if (pair.add(template)) this.count++;
+  }
+
+  /** Whether a learned line's value can be a slot of this kind. */
+  private fits(line: string, start: number, end: number, slot: Slot, at: LocatedEndpoints): boolean {
+    const first = line.charCodeAt(start);
+    switch (slot) {
+      case Slot.Source:
+        return start === at.sourceStart && end === start + at.source.text.length;
+      case Slot.Destination:
+        return start === at.destinationStart && end === start + at.destination.text.length;
+      case Slot.SourcePort:
+      case Slot.DestinationPort:
+        return first >= 48 && first <= 57;
+      case Slot.Flags:
+        return first === 123 && line.indexOf("}", start) === end - 1 && !line.slice(start + 1, end).includes("{");
+      default:
+        return first === 34 && PLAIN_STRING.test(line.slice(start + 1, end - 1));
+    }
+  }
+
+  private read(line: string, at: LocatedEndpoints, template: LineTemplate): Flow | undefined {
+    const { segments, slots } = template;
+    const values: SlotValues = {
+      flowTime: undefined,
+      envelopeTime: undefined,
+      uuid: undefined,
+      sourcePort: 0,
+      destinationPort: 0,
+      flags: undefined,
+    };
+    let pos = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const segment = segments[i] as string;
+      if (!textAt(line, pos, segment)) return undefined;
+      pos += segment.length;
+      const slot = slots[i] as Slot;
+      if (slot === Slot.Source) {
+        if (pos !== at.sourceStart) return undefined;
+        pos += at.source.text.length;
+      } else if (slot === Slot.Destination) {
+        if (pos !== at.destinationStart) return undefined;
+        pos += at.destination.text.length;
+      } else if (slot === Slot.SourcePort || slot === Slot.DestinationPort) {
+        const start = pos;
+        let port = 0;
+        for (let c = line.charCodeAt(pos); c >= 48 && c <= 57; c = line.charCodeAt(++pos)) port = port * 10 + c - 48;
+        const digits = pos - start;
+        if (digits === 0 || digits > 5 || port > 65535 || (digits > 1 && line.charCodeAt(start) === 48))
+          return undefined;
+        if (slot === Slot.SourcePort) values.sourcePort = port;
+        else values.destinationPort = port;
+      } else if (slot === Slot.Flags) {
+        if (line.charCodeAt(pos) !== 123) return undefined;
+        const end = line.indexOf("}", pos) + 1;
+        if (end === 0) return undefined;
+        const flags = this.flags(line.slice(pos, end));
+        if (!flags) return undefined;
+        values.flags = flags;
+        pos = end;
+      } else {
+        if (line.charCodeAt(pos) !== 34) return undefined;
+        const end = line.indexOf('"', pos + 1);
+        if (end === -1) return undefined;
+        const text = line.slice(pos + 1, end);
+        if (!PLAIN_STRING.test(text)) return undefined;
+        if (slot === Slot.FlowTime) values.flowTime = text;
+        else if (slot === Slot.EnvelopeTime) values.envelopeTime = text;
+        else if (slot === Slot.Uuid) values.uuid = text;
+        pos = end + 1;
+      }
+    }
+    const last = segments[slots.length] as string;
+    if (line.length - pos !== last.length || !textAt(line, pos, last)) return undefined;
+    return this.flow(template, values);
+  }
+
+  /** The template's flow with this line's values, by the rules of `hubbleFlowToModel`. */
+  private flow(template: LineTemplate, values: SlotValues): Flow | undefined {
+    const flow: Flow = { ...template.base };
+    // The envelope's time counts only when the flow has none.
+    const time = this.parseTime(values.flowTime ?? values.envelopeTime);
+    if (time === undefined) return undefined;
+    flow.time = time;
+    if (values.uuid !== undefined) {
+      if (values.uuid === "") return undefined;
+      flow.uuid = values.uuid;
+    }
+    if (flow.sourcePort !== undefined) flow.sourcePort = values.sourcePort;
+    if (flow.destinationPort !== undefined) flow.destinationPort = values.destinationPort;
+    if (values.flags) flow.tcpFlags = values.flags;
+    return flow;
+  }
+
+  private flags(text: string): TcpFlags | undefined {
+    let flags = this.flagTexts.get(text);
+    if (flags) return flags;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+      flags = value as TcpFlags;
+    } catch {
+      return undefined;
+    }
+    if (this.flagTexts.size >= MAX_FLAG_TEXTS) this.flagTexts.clear();
+    this.flagTexts.set(detached(text), flags);
+    return flags;
+  }
+
+  private rollWindow(): void {
+    this.learnEvery = this.misses > WINDOW / 2 ? Math.min(this.learnEvery * 2, MAX_LEARN_EVERY) : 1;
+    this.misses = 0;
+  }
+
+  private forget(): void {
+    this.byPair.clear();
+    this.count = 0;
+  }
+}
+
+/** A copy of a substring, so a remembered text does not keep its whole chunk of lines alive. */
+function detached(text: string): string {
+  return `${text}\u0000`.slice(0, -1);
+}
