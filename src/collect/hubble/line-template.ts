@@ -65,6 +65,7 @@ function slotAt(keys: string[]): Slot | undefined {
 }
 
 /** A cut-out string: no escapes, no control characters (JSON forbids them raw). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what it rejects
 const PLAIN_STRING = /^[^\\\u0000-\u001f]*$/;
 const MAX_TEMPLATES_PER_PAIR = 64;
 const MAX_TEMPLATES = 8192;
