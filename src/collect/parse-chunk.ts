@@ -15,13 +15,10 @@ export function parseChunk(
   const builder = new BatchBuilder();
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Flow files are almost always ASCII, which decodes faster as latin1 (the same characters).
-  if (isAscii(buf)) {
-    parseText(buf.toString("latin1"), startLine, decode, builder);
-    return builder.build();
-  }
-  const valid = isUtf8(buf);
+  const ascii = isAscii(buf);
+  const valid = ascii || isUtf8(buf);
   if (valid) {
-    parseText(buf.toString("utf8"), startLine, decode, builder);
+    parseWindows(buf, ascii ? "latin1" : "utf8", startLine, decode, builder);
     return builder.build();
   }
   let line = startLine;
@@ -44,7 +41,35 @@ export function parseChunk(
   return builder.build();
 }
 
-function parseText(text: string, startLine: number, decode: RecordDecoder, builder: BatchBuilder): void {
+/**
+ * Decodes the chunk to text a window of whole lines at a time. A string of the whole chunk would
+ * be a large object in the old generation, and a few of them fill a worker's small heap and force
+ * a full collection; windows this size die young.
+ */
+const WINDOW_BYTES = 32 * 1024;
+
+function parseWindows(
+  buf: Buffer,
+  encoding: "latin1" | "utf8",
+  startLine: number,
+  decode: RecordDecoder,
+  builder: BatchBuilder,
+): void {
+  let line = startLine;
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.length;
+    if (start + WINDOW_BYTES < buf.length) {
+      const newline = buf.lastIndexOf(10, start + WINDOW_BYTES);
+      end = newline >= start ? newline + 1 : buf.indexOf(10, start + WINDOW_BYTES) + 1 || buf.length;
+    }
+    line = parseText(buf.toString(encoding, start, end), line, decode, builder);
+    start = end;
+  }
+}
+
+/** Parses the lines of a text; answers the number of the line after them. */
+function parseText(text: string, startLine: number, decode: RecordDecoder, builder: BatchBuilder): number {
   let line = startLine;
   let start = 0;
   while (start < text.length) {
@@ -56,6 +81,7 @@ function parseText(text: string, startLine: number, decode: RecordDecoder, build
     line++;
     start = end + 1;
   }
+  return line;
 }
 
 export function parseLine(line0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
