@@ -20,3 +20,20 @@ export function measureInChild(task: string, args: string[]): Measurement {
   });
   return JSON.parse(out.trim().split("\n").at(-1) as string) as Measurement;
 }
+
+/**
+ * Runs the tasks in turn, `rounds` times, and keeps each task's fastest run: on a shared machine
+ * a single run mostly measures the neighbours. Peak RSS is the highest of any run.
+ */
+export function fastestOf(rounds: number, tasks: Array<[string, string[]]>): Measurement[] {
+  const best: Array<Measurement | undefined> = tasks.map(() => undefined);
+  for (let round = 0; round < rounds; round++) {
+    tasks.forEach(([task, args], i) => {
+      const run = measureInChild(task, args);
+      const previous = best[i];
+      const peak = Math.max(run.maxRssMb, previous?.maxRssMb ?? 0);
+      best[i] = { ...(previous && previous.seconds <= run.seconds ? previous : run), maxRssMb: peak };
+    });
+  }
+  return best as Measurement[];
+}
