@@ -20,7 +20,8 @@ enum Slot {
   FlowTime,
   EnvelopeTime,
   Uuid,
-  Summary,
+  /** A value the flow model does not use (`Summary`, `l7.latency_ns`): any string or number. */
+  Ignored,
   SourcePort,
   DestinationPort,
   Flags,
@@ -41,13 +42,16 @@ function slotAt(keys: string[]): Slot | undefined {
         return Slot.Uuid;
       case "Summary":
       case "summary":
-        return Slot.Summary;
+        return Slot.Ignored;
       case "source":
         return Slot.Source;
       case "destination":
         return Slot.Destination;
     }
     return undefined;
+  }
+  if (keys.length === 3 && keys[1] === "l7" && (keys[2] === "latency_ns" || keys[2] === "latencyNs")) {
+    return Slot.Ignored;
   }
   if (keys.length === 4 && keys[1] === "l4" && PORTED.has(keys[2] as string)) {
     switch (keys[3]) {
@@ -173,7 +177,8 @@ export class LineTemplates {
     for (const span of spans.sort((a, b) => a.start - b.start)) {
       const slot = slotAt(span.keys);
       if (slot === undefined) continue;
-      if (slots.includes(slot) || span.start < pos || !this.fits(line, span.start, span.end, slot, at)) return;
+      if ((slot !== Slot.Ignored && slots.includes(slot)) || span.start < pos) return;
+      if (!this.fits(line, span.start, span.end, slot, at)) return;
       segments.push(line.slice(pos, span.start));
       slots.push(slot);
       pos = span.end;
@@ -209,6 +214,8 @@ export class LineTemplates {
         return first >= 48 && first <= 57;
       case Slot.Flags:
         return first === 123 && line.indexOf("}", start) === end - 1 && !line.slice(start + 1, end).includes("{");
+      case Slot.Ignored:
+        return first === 34 ? stringEnd(line, start) === end : unsignedEnd(line, start) === end;
       default:
         return first === 34 && PLAIN_STRING.test(line.slice(start + 1, end - 1));
     }
@@ -236,6 +243,9 @@ export class LineTemplates {
       } else if (slot === Slot.Destination) {
         if (pos !== at.destinationStart) return undefined;
         pos += at.destination.text.length;
+      } else if (slot === Slot.Ignored) {
+        pos = line.charCodeAt(pos) === 34 ? stringEnd(line, pos) : unsignedEnd(line, pos);
+        if (pos === -1) return undefined;
       } else if (slot === Slot.SourcePort || slot === Slot.DestinationPort) {
         const start = pos;
         let port = 0;
@@ -311,6 +321,40 @@ export class LineTemplates {
     this.byPair.clear();
     this.count = 0;
   }
+}
+
+/**
+ * The index just past the JSON string starting at `start` (a `"`), or -1 when it is not a valid
+ * JSON string: an unknown escape, or a raw control character.
+ */
+export function stringEnd(line: string, start: number): number {
+  for (let i = start + 1; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) return i + 1;
+    if (c < 32) return -1;
+    if (c === 92) {
+      const e = line.charCodeAt(++i);
+      if (e === 117 /* u */) {
+        if (!HEX4.test(line.slice(i + 1, i + 5))) return -1;
+        i += 4;
+      } else if (!SIMPLE_ESCAPES.has(e)) {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
+
+/** `" \ / b f n r t` */
+const SIMPLE_ESCAPES = new Set([34, 92, 47, 98, 102, 110, 114, 116]);
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+
+/** The index just past the JSON unsigned integer at `start` (no leading zero), or -1. */
+function unsignedEnd(line: string, start: number): number {
+  let i = start;
+  while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) i++;
+  if (i === start || (i - start > 1 && line.charCodeAt(start) === 48)) return -1;
+  return i;
 }
 
 /** A copy of a substring, so a remembered text does not keep its whole chunk of lines alive. */
