@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { type Batch, BatchBuilder } from "./aggregate.js";
-import { decoderFor, type RecordDecoder, type RecordFormat, type SourceRecord } from "./record.js";
+import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**
  * Parses a chunk of complete JSON lines into a pre-aggregated batch. Pure apart from CPU: this is
@@ -107,8 +107,11 @@ function addRecord(value: unknown, line: number, decode: RecordDecoder, builder:
   addDecoded(decode.decode(value), line, builder);
 }
 
-function addDecoded(record: SourceRecord, line: number, builder: BatchBuilder): void {
+function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: BatchBuilder): void {
   switch (record.kind) {
+    case "repeat":
+      builder.addRepeat(record.flow, record.time, record.count);
+      return;
     case "flow":
       builder.addFlow(record.flow);
       return;
