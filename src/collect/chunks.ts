@@ -3,6 +3,7 @@
  * longer than `maxLineBytes` are cut out and reported instead of buffered without bound.
  */
 export interface LineChunk {
+  /** Alone in its ArrayBuffer (nothing else in use shares it), so it can be transferred. */
   bytes: Buffer;
   /** 1-based number of the chunk's first line. */
   startLine: number;
@@ -34,6 +35,14 @@ function countNewlines(buf: Buffer): number {
     i = buf.indexOf(10, i + 1);
   }
   return n;
+}
+
+/** One copy of the pieces into memory of their own (never Node's shared pool for small buffers). */
+function ownedConcat(pieces: readonly Buffer[], size: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const piece of pieces) at += piece.copy(out, at);
+  return out;
 }
 
 export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkOptions): AsyncGenerator<LineChunk> {
@@ -71,7 +80,7 @@ export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkO
     pending.push(buf);
     pendingBytes += buf.length;
     if (pendingBytes < options.chunkBytes && pendingBytes <= options.maxLineBytes) continue;
-    const joined = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    const joined = ownedConcat(pending, pendingBytes);
     const lastNewline = joined.lastIndexOf(10);
     if (lastNewline === -1) {
       if (joined.length > options.maxLineBytes) {
@@ -85,17 +94,18 @@ export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkO
       }
       continue;
     }
-    yield emit(joined.subarray(0, lastNewline + 1), true);
+    // The partial last line is copied out first: the chunk's memory may be handed to a worker.
     const rest = joined.subarray(lastNewline + 1);
-    pending = rest.length > 0 ? [rest] : [];
+    pending = rest.length > 0 ? [Buffer.from(rest)] : [];
     pendingBytes = rest.length;
+    yield emit(joined.subarray(0, lastNewline + 1), true);
   }
   if (discarding) {
     options.onOverlongLine({ line: discarding, bytes: discardedBytes });
     return;
   }
   if (pendingBytes > 0) {
-    const joined = Buffer.concat(pending, pendingBytes);
+    const joined = ownedConcat(pending, pendingBytes);
     if (joined.length > options.maxLineBytes) {
       options.onOverlongLine({ line, bytes: joined.length });
       return;

@@ -349,7 +349,7 @@ async function ingestOne(
         const digest = hash.copy().digest("hex");
         const endLine = chunk.startLine + chunk.lines - 1;
         const batch = pool
-          ? pool.parse({ seq: 0, bytes: new Uint8Array(chunk.bytes), startLine: chunk.startLine, format: format.name })
+          ? pool.parse({ seq: 0, bytes: chunk.bytes, startLine: chunk.startLine, format: format.name })
           : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
