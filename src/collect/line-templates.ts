@@ -109,11 +109,16 @@ function detached(literal: string): string {
   return JSON.parse(JSON.stringify(literal)) as string;
 }
 
+/** By halving, with native comparisons: literals are long and share most of their text. */
 function commonPrefixLength(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
+  let lo = 0;
+  let hi = Math.min(a.length, b.length);
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (a.slice(lo, mid) === b.slice(lo, mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /**

@@ -168,19 +168,13 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
         ? undefined
         : (PER_RECORD.get(m.key) ?? (READ_KEYS.has(m.key) || timeFallback ? undefined : UNREAD));
       if (spec) {
-        holes.push({ ...spec, start: m.start, end: m.end });
+        holes.push({ slot: spec.slot, max: spec.max, start: m.start, end: m.end });
         if (spec.slot === FLOWS || spec.slot === STARTED) counts[m.key] = undefined;
       } else if (READ_KEYS.has(m.key) || PER_RECORD.has(m.key) || timeFallback) fixedUntil = m.end;
     }
     const valueAfter = holes.findIndex((h) => h.start > fixedUntil);
-    // The aggregation does not read these, and they differ between records of one template.
-    const { sourcePort: _port, node: _node, ...template } = flow;
+    // The flow keeps the learned line's source port and node, which the aggregation does not read.
     const count = connectionCount(counts.num_flows, counts.num_flows_started);
-    this.templates.learn(
-      text,
-      holes,
-      { flow: template, time: flow.time, count },
-      valueAfter === -1 ? undefined : valueAfter,
-    );
+    this.templates.learn(text, holes, { flow, time: flow.time, count }, valueAfter === -1 ? undefined : valueAfter);
   }
 }
