@@ -20,14 +20,17 @@ function skipSpace(text: string, i: number): number {
   }
 }
 
-/** The index just past the string whose opening quote is at `i`. */
+/** The index just past the string whose opening quote is at `i` (native search for its end). */
 function stringEnd(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 92 /* \ */) j++;
-    else if (c === 34 /* " */) return j + 1;
+  let from = i + 1;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
   }
-  return text.length;
 }
 
 /** The index just past the value starting at `i`. */
@@ -36,11 +39,16 @@ function valueEnd(text: string, i: number): number {
   if (c === 34) return stringEnd(text, i);
   if (c === 123 /* { */ || c === 91 /* [ */) {
     let depth = 0;
-    for (let j = i; j < text.length; j++) {
+    let j = i;
+    while (j < text.length) {
       const d = text.charCodeAt(j);
-      if (d === 34) j = stringEnd(text, j) - 1;
-      else if (d === 123 || d === 91) depth++;
+      if (d === 34) {
+        j = stringEnd(text, j);
+        continue;
+      }
+      if (d === 123 || d === 91) depth++;
       else if ((d === 125 || d === 93) && --depth === 0) return j + 1;
+      j++;
     }
     return text.length;
   }

@@ -66,6 +66,7 @@ const ENDPOINT_KEYS = {
     ...["dest_domains", "dest_service_namespace", "dest_service_name"],
   ],
 };
+const CONVERTED_KEYS = new Set([...ENDPOINT_KEYS.source, ...ENDPOINT_KEYS.dest, "policies"]);
 /** Stands for a member the line does not have. */
 const ABSENT = "\u0001";
 
@@ -131,7 +132,8 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
 
   /** Conversion through the caches, keyed by the members' text in this line. */
   private cachedParts(text: string, members: readonly JsonMember[]): FlowLogParts {
-    const raw = new Map(members.map((m) => [m.key, text.slice(m.start, m.end)]));
+    const raw = new Map<string, string>();
+    for (const m of members) if (CONVERTED_KEYS.has(m.key)) raw.set(m.key, text.slice(m.start, m.end));
     const rawOf = (keys: readonly string[]) => keys.map((k) => raw.get(k) ?? ABSENT).join("\u0000");
     return {
       endpoint: (obj: Json, side: "source" | "dest") => {
