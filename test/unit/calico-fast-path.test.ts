@@ -100,6 +100,12 @@ describe("the Calico flow-log fast path", () => {
     expect(fastBatch(mixed, decoder).batch).toEqual(batchOf(mixed, GENERAL));
   });
 
+  it("stays exact when lines never repeat and learning pauses", () => {
+    const unique = Array.from({ length: 9000 }, (_, i) => withMember(first, "dest_port", String(1000 + i)));
+    const lines = [...unique, ...base];
+    expect(fastBatch(lines).batch).toEqual(batchOf(lines, GENERAL));
+  });
+
   it("gives bad lines the general path's line numbers and reasons", () => {
     const lines = [first, first.slice(0, -5), withMember(first, "source_namespace", '"Bad!"'), first];
     const { batch } = fastBatch(lines);
