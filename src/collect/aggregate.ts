@@ -133,6 +133,16 @@ interface EndpointState {
   pod: { entry: PodAggregate; labels: string } | undefined;
 }
 
+/** What a flow adds to in a batch, apart from its time and count. */
+interface PreparedFlow {
+  src: EndpointState;
+  dst: EndpointState;
+  dnsNames: boolean;
+  /** Undefined for replies, which count only as replies. */
+  edge: EdgeAggregate | undefined;
+  service: ServiceAggregate | undefined;
+}
+
 /** Adds a one-end report to an edge: `count` grows only when this end now has the larger total. */
 function countReported(edge: EdgeAggregate, reporter: "src" | "dst", time: number, count: number): void {
   const before = Math.max(edge.srcReported, edge.dstReported);
@@ -173,16 +183,30 @@ export class BatchBuilder {
   }
 
   addFlow(flow: Flow): void {
-    this.flows += flow.count;
-    const src = this.observeEndpoint(flow.source, flow.time, flow.count);
-    const dst = this.observeEndpoint(flow.destination, flow.time, flow.count);
-    if (flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || flow.dnsAnswer) {
-      this.observeDnsNames(flow);
+    this.apply(this.prepare(flow), flow, flow.time, flow.count);
+  }
+
+  /**
+   * The same as `addFlow({ ...template, time, count })`, for decoders that recognise a record they
+   * have seen before: the endpoints, edge and service are looked up once per template and batch.
+   */
+  addRepeat(template: Flow, time: number, count: number): void {
+    let prepared = this.preparedTemplates.get(template);
+    if (!prepared) {
+      prepared = this.prepare(template);
+      this.preparedTemplates.set(template, prepared);
     }
-    if (flowRole(flow) === "reply") {
-      this.replies += flow.count;
-      return;
-    }
+    this.apply(prepared, template, time, count);
+  }
+
+  private readonly preparedTemplates = new WeakMap<Flow, PreparedFlow>();
+
+  /** The aggregates a flow adds to, created (in first-seen order) when new. */
+  private prepare(flow: Flow): PreparedFlow {
+    const src = this.stateOf(flow.source);
+    const dst = this.stateOf(flow.destination);
+    const dnsNames = flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || !!flow.dnsAnswer;
+    if (flowRole(flow) === "reply") return { src, dst, dnsNames, edge: undefined, service: undefined };
     const port = flow.protocol === "ICMPv4" || flow.protocol === "ICMPv6" ? 0 : (flow.destinationPort ?? 0);
     // Endpoints have small per-batch ids: the edge key stays short whatever the names.
     const key = `${src.id}>${dst.id}>${flow.protocol}>${port}>${flow.verdict}>${flow.sourceSystem}`;
@@ -197,30 +221,52 @@ export class BatchBuilder {
         system: flow.sourceSystem,
         dropReason: "",
         policies: {},
-        first: flow.time,
-        last: flow.time,
+        first: Number.POSITIVE_INFINITY,
+        last: Number.NEGATIVE_INFINITY,
         count: 0,
         srcReported: 0,
         dstReported: 0,
       };
       this.edges.set(key, edge);
     }
-    if (flow.reporter) countReported(edge, flow.reporter, flow.time, flow.count);
-    else widen(edge, flow.time, flow.count);
-    if (flow.dropReason) edge.dropReason = flow.dropReason;
-    if (flow.policies) {
-      for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + flow.count;
-    }
     const svc = flow.destination.service;
+    let service: ServiceAggregate | undefined;
     if (svc && ALLOWED_VERDICTS.has(flow.verdict) && dst.ref.type === "workload") {
       const skey = `${svc.namespace}/${svc.name}>${dst.id}>${flow.protocol}>${port}`;
-      let s = this.services.get(skey);
-      if (!s) {
-        s = { ...svc, endpoint: dst.ref, protocol: flow.protocol, port, first: flow.time, last: flow.time, count: 0 };
-        this.services.set(skey, s);
+      service = this.services.get(skey);
+      if (!service) {
+        service = {
+          ...svc,
+          endpoint: dst.ref,
+          protocol: flow.protocol,
+          port,
+          first: Number.POSITIVE_INFINITY,
+          last: Number.NEGATIVE_INFINITY,
+          count: 0,
+        };
+        this.services.set(skey, service);
       }
-      widen(s, flow.time, flow.count);
     }
+    return { src, dst, dnsNames, edge, service };
+  }
+
+  private apply(prepared: PreparedFlow, flow: Flow, time: number, count: number): void {
+    this.flows += count;
+    this.observeEndpoint(prepared.src, time, count);
+    this.observeEndpoint(prepared.dst, time, count);
+    if (prepared.dnsNames) this.observeDnsNames(flow, time);
+    const edge = prepared.edge;
+    if (!edge) {
+      this.replies += count;
+      return;
+    }
+    if (flow.reporter) countReported(edge, flow.reporter, time, count);
+    else widen(edge, time, count);
+    if (flow.dropReason) edge.dropReason = flow.dropReason;
+    if (flow.policies) {
+      for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + count;
+    }
+    if (prepared.service) widen(prepared.service, time, count);
   }
 
   /** Per endpoint object (decoders share them between flows): its aggregates in this batch. */
@@ -275,8 +321,7 @@ export class BatchBuilder {
     return state;
   }
 
-  private observeEndpoint(ep: FlowEndpoint, time: number, count: number): EndpointState {
-    const state = this.stateOf(ep);
+  private observeEndpoint(state: EndpointState, time: number, count: number): void {
     widen(state.seen, time, count);
     const ns = state.namespace;
     if (ns) {
@@ -296,16 +341,15 @@ export class BatchBuilder {
         entry.labels = pod.labels;
       }
     }
-    return state;
   }
 
-  private observeDnsNames(flow: Flow): void {
+  private observeDnsNames(flow: Flow, time: number): void {
     const add = (ip: string | undefined, name: string) => {
       if (!ip) return;
       const key = `${ip}|${name}`;
       const known = this.dnsNames.get(key);
-      if (known) widen(known, flow.time, 1);
-      else this.dnsNames.set(key, { ip, name, first: flow.time, last: flow.time, count: 1 });
+      if (known) widen(known, time, 1);
+      else this.dnsNames.set(key, { ip, name, first: time, last: time, count: 1 });
     };
     for (const name of flow.source.dnsNames) add(flow.source.ip, name);
     for (const name of flow.destination.dnsNames) add(flow.destination.ip, name);

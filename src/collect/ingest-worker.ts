@@ -1,6 +1,7 @@
 import { parentPort } from "node:worker_threads";
+import type { Batch } from "./aggregate.js";
 import { formatByName } from "./formats.js";
-import { GRPC_FORMAT, parseGrpcChunk } from "./hubble/grpc-chunk.js";
+import { GRPC_FORMAT } from "./hubble/grpc-format.js";
 import { parseChunk } from "./parse-chunk.js";
 import { decoderFor, type RecordDecoder } from "./record.js";
 
@@ -22,17 +23,27 @@ function decoder(name: string): RecordDecoder {
   return decode;
 }
 
+/** The gRPC decoder loads the generated protobuf code: only workers that parse gRPC need it. */
+let grpcChunks: Promise<typeof import("./hubble/grpc-chunk.js")> | undefined;
+
+async function parseJob(job: WorkerJob): Promise<Batch> {
+  if (job.format !== GRPC_FORMAT) {
+    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format));
+  }
+  grpcChunks ??= import("./hubble/grpc-chunk.js");
+  return (await grpcChunks).parseGrpcChunk(job.bytes, job.startLine);
+}
+
 /**
  * Worker thread entry: parses chunks of lines (or of gRPC messages, format `hubble-grpc`) and
- * answers with pre-aggregated batches.
+ * answers with pre-aggregated batches. The pool sends a worker one job at a time.
  */
-parentPort?.on("message", (job: WorkerJob) => {
+parentPort?.on("message", async (job: WorkerJob) => {
   try {
-    const batch =
-      job.format === GRPC_FORMAT
-        ? parseGrpcChunk(job.bytes, job.startLine)
-        : parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format));
-    parentPort?.postMessage({ seq: job.seq, batch });
+    const batch = await parseJob(job);
+    // The chunk's memory goes back with the batch: kept here, it would count as external memory
+    // until a full collection, and make V8 run one every few chunks.
+    parentPort?.postMessage({ seq: job.seq, batch }, [job.bytes.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }

@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { type Batch, BatchBuilder } from "./aggregate.js";
-import { decoderFor, type RecordDecoder, type RecordFormat, type SourceRecord } from "./record.js";
+import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**
  * Parses a chunk of complete JSON lines into a pre-aggregated batch. Pure apart from CPU: this is
@@ -15,10 +15,13 @@ export function parseChunk(
   const builder = new BatchBuilder();
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Flow files are almost always ASCII, which decodes faster as latin1 (the same characters).
-  const ascii = isAscii(buf);
-  const valid = ascii || isUtf8(buf);
+  if (isAscii(buf)) {
+    parsePieces(buf, "latin1", startLine, decode, builder);
+    return builder.build();
+  }
+  const valid = isUtf8(buf);
   if (valid) {
-    parseWindows(buf, ascii ? "latin1" : "utf8", startLine, decode, builder);
+    parsePieces(buf, "utf8", startLine, decode, builder);
     return builder.build();
   }
   let line = startLine;
@@ -42,13 +45,12 @@ export function parseChunk(
 }
 
 /**
- * Decodes the chunk to text a window of whole lines at a time. A string of the whole chunk would
- * be a large object in the old generation, and a few of them fill a worker's small heap and force
- * a full collection; windows this size die young.
+ * Text is decoded in pieces of whole lines of about this size: V8 keeps strings over about 1 MiB
+ * outside its heap, which are slower to create and to read, and weigh on garbage collection.
  */
-const WINDOW_BYTES = 32 * 1024;
+const PIECE_BYTES = 64 * 1024;
 
-function parseWindows(
+function parsePieces(
   buf: Buffer,
   encoding: "latin1" | "utf8",
   startLine: number,
@@ -59,16 +61,17 @@ function parseWindows(
   let start = 0;
   while (start < buf.length) {
     let end = buf.length;
-    if (start + WINDOW_BYTES < buf.length) {
-      const newline = buf.lastIndexOf(10, start + WINDOW_BYTES);
-      end = newline >= start ? newline + 1 : buf.indexOf(10, start + WINDOW_BYTES) + 1 || buf.length;
+    if (start + PIECE_BYTES < buf.length) {
+      const newline = buf.lastIndexOf(10, start + PIECE_BYTES);
+      const longLineEnd = newline < start ? buf.indexOf(10, start + PIECE_BYTES) : newline;
+      if (longLineEnd !== -1) end = longLineEnd + 1;
     }
     line = parseText(buf.toString(encoding, start, end), line, decode, builder);
     start = end;
   }
 }
 
-/** Parses the lines of a text; answers the number of the line after them. */
+/** Parses the lines of `text`; returns the number of the line after them. */
 function parseText(text: string, startLine: number, decode: RecordDecoder, builder: BatchBuilder): number {
   let line = startLine;
   let start = 0;
@@ -133,8 +136,11 @@ function addRecord(value: unknown, line: number, decode: RecordDecoder, builder:
   addDecoded(decode.decode(value), line, builder);
 }
 
-function addDecoded(record: SourceRecord, line: number, builder: BatchBuilder): void {
+function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: BatchBuilder): void {
   switch (record.kind) {
+    case "repeat":
+      builder.addRepeat(record.flow, record.time, record.count);
+      return;
     case "flow":
       builder.addFlow(record.flow);
       return;

@@ -35,12 +35,16 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
       throw new InputError(`cannot read ${path}: no such file`, undefined, "check the path", { cause: err });
     }
     totalBytes = size;
-    raw = createReadStream(path, { highWaterMark: 1024 * 1024 });
+    raw = createReadStream(path, { highWaterMark: 256 * 1024 });
   }
   let rawRead = 0;
   const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const first = await iterator.next();
-  const firstChunk: Buffer | undefined = first.done ? undefined : Buffer.from(first.value);
+  const firstChunk: Buffer | undefined = first.done
+    ? undefined
+    : Buffer.isBuffer(first.value)
+      ? first.value
+      : Buffer.from(first.value);
   const gzip = firstChunk !== undefined && firstChunk[0] === GZIP_MAGIC_0 && firstChunk[1] === GZIP_MAGIC_1;
 
   async function* rawChunks(): AsyncGenerator<Buffer> {
@@ -51,7 +55,8 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      const chunk = next.value;
+      // Streams hand out a new buffer per read; only other kinds of chunks need a copy.
+      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
       rawRead += chunk.length;
       yield chunk;
     }

@@ -15,6 +15,17 @@ export type SourceRecord =
   | { kind: "skip"; what: string }
   | { kind: "bad"; reason: string };
 
+/**
+ * A record a decoder recognised as one it decoded before, apart from its time and connection count
+ * (and fields the aggregation does not read): aggregated as `{ ...flow, time, count }`.
+ */
+export interface RepeatedFlow {
+  kind: "repeat";
+  flow: Flow;
+  time: number;
+  count: number;
+}
+
 /** One input format that flowpol reads from files: detection plus conversion of one record. */
 export interface RecordFormat {
   readonly name: string;
@@ -44,7 +55,7 @@ export interface RecordDecoder {
    * Optional fast path from the raw line text. Returns undefined when the line needs the general
    * path (JSON.parse, then decode), which also produces the error messages.
    */
-  decodeLine?(text: string): SourceRecord | undefined;
+  decodeLine?(text: string): SourceRecord | RepeatedFlow | undefined;
 }
 
 export function decoderFor(format: RecordFormat): RecordDecoder {

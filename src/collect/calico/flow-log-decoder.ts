@@ -1,215 +1,182 @@
-import type { Flow, FlowEndpoint } from "../../model/flow.js";
-import type { RecordDecoder, SourceRecord } from "../record.js";
-import { calicoFlowLogToModel, calicoRecordFromJson, connectionCount, flowLogEndpoint } from "./flow-log.js";
+import type { Flow } from "../../model/flow.js";
+import { type JsonMember, topLevelMembers } from "../json-members.js";
+import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
+import type { RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
+import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";
-import { parseCalicoLabels } from "./labels.js";
 import { flowLogPolicies } from "./policies.js";
-
-/**
- * The fast path for lines as Felix writes them (Go's json.Encoder: fixed field order, no spaces).
- * Flow logs repeat themselves: the same workloads, labels and policy traces in every window. So:
- *
- * - a line's identity (everything from `source_ip` up to the counters) is looked up in a cache
- *   of converted records; a hit only reads the window start and the connection counts;
- * - on a miss, the label lists, the policy trace and the counters' tail are cut out before
- *   `JSON.parse`, and converted through caches keyed by their raw text, so endpoints and label
- *   sets are shared between records (the aggregation memoizes on them).
- *
- * Anything unexpected (another field order, spaces, escapes) returns undefined: the general path
- * (`JSON.parse` then `decode`) handles it and gives the error messages. Same results either way.
- */
-
-const START = '{"start_time":';
-const END_TIME = ',"end_time":';
-const SOURCE_IP = ',"source_ip":';
-const COUNTERS = ',"bytes_in":';
-const NUM_FLOWS = ',"num_flows":';
-const NUM_FLOWS_STARTED = ',"num_flows_started":';
-const HOST = ',"host":"';
-const SOURCE_PORT = ',"source_port":';
-const CUT_KEYS = [',"source_labels":', ',"dest_labels":', ',"policies":'] as const;
-const MAX_IDENTITIES = 50_000;
-const MAX_PARTS = 20_000;
-
-/** The index just past the JSON value (object or null) that starts at `start`, or -1. */
-function valueEnd(text: string, start: number): number {
-  const c = text.charCodeAt(start);
-  if (c === 110 /* n */) return text.startsWith("null", start) ? start + 4 : -1;
-  if (c !== 123 /* { */) return -1;
-  let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 34 /* " */) {
-      i++;
-      while (i < text.length) {
-        const s = text.charCodeAt(i);
-        if (s === 92 /* \ */) i++;
-        else if (s === 34) break;
-        i++;
-      }
-    } else if (ch === 123) depth++;
-    else if (ch === 125 /* } */ && --depth === 0) return i + 1;
-  }
-  return -1;
-}
-
-/** A non-negative integer written at `start`; NaN when there is none. */
-function integerAt(text: string, start: number): number {
-  let n = 0;
-  let i = start;
-  for (; i < text.length; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    n = n * 10 + d;
-  }
-  return i === start ? Number.NaN : n;
-}
-
-function integerAfter(text: string, key: string, from: number): number | undefined {
-  const at = text.indexOf(key, from);
-  if (at === -1) return undefined;
-  const n = integerAt(text, at + key.length);
-  return Number.isNaN(n) ? undefined : n;
-}
 
 function bounded<K, V>(map: Map<K, V>, limit: number): Map<K, V> {
   if (map.size >= limit) map.clear();
   return map;
 }
 
+/**
+ * The fast path for flow-log lines. Flow logs repeat themselves: a line differs from an earlier
+ * one of the same connection pair mostly in its times, counters and source port. So each line
+ * that goes through `JSON.parse` is learned as a template (`LineTemplates`) whose holes are those
+ * integers, and a later line that fits a template is the learned record with its own window start
+ * and connection count, found without parsing or converting anything.
+ *
+ * Integers the conversion reads (ports, numeric protocols) stay in the template's text, except the
+ * ones it takes per record: `start_time`, the two counts, and `source_port`, which the aggregation
+ * does not use (it is only checked to be a port). Lines that fit no template (new pairs, another
+ * field order, spaces, bad lines) take the general path, whose results and messages are the same.
+ */
+
+const TIME = 0;
+const FLOWS = 1;
+const STARTED = 2;
+const ANY = Number.MAX_SAFE_INTEGER;
+
+const PER_RECORD = new Map<string, HoleSpec>([
+  ["start_time", { slot: TIME, max: ANY }],
+  ["num_flows", { slot: FLOWS, max: ANY }],
+  ["num_flows_started", { slot: STARTED, max: ANY }],
+  ["source_port", { slot: -1, max: 65535 }],
+]);
+const UNREAD: HoleSpec = { slot: -1, max: ANY };
+
+/** What the conversion reads besides the per-record integers (calicoRecordFromJson). */
+const READ_KEYS = new Set([
+  ...["ip", "name", "name_aggr", "namespace", "type", "labels"].flatMap((f) => [`source_${f}`, `dest_${f}`]),
+  "dest_domains",
+  "dest_service_name",
+  "dest_service_namespace",
+  "dest_port",
+  "proto",
+  "action",
+  "reporter",
+  "policies",
+  "host",
+  "_source",
+  "log",
+  "message",
+]);
+/** Read only when `start_time` is not a number. */
+const TIME_FALLBACK_KEYS = new Set(["end_time", "@timestamp"]);
+/** Records inside an envelope are converted from the envelope's contents: not learned. */
+const ENVELOPE_KEYS = ["_source", "log", "message"];
+
+/** The members each side's endpoint is converted from. */
+const ENDPOINT_KEYS = {
+  source: ["source_type", "source_name", "source_name_aggr", "source_namespace", "source_ip", "source_labels"],
+  dest: [
+    ...["dest_type", "dest_name", "dest_name_aggr", "dest_namespace", "dest_ip", "dest_labels"],
+    ...["dest_domains", "dest_service_namespace", "dest_service_name"],
+  ],
+};
+const CONVERTED_KEYS = new Set([...ENDPOINT_KEYS.source, ...ENDPOINT_KEYS.dest, "policies"]);
+/** Stands for a member the line does not have. */
+const ABSENT = "\u0001";
+
+const MAX_TEMPLATE_STEPS = 200_000;
+const MAX_PARTS = 20_000;
+/** Lines per window in which learning must pay off (one hit in ten), else it mostly pauses. */
+const WINDOW = 4096;
+const LEARN_WHEN_PAUSED = 16;
+
+interface Template {
+  flow: Flow;
+  /** The learned record's time and count, for templates where those are not holes. */
+  time: number;
+  count: number;
+}
+
 export class CalicoFlowLogDecoder implements RecordDecoder {
-  private readonly identities = new Map<string, Flow | string>();
-  private readonly labels = new Map<string, Record<string, string>>();
+  private readonly templates = new LineTemplates<Template>(MAX_TEMPLATE_STEPS);
+  /** Converted endpoints and policy traces by their members' JSON text, shared between templates. */
+  private readonly endpoints = new Map<string, ReturnType<typeof flowLogEndpoint>>();
   private readonly policyLists = new Map<string, string[]>();
-  private readonly endpoints = new Map<string, FlowEndpoint | string>();
-  private lookups = 0;
+  private readonly values = [0, 0, 0];
+  private lines = 0;
   private hits = 0;
+  private misses = 0;
+  private learning = true;
 
   decode(value: unknown): SourceRecord {
     return calicoRecordFromJson(value);
   }
 
-  decodeLine(text: string): SourceRecord | undefined {
-    if (!text.startsWith(START)) return undefined;
-    const startTime = integerAt(text, START.length);
-    const identityStart = text.indexOf(SOURCE_IP, START.length);
-    const counters = text.indexOf(COUNTERS, identityStart);
-    if (Number.isNaN(startTime) || identityStart === -1 || counters === -1) return undefined;
-    if (!text.startsWith(END_TIME, text.indexOf(",", START.length))) return undefined;
-    const numFlows = integerAfter(text, NUM_FLOWS, counters);
-    const numStarted = integerAfter(text, NUM_FLOWS_STARTED, counters);
-    const hostAt = text.indexOf(HOST, counters);
-    let node: string | undefined;
-    if (hostAt !== -1) {
-      const end = text.indexOf('"', hostAt + HOST.length);
-      node = text.slice(hostAt + HOST.length, end);
-      if (node.includes("\\") || node === "" || node === "-") return undefined;
+  decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
+    if (text.charCodeAt(0) !== 123 /* { */) return undefined;
+    if (++this.lines === WINDOW) {
+      this.learning = this.hits * 10 >= this.lines;
+      this.lines = this.hits = 0;
     }
-
-    // The source port is the one field that differs between the records of one pod pair (level 0):
-    // it stays out of the identity and is set per record.
-    const portKey = text.indexOf(SOURCE_PORT, identityStart);
-    if (portKey === -1 || portKey > counters) return undefined;
-    const portStart = portKey + SOURCE_PORT.length;
-    const sourcePort = integerAt(text, portStart);
-    let portEnd: number;
-    if (Number.isNaN(sourcePort)) {
-      if (!text.startsWith("null", portStart)) return undefined;
-      portEnd = portStart + 4;
-    } else {
-      if (sourcePort > 65535) return undefined;
-      portEnd = portStart + String(sourcePort).length;
+    const values = this.values;
+    values[TIME] = -1;
+    values[FLOWS] = 0;
+    values[STARTED] = 0;
+    const template = this.templates.match(text, values);
+    if (template) {
+      this.hits++;
+      const start = values[TIME] as number;
+      const count = Math.max(template.count, values[FLOWS] as number, values[STARTED] as number);
+      return { kind: "repeat", flow: template.flow, time: start >= 0 ? start * 1000 : template.time, count };
     }
-    if (text.charCodeAt(portEnd) !== 44 /* , */) return undefined;
-    const identity = `${text.slice(identityStart, portStart)}#${text.slice(portEnd, counters)}`;
-    const useCache = this.lookups < 2000 || this.hits * 10 > this.lookups;
-    let template = useCache ? this.identities.get(identity) : undefined;
-    if (useCache) {
-      this.lookups++;
-      if (template !== undefined) this.hits++;
-    }
-    if (template === undefined) {
-      const converted = this.convert(text, identityStart, counters);
-      if (converted === undefined) return undefined;
-      template = converted;
-      if (useCache) bounded(this.identities, MAX_IDENTITIES).set(identity, template);
-    }
-    if (typeof template === "string") return { kind: "bad", reason: template };
-    const { sourcePort: _templatePort, ...rest } = template;
-    const flow: Flow = { ...rest, time: startTime * 1000, count: connectionCount(numFlows, numStarted) };
-    const ported = flow.protocol === "TCP" || flow.protocol === "UDP" || flow.protocol === "SCTP";
-    if (ported && !Number.isNaN(sourcePort)) flow.sourcePort = sourcePort;
-    if (node !== undefined) flow.node = node;
-    return { kind: "flow", flow };
-  }
-
-  /** Converts a line's identity part, with its big values cut out and converted through caches. */
-  private convert(text: string, from: number, to: number): Flow | string | undefined {
-    const raws: string[] = [];
-    let json = "{";
-    let at = from + 1;
-    for (const key of CUT_KEYS) {
-      const k = text.indexOf(key, at);
-      if (k === -1 || k > to) return undefined;
-      const valueStart = k + key.length;
-      const valueEnd_ = valueEnd(text, valueStart);
-      if (valueEnd_ === -1 || valueEnd_ > to) return undefined;
-      json += `${text.slice(at, valueStart)}0`;
-      raws.push(text.slice(valueStart, valueEnd_));
-      at = valueEnd_;
-    }
-    json += `${text.slice(at, to)}}`;
-    let obj: Json | undefined;
+    let value: unknown;
     try {
-      obj = asObject(JSON.parse(json));
+      value = JSON.parse(text);
     } catch {
       return undefined;
     }
-    if (!obj) return undefined;
-    const [sourceLabels = "null", destLabels = "null", policies = "null"] = raws;
-    return calicoFlowLogToModel(obj, {
-      endpoint: (o, side) => this.endpoint(o, side, side === "source" ? sourceLabels : destLabels),
-      policies: () => this.policies(policies),
-    });
+    const learning = this.learning || ++this.misses % LEARN_WHEN_PAUSED === 0;
+    const obj = asObject(value);
+    const members = learning && obj && !ENVELOPE_KEYS.some((k) => k in obj) ? topLevelMembers(text) : undefined;
+    if (!obj || !members) return calicoRecordFromJson(value);
+    const record = calicoRecordFromJson(obj, this.cachedParts(text, members));
+    if (record.kind === "flow") this.learn(text, obj, members, record.flow);
+    return record;
   }
 
-  private labelSet(raw: string): Record<string, string> {
-    let labels = this.labels.get(raw);
-    if (!labels) {
-      labels = parseCalicoLabels(JSON.parse(raw));
-      bounded(this.labels, MAX_PARTS).set(raw, labels);
-    }
-    return labels;
+  /** Conversion through the caches, keyed by the members' text in this line. */
+  private cachedParts(text: string, members: readonly JsonMember[]): FlowLogParts {
+    const raw = new Map<string, string>();
+    for (const m of members) if (CONVERTED_KEYS.has(m.key)) raw.set(m.key, text.slice(m.start, m.end));
+    const rawOf = (keys: readonly string[]) => keys.map((k) => raw.get(k) ?? ABSENT).join("\u0000");
+    return {
+      endpoint: (obj: Json, side: "source" | "dest") => {
+        const key = `${side}\u0000${rawOf(ENDPOINT_KEYS[side])}`;
+        let ep = this.endpoints.get(key);
+        if (ep === undefined) {
+          ep = flowLogEndpoint(obj, side);
+          bounded(this.endpoints, MAX_PARTS).set(key, ep);
+        }
+        return ep;
+      },
+      policies: (obj: Json) => {
+        const key = raw.get("policies") ?? ABSENT;
+        let list = this.policyLists.get(key);
+        if (!list) {
+          list = flowLogPolicies(obj.policies);
+          bounded(this.policyLists, MAX_PARTS).set(key, list);
+        }
+        return list;
+      },
+    };
   }
 
-  private endpoint(obj: Json, side: "source" | "dest", labelsRaw: string): FlowEndpoint | string {
-    const p = side === "source" ? "source" : "dest";
-    const key = [
-      p,
-      obj[`${p}_type`],
-      obj[`${p}_name`],
-      obj[`${p}_name_aggr`],
-      obj[`${p}_namespace`],
-      obj[`${p}_ip`],
-      labelsRaw,
-      side === "dest"
-        ? `${JSON.stringify(obj.dest_domains)}|${obj.dest_service_namespace}|${obj.dest_service_name}`
-        : "",
-    ].join("\u0000");
-    let ep = this.endpoints.get(key);
-    if (ep === undefined) {
-      ep = flowLogEndpoint(obj, side, this.labelSet(labelsRaw));
-      bounded(this.endpoints, MAX_PARTS).set(key, ep);
+  private learn(text: string, obj: Json, members: readonly JsonMember[], flow: Flow): void {
+    const startIsHole = members.some((m) => m.key === "start_time" && m.isInteger);
+    const holes: Hole[] = [];
+    const counts: Record<string, unknown> = { num_flows: obj.num_flows, num_flows_started: obj.num_flows_started };
+    // Where the last member the record depends on (other than through a hole) ends: the template's
+    // value is fixed at the first hole after it, and the rest of the line is a shared tail.
+    let fixedUntil = 0;
+    for (const m of members) {
+      const timeFallback = TIME_FALLBACK_KEYS.has(m.key) && !startIsHole;
+      const spec = !m.isInteger
+        ? undefined
+        : (PER_RECORD.get(m.key) ?? (READ_KEYS.has(m.key) || timeFallback ? undefined : UNREAD));
+      if (spec) {
+        holes.push({ slot: spec.slot, max: spec.max, start: m.start, end: m.end });
+        if (spec.slot === FLOWS || spec.slot === STARTED) counts[m.key] = undefined;
+      } else if (READ_KEYS.has(m.key) || PER_RECORD.has(m.key) || timeFallback) fixedUntil = m.end;
     }
-    return ep;
-  }
-
-  private policies(raw: string): string[] {
-    let list = this.policyLists.get(raw);
-    if (!list) {
-      list = flowLogPolicies(JSON.parse(raw));
-      bounded(this.policyLists, MAX_PARTS).set(raw, list);
-    }
-    return list;
+    const valueAfter = holes.findIndex((h) => h.start > fixedUntil);
+    // The flow keeps the learned line's source port and node, which the aggregation does not read.
+    const count = connectionCount(counts.num_flows, counts.num_flows_started);
+    this.templates.learn(text, holes, { flow, time: flow.time, count }, valueAfter === -1 ? undefined : valueAfter);
   }
 }

@@ -157,11 +157,12 @@ function unwrap(value: unknown): Json | undefined {
   return obj;
 }
 
-export function calicoRecordFromJson(value: unknown): SourceRecord {
+/** A parsed line to a record; `parts` (a decoder's caches) only for records not in an envelope. */
+export function calicoRecordFromJson(value: unknown, parts: FlowLogParts = DIRECT): SourceRecord {
   const obj = unwrap(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not a Calico flow-log object" };
   if (!looksLikeFlowLog(obj)) return { kind: "bad", reason: "the object is not a Calico flow-log record" };
-  const flow = calicoFlowLogToModel(obj);
+  const flow = calicoFlowLogToModel(obj, obj === value ? parts : DIRECT);
   return typeof flow === "string" ? { kind: "bad", reason: flow } : { kind: "flow", flow };
 }
 
@@ -173,5 +174,5 @@ export const calicoFlowLogFormat: RecordFormat = {
   // edges out of thousands of records, so the store writes far less per record.
   chunkBytes: 4 * 1024 * 1024,
   detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
-  toRecord: calicoRecordFromJson,
+  toRecord: (value) => calicoRecordFromJson(value),
 };

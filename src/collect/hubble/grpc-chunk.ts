@@ -9,7 +9,7 @@ import { WireReader } from "./wire.js";
  * message's time (for the resume cursor); workers decode and aggregate.
  */
 
-export const GRPC_FORMAT = "hubble-grpc";
+export { GRPC_FORMAT } from "./grpc-format.js";
 
 export class ChunkWriter {
   private parts: Buffer[] = [];

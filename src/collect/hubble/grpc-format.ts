@@ -1,0 +1,2 @@
+/** The parse-worker format name of chunks of raw gRPC `GetFlowsResponse` messages. */
+export const GRPC_FORMAT = "hubble-grpc";
