@@ -9,7 +9,7 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
-import type { LostEventsRecord, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
+import type { LostEventsRecord, RecordDecoder, RecordFormat, RepeatedFlow, SourceRecord } from "../record.js";
 import { deriveWorkload } from "../workload.js";
 import { EndpointSplicer } from "./endpoint-splice.js";
 import { LineTemplates } from "./line-template.js";
@@ -585,11 +585,14 @@ export class HubbleDecoder implements RecordDecoder {
     return hubbleRecordFromJson(value, this.cache);
   }
 
-  decodeLine(text: string): SourceRecord | undefined {
+  decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
     const located = this.splicer.locate(text);
     if (!located) return undefined;
-    const flow = this.templates.match(text, located);
-    if (flow) return { kind: "flow", flow };
+    const matched = this.templates.match(text, located);
+    if (matched) {
+      const { flow, template } = matched;
+      return { kind: "repeat", flow: template.variant(flow), time: flow.time, count: flow.count };
+    }
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
     const record = hubbleRecordFromJson(value, this.cache);

@@ -1,4 +1,5 @@
 import type { Flow, TcpFlags } from "../../model/flow.js";
+import { flowRole } from "../../model/initiator.js";
 import { type LocatedEndpoints, type RememberedEndpoint, textAt } from "./endpoint-splice.js";
 import { valueSpans } from "./json-spans.js";
 
@@ -74,6 +75,7 @@ const PLAIN_STRING = /^[^\\\u0000-\u001f]*$/;
 const MAX_TEMPLATES_PER_PAIR = 64;
 const MAX_TEMPLATES = 8192;
 const MAX_FLAG_TEXTS = 256;
+const MAX_VARIANTS = 64;
 /**
  * Learning costs a scan of the line. When most lines of a window miss, later windows learn from
  * every 2nd, 4th... miss only (up to every 64th), until a window mostly hits again.
@@ -81,13 +83,31 @@ const MAX_FLAG_TEXTS = 256;
 const WINDOW = 512;
 const MAX_LEARN_EVERY = 64;
 
-class LineTemplate {
+export class LineTemplate {
   constructor(
     /** Constant text before each slot, and after the last one: one more than `slots`. */
     readonly segments: string[],
     readonly slots: Slot[],
     readonly base: Flow,
   ) {}
+
+  private readonly variants = new Map<string, Flow>();
+
+  /**
+   * One flow object per way this template's lines aggregate (request or reply, destination port),
+   * so the batch can look the flow's edge up once per object (`BatchBuilder.addRepeat`). Only the
+   * time and count differ between lines of a variant as far as aggregation goes.
+   */
+  variant(flow: Flow): Flow {
+    const key = `${flowRole(flow)}>${flow.destinationPort ?? ""}`;
+    let known = this.variants.get(key);
+    if (!known) {
+      if (this.variants.size >= MAX_VARIANTS) this.variants.clear();
+      known = flow;
+      this.variants.set(key, known);
+    }
+    return known;
+  }
 
   /** The constant text right after the destination endpoint: where a pair's lines differ most. */
   get afterDestination(): string {
@@ -132,6 +152,11 @@ class PairTemplates {
   }
 }
 
+export interface TemplateMatch {
+  flow: Flow;
+  template: LineTemplate;
+}
+
 /** Values read from one line's slots. */
 interface SlotValues {
   flowTime: string | undefined;
@@ -153,14 +178,14 @@ export class LineTemplates {
   constructor(private readonly parseTime: (v: unknown) => number | undefined) {}
 
   /** The line's flow if it matches a template, else undefined (then decode it and `learn`). */
-  match(line: string, at: LocatedEndpoints): Flow | undefined {
+  match(line: string, at: LocatedEndpoints): TemplateMatch | undefined {
     if (this.lines++ % WINDOW === 0) this.rollWindow();
     const pair = this.byPair.get(at.source)?.get(at.destination);
     const templates = pair?.candidates(line, at.destinationStart + at.destination.text.length);
     if (templates) {
       for (const template of templates) {
         const flow = this.read(line, at, template);
-        if (flow) return flow;
+        if (flow) return { flow, template };
       }
     }
     this.misses++;
