@@ -75,7 +75,7 @@ const PLAIN_STRING = /^[^\\\u0000-\u001f]*$/;
 const MAX_TEMPLATES_PER_PAIR = 64;
 const MAX_TEMPLATES = 8192;
 const MAX_FLAG_TEXTS = 256;
-const MAX_VARIANTS = 64;
+const MAX_VARIANTS = 8;
 /**
  * Learning costs a scan of the line. When most lines of a window miss, later windows learn from
  * every 2nd, 4th... miss only (up to every 64th), until a window mostly hits again.
@@ -94,16 +94,19 @@ export class LineTemplate {
   private readonly variants = new Map<string, Flow>();
 
   /**
-   * One flow object per way this template's lines aggregate (request or reply, destination port),
+   * One flow object per way this template's lines aggregate (a reply, or a request to a port),
    * so the batch can look the flow's edge up once per object (`BatchBuilder.addRepeat`). Only the
    * time and count differ between lines of a variant as far as aggregation goes.
    */
   variant(flow: Flow): Flow {
-    const key = `${flowRole(flow)}>${flow.destinationPort ?? ""}`;
+    // Replies add no edge: their (ephemeral) port does not matter.
+    const key = flowRole(flow) === "reply" ? "reply" : `${flow.destinationPort ?? ""}`;
     let known = this.variants.get(key);
     if (!known) {
       if (this.variants.size >= MAX_VARIANTS) this.variants.clear();
-      known = flow;
+      // Without its uuid, a view into the chunk's text that would keep the whole piece alive.
+      const { uuid: _, ...kept } = flow;
+      known = kept;
       this.variants.set(key, known);
     }
     return known;
