@@ -13,9 +13,9 @@ import type { BenchContext, BenchRow } from "./types.js";
 
 /**
  * Hubble gRPC collection: flows/s collected from the replay server over loopback (decode, map,
- * aggregate, write to SQLite) against, in the same run, a bare client that only decodes the same
- * stream. The flows come from the simulator. Targets: >= 100,000 flows/s and >= 0.7 of the bare
- * client's rate.
+ * aggregate, write to SQLite) against, in the same run, a bare client on the same transport that
+ * decodes every message on its main thread. The flows come from the simulator. Targets: >= 100,000
+ * flows/s and >= 0.7 of the bare client's rate.
  */
 
 const ROUNDS = 3;

@@ -136,7 +136,9 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
   const writer = new BatchWriter(db);
-  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+  // The main thread only frames, peeks and writes pre-aggregated batches (mostly idle in a
+  // profile), so decoding gets one worker per core, as file ingest does.
+  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism()));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
   const summary: CollectSummary = {
