@@ -125,7 +125,7 @@ export function buildProgram(out: Output): Command {
     )
     .option(
       "--workers <n>",
-      "decode worker threads (default: one per core, at most 4; 0 decodes on the main thread)",
+      "decode worker threads (default: cores - 1, at most 4; 0 decodes on the main thread)",
       parseIntFlag("--workers"),
     )
     .option("--json", "print the summary as JSON", false)

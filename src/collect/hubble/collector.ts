@@ -136,9 +136,9 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
   const writer = new BatchWriter(db);
-  // The main thread only frames, peeks and writes pre-aggregated batches (mostly idle in a
-  // profile), so decoding gets one worker per core, as file ingest does.
-  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism()));
+  // One worker per core but one: the main thread, mostly idle, parses a chunk itself when every
+  // worker is busy (flush), so all cores decode without one more cold worker to start and warm up.
+  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
   const summary: CollectSummary = {
@@ -245,9 +245,11 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       const first = messageNo;
       messageNo += chunk.count;
       const bytes = chunk.take();
-      const batch = pool
-        ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
-        : Promise.resolve(parseGrpcChunk(bytes, first));
+      // When every worker is busy the main thread, otherwise mostly idle, parses the chunk itself.
+      const batch =
+        pool && !pool.saturated
+          ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
+          : Promise.resolve(parseGrpcChunk(bytes, first));
       batch.catch(() => {});
       const cursor = newest ? { time: { ...newest }, keys: [...keysAtNewest()] } : undefined;
       queue.push(cursor ? { batch, cursor, messages: summary.messages } : { batch, messages: summary.messages });
