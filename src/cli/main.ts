@@ -123,7 +123,11 @@ export function buildProgram(out: Output): Command {
       durationFlag("--reconnect-timeout"),
       300_000,
     )
-    .option("--workers <n>", "decode worker threads (0 decodes on the main thread)", parseIntFlag("--workers"))
+    .option(
+      "--workers <n>",
+      "decode worker threads (default: cores - 1, at most 4; 0 decodes on the main thread)",
+      parseIntFlag("--workers"),
+    )
     .option("--json", "print the summary as JSON", false)
     .action(async (o) => {
       if (o.last !== undefined && (o.since !== undefined || o.until !== undefined)) {

@@ -2,12 +2,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "../../src/collect/hubble/enum-names.js";
 import { ChunkWriter, parseGrpcChunk, peekResponse, responseKey } from "../../src/collect/hubble/grpc-chunk.js";
 import { responseToRecord } from "../../src/collect/hubble/grpc-flow.js";
 import { hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
 import { eventFromResponse } from "../../src/collect/hubble/replay-events.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
+import { DropReason, LostEventSource } from "../../src/gen/flow/flow_pb.js";
 import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
+import { NodeState } from "../../src/gen/relay/relay_pb.js";
 import { SHARED_HUBBLE } from "../helpers/paths.js";
 
 const FILES = readdirSync(SHARED_HUBBLE).filter((f) => f.endsWith(".jsonl"));
@@ -60,5 +63,20 @@ describe("the selective gRPC decoder", () => {
     const line = readFileSync(join(SHARED_HUBBLE, FILES[0] as string), "utf8").split("\n")[0] as string;
     const record = responseToRecord(bytes(encode(line)));
     expect(record.kind).toBe("bad");
+  });
+
+  /** The value-to-name pairs of a generated TypeScript enum (it maps both ways). */
+  const pairs = (e: Record<string, string | number>) =>
+    Object.entries(e)
+      .filter(([, v]) => typeof v === "number")
+      .map(([k, v]) => [v as number, k] as [number, string])
+      .sort((a, b) => a[0] - b[0]);
+
+  it.each([
+    { name: "DropReason", table: [...DROP_REASON_NAMES], generated: DropReason },
+    { name: "LostEventSource", table: LOST_EVENT_SOURCE_NAMES.map((n, i) => [i, n]), generated: LostEventSource },
+    { name: "NodeState", table: NODE_STATE_NAMES.map((n, i) => [i, n]), generated: NodeState },
+  ])("names every $name value as the generated enum does", ({ table, generated }) => {
+    expect(table).toEqual(pairs(generated as unknown as Record<string, string | number>));
   });
 });

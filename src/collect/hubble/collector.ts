@@ -1,7 +1,6 @@
 import { availableParallelism } from "node:os";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type CallOptions, Client, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { SourceError } from "../../errors.js";
 import { FlowFilterSchema } from "../../gen/flow/flow_pb.js";
 import {
@@ -9,12 +8,14 @@ import {
   GetFlowsRequestSchema,
   ServerStatusRequestSchema,
   type ServerStatusResponse,
+  ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import type { Batch } from "../aggregate.js";
+import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
 import { ParsePool } from "../worker-pool.js";
 import {
   ChunkWriter,
@@ -29,7 +30,7 @@ import {
 import { classifyGrpcError } from "./grpc-errors.js";
 import { decodeResponse } from "./grpc-flow.js";
 import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
-import { type ClientTlsOptions, clientCredentials } from "./tls-options.js";
+import { type ClientTlsOptions, clientChannelOptions } from "./tls-options.js";
 
 /**
  * `flowpol collect hubble`: streams GetFlows from Hubble Relay (or a Hubble server) into the store
@@ -114,16 +115,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export async function collectHubble(options: CollectOptions): Promise<CollectSummary> {
   const now = options.now ?? Date.now;
-  const { creds, options: channelOptions } = clientCredentials(options.tls);
-  const client = new Client(options.server, creds, {
-    ...channelOptions,
-    "grpc.max_receive_message_length": 64 * 1024 * 1024,
-    "grpc.initial_reconnect_backoff_ms": BACKOFF_BASE_MS,
-    "grpc.max_reconnect_backoff_ms": 1000,
-  });
+  const channelOptions = clientChannelOptions(options.tls);
+  const channel = new GrpcChannel(options.server, channelOptions);
   const errorContext = {
     server: options.server,
-    tls: creds._isSecure(),
+    tls: channelOptions.tls !== undefined,
     clientCert: options.tls.clientCertFile !== undefined,
     requestTimeoutMs: options.requestTimeoutMs,
   };
@@ -140,6 +136,8 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
   const writer = new BatchWriter(db);
+  // One worker per core but one: the main thread, mostly idle, parses a chunk itself when every
+  // worker is busy (flush), so all cores decode without one more cold worker to start and warm up.
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
@@ -154,7 +152,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   let ingestId: number | undefined;
 
   try {
-    const status = await unary(client, serverStatusMethod.path, options.requestTimeoutMs).catch((err) => {
+    const status = await serverStatus(channel, options.requestTimeoutMs).catch((err) => {
       throw classifyGrpcError(err, errorContext).error;
     });
     options.onStatus?.(status);
@@ -241,15 +239,17 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       options.onProgress?.({ flows: counts.flows, lost: counts.lost, messages: summary.messages });
     };
 
-    let paused: ClientReadableStream<Buffer> | undefined;
+    let paused: ServerStreamCall | undefined;
     const flush = () => {
       if (chunk.count === 0 && pendingGaps.length === 0) return;
       const first = messageNo;
       messageNo += chunk.count;
       const bytes = chunk.take();
-      const batch = pool
-        ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
-        : Promise.resolve(parseGrpcChunk(bytes, first));
+      // When every worker is busy the main thread, otherwise mostly idle, parses the chunk itself.
+      const batch =
+        pool && !pool.saturated
+          ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
+          : Promise.resolve(parseGrpcChunk(bytes, first));
       batch.catch(() => {});
       const cursor = newest ? { time: { ...newest }, keys: [...keysAtNewest()] } : undefined;
       queue.push(cursor ? { batch, cursor, messages: summary.messages } : { batch, messages: summary.messages });
@@ -326,7 +326,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       }
     };
 
-    let current: ClientReadableStream<Buffer> | undefined;
+    let current: ServerStreamCall | undefined;
     const flushTimer = setInterval(() => {
       flush();
       drain(0).catch(() => {}); // the error surfaces at the final drain
@@ -347,34 +347,24 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
         const request = buildRequest(options, firstRequest && !stored ? undefined : newest);
         firstRequest = false;
         let received = false;
-        const outcome = await new Promise<{ kind: "end" } | { kind: "error"; err: ServiceError }>((resolve) => {
-          const call = client.makeServerStreamRequest(
-            getFlowsMethod.path,
-            getFlowsMethod.requestSerialize,
-            getFlowsMethod.responseDeserialize,
-            request,
-          );
-          current = call;
-          if (stop.signal.aborted) call.cancel();
-          call.on("data", (buf: Buffer) => {
-            if (!received) {
-              received = true;
-              attempt = 0;
-            }
-            lastGood = now();
-            onMessage(buf);
-          });
-          call.on("error", (err: ServiceError) => resolve({ kind: "error", err }));
-          call.on("end", () => resolve({ kind: "end" }));
+        const call = channel.serverStream(getFlowsMethod.path, toBinary(GetFlowsRequestSchema, request), (buf) => {
+          if (!received) {
+            received = true;
+            attempt = 0;
+          }
+          lastGood = now();
+          onMessage(buf);
         });
+        current = call;
+        if (stop.signal.aborted) call.cancel();
+        const failure = await call.done;
         current = undefined;
         paused = undefined;
         if (stop.signal.aborted) break;
-        if (outcome.kind === "end" && !options.follow) break;
-        const classified =
-          outcome.kind === "error"
-            ? classifyGrpcError(outcome.err, errorContext)
-            : { error: new SourceError(`${options.server} ended the stream`), retryable: true };
+        if (!failure && !options.follow) break;
+        const classified = failure
+          ? classifyGrpcError(failure, errorContext)
+          : { error: new SourceError(`${options.server} ended the stream`), retryable: true };
         if (!classified.retryable) throw classified.error;
         if (now() - lastGood > options.reconnectTimeoutMs) {
           throw new SourceError(
@@ -406,7 +396,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   } finally {
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
-    client.close();
+    channel.close();
     await pool?.close();
   }
 }
@@ -427,16 +417,7 @@ function buildRequest(options: CollectOptions, resumeFrom: NanoTime | undefined)
   return request;
 }
 
-function unary(client: Client, path: string, timeoutMs: number): Promise<ServerStatusResponse> {
-  return new Promise((resolve, reject) => {
-    const callOptions: CallOptions = { deadline: Date.now() + timeoutMs };
-    client.makeUnaryRequest(
-      path,
-      serverStatusMethod.requestSerialize,
-      serverStatusMethod.responseDeserialize,
-      create(ServerStatusRequestSchema),
-      callOptions,
-      (err, value) => (err || !value ? reject(err) : resolve(value)),
-    );
-  });
+async function serverStatus(channel: GrpcChannel, timeoutMs: number): Promise<ServerStatusResponse> {
+  const request = toBinary(ServerStatusRequestSchema, create(ServerStatusRequestSchema));
+  return fromBinary(ServerStatusResponseSchema, await channel.unary(serverStatusMethod.path, request, timeoutMs));
 }

@@ -12,15 +12,25 @@ import { WireReader } from "./wire.js";
 export { GRPC_FORMAT } from "./grpc-format.js";
 
 export class ChunkWriter {
-  private parts: Buffer[] = [];
+  private buf: Buffer;
   private bytes = 0;
   count = 0;
 
-  add(message: Buffer): void {
-    const prefix = Buffer.allocUnsafe(4);
-    prefix.writeUInt32LE(message.length, 0);
-    this.parts.push(prefix, message);
-    this.bytes += 4 + message.length;
+  constructor(private capacity = 1024 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  add(message: Uint8Array): void {
+    const needed = this.bytes + 4 + message.length;
+    if (needed > this.buf.length) {
+      this.capacity = Math.max(needed, this.buf.length * 2);
+      const grown = Buffer.allocUnsafeSlow(this.capacity);
+      this.buf.copy(grown, 0, 0, this.bytes);
+      this.buf = grown;
+    }
+    this.buf.writeUInt32LE(message.length, this.bytes);
+    this.buf.set(message, this.bytes + 4);
+    this.bytes = needed;
     this.count++;
   }
 
@@ -28,15 +38,10 @@ export class ChunkWriter {
     return this.bytes;
   }
 
-  /** The chunk so far, in a fresh ArrayBuffer that can be transferred to a worker. */
+  /** The chunk so far, in its own ArrayBuffer that can be transferred to a worker. */
   take(): Uint8Array {
-    const out = new Uint8Array(this.bytes);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    this.parts = [];
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.bytes);
+    this.buf = Buffer.allocUnsafeSlow(this.capacity);
     this.bytes = 0;
     this.count = 0;
     return out;

@@ -1,7 +1,6 @@
-import { DropReason, LostEventSource } from "../../gen/flow/flow_pb.js";
-import { NodeState } from "../../gen/relay/relay_pb.js";
 import type { Flow } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
+import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "./enum-names.js";
 import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
 import { WireReader } from "./wire.js";
 
@@ -253,7 +252,7 @@ export function decodeFlow(r: WireReader, memo?: EndpointMemo): Json {
         break;
       case (25 << 3) | 0: {
         const n = r.varint();
-        out.drop_reason_desc = DropReason[n] ?? n;
+        out.drop_reason_desc = DROP_REASON_NAMES.get(n) ?? n;
         break;
       }
       case (26 << 3) | LEN:
@@ -278,7 +277,7 @@ function lostEvent(r: WireReader): { source: string; lost: number } {
     else if (tag === 16) lost = r.varint();
     else r.skip(tag & 7);
   }
-  return { source: LostEventSource[source] ?? "UNKNOWN_LOST_EVENT_SOURCE", lost };
+  return { source: LOST_EVENT_SOURCE_NAMES[source] ?? "UNKNOWN_LOST_EVENT_SOURCE", lost };
 }
 
 export interface NodeStatusRecord {
@@ -289,10 +288,10 @@ export interface NodeStatusRecord {
 
 function nodeStatus(r: WireReader): NodeStatusRecord {
   const end = r.lengthEnd();
-  const out: NodeStatusRecord = { state: NodeState[0] as string, nodes: [], message: "" };
+  const out: NodeStatusRecord = { state: NODE_STATE_NAMES[0] as string, nodes: [], message: "" };
   while (r.pos < end) {
     const tag = r.tag();
-    if (tag === 8) out.state = NodeState[r.varint()] ?? "UNKNOWN_NODE_STATE";
+    if (tag === 8) out.state = NODE_STATE_NAMES[r.varint()] ?? "UNKNOWN_NODE_STATE";
     else if (tag === ((2 << 3) | LEN)) out.nodes.push(r.string());
     else if (tag === ((3 << 3) | LEN)) out.message = r.string();
     else r.skip(tag & 7);

@@ -1,34 +1,28 @@
 import { readFileSync } from "node:fs";
-import { create, toBinary } from "@bufbuild/protobuf";
-import {
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type sendUnaryData,
-  status,
-} from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
 import { UsageError } from "../../errors.js";
 import type { FlowFilter } from "../../gen/flow/flow_pb.js";
 import {
   type GetFlowsRequest,
+  GetFlowsRequestSchema,
   GetFlowsResponseSchema,
-  type GetNodesRequest,
-  type GetNodesResponse,
   GetNodesResponseSchema,
-  type ServerStatusRequest,
-  type ServerStatusResponse,
   ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
 import { NodeState } from "../../gen/relay/relay_pb.js";
+import { grpcStatusError } from "../grpc/grpc-status.js";
+import { type GrpcMethod, type GrpcServerTls, type ResponseStream, serveGrpc } from "../grpc/http2-server.js";
 import { compareTime, type NanoTime } from "./grpc-chunk.js";
-import { observerServiceDefinition } from "./observer-service.js";
+import { getFlowsMethod, getNodesMethod, serverStatusMethod } from "./observer-service.js";
 import { lostEventsAt, type ReplayEvent } from "./replay-events.js";
 
 /**
  * `flowpol replay-server`: a real gRPC server implementing observer.Observer over recorded flows,
  * so flowpol (or the `hubble` CLI) can be tried without a cluster. The events are a ring buffer
  * that never moves: GetFlows honours number/first, since/until, follow and pod-namespace filters.
+ * It runs on the lean node:http2 gRPC server (http2-server.ts) so a stream writes its pre-encoded
+ * events many at a time.
  */
 
 export interface ReplayServerOptions {
@@ -58,17 +52,14 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-function serverCredentials(o: ReplayServerOptions): ServerCredentials {
-  if (!o.tlsCert && !o.tlsKey && !o.tlsClientCa) return ServerCredentials.createInsecure();
+function serverTls(o: ReplayServerOptions): GrpcServerTls | undefined {
+  if (!o.tlsCert && !o.tlsKey && !o.tlsClientCa) return undefined;
   if (!o.tlsCert || !o.tlsKey) {
     throw new UsageError("--tls-cert and --tls-key go together", "give both to serve TLS, or neither for plaintext");
   }
-  const ca = o.tlsClientCa ? readPem(o.tlsClientCa, "--tls-client-ca") : null;
-  return ServerCredentials.createSsl(
-    ca,
-    [{ private_key: readPem(o.tlsKey, "--tls-key"), cert_chain: readPem(o.tlsCert, "--tls-cert") }],
-    ca !== null,
-  );
+  const tls: GrpcServerTls = { cert: readPem(o.tlsCert, "--tls-cert"), key: readPem(o.tlsKey, "--tls-key") };
+  if (o.tlsClientCa) tls.clientCa = readPem(o.tlsClientCa, "--tls-client-ca");
+  return tls;
 }
 
 /** Whether a pod ("ns/name", or "" for none) matches a Hubble pod filter: `ns/prefix`, `ns/`, `/pod`. */
@@ -136,7 +127,6 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<Running
   const flows = events.filter((e) => e.kind === "flow").length;
   const nodes = [...new Set(events.map((e) => e.node).filter((n) => n !== ""))].sort();
   const version = o.version ?? "flowpol-replay";
-  const active = new Set<ServerWritableStream<GetFlowsRequest, Buffer>>();
   const nodeStatusBytes =
     o.unavailableNodes.length > 0
       ? Buffer.from(
@@ -156,122 +146,114 @@ export async function startReplayServer(o: ReplayServerOptions): Promise<Running
         )
       : undefined;
 
-  const server = new Server();
-  server.addService(observerServiceDefinition, {
-    ServerStatus: (
-      _call: ServerUnaryCall<ServerStatusRequest, ServerStatusResponse>,
-      cb: sendUnaryData<ServerStatusResponse>,
-    ) => {
-      cb(
-        null,
-        create(ServerStatusResponseSchema, {
-          numFlows: BigInt(flows),
-          maxFlows: BigInt(flows),
-          seenFlows: BigInt(flows),
-          uptimeNs: process.hrtime.bigint() - started,
-          numConnectedNodes: nodes.length,
-          numUnavailableNodes: o.unavailableNodes.length,
-          unavailableNodes: o.unavailableNodes,
-          version,
-        }),
-      );
-    },
-    GetNodes: (_call: ServerUnaryCall<GetNodesRequest, GetNodesResponse>, cb: sendUnaryData<GetNodesResponse>) => {
-      cb(
-        null,
-        create(GetNodesResponseSchema, {
-          nodes: [
-            ...nodes.map((name) => ({
-              name,
+  const methods = new Map<string, GrpcMethod>([
+    [
+      serverStatusMethod.path,
+      {
+        kind: "unary",
+        handle: () =>
+          toBinary(
+            ServerStatusResponseSchema,
+            create(ServerStatusResponseSchema, {
+              numFlows: BigInt(flows),
+              maxFlows: BigInt(flows),
+              seenFlows: BigInt(flows),
+              uptimeNs: process.hrtime.bigint() - started,
+              numConnectedNodes: nodes.length,
+              numUnavailableNodes: o.unavailableNodes.length,
+              unavailableNodes: o.unavailableNodes,
               version,
-              state: NodeState.NODE_CONNECTED,
-              numFlows: BigInt(events.filter((e) => e.node === name && e.kind === "flow").length),
-            })),
-            ...o.unavailableNodes.map((name) => ({ name, version, state: NodeState.NODE_UNAVAILABLE })),
-          ],
-        }),
-      );
-    },
-    GetFlows: (call: ServerWritableStream<GetFlowsRequest, Buffer>) => {
-      const request = call.request;
-      if (request.first && request.follow) {
-        call.destroy(
-          Object.assign(new Error("first cannot be combined with follow"), { code: status.INVALID_ARGUMENT }),
-        );
-        return;
-      }
-      const unsupported = [...request.whitelist, ...request.blacklist].map(unsupportedFilterField).find(Boolean);
-      if (unsupported) {
-        call.destroy(
-          Object.assign(
-            new Error(`the replay server filters by source_pod and destination_pod only, not ${unsupported}`),
-            {
-              code: status.INVALID_ARGUMENT,
-            },
+            }),
           ),
-        );
-        return;
-      }
-      active.add(call);
-      void stream(call, selectEvents(events, request), {
-        rate: o.rate,
-        follow: request.follow && request.until === undefined,
-        nodeStatus: nodeStatusBytes,
-      }).finally(() => active.delete(call));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(o.listen, serverCredentials(o), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
-  }).catch((err: Error) => {
+      },
+    ],
+    [
+      getNodesMethod.path,
+      {
+        kind: "unary",
+        handle: () =>
+          toBinary(
+            GetNodesResponseSchema,
+            create(GetNodesResponseSchema, {
+              nodes: [
+                ...nodes.map((name) => ({
+                  name,
+                  version,
+                  state: NodeState.NODE_CONNECTED,
+                  numFlows: BigInt(events.filter((e) => e.node === name && e.kind === "flow").length),
+                })),
+                ...o.unavailableNodes.map((name) => ({ name, version, state: NodeState.NODE_UNAVAILABLE })),
+              ],
+            }),
+          ),
+      },
+    ],
+    [
+      getFlowsMethod.path,
+      {
+        kind: "server-stream",
+        handle: (bytes, response) => {
+          const request = decodeRequest(bytes);
+          if (request.first && request.follow) {
+            throw grpcStatusError(status.INVALID_ARGUMENT, "first cannot be combined with follow");
+          }
+          const unsupported = [...request.whitelist, ...request.blacklist].map(unsupportedFilterField).find(Boolean);
+          if (unsupported) {
+            throw grpcStatusError(
+              status.INVALID_ARGUMENT,
+              `the replay server filters by source_pod and destination_pod only, not ${unsupported}`,
+            );
+          }
+          return stream(response, selectEvents(events, request), {
+            rate: o.rate,
+            follow: request.follow && request.until === undefined,
+            nodeStatus: nodeStatusBytes,
+          });
+        },
+      },
+    ],
+  ]);
+  const server = await serveGrpc(o.listen, methods, serverTls(o)).catch((err: Error) => {
     throw new UsageError(`cannot listen on ${o.listen}: ${err.message}`, "choose another address with --listen");
   });
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const call of active) call.end();
-        const force = setTimeout(() => server.forceShutdown(), 1000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
-  };
+  return server;
 }
 
+function decodeRequest(bytes: Buffer): GetFlowsRequest {
+  try {
+    return fromBinary(GetFlowsRequestSchema, bytes);
+  } catch (err) {
+    throw grpcStatusError(status.INVALID_ARGUMENT, `cannot decode the GetFlowsRequest: ${(err as Error).message}`);
+  }
+}
+
+/** Events per HTTP/2 write: enough to make a write cheap per event, few enough to keep latency low. */
+const EVENTS_PER_WRITE = 64;
+
 async function stream(
-  call: ServerWritableStream<GetFlowsRequest, Buffer>,
+  response: ResponseStream,
   events: ReplayEvent[],
   o: { rate: number | undefined; follow: boolean; nodeStatus: Buffer | undefined },
 ): Promise<void> {
-  let cancelled = false;
-  const onCancel = new Promise<void>((resolve) => {
-    call.on("cancelled", () => {
-      cancelled = true;
-      resolve();
-    });
-    call.on("close", () => resolve());
-  });
-  const waitDrain = () =>
-    new Promise<void>((resolve) => {
-      call.once("drain", resolve);
-      onCancel.then(resolve);
-    });
-  if (o.nodeStatus) call.write(o.nodeStatus);
+  if (o.nodeStatus) response.write([o.nodeStatus]);
+  // With a rate, write as often as the rate is checked (every 1/100 of a second's events).
+  const perWrite =
+    o.rate === undefined ? EVENTS_PER_WRITE : Math.max(1, Math.min(EVENTS_PER_WRITE, Math.floor(o.rate / 100)));
   const started = Date.now();
-  for (let i = 0; i < events.length; i++) {
-    if (cancelled) return;
-    if (!call.write((events[i] as ReplayEvent).bytes)) await waitDrain();
-    if (o.rate !== undefined && i % Math.max(1, Math.floor(o.rate / 100)) === 0) {
-      const due = started + ((i + 1) / o.rate) * 1000;
+  for (let i = 0; i < events.length; i += perWrite) {
+    if (response.cancelled) return;
+    const batch = events.slice(i, i + perWrite).map((e) => e.bytes);
+    if (!response.write(batch)) await response.drained();
+    if (o.rate !== undefined) {
+      const due = started + ((i + batch.length) / o.rate) * 1000;
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }
-  if (cancelled) return;
+  if (response.cancelled) return;
   if (o.follow) {
-    await onCancel;
+    await response.closed;
     return;
   }
-  call.end();
+  response.end();
 }
