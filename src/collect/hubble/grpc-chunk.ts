@@ -48,11 +48,18 @@ export class ChunkWriter {
   }
 }
 
+/** A worker's endpoints, decoded and parsed once across the chunks it is given. */
+let workerMemo: EndpointMemo | undefined;
+
 /** Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports. */
-export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number): Batch {
+export function parseGrpcChunk(
+  bytes: Uint8Array,
+  firstMessage: number,
+  memo = (workerMemo ??=
+    new EndpointMemo()),
+): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const builder = new BatchBuilder();
-  const memo = new EndpointMemo();
   let at = 0;
   let n = firstMessage;
   while (at + 4 <= buf.length) {

@@ -49,25 +49,46 @@ const WORKLOAD_FIELDS = { 1: "name", 2: "kind" };
 const IP_FIELDS = { 1: "source", 2: "destination" };
 
 /**
- * Per-chunk memo: the same pod appears in many flows with byte-identical Endpoint messages, so
- * each distinct one is decoded once (and, being the same object, parsed once by the cache).
+ * The same pod appears in many flows with byte-identical Endpoint messages, so each distinct one
+ * is decoded once (and, being the same object, parsed once by the cache). A worker keeps one memo
+ * across chunks, bounded like the cache.
  */
 export class EndpointMemo extends EndpointCache {
-  private readonly decoded = new Map<string, Json>();
+  /** By length and first bytes; the whole message is then compared (one memcmp). */
+  private readonly decoded = new Map<string, Array<{ bytes: Buffer; json: Json }>>();
+  private decodedCount = 0;
 
   endpoint(r: WireReader): Json {
     const start = r.pos;
-    const key = r.rawKey();
-    const known = this.decoded.get(key);
-    if (known) return known;
-    const end = r.pos;
+    const end = r.lengthEnd();
+    const content = r.pos;
+    const buf = r.buf;
+    const key = `${end - content}:${buf.toString("latin1", content, Math.min(end, content + KEY_BYTES))}`;
+    const candidates = this.decoded.get(key);
+    if (candidates) {
+      for (const c of candidates) {
+        if (buf.compare(c.bytes, 0, c.bytes.length, content, end) === 0) {
+          r.pos = end;
+          return c.json;
+        }
+      }
+    }
     r.pos = start;
     const json = endpoint(r);
-    r.pos = end;
-    this.decoded.set(key, json);
+    if (this.decodedCount >= MAX_DECODED_ENDPOINTS) {
+      this.decoded.clear();
+      this.decodedCount = 0;
+    }
+    const entry = { bytes: Buffer.from(buf.subarray(content, end)), json };
+    if (candidates) candidates.push(entry);
+    else this.decoded.set(key, [entry]);
+    this.decodedCount++;
     return json;
   }
 }
+
+const KEY_BYTES = 24;
+const MAX_DECODED_ENDPOINTS = 20_000;
 
 function endpoint(r: WireReader): Json {
   const end = r.lengthEnd();
