@@ -1,14 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "../../src/collect/hubble/enum-names.js";
 import { ChunkWriter, parseGrpcChunk, peekResponse, responseKey } from "../../src/collect/hubble/grpc-chunk.js";
-import { responseToRecord } from "../../src/collect/hubble/grpc-flow.js";
+import { EndpointMemo, responseToRecord } from "../../src/collect/hubble/grpc-flow.js";
 import { hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
 import { eventFromResponse } from "../../src/collect/hubble/replay-events.js";
+import { WireReader } from "../../src/collect/hubble/wire.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
-import { DropReason, LostEventSource } from "../../src/gen/flow/flow_pb.js";
+import { DropReason, EndpointSchema, LostEventSource } from "../../src/gen/flow/flow_pb.js";
 import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
 import { NodeState } from "../../src/gen/relay/relay_pb.js";
 import { SHARED_HUBBLE } from "../helpers/paths.js";
@@ -78,5 +79,32 @@ describe("the selective gRPC decoder", () => {
     { name: "NodeState", table: NODE_STATE_NAMES.map((n, i) => [i, n]), generated: NodeState },
   ])("names every $name value as the generated enum does", ({ table, generated }) => {
     expect(table).toEqual(pairs(generated as unknown as Record<string, string | number>));
+  });
+});
+
+describe("the gRPC endpoint memo", () => {
+  const encoded = (labels: string[]) => {
+    const bytes = toBinary(EndpointSchema, create(EndpointSchema, { identity: 7, namespace: "shop", labels }));
+    const reader = new WireReader(Buffer.concat([Buffer.from([bytes.length]), Buffer.from(bytes)]));
+    return reader;
+  };
+
+  it("tells apart endpoints of the same length and first bytes, and remembers each", () => {
+    const memo = new EndpointMemo();
+    const a = memo.endpoint(encoded(["k8s:app=aaaa"]));
+    const b = memo.endpoint(encoded(["k8s:app=bbbb"]));
+    expect(a.labels).toEqual(["k8s:app=aaaa"]);
+    expect(b.labels).toEqual(["k8s:app=bbbb"]);
+    expect(memo.endpoint(encoded(["k8s:app=aaaa"]))).toBe(a);
+    expect(memo.endpoint(encoded(["k8s:app=bbbb"]))).toBe(b);
+  });
+
+  it("leaves the reader just past the endpoint, remembered or not", () => {
+    const memo = new EndpointMemo();
+    for (let i = 0; i < 2; i++) {
+      const reader = encoded(["k8s:app=x"]);
+      memo.endpoint(reader);
+      expect(reader.pos).toBe(reader.buf.length);
+    }
   });
 });
