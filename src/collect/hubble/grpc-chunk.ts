@@ -51,13 +51,13 @@ export class ChunkWriter {
 /** A worker's endpoints, decoded and parsed once across the chunks it is given. */
 let workerMemo: EndpointMemo | undefined;
 
+function workerEndpointMemo(): EndpointMemo {
+  workerMemo ??= new EndpointMemo();
+  return workerMemo;
+}
+
 /** Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports. */
-export function parseGrpcChunk(
-  bytes: Uint8Array,
-  firstMessage: number,
-  memo = (workerMemo ??=
-    new EndpointMemo()),
-): Batch {
+export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number, memo = workerEndpointMemo()): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const builder = new BatchBuilder();
   let at = 0;
