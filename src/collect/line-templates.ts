@@ -17,6 +17,8 @@
  * tail, so a line checks its twenty-odd counters in one native call rather than a step per hole.
  */
 
+import { detached, textAt } from "./substrings.js";
+
 export interface HoleSpec {
   /** Index in the matched values; -1 to check the hole without keeping its value. */
   slot: number;
@@ -82,8 +84,6 @@ function tailMatches(tail: Tail, text: string, pos: number, values: number[]): b
   return true;
 }
 
-/** Literals at least this long are compared with `===` on a slice rather than `startsWith`. */
-const SLICE_COMPARE = 24;
 /** Up to this many ways are tried one by one. */
 const LINEAR_STEPS = 2;
 /** How many characters past the common beginning pick a group of ways. */
@@ -94,21 +94,6 @@ const MAX_DIGITS = 15;
 /** Tails kept per template, and in all: more means the line's tail is not a template's. */
 const MAX_TAILS = 4;
 const MAX_ALL_TAILS = 64;
-
-function literalAt(text: string, pos: number, literal: string): boolean {
-  return literal.length < SLICE_COMPARE
-    ? text.startsWith(literal, pos)
-    : text.slice(pos, pos + literal.length) === literal;
-}
-
-/**
- * A compact copy of a literal: a slice would keep the whole text it was cut from alive, and
- * comparing against literals scattered over many old chunks is slow.
- */
-function detached(literal: string): string {
-  // Slicing a concatenation flattens it into a new string first: the result keeps only that.
-  return ` ${literal}`.slice(1);
-}
 
 /** By halving, with native comparisons: literals are long and share most of their text. */
 function commonPrefixLength(a: string, b: string): number {
@@ -139,7 +124,7 @@ class Choice<T> {
       if (!choice) return undefined;
     }
     for (const step of choice.steps) {
-      if (!literalAt(text, pos, step.literal)) continue;
+      if (!textAt(text, pos, step.literal)) continue;
       const after = pos + step.literal.length;
       // The first step that fits: the end of the line, or a digit where its hole starts. Should the
       // line then not match further, it takes the general path.

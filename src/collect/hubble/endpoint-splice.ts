@@ -14,6 +14,9 @@
  * (duplicate keys, another nesting), the line takes the general path.
  */
 
+import { detached, textAt } from "../substrings.js";
+import { LearningThrottle } from "./learning-throttle.js";
+
 type Json = Record<string, unknown>;
 
 const SOURCE_KEY = '"source":{';
@@ -27,12 +30,6 @@ const PREFIX_LENGTH = 32;
 /** Bounds memory: about 4,096 endpoints of at most 4 KiB of text each. */
 const MAX_ENTRIES = 4096;
 const MAX_TEXT_LENGTH = 4096;
-/**
- * Learning costs a scan of the line. When most lines of a window miss (every line a new pod), later
- * windows learn from every 2nd, 4th... miss only (up to every 64th), until a window mostly hits.
- */
-const WINDOW = 512;
-const MAX_LEARN_EVERY = 64;
 
 export interface RememberedEndpoint {
   /** The exact text of the endpoint object, as it appears in lines. */
@@ -54,9 +51,7 @@ export class EndpointSplicer {
   /** Texts shorter than the prefix (`{"identity":2,"labels":["reserved:world"]}`). */
   private short: RememberedEndpoint[] = [];
   private entries = 0;
-  private lines = 0;
-  private misses = 0;
-  private learnEvery = 1;
+  private readonly throttle = new LearningThrottle();
 
   /** The parsed line, or undefined when it must take the general path (`JSON.parse`). */
   parse(line: string): Json | undefined {
@@ -68,7 +63,7 @@ export class EndpointSplicer {
   locate(line: string): LocatedEndpoints | undefined {
     const sourceKey = line.indexOf(SOURCE_KEY);
     if (sourceKey === -1) return undefined;
-    if (this.lines++ % WINDOW === 0) this.rollWindow();
+    this.throttle.line();
     const sourceStart = sourceKey + SOURCE_KEY.length - 1;
     const source = this.find(line, sourceStart);
     const destinationKey = line.indexOf(DESTINATION_KEY, source ? sourceStart + source.text.length : sourceStart);
@@ -76,8 +71,8 @@ export class EndpointSplicer {
     const destinationStart = destinationKey + DESTINATION_KEY.length - 1;
     const destination = source && this.find(line, destinationStart);
     if (!source || !destination) {
-      this.misses++;
-      if (this.misses % this.learnEvery === 0) {
+      this.throttle.miss();
+      if (this.throttle.learns) {
         this.learn(line, sourceStart);
         this.learn(line, destinationStart);
       }
@@ -144,29 +139,11 @@ export class EndpointSplicer {
     this.entries++;
   }
 
-  private rollWindow(): void {
-    this.learnEvery = this.misses > WINDOW / 2 ? Math.min(this.learnEvery * 2, MAX_LEARN_EVERY) : 1;
-    this.misses = 0;
-  }
-
   private forget(): void {
     this.byPrefix.clear();
     this.short = [];
     this.entries = 0;
   }
-}
-
-/**
- * A copy of a substring. V8 keeps a long substring as a view of its parent: a remembered view
- * would keep the whole chunk of lines it came from alive.
- */
-function detached(text: string): string {
-  return `${text}\u0000`.slice(0, -1);
-}
-
-/** `line.startsWith(text, start)`, which V8 runs a character at a time: a slice compares as a block. */
-export function textAt(line: string, start: number, text: string): boolean {
-  return line.slice(start, start + text.length) === text;
 }
 
 function isObject(v: unknown): v is Json {

@@ -1,7 +1,9 @@
 import type { Flow, TcpFlags } from "../../model/flow.js";
 import { flowRole } from "../../model/initiator.js";
-import { type LocatedEndpoints, type RememberedEndpoint, textAt } from "./endpoint-splice.js";
+import { detached, textAt } from "../substrings.js";
+import type { LocatedEndpoints, RememberedEndpoint } from "./endpoint-splice.js";
 import { valueSpans } from "./json-spans.js";
+import { LearningThrottle } from "./learning-throttle.js";
 
 /**
  * Hubble lines between the same two endpoints differ in a few values only: times, uuid, ports,
@@ -76,12 +78,6 @@ const MAX_TEMPLATES_PER_PAIR = 64;
 const MAX_TEMPLATES = 8192;
 const MAX_FLAG_TEXTS = 256;
 const MAX_VARIANTS = 8;
-/**
- * Learning costs a scan of the line. When most lines of a window miss, later windows learn from
- * every 2nd, 4th... miss only (up to every 64th), until a window mostly hits again.
- */
-const WINDOW = 512;
-const MAX_LEARN_EVERY = 64;
 
 export class LineTemplate {
   constructor(
@@ -174,15 +170,13 @@ export class LineTemplates {
   private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
   private readonly flagTexts = new Map<string, TcpFlags>();
   private count = 0;
-  private lines = 0;
-  private misses = 0;
-  private learnEvery = 1;
+  private readonly throttle = new LearningThrottle();
 
   constructor(private readonly parseTime: (v: unknown) => number | undefined) {}
 
   /** The line's flow if it matches a template, else undefined (then decode it and `learn`). */
   match(line: string, at: LocatedEndpoints): TemplateMatch | undefined {
-    if (this.lines++ % WINDOW === 0) this.rollWindow();
+    this.throttle.line();
     const pair = this.byPair.get(at.source)?.get(at.destination);
     const templates = pair?.candidates(line, at.destinationStart + at.destination.text.length);
     if (templates) {
@@ -191,13 +185,13 @@ export class LineTemplates {
         if (flow) return { flow, template };
       }
     }
-    this.misses++;
+    this.throttle.miss();
     return undefined;
   }
 
   /** Remembers the line's shape, with the flow decoded from it by the general rules. */
   learn(line: string, at: LocatedEndpoints, flow: Flow): void {
-    if (this.misses % this.learnEvery !== 0 || !line.startsWith('{"flow":')) return;
+    if (!this.throttle.learns || !line.startsWith('{"flow":')) return;
     const spans = valueSpans(line, 4);
     const segments: string[] = [];
     const slots: Slot[] = [];
@@ -340,11 +334,6 @@ export class LineTemplates {
     return flags;
   }
 
-  private rollWindow(): void {
-    this.learnEvery = this.misses > WINDOW / 2 ? Math.min(this.learnEvery * 2, MAX_LEARN_EVERY) : 1;
-    this.misses = 0;
-  }
-
   private forget(): void {
     this.byPair.clear();
     this.count = 0;
@@ -383,9 +372,4 @@ function unsignedEnd(line: string, start: number): number {
   while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) i++;
   if (i === start || (i - start > 1 && line.charCodeAt(start) === 48)) return -1;
   return i;
-}
-
-/** A copy of a substring, so a remembered text does not keep its whole chunk of lines alive. */
-function detached(text: string): string {
-  return `${text}\u0000`.slice(0, -1);
 }
