@@ -4,18 +4,7 @@ import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log.js";
 import { CalicoFlowLogDecoder } from "../../src/collect/calico/flow-log-decoder.js";
 import { parseLine } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder } from "../../src/collect/record.js";
-import { SCENARIOS } from "../../src/samples/online-boutique.js";
-import { buildCluster, simulateEvents } from "../../src/samples/simulate.js";
-import { EMITTERS } from "../../src/samples/write-simulation.js";
-
-function simulated(format: string, seconds = 600): string[] {
-  const cluster = buildCluster(SCENARIOS["online-boutique"] as NonNullable<(typeof SCENARIOS)[string]>, 8);
-  const emitter = EMITTERS[format]?.create(cluster, 9);
-  const lines: string[] = [];
-  for (const event of simulateEvents(cluster, seconds, 10)) lines.push(...(emitter?.lines(event) ?? []));
-  lines.push(...(emitter?.flush?.() ?? []));
-  return lines;
-}
+import { simulatedLines } from "../helpers/simulated.js";
 
 /** The general path only: JSON.parse, then the record converter. */
 const GENERAL: RecordDecoder = { decode: (value) => calicoFlowLogFormat.toRecord(value) };
@@ -55,7 +44,7 @@ describe("the Calico flow-log fast path", () => {
   it.each(["calico", "calico-level0", "calico-level1", "calico-level3"])(
     "aggregates every %s line exactly as the general path does, mostly without parsing",
     (format) => {
-      const lines = simulated(format);
+      const lines = simulatedLines(format, 600);
       expect(lines.length).toBeGreaterThan(100);
       const { batch, repeats } = fastBatch(lines);
       expect(batch).toEqual(batchOf(lines, GENERAL));
@@ -63,7 +52,7 @@ describe("the Calico flow-log fast path", () => {
     },
   );
 
-  const base = simulated("calico-level0", 120);
+  const base = simulatedLines("calico-level0", 120);
   const first = base[0] as string;
 
   it.each<[string, (line: string) => string]>([

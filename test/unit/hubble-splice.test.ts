@@ -1,26 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EndpointSplicer, objectEnd } from "../../src/collect/hubble/endpoint-splice.js";
-import { SCENARIOS } from "../../src/samples/online-boutique.js";
-import { buildCluster, simulateEvents } from "../../src/samples/simulate.js";
-import { EMITTERS } from "../../src/samples/write-simulation.js";
-import { SHARED_HUBBLE } from "../helpers/paths.js";
-
-function simulatedHubbleLines(): string[] {
-  const cluster = buildCluster(SCENARIOS["online-boutique"] as NonNullable<(typeof SCENARIOS)[string]>, 8);
-  const emitter = EMITTERS.hubble?.create(cluster, 9);
-  const lines: string[] = [];
-  for (const event of simulateEvents(cluster, 2000, 10)) lines.push(...(emitter?.lines(event) ?? []));
-  return lines;
-}
-
-function capturedHubbleLines(): string[] {
-  return readdirSync(SHARED_HUBBLE)
-    .filter((f) => f.endsWith(".jsonl"))
-    .flatMap((f) => readFileSync(join(SHARED_HUBBLE, f), "utf8").split("\n"))
-    .filter((l) => l.trim() !== "");
-}
+import { capturedHubbleLines, simulatedLines } from "../helpers/simulated.js";
 
 /** Parses twice so the first pass teaches the splicer every endpoint. */
 function primed(lines: string[]): EndpointSplicer {
@@ -39,7 +19,7 @@ function parsedOrError(line: string): unknown {
 
 describe("the Hubble endpoint splicer", () => {
   it.each([
-    ["simulated", simulatedHubbleLines()],
+    ["simulated", simulatedLines("hubble", 2000)],
     ["captured (../shared/data/hubble)", capturedHubbleLines()],
   ])("parses every %s line as JSON.parse does, and most without parsing their endpoints", (_what, lines) => {
     const splicer = primed(lines);
@@ -53,7 +33,7 @@ describe("the Hubble endpoint splicer", () => {
     expect(spliced).toBeGreaterThan(lines.length * 0.9);
   });
 
-  const line = simulatedHubbleLines().find((l) => l.includes('"source":{"ID"')) as string;
+  const line = simulatedLines("hubble", 2000).find((l) => l.includes('"source":{"ID"')) as string;
   const source = line.slice(line.indexOf('"source":{') + 9, objectEnd(line, line.indexOf('"source":{') + 9));
 
   it.each([

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
 import { HubbleDecoder, hubbleFormat, hubbleRecordFromJson, parseTime } from "../../src/collect/hubble/json-flow.js";
@@ -7,25 +5,7 @@ import { valueSpans } from "../../src/collect/hubble/json-spans.js";
 import { LineTemplates } from "../../src/collect/hubble/line-template.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder, SourceRecord } from "../../src/collect/record.js";
-import { SCENARIOS } from "../../src/samples/online-boutique.js";
-import { buildCluster, simulateEvents } from "../../src/samples/simulate.js";
-import { EMITTERS } from "../../src/samples/write-simulation.js";
-import { SHARED_HUBBLE } from "../helpers/paths.js";
-
-function simulatedHubbleLines(): string[] {
-  const cluster = buildCluster(SCENARIOS["online-boutique"] as NonNullable<(typeof SCENARIOS)[string]>, 8);
-  const emitter = EMITTERS.hubble?.create(cluster, 9);
-  const lines: string[] = [];
-  for (const event of simulateEvents(cluster, 3000, 10)) lines.push(...(emitter?.lines(event) ?? []));
-  return lines;
-}
-
-function capturedHubbleLines(): string[] {
-  return readdirSync(SHARED_HUBBLE)
-    .filter((f) => f.endsWith(".jsonl"))
-    .flatMap((f) => readFileSync(join(SHARED_HUBBLE, f), "utf8").split("\n"))
-    .filter((l) => l.trim() !== "");
-}
+import { capturedHubbleLines, simulatedLines } from "../helpers/simulated.js";
 
 /** What the general path makes of a line: JSON.parse, then the Hubble rules. */
 function general(line: string): SourceRecord | "invalid JSON" {
@@ -58,7 +38,7 @@ function taught(lines: string[]) {
 
 describe("Hubble line templates", () => {
   it.each([
-    ["simulated", simulatedHubbleLines()],
+    ["simulated", simulatedLines("hubble", 3000)],
     ["captured (../shared/data/hubble)", capturedHubbleLines()],
   ])("read most %s lines without JSON.parse, into the flow the general path makes", (_what, lines) => {
     const { read } = taught(lines);
@@ -74,7 +54,7 @@ describe("Hubble line templates", () => {
 
   it("aggregates every simulated and captured line, twice, into the batch the general path makes", () => {
     // Lines without is_reply or trace_reason, where the TCP flags decide request or reply.
-    const byFlags = simulatedHubbleLines()
+    const byFlags = simulatedLines("hubble", 3000)
       .filter((l) => l.includes('"flags":{'))
       .map((l, i) =>
         l
@@ -82,7 +62,7 @@ describe("Hubble line templates", () => {
           .replace(/"is_reply":(true|false),/, "")
           .replace(/"flags":\{[^}]*\}/, i % 2 ? '"flags":{"SYN":true,"ACK":true}' : '"flags":{"SYN":true}'),
       );
-    const lines = [...simulatedHubbleLines(), ...capturedHubbleLines(), ...byFlags];
+    const lines = [...simulatedLines("hubble", 3000), ...capturedHubbleLines(), ...byFlags];
     const text = Buffer.from(`${[...lines, ...lines].join("\n")}\n`);
     const generalOnly: RecordDecoder = { decode: (value) => hubbleRecordFromJson(value) };
     const fast = new HubbleDecoder();
@@ -97,7 +77,7 @@ describe("Hubble line templates", () => {
     expect(repeats).toBeGreaterThan(lines.length);
   });
 
-  const line = simulatedHubbleLines().find(
+  const line = simulatedLines("hubble", 3000).find(
     (l) => l.includes('"TCP":{"source_port"') && l.includes('"flags":{'),
   ) as string;
   const sub = (from: RegExp, to: string) => line.replace(from, to);
