@@ -1,3 +1,5 @@
+import type { ByteSource } from "./byte-source.js";
+
 /**
  * Splits a byte stream into chunks of whole lines, so workers never see a split line. Lines
  * longer than `maxLineBytes` are cut out and reported instead of buffered without bound.
@@ -24,6 +26,8 @@ export interface ChunkOptions {
   startOffset: number;
   startLine: number;
   onOverlongLine: (info: OverlongLine) => void;
+  /** Where chunk buffers come from (default: a fresh buffer each). */
+  allocate?: (size: number) => Buffer;
 }
 
 function countNewlines(buf: Buffer): number {
@@ -37,15 +41,16 @@ function countNewlines(buf: Buffer): number {
 }
 
 /**
- * Copies the stream once, into buffers that each chunk owns whole: a chunk's bytes can then move
- * to a worker thread without another copy. Only the unfinished line at the end of a full buffer
- * is copied again, into the next one.
+ * Builds chunks in buffers that each chunk owns whole: a chunk's bytes can then move to a worker
+ * thread without a copy. The source fills each buffer directly; only the unfinished line at the
+ * end of a full buffer is copied again, into the next one.
  */
-export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkOptions): AsyncGenerator<LineChunk> {
+export async function* lineChunks(source: ByteSource, options: ChunkOptions): AsyncGenerator<LineChunk> {
   const { chunkBytes, maxLineBytes } = options;
+  const allocate = options.allocate ?? Buffer.allocUnsafeSlow;
   let offset = options.startOffset;
   let line = options.startLine;
-  let buf = Buffer.allocUnsafeSlow(chunkBytes);
+  let buf = allocate(chunkBytes);
   let filled = 0;
   /** While > 0 we are discarding the rest of an overlong line that started at this line. */
   let discarding = 0;
@@ -59,49 +64,46 @@ export async function* lineChunks(source: AsyncIterable<Buffer>, options: ChunkO
     return chunk;
   }
 
-  for await (const input of source) {
-    let piece = input;
-    while (piece.length > 0) {
-      if (discarding) {
-        const nl = piece.indexOf(10);
-        if (nl === -1) {
-          discardedBytes += piece.length;
-          offset += piece.length;
-          break;
-        }
-        discardedBytes += nl + 1;
-        offset += nl + 1;
-        options.onOverlongLine({ line: discarding, bytes: discardedBytes });
-        line = discarding + 1;
-        discarding = 0;
-        piece = piece.subarray(nl + 1);
+  for (;;) {
+    const read = await source.read(buf, filled);
+    if (read === 0) break;
+    if (discarding) {
+      const nl = buf.subarray(0, read).indexOf(10);
+      if (nl === -1) {
+        discardedBytes += read;
+        offset += read;
         continue;
       }
-      const take = Math.min(piece.length, buf.length - filled);
-      piece.copy(buf, filled, 0, take);
-      filled += take;
-      piece = piece.subarray(take);
-      if (filled < buf.length) continue;
-      const lastNewline = buf.lastIndexOf(10, filled - 1);
-      if (lastNewline !== -1) {
-        const tail = filled - lastNewline - 1;
-        const next = Buffer.allocUnsafeSlow(Math.max(chunkBytes, tail * 2));
-        buf.copy(next, 0, lastNewline + 1, filled);
-        yield emit(buf.subarray(0, lastNewline + 1), true);
-        buf = next;
-        filled = tail;
-      } else if (filled > maxLineBytes) {
-        discarding = line;
-        discardedBytes = filled;
-        offset += filled;
-        buf = Buffer.allocUnsafeSlow(chunkBytes);
-        filled = 0;
-      } else {
-        // One line fills the buffer: grow it, up to just past the line limit.
-        const bigger = Buffer.allocUnsafeSlow(Math.min(buf.length * 2, maxLineBytes + 1));
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
+      discardedBytes += nl + 1;
+      offset += nl + 1;
+      options.onOverlongLine({ line: discarding, bytes: discardedBytes });
+      line = discarding + 1;
+      discarding = 0;
+      buf.copyWithin(0, nl + 1, read);
+      filled = read - nl - 1;
+      continue;
+    }
+    filled += read;
+    if (filled < buf.length) continue;
+    const lastNewline = buf.lastIndexOf(10, filled - 1);
+    if (lastNewline !== -1) {
+      const tail = filled - lastNewline - 1;
+      const next = allocate(Math.max(chunkBytes, tail * 2));
+      buf.copy(next, 0, lastNewline + 1, filled);
+      yield emit(buf.subarray(0, lastNewline + 1), true);
+      buf = next;
+      filled = tail;
+    } else if (filled > maxLineBytes) {
+      discarding = line;
+      discardedBytes = filled;
+      offset += filled;
+      buf = allocate(chunkBytes);
+      filled = 0;
+    } else {
+      // One line fills the buffer: grow it, up to just past the line limit.
+      const bigger = allocate(Math.min(buf.length * 2, maxLineBytes + 1));
+      buf.copy(bigger, 0, 0, filled);
+      buf = bigger;
     }
   }
   if (discarding) {

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import { type FileHandle, open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
@@ -16,6 +17,7 @@ import {
 } from "../store/ingest-log.js";
 import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
+import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
 import { BatchMerger } from "./merge-batches.js";
@@ -196,6 +198,7 @@ async function ingestOne(
 ): Promise<InputResult> {
   const now = options.now ?? Date.now;
   const opened = await openInput(input, options.stdin);
+  let file: FileHandle | undefined;
   try {
     const head = await readHead(opened.stream);
     if (head.bytes.length === 0) {
@@ -237,11 +240,23 @@ async function ingestOne(
       );
     }
     const hash = createHash("sha256");
-    let source: AsyncIterable<Buffer> = replay(head);
+    // A regular file is read again from its start, straight into the chunk buffers.
+    let source: ByteSource;
+    let rawBytesRead = opened.rawBytesRead;
+    if (opened.regularFile && !opened.gzip) {
+      file = await open(input, "r");
+      let read = 0;
+      source = fileSource(file, 0, (n) => {
+        read += n;
+      });
+      rawBytesRead = () => read;
+    } else {
+      source = streamSource(replay(head));
+    }
     let startOffset = 0;
     let startLine = 1;
     if (prior) {
-      source = skipVerified(source, prior.bytes_done, prior.content_hash, hash);
+      await skipVerified(source, prior.bytes_done, prior.content_hash, hash);
       startOffset = prior.bytes_done;
       startLine = prior.lines_done + 1;
     }
@@ -265,6 +280,8 @@ async function ingestOne(
       );
     }
 
+    const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
+    const pool = small ? undefined : getPool();
     const counts = zeroCounts();
     const badLines: Array<{ line: number; reason: string }> = [];
     const overlong: Array<{ line: number; reason: string }> = [];
@@ -276,10 +293,9 @@ async function ingestOne(
       startLine,
       onOverlongLine: ({ line, bytes }) =>
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
+      ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
     });
     const decode = decoderFor(format);
-    const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
-    const pool = small ? undefined : getPool();
     const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
     const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
@@ -336,7 +352,7 @@ async function ingestOne(
       for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
       options.onProgress?.({
         input,
-        rawBytesRead: opened.rawBytesRead(),
+        rawBytesRead: rawBytesRead(),
         totalBytes: opened.totalBytes,
         flows: counts.flows,
       });
@@ -392,34 +408,25 @@ async function ingestOne(
     return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines };
   } finally {
     opened.close();
+    await file?.close();
   }
 }
 
 /**
- * Skips the part of a stream that an earlier ingest already stored, after checking it is the same
- * content (its SHA-256 must match). On a mismatch the input is ingested from the start as new.
+ * Reads the part of an input that an earlier ingest already stored, and checks it is the same
+ * content (its SHA-256 must match); on a mismatch the input is ingested from the start as new.
+ * An input now shorter than that part yields nothing more.
  */
-async function* skipVerified(
-  source: AsyncIterable<Buffer>,
-  skipBytes: number,
-  expectedHash: string,
-  hash: Hash,
-): AsyncGenerator<Buffer> {
+async function skipVerified(source: ByteSource, skipBytes: number, expectedHash: string, hash: Hash): Promise<void> {
+  const scratch = Buffer.allocUnsafe(Math.min(skipBytes, 1024 * 1024));
   let remaining = skipBytes;
-  for await (const buf of source) {
-    if (remaining > 0) {
-      const take = Math.min(remaining, buf.length);
-      hash.update(buf.subarray(0, take));
-      remaining -= take;
-      if (remaining > 0) continue;
-      if (hash.copy().digest("hex") !== expectedHash) throw new RestartAsNew();
-      if (take < buf.length) yield buf.subarray(take);
-      continue;
-    }
-    yield buf;
+  while (remaining > 0) {
+    const read = await source.read(scratch.subarray(0, Math.min(remaining, scratch.length)), 0);
+    if (read === 0) return;
+    hash.update(scratch.subarray(0, read));
+    remaining -= read;
   }
-  if (remaining > 0) throw new RestartAsNew();
-  if (skipBytes === 0) return;
+  if (skipBytes > 0 && hash.copy().digest("hex") !== expectedHash) throw new RestartAsNew();
 }
 
 /**

@@ -12,6 +12,8 @@ export interface OpenedInput {
   totalBytes: number | undefined;
   rawBytesRead: () => number;
   gzip: boolean;
+  /** A regular file, which can be read again from any position. */
+  regularFile: boolean;
   close: () => void;
 }
 
@@ -22,6 +24,7 @@ const GZIP_MAGIC_1 = 0x8b;
 export async function openInput(path: string, stdin: Readable = process.stdin): Promise<OpenedInput> {
   let raw: Readable;
   let totalBytes: number | undefined;
+  let regularFile = false;
   if (path === "-") {
     raw = stdin;
   } else {
@@ -30,6 +33,7 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
       const st = statSync(path);
       if (st.isDirectory()) throw new InputError(`${path} is a directory`, undefined, "name the flow files inside it");
       size = st.size;
+      regularFile = st.isFile();
     } catch (err) {
       if (err instanceof InputError) throw err;
       throw new InputError(`cannot read ${path}: no such file`, undefined, "check the path", { cause: err });
@@ -70,6 +74,7 @@ export async function openInput(path: string, stdin: Readable = process.stdin): 
     totalBytes,
     rawBytesRead: () => rawRead,
     gzip,
+    regularFile,
     close: () => {
       if (path !== "-") raw.destroy();
     },

@@ -3,10 +3,13 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import type { Batch } from "./aggregate.js";
+import { BufferPool } from "./buffer-pool.js";
 import type { WorkerJob } from "./ingest-worker.js";
 
 /** Bounded heaps: a worker holds one chunk and its batch at a time, so RSS stays flat. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 };
+/** Chunk buffers kept for reuse: enough for every worker's chunk and the ones queued behind. */
+const KEPT_BUFFERS = 8;
 
 /**
  * A small pool of parse workers. Jobs are submitted in order and their batches are returned in
@@ -17,13 +20,16 @@ export class ParsePool {
   private readonly idle: Worker[] = [];
   private readonly waiting: Array<{ job: WorkerJob; resolve: (b: Batch) => void; reject: (e: Error) => void }> = [];
   private readonly inFlight = new Map<Worker, { resolve: (b: Batch) => void; reject: (e: Error) => void }>();
+  /** Chunk buffers back from the workers: build the next chunks in them. */
+  readonly buffers = new BufferPool(KEPT_BUFFERS);
 
   constructor(size: number) {
     const script = workerScript();
     for (let i = 0; i < size; i++) {
       const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
       worker.unref();
-      worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
+      worker.on("message", (msg: { seq: number; batch?: Batch; buffer?: ArrayBuffer; error?: string }) => {
+        if (msg.buffer) this.buffers.give(msg.buffer);
         const pending = this.inFlight.get(worker);
         this.inFlight.delete(worker);
         if (pending) {
