@@ -20,10 +20,8 @@ const ICMP_REPLY_TYPES: Record<string, ReadonlySet<number>> = {
 };
 
 export function flowRole(flow: Flow): FlowRole {
-  if (flow.isReply !== undefined) return flow.isReply ? "reply" : "request";
-  const reason = flow.traceReason;
-  if (reason === "NEW" || reason === "REOPENED") return "request";
-  if (reason === "REPLY") return "reply";
+  const marked = roleFromMarkers(flow);
+  if (marked) return marked;
   const flags = flow.tcpFlags;
   if (flags?.SYN) return flags.ACK ? "reply" : "request";
   if (flow.protocol === "ICMPv4" || flow.protocol === "ICMPv6") {
@@ -35,4 +33,13 @@ export function flowRole(flow: Flow): FlowRole {
     return "reply";
   }
   return "request";
+}
+
+/** Rules 1 and 2 alone: the role the flow's own markers state, if they state one. */
+export function roleFromMarkers(flow: Flow): FlowRole | undefined {
+  if (flow.isReply !== undefined) return flow.isReply ? "reply" : "request";
+  const reason = flow.traceReason;
+  if (reason === "NEW" || reason === "REOPENED") return "request";
+  if (reason === "REPLY") return "reply";
+  return undefined;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
-import { HubbleDecoder, hubbleFormat, hubbleRecordFromJson, parseTime } from "../../src/collect/hubble/json-flow.js";
+import {
+  HubbleDecoder,
+  hubbleFormat,
+  hubbleRecordFromJson,
+  parseTimeSpan,
+} from "../../src/collect/hubble/json-flow.js";
 import { valueSpans } from "../../src/collect/hubble/json-spans.js";
 import { LineTemplates } from "../../src/collect/hubble/line-template.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
@@ -21,7 +26,7 @@ function general(line: string): SourceRecord | "invalid JSON" {
 /** A splicer and templates that have seen the lines once, and the decoder that taught them. */
 function taught(lines: string[]) {
   const splicer = new EndpointSplicer();
-  const templates = new LineTemplates(parseTime);
+  const templates = new LineTemplates(parseTimeSpan);
   const decoder = new HubbleDecoder();
   for (const line of [...lines, ...lines]) {
     const at = splicer.locate(line);
@@ -31,7 +36,7 @@ function taught(lines: string[]) {
   }
   const read = (line: string) => {
     const at = splicer.locate(line);
-    return at && templates.match(line, at)?.flow;
+    return at && templates.flowOf(line, at);
   };
   return { read };
 }

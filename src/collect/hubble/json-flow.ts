@@ -127,29 +127,7 @@ let lastSecondMs = Number.NaN;
 
 /** RFC 3339 in UTC to milliseconds; sub-millisecond digits are truncated, not rounded. */
 export function parseTime(v: unknown): number | undefined {
-  if (typeof v === "string") {
-    // Fast path: "YYYY-MM-DDTHH:MM:SS.fffZ" with 1-9 fraction digits, in the same second as before.
-    if (v.length >= 22 && v.length <= 30 && v.charCodeAt(19) === 46 && v.charCodeAt(v.length - 1) === 90) {
-      if (!v.startsWith(lastSecondText) || lastSecondText.length !== 19) {
-        const m = RFC3339_FRACTION.exec(v);
-        if (!m) return parseOtherTime(v);
-        lastSecondText = m[1] as string;
-        lastSecondMs = Date.parse(`${lastSecondText}Z`);
-      }
-      let millis = 0;
-      for (let i = 20; i < 23; i++) {
-        const c = i < v.length - 1 ? v.charCodeAt(i) - 48 : 0;
-        if (c < 0 || c > 9) return parseOtherTime(v);
-        millis = millis * 10 + c;
-      }
-      for (let i = 23; i < v.length - 1; i++) {
-        const c = v.charCodeAt(i);
-        if (c < 48 || c > 57) return parseOtherTime(v);
-      }
-      return Number.isNaN(lastSecondMs) ? undefined : lastSecondMs + millis;
-    }
-    return parseOtherTime(v);
-  }
+  if (typeof v === "string") return parseTimeSpan(v, 0, v.length);
   const obj = asObject(v);
   if (obj) {
     const seconds = asNumber(obj.seconds);
@@ -157,6 +135,33 @@ export function parseTime(v: unknown): number | undefined {
     return seconds * 1000 + Math.floor((asNumber(obj.nanos) ?? 0) / 1e6);
   }
   return undefined;
+}
+
+/** `parseTime` of the text between `start` and `end`, read in place when it can be. */
+export function parseTimeSpan(text: string, start: number, end: number): number | undefined {
+  const length = end - start;
+  // Fast path: "YYYY-MM-DDTHH:MM:SS.fffZ" with 1-9 fraction digits, in the same second as before.
+  if (length < 22 || length > 30 || text.charCodeAt(start + 19) !== 46 || text.charCodeAt(end - 1) !== 90) {
+    return parseOtherTime(text.slice(start, end));
+  }
+  if (lastSecondText.length !== 19 || !text.startsWith(lastSecondText, start)) {
+    const v = text.slice(start, end);
+    const m = RFC3339_FRACTION.exec(v);
+    if (!m) return parseOtherTime(v);
+    lastSecondText = m[1] as string;
+    lastSecondMs = Date.parse(`${lastSecondText}Z`);
+  }
+  let millis = 0;
+  for (let i = start + 20; i < start + 23; i++) {
+    const c = i < end - 1 ? text.charCodeAt(i) - 48 : 0;
+    if (c < 0 || c > 9) return parseOtherTime(text.slice(start, end));
+    millis = millis * 10 + c;
+  }
+  for (let i = start + 23; i < end - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return parseOtherTime(text.slice(start, end));
+  }
+  return Number.isNaN(lastSecondMs) ? undefined : lastSecondMs + millis;
 }
 
 function enumName(v: unknown, byNumber: readonly string[]): string | undefined {
@@ -579,7 +584,7 @@ function flowRecord(result: Flow | string): SourceRecord {
 export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
-  private readonly templates = new LineTemplates(parseTime);
+  private readonly templates = new LineTemplates(parseTimeSpan);
 
   decode(value: unknown): SourceRecord {
     return hubbleRecordFromJson(value, this.cache);
@@ -588,11 +593,8 @@ export class HubbleDecoder implements RecordDecoder {
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
     const located = this.splicer.locate(text);
     if (!located) return undefined;
-    const matched = this.templates.match(text, located);
-    if (matched) {
-      const { flow, template } = matched;
-      return { kind: "repeat", flow: template.variant(flow), time: flow.time, count: flow.count };
-    }
+    const repeat = this.templates.match(text, located);
+    if (repeat) return repeat;
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
     const record = hubbleRecordFromJson(value, this.cache);

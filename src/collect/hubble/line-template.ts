@@ -1,5 +1,6 @@
 import type { Flow, TcpFlags } from "../../model/flow.js";
-import { flowRole } from "../../model/initiator.js";
+import { type FlowRole, flowRole, roleFromMarkers } from "../../model/initiator.js";
+import type { RepeatedFlow } from "../record.js";
 import { detached, textAt } from "../substrings.js";
 import type { LocatedEndpoints, RememberedEndpoint } from "./endpoint-splice.js";
 import { valueSpans } from "./json-spans.js";
@@ -71,42 +72,34 @@ function slotAt(keys: string[]): Slot | undefined {
   return undefined;
 }
 
-/** A cut-out string: no escapes, no control characters (JSON forbids them raw). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what it rejects
-const PLAIN_STRING = /^[^\\\u0000-\u001f]*$/;
 const MAX_TEMPLATES_PER_PAIR = 64;
 const MAX_TEMPLATES = 8192;
 const MAX_FLAG_TEXTS = 256;
 const MAX_VARIANTS = 8;
 
+/** Variant keys: a reply, or a request to this destination port (none: `NO_PORT`). */
+const REPLY = -1;
+const NO_PORT = -2;
+
 export class LineTemplate {
+  /** Whether every line of the template is a request or a reply (`is_reply`, `trace_reason`). */
+  readonly fixedRole: FlowRole | undefined;
+
   constructor(
     /** Constant text before each slot, and after the last one: one more than `slots`. */
     readonly segments: string[],
     readonly slots: Slot[],
     readonly base: Flow,
-  ) {}
-
-  private readonly variants = new Map<string, Flow>();
+  ) {
+    this.fixedRole = roleFromMarkers(base);
+  }
 
   /**
    * One flow object per way this template's lines aggregate (a reply, or a request to a port),
    * so the batch can look the flow's edge up once per object (`BatchBuilder.addRepeat`). Only the
    * time and count differ between lines of a variant as far as aggregation goes.
    */
-  variant(flow: Flow): Flow {
-    // Replies add no edge: their (ephemeral) port does not matter.
-    const key = flowRole(flow) === "reply" ? "reply" : `${flow.destinationPort ?? ""}`;
-    let known = this.variants.get(key);
-    if (!known) {
-      if (this.variants.size >= MAX_VARIANTS) this.variants.clear();
-      // Without its uuid, a view into the chunk's text that would keep the whole piece alive.
-      const { uuid: _, ...kept } = flow;
-      known = kept;
-      this.variants.set(key, known);
-    }
-    return known;
-  }
+  readonly variants = new Map<number, Flow>();
 
   /** The constant text right after the destination endpoint: where a pair's lines differ most. */
   get afterDestination(): string {
@@ -151,42 +144,70 @@ class PairTemplates {
   }
 }
 
-export interface TemplateMatch {
-  flow: Flow;
-  template: LineTemplate;
+/**
+ * What one line's slots hold, reused from line to line: strings as the span between their quotes
+ * (-1: no such slot), numbers and flags as values.
+ */
+class SlotValues {
+  flowTime = -1;
+  flowTimeEnd = -1;
+  envelopeTime = -1;
+  envelopeTimeEnd = -1;
+  uuid = -1;
+  uuidEnd = -1;
+  sourcePort = 0;
+  destinationPort = 0;
+  flags: TcpFlags | undefined = undefined;
+
+  reset(): void {
+    this.flowTime = -1;
+    this.envelopeTime = -1;
+    this.uuid = -1;
+    this.flags = undefined;
+  }
 }
 
-/** Values read from one line's slots. */
-interface SlotValues {
-  flowTime: string | undefined;
-  envelopeTime: string | undefined;
-  uuid: string | undefined;
-  sourcePort: number;
-  destinationPort: number;
-  flags: TcpFlags | undefined;
-}
+/** Milliseconds from the RFC 3339 time between `start` and `end` of `text`, as `parseTime` reads it. */
+export type TimeSpanParser = (text: string, start: number, end: number) => number | undefined;
 
 export class LineTemplates {
   private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
   private readonly flagTexts = new Map<string, TcpFlags>();
   private count = 0;
   private readonly throttle = new LearningThrottle();
+  private readonly values = new SlotValues();
 
-  constructor(private readonly parseTime: (v: unknown) => number | undefined) {}
+  constructor(private readonly parseTimeSpan: TimeSpanParser) {}
 
-  /** The line's flow if it matches a template, else undefined (then decode it and `learn`). */
-  match(line: string, at: LocatedEndpoints): TemplateMatch | undefined {
+  /**
+   * The line as a repeat of a template's flow if it matches one, else undefined (then decode it
+   * and `learn`). Aggregates exactly as the line's own flow (`flowOf`) would.
+   */
+  match(line: string, at: LocatedEndpoints): RepeatedFlow | undefined {
     this.throttle.line();
-    const pair = this.byPair.get(at.source)?.get(at.destination);
-    const templates = pair?.candidates(line, at.destinationStart + at.destination.text.length);
+    const templates = this.candidates(line, at);
     if (templates) {
       for (const template of templates) {
-        const flow = this.read(line, at, template);
-        if (flow) return { flow, template };
+        const repeat = this.read(line, at, template) ? this.repeat(line, template) : undefined;
+        if (repeat) return repeat;
       }
     }
     this.throttle.miss();
     return undefined;
+  }
+
+  /** The line's whole flow, read from a template it matches; the same as decoding the line. */
+  flowOf(line: string, at: LocatedEndpoints): Flow | undefined {
+    for (const template of this.candidates(line, at) ?? []) {
+      const flow = this.read(line, at, template) ? this.flow(line, template) : undefined;
+      if (flow) return flow;
+    }
+    return undefined;
+  }
+
+  private candidates(line: string, at: LocatedEndpoints): LineTemplate[] | undefined {
+    const pair = this.byPair.get(at.source)?.get(at.destination);
+    return pair?.candidates(line, at.destinationStart + at.destination.text.length);
   }
 
   /** Remembers the line's shape, with the flow decoded from it by the general rules. */
@@ -208,7 +229,7 @@ export class LineTemplates {
     segments.push(line.slice(pos));
     if (!slots.includes(Slot.Source) || !slots.includes(Slot.Destination)) return;
     const template = new LineTemplate(segments.map(detached), slots, flow);
-    if (!this.read(line, at, template)) return;
+    if (!this.read(line, at, template) || !this.flow(line, template)) return;
     if (this.count >= MAX_TEMPLATES) this.forget();
     let byDestination = this.byPair.get(at.source);
     if (!byDestination) {
@@ -239,79 +260,112 @@ export class LineTemplates {
       case Slot.Ignored:
         return first === 34 ? stringEnd(line, start) === end : unsignedEnd(line, start) === end;
       default:
-        return first === 34 && PLAIN_STRING.test(line.slice(start + 1, end - 1));
+        return first === 34 && plainStringEnd(line, start + 1) === end - 1;
     }
   }
 
-  private read(line: string, at: LocatedEndpoints, template: LineTemplate): Flow | undefined {
+  /** Whether the line matches the template, text for text; its slots go to `this.values`. */
+  private read(line: string, at: LocatedEndpoints, template: LineTemplate): boolean {
     const { segments, slots } = template;
-    const values: SlotValues = {
-      flowTime: undefined,
-      envelopeTime: undefined,
-      uuid: undefined,
-      sourcePort: 0,
-      destinationPort: 0,
-      flags: undefined,
-    };
+    const values = this.values;
+    values.reset();
     let pos = 0;
     for (let i = 0; i < slots.length; i++) {
       const segment = segments[i] as string;
-      if (!textAt(line, pos, segment)) return undefined;
+      if (!textAt(line, pos, segment)) return false;
       pos += segment.length;
       const slot = slots[i] as Slot;
       if (slot === Slot.Source) {
-        if (pos !== at.sourceStart) return undefined;
+        if (pos !== at.sourceStart) return false;
         pos += at.source.text.length;
       } else if (slot === Slot.Destination) {
-        if (pos !== at.destinationStart) return undefined;
+        if (pos !== at.destinationStart) return false;
         pos += at.destination.text.length;
       } else if (slot === Slot.Ignored) {
         pos = line.charCodeAt(pos) === 34 ? stringEnd(line, pos) : unsignedEnd(line, pos);
-        if (pos === -1) return undefined;
+        if (pos === -1) return false;
       } else if (slot === Slot.SourcePort || slot === Slot.DestinationPort) {
         const start = pos;
         let port = 0;
         for (let c = line.charCodeAt(pos); c >= 48 && c <= 57; c = line.charCodeAt(++pos)) port = port * 10 + c - 48;
         const digits = pos - start;
-        if (digits === 0 || digits > 5 || port > 65535 || (digits > 1 && line.charCodeAt(start) === 48))
-          return undefined;
+        if (digits === 0 || digits > 5 || port > 65535 || (digits > 1 && line.charCodeAt(start) === 48)) return false;
         if (slot === Slot.SourcePort) values.sourcePort = port;
         else values.destinationPort = port;
       } else if (slot === Slot.Flags) {
-        if (line.charCodeAt(pos) !== 123) return undefined;
+        if (line.charCodeAt(pos) !== 123) return false;
         const end = line.indexOf("}", pos) + 1;
-        if (end === 0) return undefined;
+        if (end === 0) return false;
         const flags = this.flags(line.slice(pos, end));
-        if (!flags) return undefined;
+        if (!flags) return false;
         values.flags = flags;
         pos = end;
       } else {
-        if (line.charCodeAt(pos) !== 34) return undefined;
-        const end = line.indexOf('"', pos + 1);
-        if (end === -1) return undefined;
-        const text = line.slice(pos + 1, end);
-        if (!PLAIN_STRING.test(text)) return undefined;
-        if (slot === Slot.FlowTime) values.flowTime = text;
-        else if (slot === Slot.EnvelopeTime) values.envelopeTime = text;
-        else if (slot === Slot.Uuid) values.uuid = text;
+        if (line.charCodeAt(pos) !== 34) return false;
+        const start = pos + 1;
+        const end = plainStringEnd(line, start);
+        if (end === -1) return false;
+        if (slot === Slot.FlowTime) {
+          values.flowTime = start;
+          values.flowTimeEnd = end;
+        } else if (slot === Slot.EnvelopeTime) {
+          values.envelopeTime = start;
+          values.envelopeTimeEnd = end;
+        } else if (slot === Slot.Uuid) {
+          values.uuid = start;
+          values.uuidEnd = end;
+        }
         pos = end + 1;
       }
     }
     const last = segments[slots.length] as string;
-    if (line.length - pos !== last.length || !textAt(line, pos, last)) return undefined;
-    return this.flow(template, values);
+    return line.length - pos === last.length && textAt(line, pos, last);
   }
 
-  /** The template's flow with this line's values, by the rules of `hubbleFlowToModel`. */
-  private flow(template: LineTemplate, values: SlotValues): Flow | undefined {
-    const flow: Flow = { ...template.base };
-    // The envelope's time counts only when the flow has none.
-    const time = this.parseTime(values.flowTime ?? values.envelopeTime);
+  /** The time of the line just read. The envelope's time counts only when the flow has none. */
+  private time(line: string): number | undefined {
+    const { flowTime, flowTimeEnd, envelopeTime, envelopeTimeEnd } = this.values;
+    if (flowTime !== -1) return this.parseTimeSpan(line, flowTime, flowTimeEnd);
+    if (envelopeTime !== -1) return this.parseTimeSpan(line, envelopeTime, envelopeTimeEnd);
+    return undefined;
+  }
+
+  /** The line just read as a repeat of one of its template's variants. */
+  private repeat(line: string, template: LineTemplate): RepeatedFlow | undefined {
+    const values = this.values;
+    const time = this.time(line);
+    if (time === undefined || (values.uuid !== -1 && values.uuid === values.uuidEnd)) return undefined;
+    const { base, fixedRole } = template;
+    let key: number;
+    if (fixedRole === "reply") {
+      key = REPLY;
+    } else if (fixedRole === "request") {
+      key = base.destinationPort === undefined ? NO_PORT : values.destinationPort;
+    } else {
+      const flow = this.flow(line, template) as Flow;
+      key = flowRole(flow) === "reply" ? REPLY : (flow.destinationPort ?? NO_PORT);
+    }
+    let variant = template.variants.get(key);
+    if (!variant) {
+      if (template.variants.size >= MAX_VARIANTS) template.variants.clear();
+      // Without its uuid, a view into the chunk's text that would keep the whole piece alive.
+      const { uuid: _, ...kept } = this.flow(line, template) as Flow;
+      variant = kept;
+      template.variants.set(key, variant);
+    }
+    return { kind: "repeat", flow: variant, time, count: base.count };
+  }
+
+  /** The line just read as a whole flow, by the rules of `hubbleFlowToModel`. */
+  private flow(line: string, template: LineTemplate): Flow | undefined {
+    const values = this.values;
+    const time = this.time(line);
     if (time === undefined) return undefined;
+    const flow: Flow = { ...template.base };
     flow.time = time;
-    if (values.uuid !== undefined) {
-      if (values.uuid === "") return undefined;
-      flow.uuid = values.uuid;
+    if (values.uuid !== -1) {
+      if (values.uuid === values.uuidEnd) return undefined;
+      flow.uuid = line.slice(values.uuid, values.uuidEnd);
     }
     if (flow.sourcePort !== undefined) flow.sourcePort = values.sourcePort;
     if (flow.destinationPort !== undefined) flow.destinationPort = values.destinationPort;
@@ -338,6 +392,19 @@ export class LineTemplates {
     this.byPair.clear();
     this.count = 0;
   }
+}
+
+/**
+ * The index of the `"` that closes a string whose text starts at `start`, or -1 when the text
+ * holds an escape or a control character first (then it is not a plain string).
+ */
+function plainStringEnd(line: string, start: number): number {
+  for (let i = start; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) return i;
+    if (c < 32 || c === 92) return -1;
+  }
+  return -1;
 }
 
 /**
