@@ -41,9 +41,14 @@ async function parseJob(job: WorkerJob): Promise<Batch> {
 parentPort?.on("message", async (job: WorkerJob) => {
   try {
     const batch = await parseJob(job);
-    // The chunk's memory goes back with the batch, to be filled again: kept here, it would count
-    // as external memory until a full collection, and make V8 run one every few chunks.
-    parentPort?.postMessage({ seq: job.seq, batch, buffer: job.bytes.buffer }, [job.bytes.buffer as ArrayBuffer]);
+    // File chunks live in shared memory that the pool fills again once this answer arrives. Other
+    // chunks (gRPC messages) were moved here and go back with the batch: kept, they would count as
+    // external memory until a full collection, and make V8 run one every few chunks.
+    const memory = job.bytes.buffer;
+    parentPort?.postMessage(
+      { seq: job.seq, batch },
+      memory instanceof SharedArrayBuffer ? [] : [memory as ArrayBuffer],
+    );
   } catch (err) {
     parentPort?.postMessage({ seq: job.seq, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }

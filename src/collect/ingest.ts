@@ -28,7 +28,7 @@ import { ParsePool } from "./worker-pool.js";
 
 export const HEAD_BYTES = 64 * 1024;
 const ZSTD_MAGIC = 0xfd2fb528;
-export const DEFAULT_CHUNK_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** How many lines format detection looks at before it calls the input "not flows". */
 export const DETECT_LINES = 50;
@@ -36,8 +36,8 @@ export const DETECT_LINES = 50;
 const INLINE_BYTES = 4 * 1024 * 1024;
 const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
 const SHOWN_BAD_LINES = 5;
-/** Chunks merged before one write to the store (16 x 2 MiB: a transaction per 32 MiB). */
-const FLUSH_BATCHES = 16;
+/** Chunks merged before one write to the store (4 x 8 MiB: a transaction per 32 MiB). */
+const FLUSH_BATCHES = 4;
 
 export interface IngestProgress {
   input: string;

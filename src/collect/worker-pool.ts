@@ -19,8 +19,11 @@ export class ParsePool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly waiting: Array<{ job: WorkerJob; resolve: (b: Batch) => void; reject: (e: Error) => void }> = [];
-  private readonly inFlight = new Map<Worker, { resolve: (b: Batch) => void; reject: (e: Error) => void }>();
-  /** Chunk buffers back from the workers: build the next chunks in them. */
+  private readonly inFlight = new Map<
+    Worker,
+    { resolve: (b: Batch) => void; reject: (e: Error) => void; shared: SharedArrayBuffer | undefined }
+  >();
+  /** Shared chunk buffers, given back here when the worker that read one answers. */
   readonly buffers = new BufferPool(KEPT_BUFFERS);
 
   constructor(size: number) {
@@ -29,8 +32,8 @@ export class ParsePool {
       const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
       worker.unref();
       worker.on("message", (msg: { seq: number; batch?: Batch; buffer?: ArrayBuffer; error?: string }) => {
-        if (msg.buffer) this.buffers.give(msg.buffer);
         const pending = this.inFlight.get(worker);
+        if (pending?.shared) this.buffers.give(pending.shared);
         this.inFlight.delete(worker);
         if (pending) {
           if (msg.batch) pending.resolve(msg.batch);
@@ -71,9 +74,10 @@ export class ParsePool {
       this.idle.push(worker);
       return;
     }
-    this.inFlight.set(worker, { resolve: task.resolve, reject: task.reject });
-    const bytes = task.job.bytes;
-    worker.postMessage(task.job, [bytes.buffer as ArrayBuffer]);
+    const memory = task.job.bytes.buffer;
+    const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
+    this.inFlight.set(worker, { resolve: task.resolve, reject: task.reject, shared });
+    worker.postMessage(task.job, shared ? [] : [memory as ArrayBuffer]);
   }
 
   async close(): Promise<void> {

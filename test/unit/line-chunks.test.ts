@@ -130,7 +130,7 @@ describe("BufferPool", () => {
     const a = pool.take(64);
     const b = pool.take(64);
     const c = pool.take(32);
-    for (const buf of [a, b, c]) pool.give(buf.buffer as ArrayBuffer);
+    for (const buf of [a, b, c]) pool.give(buf.buffer as SharedArrayBuffer);
     // Three given, two kept: the oldest (a) was let go.
     expect(pool.take(64).buffer).toBe(b.buffer);
     expect(pool.take(32).buffer).toBe(c.buffer);
