@@ -287,7 +287,7 @@ async function ingestOne(
     const overlong: Array<{ line: number; reason: string }> = [];
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
-      chunkBytes: options.chunkBytes ?? format.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       maxLineBytes,
       startOffset,
       startLine,

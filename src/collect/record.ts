@@ -40,11 +40,6 @@ export interface RecordFormat {
    * Formats without one use toRecord.
    */
   createDecoder?(): RecordDecoder;
-  /**
-   * Bytes per parse chunk (and per store transaction) when the default does not suit: formats
-   * with long, repetitive lines aggregate far more per chunk than they write.
-   */
-  readonly chunkBytes?: number;
 }
 
 export interface RecordDecoder {

@@ -170,9 +170,6 @@ export const calicoFlowLogFormat: RecordFormat = {
   name: "calico",
   system: "calico",
   createDecoder: () => new CalicoFlowLogDecoder(),
-  // Felix lines are about 1.5 KiB and repeat their identities: 4 MiB chunks make a few hundred
-  // edges out of thousands of records, so the store writes far less per record.
-  chunkBytes: 4 * 1024 * 1024,
   detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
   toRecord: (value) => calicoRecordFromJson(value),
 };
