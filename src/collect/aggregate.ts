@@ -133,6 +133,20 @@ interface EndpointState {
   pod: { entry: PodAggregate; labels: string } | undefined;
 }
 
+/** Ids below this make a pair number that stays a small integer (a fast Map key). */
+const PAIR_ID_LIMIT = 32768;
+
+/** One edge of an endpoint pair, with the Service aggregate of flows to `svc`. */
+interface PairEdge {
+  port: number;
+  protocol: Flow["protocol"];
+  verdict: Flow["verdict"];
+  system: Flow["sourceSystem"];
+  svc: Flow["destination"]["service"];
+  edge: EdgeAggregate;
+  service: ServiceAggregate | undefined;
+}
+
 /** What a flow adds to in a batch, apart from its time and count. */
 interface PreparedFlow {
   src: EndpointState;
@@ -201,6 +215,12 @@ export class BatchBuilder {
 
   private readonly preparedTemplates = new WeakMap<Flow, PreparedFlow>();
 
+  /**
+   * The edges (and Service aggregates) of each endpoint pair seen in this batch, to find a flow's
+   * without building its key strings: pairs have few of them.
+   */
+  private readonly edgesByPair = new Map<number, PairEdge[]>();
+
   /** The aggregates a flow adds to, created (in first-seen order) when new. */
   private prepare(flow: Flow): PreparedFlow {
     const src = this.stateOf(flow.source);
@@ -208,6 +228,22 @@ export class BatchBuilder {
     const dnsNames = flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || !!flow.dnsAnswer;
     if (flowRole(flow) === "reply") return { src, dst, dnsNames, edge: undefined, service: undefined };
     const port = flow.protocol === "ICMPv4" || flow.protocol === "ICMPv6" ? 0 : (flow.destinationPort ?? 0);
+    const svc = flow.destination.service;
+    const pair = src.id < PAIR_ID_LIMIT && dst.id < PAIR_ID_LIMIT ? src.id * PAIR_ID_LIMIT + dst.id : -1;
+    const known = pair === -1 ? undefined : this.edgesByPair.get(pair);
+    if (known) {
+      for (const e of known) {
+        if (
+          e.port === port &&
+          e.protocol === flow.protocol &&
+          e.verdict === flow.verdict &&
+          e.system === flow.sourceSystem &&
+          e.svc === svc
+        ) {
+          return { src, dst, dnsNames, edge: e.edge, service: e.service };
+        }
+      }
+    }
     // Endpoints have small per-batch ids: the edge key stays short whatever the names.
     const key = `${src.id}>${dst.id}>${flow.protocol}>${port}>${flow.verdict}>${flow.sourceSystem}`;
     let edge = this.edges.get(key);
@@ -229,7 +265,6 @@ export class BatchBuilder {
       };
       this.edges.set(key, edge);
     }
-    const svc = flow.destination.service;
     let service: ServiceAggregate | undefined;
     if (svc && ALLOWED_VERDICTS.has(flow.verdict) && dst.ref.type === "workload") {
       const skey = `${svc.namespace}/${svc.name}>${dst.id}>${flow.protocol}>${port}`;
@@ -246,6 +281,19 @@ export class BatchBuilder {
         };
         this.services.set(skey, service);
       }
+    }
+    if (pair !== -1) {
+      const entry = {
+        port,
+        protocol: flow.protocol,
+        verdict: flow.verdict,
+        system: flow.sourceSystem,
+        svc,
+        edge,
+        service,
+      };
+      if (known) known.push(entry);
+      else this.edgesByPair.set(pair, [entry]);
     }
     return { src, dst, dnsNames, edge, service };
   }

@@ -55,11 +55,6 @@ export class ParsePool {
     return this.workers.length;
   }
 
-  /** Whether a job submitted now would wait: every worker has one. */
-  get saturated(): boolean {
-    return this.idle.length === 0;
-  }
-
   parse(job: WorkerJob): Promise<Batch> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ job, resolve, reject });

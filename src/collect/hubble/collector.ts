@@ -136,8 +136,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
   const writer = new BatchWriter(db);
-  // One worker per core but one: the main thread, mostly idle, parses a chunk itself when every
-  // worker is busy (flush), so all cores decode without one more cold worker to start and warm up.
+  // One worker per core but one, which the main thread keeps for the stream and the store.
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
@@ -245,11 +244,11 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       const first = messageNo;
       messageNo += chunk.count;
       const bytes = chunk.take();
-      // When every worker is busy the main thread, otherwise mostly idle, parses the chunk itself.
-      const batch =
-        pool && !pool.saturated
-          ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
-          : Promise.resolve(parseGrpcChunk(bytes, first));
+      // The main thread does not parse when there are workers: a chunk parsed here holds up the
+      // stream for as long, while the workers run dry; and one more thread would warm up the decoder.
+      const batch = pool
+        ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
+        : Promise.resolve(parseGrpcChunk(bytes, first));
       batch.catch(() => {});
       const cursor = newest ? { time: { ...newest }, keys: [...keysAtNewest()] } : undefined;
       queue.push(cursor ? { batch, cursor, messages: summary.messages } : { batch, messages: summary.messages });

@@ -54,8 +54,8 @@ const IP_FIELDS = { 1: "source", 2: "destination" };
  * across chunks, bounded like the cache.
  */
 export class EndpointMemo extends EndpointCache {
-  /** By length and first bytes; the whole message is then compared (one memcmp). */
-  private readonly decoded = new Map<string, Array<{ bytes: Buffer; json: Json }>>();
+  /** By a hash of the length and first bytes; the whole message is then compared (one memcmp). */
+  private readonly decoded = new Map<number, Array<{ bytes: Buffer; json: Json }>>();
   private decodedCount = 0;
 
   endpoint(r: WireReader): Json {
@@ -63,11 +63,10 @@ export class EndpointMemo extends EndpointCache {
     const end = r.lengthEnd();
     const content = r.pos;
     const buf = r.buf;
-    const key = `${end - content}:${buf.toString("latin1", content, Math.min(end, content + KEY_BYTES))}`;
-    const candidates = this.decoded.get(key);
+    const candidates = this.decoded.get(prefixHash(buf, content, end));
     if (candidates) {
       for (const c of candidates) {
-        if (buf.compare(c.bytes, 0, c.bytes.length, content, end) === 0) {
+        if (c.bytes.length === end - content && buf.compare(c.bytes, 0, c.bytes.length, content, end) === 0) {
           r.pos = end;
           return c.json;
         }
@@ -81,10 +80,18 @@ export class EndpointMemo extends EndpointCache {
     }
     const entry = { bytes: Buffer.from(buf.subarray(content, end)), json };
     if (candidates) candidates.push(entry);
-    else this.decoded.set(key, [entry]);
+    else this.decoded.set(prefixHash(buf, content, end), [entry]);
     this.decodedCount++;
     return json;
   }
+}
+
+/** FNV-1a of the length and the first `KEY_BYTES` bytes: no string to build for the lookup. */
+function prefixHash(buf: Buffer, start: number, end: number): number {
+  let h = Math.imul(2166136261 ^ (end - start), 16777619);
+  const stop = Math.min(end, start + KEY_BYTES);
+  for (let i = start; i < stop; i++) h = Math.imul(h ^ (buf[i] as number), 16777619);
+  return h;
 }
 
 const KEY_BYTES = 24;
@@ -214,8 +221,11 @@ function boolValue(r: WireReader): boolean {
   return value;
 }
 
-/** Reads a `flow.Flow` (the reader is at its length prefix) into the proto-name JSON shape. */
-export function decodeFlow(r: WireReader, memo?: EndpointMemo): Json {
+/**
+ * Reads a `flow.Flow` (the reader is at its length prefix) into the proto-name JSON shape.
+ * Without `uuids` the flow's `uuid` is skipped: aggregation does not read it.
+ */
+export function decodeFlow(r: WireReader, memo?: EndpointMemo, uuids = true): Json {
   const end = r.lengthEnd();
   const out: Json = {};
   const sourceNames: string[] = [];
@@ -227,7 +237,8 @@ export function decodeFlow(r: WireReader, memo?: EndpointMemo): Json {
         out.time = timestamp(r);
         break;
       case (34 << 3) | LEN:
-        out.uuid = r.string();
+        if (uuids) out.uuid = r.string();
+        else r.skip(LEN);
         break;
       case (2 << 3) | 0:
         out.verdict = r.varint();
@@ -327,7 +338,13 @@ export type DecodedResponse =
   | { kind: "other" };
 
 /** Decodes one `observer.GetFlowsResponse`. Throws RangeError on malformed bytes. */
-export function decodeResponse(buf: Buffer, start = 0, end = buf.length, memo?: EndpointMemo): DecodedResponse {
+export function decodeResponse(
+  buf: Buffer,
+  start = 0,
+  end = buf.length,
+  memo?: EndpointMemo,
+  uuids = true,
+): DecodedResponse {
   const r = new WireReader(buf, start, end);
   let flow: Json | undefined;
   let lost: { source: string; lost: number } | undefined;
@@ -338,7 +355,7 @@ export function decodeResponse(buf: Buffer, start = 0, end = buf.length, memo?: 
     const tag = r.tag();
     switch (tag) {
       case (1 << 3) | LEN:
-        flow = decodeFlow(r, memo);
+        flow = decodeFlow(r, memo, uuids);
         break;
       case (2 << 3) | LEN:
         status = nodeStatus(r);
@@ -373,10 +390,16 @@ export function decodeResponse(buf: Buffer, start = 0, end = buf.length, memo?: 
 }
 
 /** One GetFlowsResponse to a source record, with the same rules as a file line. */
-export function responseToRecord(buf: Buffer, start = 0, end = buf.length, memo?: EndpointMemo): SourceRecord {
+export function responseToRecord(
+  buf: Buffer,
+  start = 0,
+  end = buf.length,
+  memo?: EndpointMemo,
+  uuids = true,
+): SourceRecord {
   let decoded: DecodedResponse;
   try {
-    decoded = decodeResponse(buf, start, end, memo);
+    decoded = decodeResponse(buf, start, end, memo, uuids);
   } catch (err) {
     return { kind: "bad", reason: `malformed GetFlowsResponse: ${(err as Error).message}` };
   }
