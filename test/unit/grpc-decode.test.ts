@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "../../src/collect/hubble/enum-names.js";
 import { ChunkWriter, parseGrpcChunk, peekResponse, responseKey } from "../../src/collect/hubble/grpc-chunk.js";
 import { EndpointMemo, responseToRecord } from "../../src/collect/hubble/grpc-flow.js";
-import { hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
+import { EndpointCache, hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
 import { eventFromResponse } from "../../src/collect/hubble/replay-events.js";
 import { WireReader } from "../../src/collect/hubble/wire.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
@@ -106,5 +106,32 @@ describe("the gRPC endpoint memo", () => {
       memo.endpoint(reader);
       expect(reader.pos).toBe(reader.buf.length);
     }
+  });
+
+  it("completes a remembered endpoint per IP, DNS names and Service, as the plain cache does", () => {
+    const memo = new EndpointMemo();
+    const plain = new EndpointCache();
+    const raw = memo.endpoint(encoded(["k8s:app=cart", "k8s:io.kubernetes.pod.namespace=shop"]));
+    const cases: Array<[string | undefined, unknown, unknown]> = [
+      ["10.0.0.1", undefined, undefined],
+      ["10.0.0.2", undefined, undefined],
+      [undefined, undefined, undefined],
+      ["10.0.0.1", ["cart.shop.svc.cluster.local."], undefined],
+      ["10.0.0.1", ["other.example."], undefined],
+      ["10.0.0.1", undefined, { namespace: "shop", name: "cart" }],
+      ["10.0.0.1", undefined, { namespace: "shop", name: "cart-canary" }],
+      ["10.0.0.1", ["cart.shop.svc.cluster.local."], { namespace: "shop", name: "cart" }],
+      ["10.0.0.1", "not a list", undefined],
+      ["not-an-ip!", undefined, undefined],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [ip, names, service] of cases) {
+        expect(memo.get(raw, ip, names, service)).toEqual(plain.get(raw, ip, names, service));
+      }
+    }
+    // Remembered: the second time is the same object.
+    expect(memo.get(raw, "10.0.0.1", undefined, { namespace: "shop", name: "cart" })).toBe(
+      memo.get(raw, "10.0.0.1", undefined, { namespace: "shop", name: "cart" }),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { Flow } from "../../model/flow.js";
+import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "./enum-names.js";
 import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
@@ -84,6 +84,59 @@ export class EndpointMemo extends EndpointCache {
     this.decodedCount++;
     return json;
   }
+
+  /** Completed endpoints per decoded Endpoint object (above), then by IP: no key strings to build. */
+  private readonly completed = new WeakMap<object, Map<string | undefined, CompletedEndpoint[]>>();
+
+  override get(raw: unknown, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
+    if (raw === null || typeof raw !== "object" || (names !== undefined && !Array.isArray(names))) {
+      return super.get(raw, ip, names, service);
+    }
+    const svc = service as { namespace?: unknown; name?: unknown } | undefined;
+    if (svc !== undefined && (svc === null || typeof svc !== "object")) return super.get(raw, ip, names, service);
+    let byIp = this.completed.get(raw);
+    if (!byIp || byIp.size >= MAX_IPS_PER_ENDPOINT) {
+      byIp = new Map();
+      this.completed.set(raw, byIp);
+    }
+    let list = byIp.get(ip);
+    if (list) {
+      for (const c of list) {
+        if (c.serviceNamespace === svc?.namespace && c.serviceName === svc?.name && sameNames(c.names, names)) {
+          return c.endpoint;
+        }
+      }
+    } else {
+      list = [];
+      byIp.set(ip, list);
+    }
+    const endpoint = super.get(raw, ip, names, service);
+    list.push({
+      names: names as string[] | undefined,
+      serviceNamespace: svc?.namespace,
+      serviceName: svc?.name,
+      endpoint,
+    });
+    return endpoint;
+  }
+}
+
+interface CompletedEndpoint {
+  names: string[] | undefined;
+  serviceNamespace: unknown;
+  serviceName: unknown;
+  endpoint: FlowEndpoint | string;
+}
+
+/** Bounds the IPs remembered per Endpoint message: `world` is one message with any number of IPs. */
+const MAX_IPS_PER_ENDPOINT = 256;
+
+function sameNames(a: string[] | undefined, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const other = b as unknown[];
+  if (a.length !== other.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== other[i]) return false;
+  return true;
 }
 
 /** FNV-1a of the length and the first `KEY_BYTES` bytes: no string to build for the lookup. */
