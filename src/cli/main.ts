@@ -66,7 +66,11 @@ export function buildProgram(out: Output): Command {
     .addOption(dbOption())
     .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
-    .option("--workers <n>", "parse worker threads (default: one per 256 MiB of input, at most one per core and 4)", parseIntFlag("--workers"))
+    .option(
+      "--workers <n>",
+      "parse worker threads (default: one per 256 MiB of input, at most one per core and 4)",
+      parseIntFlag("--workers"),
+    )
     .option("--json", "print the per-input results as JSON", false)
     .action(async (files: string[], o) => {
       const { ingest } = await import("./commands/ingest.js");
