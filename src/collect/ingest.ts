@@ -441,19 +441,20 @@ async function ingestOne(
 
 /**
  * Reads the part of an input that an earlier ingest already stored, and checks it is the same
- * content (its SHA-256 must match); on a mismatch the input is ingested from the start as new.
- * An input now shorter than that part yields nothing more.
+ * content (its SHA-256 must match). On a mismatch, or an input now shorter than that part, the
+ * input is ingested from the start as new.
  */
 async function skipVerified(source: ByteSource, skipBytes: number, expectedHash: string, hash: Hash): Promise<void> {
+  if (skipBytes === 0) return;
   const scratch = Buffer.allocUnsafe(Math.min(skipBytes, 1024 * 1024));
   let remaining = skipBytes;
   while (remaining > 0) {
     const read = await source.read(scratch.subarray(0, Math.min(remaining, scratch.length)), 0);
-    if (read === 0) return;
+    if (read === 0) throw new RestartAsNew();
     hash.update(scratch.subarray(0, read));
     remaining -= read;
   }
-  if (skipBytes > 0 && hash.copy().digest("hex") !== expectedHash) throw new RestartAsNew();
+  if (hash.copy().digest("hex") !== expectedHash) throw new RestartAsNew();
 }
 
 /**

@@ -140,6 +140,18 @@ describe("flowpol ingest: idempotence and resumption", () => {
     expect(stats().flows).toBe(3 + 5);
   });
 
+  it("treats a gzip file now shorter than what was ingested from it as new content", () => {
+    const lines = readFileSync(TEN_FLOWS, "utf8").split("\n").filter(Boolean);
+    const file = join(dir, "events.log.gz");
+    writeFileSync(file, gzipSync(`${lines.join("\n")}\n`));
+    expect(runCli(["ingest", "--db", db, file]).code).toBe(0);
+    writeFileSync(file, gzipSync(`${lines.slice(0, 4).join("\n")}\n`));
+    const r = runCli(["ingest", "--db", db, file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/already ingested/);
+    expect(stats().flows).toBe(10 + 4);
+  });
+
   it("gives the same store with worker threads as on the main thread", () => {
     const big = join(dir, "big.jsonl");
     expect(runCli(["simulate", "--flows", "20000", "-o", big]).code).toBe(0);
