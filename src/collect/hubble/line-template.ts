@@ -99,7 +99,21 @@ export class LineTemplate {
    * so the batch can look the flow's edge up once per object (`BatchBuilder.addRepeat`). Only the
    * time and count differ between lines of a variant as far as aggregation goes.
    */
-  readonly variants = new Map<number, Flow>();
+  private readonly variants = new Map<number, Flow>();
+
+  /** The variant for `key` (a reply, or a request to a port), if a line has made it. */
+  variant(key: number): Flow | undefined {
+    return this.variants.get(key);
+  }
+
+  /** Makes `flow`, a line's flow, the variant for `key`. */
+  addVariant(key: number, flow: Flow): Flow {
+    if (this.variants.size >= MAX_VARIANTS) this.variants.clear();
+    // Without its uuid, a view into the chunk's text that would keep the whole piece alive.
+    const { uuid: _, ...kept } = flow;
+    this.variants.set(key, kept);
+    return kept;
+  }
 
   /** The constant text right after the destination endpoint: where a pair's lines differ most. */
   get afterDestination(): string {
@@ -336,23 +350,18 @@ export class LineTemplates {
     const time = this.time(line);
     if (time === undefined || (values.uuid !== -1 && values.uuid === values.uuidEnd)) return undefined;
     const { base, fixedRole } = template;
+    // The whole flow only where the template's constant text does not decide the role.
+    let flow: Flow | undefined;
     let key: number;
     if (fixedRole === "reply") {
       key = REPLY;
     } else if (fixedRole === "request") {
       key = base.destinationPort === undefined ? NO_PORT : values.destinationPort;
     } else {
-      const flow = this.flow(line, template) as Flow;
+      flow = this.flow(line, template) as Flow;
       key = flowRole(flow) === "reply" ? REPLY : (flow.destinationPort ?? NO_PORT);
     }
-    let variant = template.variants.get(key);
-    if (!variant) {
-      if (template.variants.size >= MAX_VARIANTS) template.variants.clear();
-      // Without its uuid, a view into the chunk's text that would keep the whole piece alive.
-      const { uuid: _, ...kept } = this.flow(line, template) as Flow;
-      variant = kept;
-      template.variants.set(key, variant);
-    }
+    const variant = template.variant(key) ?? template.addVariant(key, flow ?? (this.flow(line, template) as Flow));
     return { kind: "repeat", flow: variant, time, count: base.count };
   }
 
