@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 
 /**
  * Where `lineChunks` gets its bytes: it asks a source to fill the free end of the chunk it is
- * building, so a file is read straight into the buffer that later moves to a worker.
+ * building, so a file is read straight into the buffer that a worker then reads.
  */
 export interface ByteSource {
   /** Reads at most `target.length - offset` bytes into `target` at `offset`; 0 at the end. */

@@ -41,8 +41,8 @@ function countNewlines(buf: Buffer): number {
 }
 
 /**
- * Builds chunks in buffers that each chunk owns whole: a chunk's bytes can then move to a worker
- * thread without a copy. The source fills each buffer directly; only the unfinished line at the
+ * Builds chunks in buffers that each chunk owns whole: a worker thread can then read a chunk's
+ * bytes without a copy. The source fills each buffer directly; only the unfinished line at the
  * end of a full buffer is copied again, into the next one.
  */
 export async function* lineChunks(source: ByteSource, options: ChunkOptions): AsyncGenerator<LineChunk> {

@@ -31,7 +31,7 @@ export class ParsePool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
       worker.unref();
-      worker.on("message", (msg: { seq: number; batch?: Batch; buffer?: ArrayBuffer; error?: string }) => {
+      worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
         const pending = this.inFlight.get(worker);
         if (pending?.shared) this.buffers.give(pending.shared);
         this.inFlight.delete(worker);

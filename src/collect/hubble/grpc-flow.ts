@@ -63,7 +63,8 @@ export class EndpointMemo extends EndpointCache {
     const end = r.lengthEnd();
     const content = r.pos;
     const buf = r.buf;
-    const candidates = this.decoded.get(prefixHash(buf, content, end));
+    const key = prefixHash(buf, content, end);
+    const candidates = this.decoded.get(key);
     if (candidates) {
       for (const c of candidates) {
         if (c.bytes.length === end - content && buf.compare(c.bytes, 0, c.bytes.length, content, end) === 0) {
@@ -80,7 +81,7 @@ export class EndpointMemo extends EndpointCache {
     }
     const entry = { bytes: Buffer.from(buf.subarray(content, end)), json };
     if (candidates) candidates.push(entry);
-    else this.decoded.set(prefixHash(buf, content, end), [entry]);
+    else this.decoded.set(key, [entry]);
     this.decodedCount++;
     return json;
   }
