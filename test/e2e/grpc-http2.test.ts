@@ -193,39 +193,24 @@ describe("the node:http2 gRPC server answers a grpc-js client", () => {
   });
 });
 
+/** A grpc-js method definition whose messages are the raw bytes. */
+function rawMethod(path: string, responseStream: boolean) {
+  return {
+    path,
+    requestStream: false,
+    responseStream,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+  };
+}
+
 /** A grpc-js server with the same echo service: the lean client must read what grpc-js sends. */
 async function startGrpcJsServer(): Promise<{ port: number; server: Server }> {
   const server = new Server();
   server.addService(
-    {
-      Unary: {
-        path: UNARY,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-      Stream: {
-        path: STREAM,
-        requestStream: false,
-        responseStream: true,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-      Fail: {
-        path: FAIL,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    },
+    { Unary: rawMethod(UNARY, false), Stream: rawMethod(STREAM, true), Fail: rawMethod(FAIL, false) },
     {
       Unary: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) =>
         cb(null, Buffer.concat([Buffer.from("echo: "), call.request])),
