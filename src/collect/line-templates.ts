@@ -86,8 +86,6 @@ function tailMatches(tail: Tail, text: string, pos: number, values: number[]): b
 
 /** Up to this many ways are tried one by one. */
 const LINEAR_STEPS = 2;
-/** How many characters past the common beginning pick a group of ways. */
-const PROBE_WIDTH = 16;
 /** More digits than this is not a safe integer: such lines take the general path. */
 const MAX_DIGITS = 15;
 
@@ -108,19 +106,20 @@ function commonPrefixLength(a: string, b: string): number {
 }
 
 /**
- * The ways a line can continue at one point. With more than a few, they are indexed by the few
- * characters just past their common beginning, and each group again by its own, like a radix tree.
+ * The ways a line can continue at one point. With more than a few, they are indexed by the first
+ * character past their common beginning, and each group again by its own: a radix tree whose
+ * every level costs one character read and one small map lookup.
  */
 class Choice<T> {
   readonly steps: Step<T>[] = [];
-  private probe = 0;
-  private width = 0;
-  private index: Map<string, Choice<T>> | undefined;
+  /** Where the indexed character is, from the choice's position; -1 when not indexed. */
+  private probe = -1;
+  private index: Map<number, Choice<T>> | undefined;
 
   select(text: string, pos: number): Step<T> | undefined {
     let choice: Choice<T> | undefined = this;
     while (choice.index) {
-      choice = choice.index.get(text.slice(pos + choice.probe, pos + choice.probe + choice.width));
+      choice = choice.index.get(text.charCodeAt(pos + choice.probe));
       if (!choice) return undefined;
     }
     for (const step of choice.steps) {
@@ -140,10 +139,9 @@ class Choice<T> {
   add(step: Step<T>): void {
     this.steps.push(step);
     const literal = step.literal;
-    const end = this.probe + this.width;
     if (
       this.index &&
-      literal.length >= end &&
+      literal.length > this.probe &&
       commonPrefixLength((this.steps[0] as Step<T>).literal, literal) >= this.probe
     ) {
       this.group(step);
@@ -154,6 +152,7 @@ class Choice<T> {
 
   private reindex(): void {
     this.index = undefined;
+    this.probe = -1;
     if (this.steps.length <= LINEAR_STEPS) return;
     const first = (this.steps[0] as Step<T>).literal;
     let probe = first.length;
@@ -162,15 +161,15 @@ class Choice<T> {
       probe = Math.min(probe, commonPrefixLength(first, s.literal));
       shortest = Math.min(shortest, s.literal.length);
     }
+    // A literal that ends where the others go on has no character there to index it by.
+    if (shortest === probe) return;
     this.probe = probe;
-    this.width = Math.min(PROBE_WIDTH, shortest - probe);
-    if (this.width === 0) return;
     this.index = new Map();
     for (const s of this.steps) this.group(s);
   }
 
   private group(step: Step<T>): void {
-    const key = step.literal.slice(this.probe, this.probe + this.width);
+    const key = step.literal.charCodeAt(this.probe);
     let group = this.index?.get(key);
     if (!group) {
       group = new Choice<T>();

@@ -12,17 +12,29 @@ const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 
 const KEPT_BUFFERS = 8;
 
 /**
- * A small pool of parse workers. Jobs are submitted in order and their batches are returned in
- * the same order, so the store applies them sequentially.
+ * Jobs a worker holds at once: the one it parses and the next, waiting in its message queue. It
+ * starts the next as soon as it has answered, without waiting for the main thread (which may be
+ * hashing or writing a batch) to send one.
+ */
+const JOBS_PER_WORKER = 2;
+
+interface Pending {
+  worker: Worker;
+  resolve: (b: Batch) => void;
+  reject: (e: Error) => void;
+  shared: SharedArrayBuffer | undefined;
+}
+
+/**
+ * A small pool of parse workers. Each job's batch comes back through its own promise; callers
+ * that apply batches in order await them in order.
  */
 export class ParsePool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
+  private readonly load = new Map<Worker, number>();
   private readonly waiting: Array<{ job: WorkerJob; resolve: (b: Batch) => void; reject: (e: Error) => void }> = [];
-  private readonly inFlight = new Map<
-    Worker,
-    { resolve: (b: Batch) => void; reject: (e: Error) => void; shared: SharedArrayBuffer | undefined }
-  >();
+  private readonly inFlight = new Map<number, Pending>();
+  private seq = 0;
   /** Shared chunk buffers, given back here when the worker that read one answers. */
   readonly buffers = new BufferPool(KEPT_BUFFERS);
 
@@ -32,22 +44,24 @@ export class ParsePool {
       const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
       worker.unref();
       worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
-        const pending = this.inFlight.get(worker);
-        if (pending?.shared) this.buffers.give(pending.shared);
-        this.inFlight.delete(worker);
-        if (pending) {
-          if (msg.batch) pending.resolve(msg.batch);
-          else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
-        }
-        this.next(worker);
+        const pending = this.inFlight.get(msg.seq);
+        if (!pending) return;
+        this.inFlight.delete(msg.seq);
+        this.load.set(worker, (this.load.get(worker) ?? 1) - 1);
+        if (pending.shared) this.buffers.give(pending.shared);
+        if (msg.batch) pending.resolve(msg.batch);
+        else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
+        this.dispatch();
       });
       worker.on("error", (err) => {
-        const pending = this.inFlight.get(worker);
-        this.inFlight.delete(worker);
-        pending?.reject(new InternalError(`parse worker crashed: ${err.message}`, undefined, { cause: err }));
+        for (const [seq, pending] of this.inFlight) {
+          if (pending.worker !== worker) continue;
+          this.inFlight.delete(seq);
+          pending.reject(new InternalError(`parse worker crashed: ${err.message}`, undefined, { cause: err }));
+        }
       });
       this.workers.push(worker);
-      this.idle.push(worker);
+      this.load.set(worker, 0);
     }
   }
 
@@ -58,21 +72,31 @@ export class ParsePool {
   parse(job: WorkerJob): Promise<Batch> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ job, resolve, reject });
-      const worker = this.idle.pop();
-      if (worker) this.next(worker);
+      this.dispatch();
     });
   }
 
-  private next(worker: Worker): void {
-    const task = this.waiting.shift();
-    if (!task) {
-      this.idle.push(worker);
-      return;
+  /** Sends waiting jobs to the least loaded workers that have room. */
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      let worker: Worker | undefined;
+      let least = JOBS_PER_WORKER;
+      for (const w of this.workers) {
+        const load = this.load.get(w) ?? 0;
+        if (load < least) {
+          worker = w;
+          least = load;
+        }
+      }
+      if (!worker) return;
+      const task = this.waiting.shift() as (typeof this.waiting)[number];
+      const memory = task.job.bytes.buffer;
+      const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
+      const seq = ++this.seq;
+      this.inFlight.set(seq, { worker, resolve: task.resolve, reject: task.reject, shared });
+      this.load.set(worker, least + 1);
+      worker.postMessage({ ...task.job, seq }, shared ? [] : [memory as ArrayBuffer]);
     }
-    const memory = task.job.bytes.buffer;
-    const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
-    this.inFlight.set(worker, { resolve: task.resolve, reject: task.reject, shared });
-    worker.postMessage(task.job, shared ? [] : [memory as ArrayBuffer]);
   }
 
   async close(): Promise<void> {
