@@ -36,7 +36,7 @@ async function parseJob(job: WorkerJob): Promise<Batch> {
 
 /**
  * Worker thread entry: parses chunks of lines (or of gRPC messages, format `hubble-grpc`) and
- * answers with pre-aggregated batches. The pool sends a worker one job at a time.
+ * answers with pre-aggregated batches. A worker holds up to two jobs and parses them in turn.
  */
 parentPort?.on("message", async (job: WorkerJob) => {
   try {

@@ -10,7 +10,7 @@
  * with the same values everywhere else.
  *
  * Literals are compared as strings (`===` on a slice is a memcmp); where a line can go several
- * ways, a few characters just past the ways' common beginning pick the candidates.
+ * ways, the character just past the ways' common beginning picks the candidates (a radix tree).
  *
  * A template's value can be fixed part-way (`valueAfter`): the rest of the line (counters, say) is
  * then a tail, compiled into one sticky regular expression shared by all templates with the same
