@@ -113,6 +113,17 @@ export function defaultWorkers(inputs: string[]): number {
   return Math.min(cores, Math.max(1, Math.ceil(bytes / BYTES_PER_WORKER)));
 }
 
+/** Whether an input is parsed by workers: all but small plain files (and missing ones). */
+function usesWorkers(input: string): boolean {
+  if (input === "-") return true;
+  try {
+    const st = statSync(input);
+    return !st.isFile() || input.endsWith(".gz") || st.size >= INLINE_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 /** Ingests every input in order. One input failing does not stop the others. */
 export async function ingestInputs(options: IngestOptions): Promise<InputResult[]> {
   const results: InputResult[] = [];
@@ -122,6 +133,9 @@ export async function ingestInputs(options: IngestOptions): Promise<InputResult[
     if (workers > 0 && !pool) pool = new ParsePool(workers);
     return pool;
   };
+  // A worker takes a tenth of a second to start: start it while the first input is opened and its
+  // format detected, when some input will use it.
+  if (options.inputs.some(usesWorkers)) getPool();
   try {
     for (const input of options.inputs) {
       results.push(await ingestOneWithRestart(input, options, getPool));
