@@ -149,6 +149,54 @@ describe("flowpol collect goldmane against a replay server with mutual TLS", () 
     }
   });
 
+  it("resumes a second run where the first stopped, through a window cut in two, counting nothing twice", async () => {
+    // The first run sees Goldmane's history up to the middle of a window; the second sees all of it.
+    const sorted = [...flows].sort((a, b) => Number(a.startTime - b.startTime));
+    let cut = Math.floor(sorted.length / 2);
+    while (cut < sorted.length - 1 && sorted[cut - 1]?.startTime !== sorted[cut]?.startTime) cut++;
+    expect(sorted[cut - 1]?.startTime).toBe(sorted[cut]?.startTime);
+    const db = join(dir, "resume.db");
+    // The cursor belongs to the server address: every run talks to the same port.
+    let port = 0;
+    const collect = async (serverFlows: Flow[], extra: string[]) => {
+      const server = await startGoldmaneReplayServer({
+        flows: serverFlows,
+        credentials: serverCredentials(),
+        listen: `127.0.0.1:${port}`,
+      });
+      port = server.port;
+      try {
+        const args = ["collect", "goldmane", "--db", db, "--server", `127.0.0.1:${server.port}`];
+        const r = await startCli([...args, ...extra, ...tlsFlags()]).done;
+        expect(r.code, r.stderr).toBe(0);
+        return r;
+      } finally {
+        await server.close();
+      }
+    };
+    const first = await collect(sorted.slice(0, cut), []);
+    expect(first.stderr).not.toMatch(/resuming/);
+    expect(first.stdout).toMatch(new RegExp(`listed ${cut} flow records .* 0 duplicates dropped`));
+
+    const second = await collect(sorted, ["--follow", "--duration", "3s"]);
+    const window = new Date(Number(sorted[cut]?.startTime) * 1000).toISOString();
+    expect(second.stderr).toContain(`resuming at the window of ${window}`);
+    // The stream starts at the cut window: the flows of that window stored by the first run are dropped.
+    const atCut = sorted.slice(0, cut).filter((f) => f.startTime === sorted[cut]?.startTime).length;
+    expect(second.stdout).toMatch(
+      new RegExp(`streamed ${sorted.length - cut + atCut} flow records .* ${atCut} duplicates dropped`),
+    );
+    expect(readEdges(db)).toEqual(readEdges(fileDb));
+
+    const third = await collect(sorted, []);
+    expect(third.stdout).toMatch(/listed \d+ flow records \(0 connections\)/);
+    expect(readEdges(db)).toEqual(readEdges(fileDb));
+
+    // A --since later than the cursor moves the start: the recorded history is days old.
+    const fourth = await collect(sorted, ["--since", "1h"]);
+    expect(fourth.stdout).toMatch(/listed 0 flow records/);
+  });
+
   describe("explains what is wrong when it cannot collect", () => {
     let server: RunningReplayServer;
     let empty: Server;

@@ -39,6 +39,11 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
       pageSize: options.pageSize,
       connectTimeoutMs: options.timeoutMs,
       signal: stop.signal,
+      onResume: (from) =>
+        writeLine(
+          out.stderr,
+          `resuming at the window of ${new Date(from * 1000).toISOString()}: earlier flows are already in the store`,
+        ),
       onProgress: (p) =>
         progress.update(
           (elapsed) =>

@@ -1,6 +1,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.js";
+import { loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
 import { BatchWriter } from "../../store/write-batch.js";
@@ -18,7 +19,8 @@ import { goldmaneCredentials, type TlsFlags } from "./tls.js";
  * With `follow`, reads `Stream` until the duration ends or the signal fires, reconnecting with
  * exponential backoff and jitter when the server goes away, resuming at the latest window seen
  * and dropping flows it already stored. Flows are written in batches, each in one transaction
- * with the collection's progress, so an interrupted collection keeps what it wrote.
+ * with the collection's progress and its cursor (the latest window stored and its flow keys), so an
+ * interrupted collection keeps what it wrote, and the next run starts where this one stopped.
  */
 
 export interface GoldmaneCollectOptions {
@@ -35,6 +37,8 @@ export interface GoldmaneCollectOptions {
   signal?: AbortSignal;
   now?: () => number;
   onProgress?: (p: CollectProgress) => void;
+  /** Called when an earlier run's cursor makes this one start at that window (Unix seconds). */
+  onResume?: (fromSeconds: number) => void;
   /** Write a batch after this many flows or this long, whichever first. */
   batchFlows?: number;
   flushMs?: number;
@@ -53,6 +57,13 @@ export interface CollectSummary extends CollectProgress {
   server: string;
   mode: "list" | "stream";
   stoppedBy: "end" | "duration" | "signal";
+  /** The window (Unix seconds) an earlier run's cursor resumed this one from. */
+  resumedFrom?: number;
+}
+
+/** The store's cursor source for a Goldmane server (also the collection's path in the ingest log). */
+export function goldmaneSource(server: string): string {
+  return `goldmane://${server}`;
 }
 
 class Sink {
@@ -60,15 +71,19 @@ class Sink {
   private readonly writer: BatchWriter;
   private lastFlush = Date.now();
   readonly progress: CollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
-  private readonly dedup = new WindowDedup();
+  private readonly dedup: WindowDedup;
 
   constructor(
     private readonly db: Db,
     private readonly ingestId: number,
+    private readonly source: string,
     private readonly batchFlows: number,
     private readonly flushMs: number,
+    private readonly now: () => number,
+    stored: { start: number; keys: readonly string[] } | undefined,
   ) {
     this.writer = new BatchWriter(db);
+    this.dedup = new WindowDedup(stored);
   }
 
   get resumeFrom(): number | undefined {
@@ -80,7 +95,7 @@ class Sink {
     if (!flow) return;
     this.progress.records++;
     const start = Number(flow.startTime);
-    const key = flow.Key ? Buffer.from(toBinary(FlowKeySchema, flow.Key)).toString("latin1") : "";
+    const key = flow.Key ? Buffer.from(toBinary(FlowKeySchema, flow.Key)).toString("base64") : "";
     if (this.dedup.seen(start, key)) {
       this.progress.duplicates++;
       return;
@@ -109,6 +124,16 @@ class Sink {
         contentHash: "",
         counts: { flows: batch.flows, replies: batch.replies, skipped: 0, bad: batch.bad, lost: 0 },
       });
+      const start = this.dedup.resumeFrom;
+      if (start !== undefined) {
+        saveCursor(
+          this.db,
+          this.source,
+          { seconds: start, nanos: 0, keys: this.dedup.latestKeys },
+          this.ingestId,
+          this.now(),
+        );
+      }
     })();
   }
 }
@@ -139,18 +164,22 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch((err) => {
       throw explainGoldmaneError(err, options.server);
     });
+    const source = goldmaneSource(options.server);
+    const cursor = loadCursor(db, source);
+    const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
+    if (stored) options.onResume?.(stored.start);
     ingestId = startIngest(
       db,
       {
         source_system: "calico",
         kind: "grpc",
-        path: `goldmane://${options.server}`,
+        path: source,
         format: options.follow ? "goldmane-stream" : "goldmane-list",
         head_hash: "",
       },
       now(),
     );
-    const activeSink = new Sink(db, ingestId, options.batchFlows ?? 5000, options.flushMs ?? 1000);
+    const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
     sink = activeSink;
     flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
@@ -159,7 +188,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       : await listFlows(client, activeSink, options, now, report);
     activeSink.flush();
     finishIngest(db, ingestId, "complete", now());
-    return summary;
+    return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
     sink?.flush();
     if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
@@ -179,7 +208,10 @@ async function listFlows(
 ): Promise<CollectSummary> {
   // A fixed upper bound, so pages do not shift while new windows arrive.
   const until = BigInt(Math.floor(now() / 1000));
-  const from = options.sinceSeconds !== undefined ? until - BigInt(options.sinceSeconds) : 0n;
+  const sinceFrom = options.sinceSeconds !== undefined ? until - BigInt(options.sinceSeconds) : 0n;
+  // After an earlier run, from the latest window it stored (its flows there are dropped by key).
+  const resume = sink.resumeFrom;
+  const from = resume !== undefined && BigInt(resume) > sinceFrom ? BigInt(resume) : sinceFrom;
   const pageSize = BigInt(options.pageSize ?? 1000);
   for (let page = 0n; ; page++) {
     if (options.signal?.aborted) return { ...sink.progress, server: options.server, mode: "list", stoppedBy: "signal" };
@@ -214,9 +246,17 @@ async function streamFlows(
   for (;;) {
     stoppedBy = stopReason();
     if (stoppedBy) break;
+    // Resume at the latest window stored (this run's or an earlier one's), or later if --since says
+    // so; else --since (relative to now, as Goldmane takes it), else from now on.
     const resume = sink.resumeFrom;
+    const sinceStart =
+      options.sinceSeconds !== undefined ? Math.floor((options.now ?? Date.now)() / 1000) - options.sinceSeconds : 0;
     const startTimeGte =
-      resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
+      resume !== undefined
+        ? BigInt(Math.max(resume, sinceStart))
+        : options.sinceSeconds
+          ? BigInt(-options.sinceSeconds)
+          : 0n;
     const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
     const cancel = () => call.cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });
