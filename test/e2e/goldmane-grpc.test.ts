@@ -8,6 +8,7 @@ import { type Flow, FlowSchema } from "../../src/gen/goldmane/goldmane_pb.js";
 import { GoldmaneEmitter } from "../../src/samples/emit-goldmane.js";
 import { SCENARIOS } from "../../src/samples/online-boutique.js";
 import { buildCluster, simulateEvents } from "../../src/samples/simulate.js";
+import { openStore } from "../../src/store/db.js";
 import { runCli } from "../helpers/cli.js";
 import { startCli } from "../helpers/cli-async.js";
 import { type MtlsFiles, makeMtlsFiles } from "../helpers/mtls-certs.js";
@@ -178,7 +179,16 @@ describe("flowpol collect goldmane against a replay server with mutual TLS", () 
     expect(first.stderr).not.toMatch(/resuming/);
     expect(first.stdout).toMatch(new RegExp(`listed ${cut} flow records .* 0 duplicates dropped`));
 
+    // As if the first run had been killed before it could finish: the next run marks it failed.
+    const store = openStore(db);
+    store.prepare("UPDATE ingests SET status = 'running', finished_at = NULL").run();
+    store.close();
+
     const second = await collect(sorted, ["--follow", "--duration", "3s"]);
+    expect(readTable(db, "SELECT status FROM ingests ORDER BY id")).toEqual([
+      { status: "failed" },
+      { status: "complete" },
+    ]);
     const window = new Date(Number(sorted[cut]?.startTime) * 1000).toISOString();
     expect(second.stderr).toContain(`resuming at the window of ${window}`);
     // The stream starts at the cut window: the flows of that window stored by the first run are dropped.

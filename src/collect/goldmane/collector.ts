@@ -1,7 +1,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.js";
-import { loadCursor, saveCursor } from "../../store/collect-cursor.js";
+import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
 import { BatchWriter } from "../../store/write-batch.js";
@@ -168,6 +168,8 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     const cursor = loadCursor(db, source);
     const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
+    // A collection killed before it could finish is still `running` in the ingest log.
+    closeStaleSessions(db, source, now());
     ingestId = startIngest(
       db,
       {
