@@ -31,7 +31,6 @@ interface Pending {
  */
 export class ParsePool {
   private readonly workers: Worker[] = [];
-  private readonly load = new Map<Worker, number>();
   private readonly waiting: Array<{ job: WorkerJob; resolve: (b: Batch) => void; reject: (e: Error) => void }> = [];
   private readonly inFlight = new Map<number, Pending>();
   private seq = 0;
@@ -47,21 +46,23 @@ export class ParsePool {
         const pending = this.inFlight.get(msg.seq);
         if (!pending) return;
         this.inFlight.delete(msg.seq);
-        this.load.set(worker, (this.load.get(worker) ?? 1) - 1);
         if (pending.shared) this.buffers.give(pending.shared);
         if (msg.batch) pending.resolve(msg.batch);
         else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
         this.dispatch();
       });
       worker.on("error", (err) => {
+        // A crashed worker gets no more jobs; with none left, the waiting jobs fail too.
+        this.workers.splice(this.workers.indexOf(worker), 1);
+        const crashed = new InternalError(`parse worker crashed: ${err.message}`, undefined, { cause: err });
         for (const [seq, pending] of this.inFlight) {
           if (pending.worker !== worker) continue;
           this.inFlight.delete(seq);
-          pending.reject(new InternalError(`parse worker crashed: ${err.message}`, undefined, { cause: err }));
+          pending.reject(crashed);
         }
+        if (this.workers.length === 0) for (const task of this.waiting.splice(0)) task.reject(crashed);
       });
       this.workers.push(worker);
-      this.load.set(worker, 0);
     }
   }
 
@@ -82,10 +83,11 @@ export class ParsePool {
       let worker: Worker | undefined;
       let least = JOBS_PER_WORKER;
       for (const w of this.workers) {
-        const load = this.load.get(w) ?? 0;
-        if (load < least) {
+        let jobs = 0;
+        for (const pending of this.inFlight.values()) if (pending.worker === w) jobs++;
+        if (jobs < least) {
           worker = w;
-          least = load;
+          least = jobs;
         }
       }
       if (!worker) return;
@@ -94,7 +96,6 @@ export class ParsePool {
       const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
       const seq = ++this.seq;
       this.inFlight.set(seq, { worker, resolve: task.resolve, reject: task.reject, shared });
-      this.load.set(worker, least + 1);
       worker.postMessage({ ...task.job, seq }, shared ? [] : [memory as ArrayBuffer]);
     }
   }

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultWorkers } from "../../src/collect/ingest.js";
+import { ParsePool } from "../../src/collect/worker-pool.js";
+import { simulatedLines } from "../helpers/simulated.js";
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "flowpol-workers-"));
@@ -32,5 +35,42 @@ describe("the default number of ingest workers", () => {
     ["a missing file (it fails later on its own)", () => [join(dir, "missing.jsonl")], 1],
   ])("%s", (_what, inputs, expected) => {
     expect(defaultWorkers(inputs())).toBe(expected);
+  });
+});
+
+describe("the parse pool", () => {
+  const chunk = () => Buffer.from(`${simulatedLines("calico", 50).join("\n")}\n`);
+  const job = () => ({ seq: 0, bytes: chunk(), startLine: 1, format: "calico" });
+  /** The pool's worker threads: a crash is their `error` event. */
+  const workersOf = (pool: ParsePool) => (pool as unknown as { workers: Worker[] }).workers;
+
+  it("fails a crashed worker's jobs, and gives the next ones to the workers left", async () => {
+    const pool = new ParsePool(2);
+    try {
+      const [first] = workersOf(pool);
+      const onFirst = pool.parse(job());
+      const onSecond = pool.parse(job());
+      first?.emit("error", new Error("out of memory"));
+      await expect(onFirst).rejects.toThrow(/parse worker crashed: out of memory/);
+      const { flows } = await onSecond;
+      expect(flows).toBeGreaterThan(0);
+      const later = await Promise.all([pool.parse(job()), pool.parse(job()), pool.parse(job())]);
+      expect(later.map((b) => b.flows)).toEqual([flows, flows, flows]);
+      expect(workersOf(pool)).toHaveLength(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("fails the waiting jobs when no worker is left", async () => {
+    const pool = new ParsePool(1);
+    try {
+      const [only] = workersOf(pool);
+      const jobs = [pool.parse(job()), pool.parse(job()), pool.parse(job())];
+      only?.emit("error", new Error("gone"));
+      for (const j of jobs) await expect(j).rejects.toThrow(/parse worker crashed: gone/);
+    } finally {
+      await pool.close();
+    }
   });
 });
