@@ -96,32 +96,34 @@ const BYTES_PER_WORKER = 256 * 1024 * 1024;
 /** Gzip shrinks flow files about tenfold; sizes of stdin are not known. */
 const GZIP_RATIO = 10;
 
+/** An input's size as known before reading it: stdin's and a pipe's are not; a missing input has none. */
+function inputSize(input: string): { bytes: number; gzip: boolean } | "unknown" | undefined {
+  if (input === "-") return "unknown";
+  try {
+    const st = statSync(input);
+    return st.isFile() ? { bytes: st.size, gzip: input.endsWith(".gz") } : "unknown";
+  } catch {
+    // A missing input fails later with its own message.
+    return undefined;
+  }
+}
+
 /** One worker per `BYTES_PER_WORKER` of input, at most one per core and 4 in all. */
 export function defaultWorkers(inputs: string[]): number {
   const cores = Math.min(4, Math.max(1, availableParallelism()));
   let bytes = 0;
   for (const input of inputs) {
-    if (input === "-") return cores;
-    try {
-      const st = statSync(input);
-      if (!st.isFile()) return cores;
-      bytes += input.endsWith(".gz") ? st.size * GZIP_RATIO : st.size;
-    } catch {
-      // A missing input fails later with its own message.
-    }
+    const size = inputSize(input);
+    if (size === "unknown") return cores;
+    if (size) bytes += size.gzip ? size.bytes * GZIP_RATIO : size.bytes;
   }
   return Math.min(cores, Math.max(1, Math.ceil(bytes / BYTES_PER_WORKER)));
 }
 
 /** Whether an input is parsed by workers: all but small plain files (and missing ones). */
 function usesWorkers(input: string): boolean {
-  if (input === "-") return true;
-  try {
-    const st = statSync(input);
-    return !st.isFile() || input.endsWith(".gz") || st.size >= INLINE_BYTES;
-  } catch {
-    return false;
-  }
+  const size = inputSize(input);
+  return size === "unknown" || (size !== undefined && (size.gzip || size.bytes >= INLINE_BYTES));
 }
 
 /** Ingests every input in order. One input failing does not stop the others. */
