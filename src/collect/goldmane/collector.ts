@@ -62,7 +62,7 @@ export interface CollectSummary extends CollectProgress {
 }
 
 /** The store's cursor source for a Goldmane server (also the collection's path in the ingest log). */
-export function goldmaneSource(server: string): string {
+function goldmaneSource(server: string): string {
   return `goldmane://${server}`;
 }
 
