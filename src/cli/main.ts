@@ -610,7 +610,20 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * A reader that stops early (`flowpol stats | head`) closes the pipe: the command still finishes
+ * its work (an ingest stores everything it read); only its remaining output goes nowhere.
+ */
+function ignoreClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+    });
+  }
+}
+
 if (isEntryPoint()) {
+  ignoreClosedPipes();
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
