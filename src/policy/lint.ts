@@ -343,8 +343,9 @@ function checkSelectsNothing(p: NetworkPolicy, topo: Topology, add: Add): void {
 
 /**
  * A from/to peer that selects none of the workloads given, judged only where the workloads are
- * known: in the namespaces it selects that have some, or when its namespaceSelector names a known
- * namespace by a label that namespace does not carry (`name: monitoring`).
+ * known: its own namespace, or namespaces it names by kubernetes.io/metadata.name, all with
+ * workloads given; or when its namespaceSelector names a known namespace by a label that namespace
+ * does not carry (`name: monitoring`).
  */
 function checkPeerSelectsNothing(
   p: NetworkPolicy,
@@ -356,24 +357,24 @@ function checkPeerSelectsNothing(
 ): void {
   if (topo.workloads.length === 0 || peer.ipBlock) return;
   const nsSelector = peer.namespaceSelector;
-  const selectsNs = (ns: string) =>
-    nsSelector ? compileSelector(nsSelector)(engine.labelsOfNamespace(ns)) : ns === p.namespace;
-  const known = [...new Set([...topo.namespaces.map((n) => n.name), ...topo.workloads.map((w) => w.namespace)])];
-  const populated = [...new Set(topo.workloads.map((w) => w.namespace))].filter(selectsNs).sort();
-  if (populated.length > 0) {
+  const populated = new Set(topo.workloads.map((w) => w.namespace));
+  const targets = nsSelector ? namedNamespaces(nsSelector) : [p.namespace];
+  if (targets && targets.length > 0 && targets.every((ns) => populated.has(ns))) {
     if (topo.workloads.some((w) => peerSelects(engine, p, peer, w.pod))) return;
-    const count = topo.workloads.filter((w) => populated.includes(w.namespace)).length;
+    const count = topo.workloads.filter((w) => targets.includes(w.namespace)).length;
     add({
       id: "NP006-selects-nothing",
       severity: "warning",
       policy: p,
       path: `${peerPath}.podSelector`,
-      message: `podSelector ${selectorToString(peer.podSelector ?? {})} selects none of the ${count} known workloads in ${populated.join(", ")}`,
+      message: `podSelector ${selectorToString(peer.podSelector ?? {})} selects none of the ${count} known workloads in ${targets.join(", ")}`,
       fix: "check the labels against the pod template (kubectl get pods --show-labels)",
     });
     return;
   }
-  if (!nsSelector || known.some(selectsNs)) return;
+  if (!nsSelector) return;
+  const known = [...new Set([...topo.namespaces.map((n) => n.name), ...populated])];
+  if (known.some((ns) => compileSelector(nsSelector)(engine.labelsOfNamespace(ns)))) return;
   const meant = [
     ...Object.entries(nsSelector.matchLabels ?? {}),
     ...(nsSelector.matchExpressions ?? [])
@@ -389,6 +390,14 @@ function checkPeerSelectsNothing(
     message: `namespaceSelector ${selectorToString(nsSelector)} matches no namespace: namespace ${meant[1]} has no label ${meant[0]} (a namespace carries only ${NAMESPACE_NAME_LABEL} unless its manifest adds more)`,
     fix: `select it as ${NAMESPACE_NAME_LABEL}: ${meant[1]}, or label the namespace (and pass its manifest)`,
   });
+}
+
+/** The namespaces a selector pins by name (kubernetes.io/metadata.name), or undefined when it selects by other labels. */
+function namedNamespaces(selector: LabelSelector): string[] | undefined {
+  const byLabel = selector.matchLabels?.[NAMESPACE_NAME_LABEL];
+  if (byLabel !== undefined) return [byLabel];
+  const inList = (selector.matchExpressions ?? []).find((r) => r.key === NAMESPACE_NAME_LABEL && r.operator === "In");
+  return inList?.values;
 }
 
 function checkDns(topo: Topology, engine: PolicyEngine, options: LintOptions, add: Add): void {
