@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../helpers/in-process.js";
@@ -138,6 +138,36 @@ describe("flowpol lint", () => {
     ]);
     const hits = (JSON.parse(r.stdout) as typeof report).filter((f) => f.id === "NP007-ipblock-covers-cluster");
     expect(hits.map((f) => f.location.replace(`${tmp.dir}/`, ""))).toEqual(["shop.yaml:77", "shop.yaml:61"]);
+  });
+
+  it.each([
+    [
+      "policies and no workloads",
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec:\n  podSelector: {}\n",
+      "no workloads found",
+    ],
+    ["no policies", "apiVersion: v1\nkind: Namespace\nmetadata: {name: empty}\n", "no NetworkPolicies found"],
+  ])("says on stderr what it could not review: %s", async (_name, text, note) => {
+    const path = join(tmp.dir, `${note.replaceAll(" ", "-")}.yaml`);
+    writeFileSync(path, text);
+    const r = await runInProcess(["lint", path, "--fail-on", "never"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`note: ${note}`);
+  });
+
+  it("reports two policies with one name as a finding, and reviews the rest", async () => {
+    const dir = join(tmp.dir, "dup");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), MANIFEST);
+    writeFileSync(join(dir, "b.yaml"), MANIFEST.split("---\n").slice(3).join("---\n"));
+    const r = await runInProcess(["lint", dir, "--format", "json", "--fail-on", "never"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as typeof report;
+    expect(rows.filter((f) => f.id === "NP015-duplicate-name").map((f) => f.location.replace(`${dir}/`, ""))).toEqual([
+      "b.yaml:4",
+      "b.yaml:36",
+    ]);
+    expect(rows.filter((f) => f.id !== "NP015-duplicate-name")).toHaveLength(9);
   });
 
   it.each([

@@ -34,6 +34,10 @@ export interface AnalyzeDiffOptions extends AnalyzeCommon {
   output: string;
 }
 
+/** netpol-analyzer's words, and what follows from them. */
+export const NO_WORKLOADS =
+  "no relevant Kubernetes workload resources found (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs): there are no connections to list";
+
 function load(path: string, options: AnalyzeCommon, out: Output): Topology {
   const { topology } = loadTopology([path], {
     lenient: options.semantics === "analyzer",
@@ -42,6 +46,9 @@ function load(path: string, options: AnalyzeCommon, out: Output): Topology {
       if (!options.quiet) writeLine(out.stderr, `warning: ${m}`);
     },
   });
+  if (topology.workloads.length === 0 && !options.quiet) {
+    writeLine(out.stderr, `warning: ${path}: ${NO_WORKLOADS}`);
+  }
   if (options.semantics === "analyzer") {
     for (const policy of topology.policies) {
       const issues = analyzerIssues(policy);
