@@ -164,8 +164,8 @@ describe("flowpol lint", () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as typeof report;
     expect(rows.filter((f) => f.id === "NP015-duplicate-name").map((f) => f.location.replace(`${dir}/`, ""))).toEqual([
-      "b.yaml:4",
       "b.yaml:36",
+      "b.yaml:4",
     ]);
     expect(rows.filter((f) => f.id !== "NP015-duplicate-name")).toHaveLength(9);
   });
