@@ -1,5 +1,6 @@
 import { invalidLabel } from "../model/k8s-names.js";
 import { isProtocol } from "./conn-set.js";
+import { type IngressObject, readIngress, readRoute, readService, type Service } from "./ingress-objects.js";
 import type { ContainerPort, Labels, Namespace, NetworkPolicy, Pod, SourceRef } from "./types.js";
 import { isNamedPort, MESSAGES, parseNetworkPolicy, policyNameIssue, type ValidationIssue } from "./validate.js";
 
@@ -52,6 +53,9 @@ export interface Topology {
   nameProblems: NameProblem[];
   namespaces: Namespace[];
   workloads: Workload[];
+  /** Services, Ingresses and Routes: where an ingress controller sends traffic (netpol-analyzer's `{ingress-controller}`). */
+  services: Service[];
+  ingresses: IngressObject[];
   problems: ObjectProblem[];
   /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
   ignored: number;
@@ -78,6 +82,8 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
     nameProblems: [],
     namespaces: [],
     workloads: [],
+    services: [],
+    ingresses: [],
     problems: [],
     ignored: 0,
     policyLines,
@@ -130,6 +136,12 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
       if (workloadIds.has(id)) continue;
       workloadIds.add(id);
       topo.workloads.push(w);
+    } else if (kind === "Service" || kind === "Ingress" || kind === "Route") {
+      const meta = asObject(value.metadata);
+      const namespace = typeof meta.namespace === "string" && meta.namespace ? meta.namespace : DEFAULT_NAMESPACE;
+      const name = nameOf(value);
+      if (kind === "Service") topo.services.push(readService(value, namespace, name));
+      else topo.ingresses.push((kind === "Ingress" ? readIngress : readRoute)(value, namespace, name));
     } else {
       topo.ignored++;
     }

@@ -126,6 +126,15 @@ describe("flowpol analyze (as a user runs it)", () => {
     expect(r.stderr).toContain("no relevant Kubernetes workload resources found");
   });
 
+  it("warns when a Route leads to a workload whose policies block the ingress controller", () => {
+    const dir = join(SHARED, "oracle/netpol-analyzer/acs-security-demos-new/manifests");
+    const r = runCli(["analyze", "list", "--dirpath", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning: Route frontend/asset-cache routes to frontend/asset-cache[Deployment]");
+    expect(r.stdout).not.toContain("{ingress-controller} => frontend/asset-cache[Deployment]");
+    expect(r.stdout).toContain("{ingress-controller} => frontend/webapp[Deployment] : TCP 8080");
+  });
+
   it("keeps a duplicate policy name fatal, as netpol-analyzer does", () => {
     const dir = join(tmp.dir, "dup");
     mkdirSync(dir);

@@ -84,7 +84,10 @@ export async function analyzeList(options: AnalyzeListOptions, out: Output): Pro
     throw new UsageError("--focus-direction needs --focusworkload", "name the workload with --focusworkload");
   }
   const topology = load(options.dirpath, options, out);
-  const lines = focus(connectivityList(topology, { semantics: options.semantics }), {
+  const warn = (m: string) => {
+    if (!options.quiet) writeLine(out.stderr, `warning: ${m}`);
+  };
+  const lines = focus(connectivityList(topology, { semantics: options.semantics, warn }), {
     workloads: options.focusWorkloads,
     peers: options.focusPeers,
     ...(direction ? { direction } : {}),
