@@ -296,10 +296,11 @@ function checkNamedPorts(
     }
     if (topo.workloads.length === 0) return;
     const selectsTarget = compileSelector(p.podSelector);
+    const peerMatchers = peers.map((peer) => peerMatcher(engine, p, peer));
     const targets = topo.workloads.filter((w) => {
       if (dir === "ingress") return w.namespace === p.namespace && selectsTarget(w.pod.labels);
       if (peers.length === 0) return true;
-      return peers.some((peer) => peerSelects(engine, p, peer, w.pod));
+      return peerMatchers.some((selects) => selects(w.pod));
     });
     if (targets.length === 0) return;
     const found = targets.some((w) => (w.pod.ports ?? []).some((c) => c.name === port.port && c.protocol === protocol));
@@ -317,14 +318,14 @@ function checkNamedPorts(
 }
 
 /** Whether one peer of a policy selects a pod, as the engine judges it (ipBlocks never: pods are matched by selector here). */
-function peerSelects(engine: PolicyEngine, p: NetworkPolicy, peer: PolicyPeer, pod: Pod): boolean {
-  if (peer.ipBlock) return false;
+function peerMatcher(engine: PolicyEngine, p: NetworkPolicy, peer: PolicyPeer): (pod: Pod) => boolean {
+  if (peer.ipBlock) return () => false;
   const rule: CompiledRule = {
     ref: { policy: p.name, namespace: p.namespace, direction: "ingress", index: 0 },
     peers: [compilePeer(peer, p.namespace)],
     ports: undefined,
   };
-  return engine.ruleMatchesPeer(rule, { kind: "pod", pod });
+  return (pod) => engine.ruleMatchesPeer(rule, { kind: "pod", pod });
 }
 
 function checkSelectsNothing(p: NetworkPolicy, topo: Topology, add: Add): void {
@@ -360,7 +361,8 @@ function checkPeerSelectsNothing(
   const populated = new Set(topo.workloads.map((w) => w.namespace));
   const targets = nsSelector ? namedNamespaces(nsSelector) : [p.namespace];
   if (targets && targets.length > 0 && targets.every((ns) => populated.has(ns))) {
-    if (topo.workloads.some((w) => peerSelects(engine, p, peer, w.pod))) return;
+    const selects = peerMatcher(engine, p, peer);
+    if (topo.workloads.some((w) => selects(w.pod))) return;
     const count = topo.workloads.filter((w) => targets.includes(w.namespace)).length;
     add({
       id: "NP006-selects-nothing",
