@@ -21,7 +21,8 @@ export interface LintOptions {
 export function missingInputs(topology: Topology): string[] {
   const notes: string[] = [];
   if (topology.policies.length + topology.nameProblems.length === 0) {
-    notes.push("no NetworkPolicies found: nothing to review");
+    const others = topology.ignored > 0 ? ` (${topology.ignored} objects of other kinds were skipped)` : "";
+    notes.push(`no NetworkPolicies found${others}: nothing to review`);
   }
   if (topology.workloads.length === 0) {
     notes.push(
