@@ -1,15 +1,18 @@
 import { InputError } from "../errors.js";
-import { buildTopology, type ObjectProblem, type Topology } from "../policy/objects.js";
+import { buildTopology, type NameProblem, type ObjectProblem, type Topology } from "../policy/objects.js";
 import type { SourceRef } from "../policy/types.js";
 import { type Manifests, type ManifestWarning, type ReadOptions, readManifests } from "./read-manifests.js";
 
 /**
  * Manifests to a validated Topology. Invalid NetworkPolicies are always fatal, with the file,
  * document index and line of each. `lenient` (netpol-analyzer's convention) turns YAML syntax
- * errors and malformed Pods/workloads into warnings, and analysis goes on without them.
+ * errors, malformed Pods/workloads and policy names that are not DNS subdomains into warnings, and
+ * analysis goes on without them (with the policy, for a name). `nameProblems: "caller"` leaves
+ * duplicate and invalid policy names to the caller (lint reports them as findings).
  */
 export interface LoadOptions extends ReadOptions {
   lenient?: boolean;
+  nameProblems?: "fatal" | "caller";
   warn?: (message: string) => void;
 }
 
@@ -48,10 +51,23 @@ export function loadTopology(paths: readonly string[], options: LoadOptions = {}
     for (const e of manifests.syntaxErrors) warn(`${where(e)}: ${e.message} (document skipped)`);
   }
   const topology = buildTopology(manifests.objects);
-  const fatal = topology.problems.filter((p) => !options.lenient || p.object.startsWith("NetworkPolicy"));
+  const names = options.nameProblems === "caller" ? [] : topology.nameProblems.map((n) => nameProblem(topology, n));
+  const fatalNames = names.filter((_, i) => !options.lenient || topology.nameProblems[i]!.kind === "duplicate");
+  const fatal = [
+    ...topology.problems.filter((p) => !options.lenient || p.object.startsWith("NetworkPolicy")),
+    ...fatalNames,
+  ];
   if (fatal.length > 0) throw problemsError(fatal.flatMap(describeProblem), fatal[0]!.source);
   for (const p of topology.problems) for (const line of describeProblem(p)) warn(`${line} (object skipped)`);
+  for (const p of names) for (const line of describeProblem(p)) warn(`${line} (analysed all the same)`);
   return { topology, manifests };
+}
+
+function nameProblem(topology: Topology, n: NameProblem): ObjectProblem {
+  const lineOf = topology.policyLines.get(n.policy);
+  const source = n.policy.source ?? { file: "<unknown>", document: 0 };
+  const object = `NetworkPolicy ${JSON.stringify(n.policy.name)}`;
+  return lineOf ? { source, object, issues: [n.issue], lineOf } : { source, object, issues: [n.issue] };
 }
 
 function problemsError(lines: string[], first: SourceRef | ManifestWarning): InputError {

@@ -69,7 +69,7 @@ function compileRule(
   };
 }
 
-function compilePeer(peer: PolicyPeer, namespace: string): CompiledPeer {
+export function compilePeer(peer: PolicyPeer, namespace: string): CompiledPeer {
   if (peer.ipBlock) {
     return {
       kind: "ipBlock",

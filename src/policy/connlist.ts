@@ -1,5 +1,6 @@
 import { ConnSet } from "./conn-set.js";
 import { type Endpoint, PolicyEngine, type Semantics } from "./engine.js";
+import { INGRESS_CONTROLLER_ID, type IngressConn, ingressControllerConns } from "./ingress-controller.js";
 import { atomsOf, type IpFamily, type IpRange, parseCidr, rangeToString, subtractRanges } from "./ip-range.js";
 import { type Topology, workloadId } from "./objects.js";
 import type { NetworkPolicy } from "./types.js";
@@ -21,6 +22,8 @@ export interface ConnlistOptions {
   /** Extra ranges that cut the external space (the other side's ipBlocks, in a diff). */
   extraIngressRanges?: readonly IpRange[];
   extraEgressRanges?: readonly IpRange[];
+  /** Told when an Ingress or Route routes to a workload whose policies block the ingress controller. */
+  warn?: (message: string) => void;
 }
 
 /** Connections per pair of workloads, and per workload per external atom (in atom order). */
@@ -32,6 +35,8 @@ export interface ConnTable {
   internal: Map<string, ConnSet>;
   egressToAtoms: Map<string, ConnSet[]>;
   ingressFromAtoms: Map<string, ConnSet[]>;
+  /** From netpol-analyzer's `{ingress-controller}`, per workload an Ingress or Route reaches (possibly none). */
+  fromIngressController: IngressConn[];
 }
 
 export function pairKey(src: string, dst: string): string {
@@ -86,6 +91,7 @@ export function connTable(topo: Topology, options: ConnlistOptions = {}): ConnTa
     internal: new Map(),
     egressToAtoms: new Map(),
     ingressFromAtoms: new Map(),
+    fromIngressController: ingressControllerConns(topo, engine),
   };
   for (const src of workloads) {
     for (const dst of workloads) {
@@ -124,6 +130,13 @@ export function connectivityList(topo: Topology, options: ConnlistOptions = {}):
       if (!conns.isEmpty()) lines.push({ src: externalId(table.ingressAtoms[i]!), dst: id, conns });
     });
   }
+  for (const c of table.fromIngressController) {
+    if (!c.conns.isEmpty()) lines.push({ src: INGRESS_CONTROLLER_ID, dst: c.dst, conns: c.conns });
+    else
+      options.warn?.(
+        `${c.via} routes to ${c.dst}, but its NetworkPolicies admit no connection from a pod of another namespace: the list shows none from ${INGRESS_CONTROLLER_ID}`,
+      );
+  }
   const keyed = lines.map((l) => ({ l, text: lineText(l) }));
   return keyed.sort((a, b) => compareText(a.text, b.text)).map((k) => k.l);
 }
@@ -138,8 +151,9 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The workload part of a peer id, for focus filters: `ns/name` and `name`. */
+/** The workload part of a peer id, for focus filters: `ns/name` and `name` (`{name}` for a pseudo-peer). */
 function matchesWorkload(id: string, names: readonly string[]): boolean {
+  if (id.startsWith("{") && id.endsWith("}")) return names.includes(id.slice(1, -1));
   const bracket = id.lastIndexOf("[");
   const nsName = bracket === -1 ? id : id.slice(0, bracket);
   const name = nsName.slice(nsName.indexOf("/") + 1);

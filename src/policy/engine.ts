@@ -214,7 +214,7 @@ export class PolicyEngine {
 }
 
 /** An IP range matches an ipBlock when it lies inside the CIDR and touches none of its excepts. */
-function ipBlockMatches(peer: { block: IpRange; except: IpRange[] }, range: IpRange): boolean {
+export function ipBlockMatches(peer: { block: IpRange; except: IpRange[] }, range: IpRange): boolean {
   return rangeContains(peer.block, range) && !peer.except.some((e) => rangesOverlap(e, range));
 }
 

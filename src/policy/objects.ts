@@ -1,7 +1,8 @@
 import { invalidLabel } from "../model/k8s-names.js";
 import { isProtocol } from "./conn-set.js";
+import { type IngressObject, readIngress, readRoute, readService, type Service } from "./ingress-objects.js";
 import type { ContainerPort, Labels, Namespace, NetworkPolicy, Pod, SourceRef } from "./types.js";
-import { isNamedPort, parseNetworkPolicy, type ValidationIssue } from "./validate.js";
+import { isNamedPort, MESSAGES, parseNetworkPolicy, policyNameIssue, type ValidationIssue } from "./validate.js";
 
 /**
  * Kubernetes objects (already parsed from YAML or JSON) to the engine's model: NetworkPolicies,
@@ -36,10 +37,25 @@ export interface ObjectProblem {
   issues: ValidationIssue[];
 }
 
+/**
+ * A policy the API server would refuse for its name alone: a second policy with a name already
+ * taken in its namespace (not in `policies`: the first one is), or a name that is not a DNS
+ * subdomain (in `policies`). Whether that is fatal is the caller's choice.
+ */
+export interface NameProblem {
+  kind: "duplicate" | "invalid";
+  policy: NetworkPolicy;
+  issue: ValidationIssue;
+}
+
 export interface Topology {
   policies: NetworkPolicy[];
+  nameProblems: NameProblem[];
   namespaces: Namespace[];
   workloads: Workload[];
+  /** Services, Ingresses and Routes: where an ingress controller sends traffic (netpol-analyzer's `{ingress-controller}`). */
+  services: Service[];
+  ingresses: IngressObject[];
   problems: ObjectProblem[];
   /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
   ignored: number;
@@ -61,7 +77,17 @@ export const DEFAULT_NAMESPACE = "default";
 
 export function buildTopology(objects: readonly RawObject[]): Topology {
   const policyLines = new Map<NetworkPolicy, (path: string) => number | undefined>();
-  const topo: Topology = { policies: [], namespaces: [], workloads: [], problems: [], ignored: 0, policyLines };
+  const topo: Topology = {
+    policies: [],
+    nameProblems: [],
+    namespaces: [],
+    workloads: [],
+    services: [],
+    ingresses: [],
+    problems: [],
+    ignored: 0,
+    policyLines,
+  };
   const policyNames = new Map<string, SourceRef>();
   const workloadIds = new Set<string>();
   const namespaceNames = new Set<string>();
@@ -71,25 +97,23 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
     const fail = (issues: ValidationIssue[]) =>
       topo.problems.push(lineOf ? { source, object: label, issues, lineOf } : { source, object: label, issues });
     if (kind === "NetworkPolicy") {
-      const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE);
+      const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE, { allowInvalidName: true });
       if (!policy) {
         fail(issues);
         continue;
       }
+      policy.source = source;
+      if (lineOf) policyLines.set(policy, lineOf);
       const key = `${policy.namespace}/${policy.name}`;
       const first = policyNames.get(key);
       if (first) {
-        fail([
-          {
-            path: "metadata.name",
-            message: `NetworkPolicy ${JSON.stringify(key)} already exists (${first.file} document ${first.document}). Only one object of a given kind can have a given name at a time`,
-          },
-        ]);
+        const message = `NetworkPolicy ${JSON.stringify(key)} already exists (${first.file} document ${first.document}). ${MESSAGES.duplicateName}`;
+        topo.nameProblems.push({ kind: "duplicate", policy, issue: { path: "metadata.name", message } });
         continue;
       }
       policyNames.set(key, source);
-      policy.source = source;
-      if (lineOf) policyLines.set(policy, lineOf);
+      const nameIssue = policyNameIssue(policy.name);
+      if (nameIssue) topo.nameProblems.push({ kind: "invalid", policy, issue: nameIssue });
       topo.policies.push(policy);
     } else if (kind === "Namespace") {
       const meta = asObject(value.metadata);
@@ -112,6 +136,12 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
       if (workloadIds.has(id)) continue;
       workloadIds.add(id);
       topo.workloads.push(w);
+    } else if (kind === "Service" || kind === "Ingress" || kind === "Route") {
+      const meta = asObject(value.metadata);
+      const namespace = typeof meta.namespace === "string" && meta.namespace ? meta.namespace : DEFAULT_NAMESPACE;
+      const name = nameOf(value);
+      if (kind === "Service") topo.services.push(readService(value, namespace, name));
+      else topo.ingresses.push((kind === "Ingress" ? readIngress : readRoute)(value, namespace, name));
     } else {
       topo.ignored++;
     }
@@ -162,13 +192,16 @@ function readWorkload(kind: string, value: Record<string, unknown>, source: Sour
   return { namespace, name: owner.name, kind: owner.kind, pod, source };
 }
 
-/** The controller in ownerReferences (else the first owner); pods owned by a Node stand alone. */
+/**
+ * The controller in ownerReferences (else the first owner); pods owned by a Node stand alone. An
+ * owner named without a kind still groups its pods, shown as `[Pod]` (netpol-analyzer's convention).
+ */
 function podOwner(raw: unknown): { kind: string; name: string } | undefined {
   if (!Array.isArray(raw)) return undefined;
-  const refs = raw.map(asObject).filter((r) => typeof r.kind === "string" && typeof r.name === "string");
+  const refs = raw.map(asObject).filter((r) => typeof r.name === "string" && r.name !== "");
   const ref = refs.find((r) => r.controller === true) ?? refs[0];
   if (!ref || ref.kind === "Node") return undefined;
-  return { kind: ref.kind as string, name: ref.name as string };
+  return { kind: typeof ref.kind === "string" && ref.kind !== "" ? ref.kind : "Pod", name: ref.name as string };
 }
 
 function podIps(status: Record<string, unknown>): string[] {

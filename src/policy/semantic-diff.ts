@@ -1,6 +1,7 @@
 import { ConnSet } from "./conn-set.js";
 import { compareText, connTable, externalId, ipBlockRanges } from "./connlist.js";
 import type { Semantics } from "./engine.js";
+import { INGRESS_CONTROLLER_ID } from "./ingress-controller.js";
 import type { IpRange } from "./ip-range.js";
 import type { Topology } from "./objects.js";
 
@@ -58,13 +59,29 @@ export function semanticDiff(topo1: Topology, topo2: Topology, options: { semant
       }
     }
   }
+  const fromController = (t: typeof t1) => new Map(t.fromIngressController.map((c) => [c.dst, c.conns]));
+  const c1 = fromController(t1);
+  const c2 = fromController(t2);
+  for (const dst of new Set([...c1.keys(), ...c2.keys()])) {
+    pairs.push({
+      src: INGRESS_CONTROLLER_ID,
+      dst,
+      ref1: c1.get(dst) ?? ConnSet.NONE,
+      ref2: c2.get(dst) ?? ConnSet.NONE,
+    });
+  }
   const out: DiffLine[] = [];
   for (const p of pairs) {
     if (p.ref1.equals(p.ref2)) continue;
     const type: DiffType = p.ref1.isEmpty() ? "added" : p.ref2.isEmpty() ? "removed" : "changed";
     out.push({ ...p, type, workloadsInfo: workloadsInfo(p.src, p.dst, ids1, ids2) });
   }
-  return out.sort((a, b) => ORDER[a.type] - ORDER[b.type] || compareText(a.src, b.src) || compareText(a.dst, b.dst));
+  // The analyzer lists the ingress controller's changes after all the others.
+  const group = (l: DiffLine) => (l.src === INGRESS_CONTROLLER_ID ? 1 : 0);
+  return out.sort(
+    (a, b) =>
+      group(a) - group(b) || ORDER[a.type] - ORDER[b.type] || compareText(a.src, b.src) || compareText(a.dst, b.dst),
+  );
 }
 
 function workloadsInfo(src: string, dst: string, ids1: Set<string>, ids2: Set<string>): string {

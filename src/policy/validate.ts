@@ -37,6 +37,7 @@ export const MESSAGES = {
   portRange: "start and end values of the port range should be in {1-65535} and end may not be less than start",
   namedPortToIp: "named port error: cannot convert named port for an IP destination",
   duplicateName: "Only one object of a given kind can have a given name at a time",
+  invalidName: "is not a valid DNS subdomain",
 } as const;
 
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
@@ -82,16 +83,29 @@ class Reader {
   }
 }
 
+/** The API server's rule for a policy name, apart so that callers may tolerate it (netpol-analyzer does). */
+export function policyNameIssue(name: string): ValidationIssue | undefined {
+  if (isDns1123Subdomain(name)) return undefined;
+  return { path: "metadata.name", message: `${JSON.stringify(name)} ${MESSAGES.invalidName}` };
+}
+
+export interface ParseOptions {
+  /** Leave the DNS-subdomain rule on the name to the caller (see policyNameIssue). */
+  allowInvalidName?: boolean;
+}
+
 export function parseNetworkPolicy(
   raw: unknown,
   defaultNamespace = "default",
+  options: ParseOptions = {},
 ): { policy: NetworkPolicy | undefined; issues: ValidationIssue[] } {
   const r = new Reader();
   const obj = r.object(raw, "") ?? {};
   const metadata = r.object(obj.metadata, "metadata") ?? {};
   const name = r.string(metadata.name, "metadata.name");
+  const nameIssue = name === undefined || options.allowInvalidName ? undefined : policyNameIssue(name);
   if (name === undefined) r.fail("metadata.name", "a NetworkPolicy needs a name");
-  else if (!isDns1123Subdomain(name)) r.fail("metadata.name", `${JSON.stringify(name)} is not a valid DNS subdomain`);
+  else if (nameIssue) r.fail(nameIssue.path, nameIssue.message);
   const namespace = r.string(metadata.namespace, "metadata.namespace") ?? defaultNamespace;
   if (!isDns1123Label(namespace)) {
     r.fail("metadata.namespace", `${JSON.stringify(namespace)} is not a valid namespace name`);

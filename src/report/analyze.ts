@@ -1,10 +1,10 @@
+import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
 import type { StoreEdge, StoreEndpoint, StoreGap, StoreSnapshot, StoreSource } from "../store/read-report.js";
 
 /** The discovery findings, computed from a store snapshot. Pure. */
 
 export const DAY_MS = 86_400_000;
-export const CLOUD_METADATA_IPS = new Set(["169.254.169.254", "fd00:ec2::254"]);
 /** Callers (or callees) in other namespaces that make a workload a shared service (or caller). */
 export const SHARED_SERVICE_MIN_PEERS = 3;
 const ALLOWED = new Set(["forwarded", "audit", "redirected"]);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -30,10 +30,52 @@ spec:
     - port: 80
 `;
 
+/** Two replicas of a runner whose owner reference names no kind, and a policy named with `_`. */
+const KINDLESS_OWNER_AND_BAD_NAME = `apiVersion: v1
+kind: Pod
+metadata:
+  name: runner-1
+  namespace: ci
+  labels: {app: runner}
+  ownerReferences: [{name: runner, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: runner-2
+  namespace: ci
+  labels: {app: runner}
+  ownerReferences: [{name: runner, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cache, namespace: ci, labels: {app: cache}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cache_ingress, namespace: ci}
+spec:
+  podSelector: {matchLabels: {app: cache}}
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: runner}}
+    ports:
+    - port: 6379
+`;
+
+const POLICY_ONLY = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: ci}
+spec:
+  podSelector: {}
+`;
+
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
   tmp = tempDir();
   writeFileSync(join(tmp.dir, "ipblock.yaml"), IPBLOCK_TO_POD);
+  writeFileSync(join(tmp.dir, "kindless.yaml"), KINDLESS_OWNER_AND_BAD_NAME);
+  writeFileSync(join(tmp.dir, "policy-only.yaml"), POLICY_ONLY);
 });
 afterAll(() => tmp.cleanup());
 
@@ -58,6 +100,49 @@ describe("flowpol analyze (as a user runs it)", () => {
     const r = runCli(["analyze", "list", "--dirpath", join(tmp.dir, "ipblock.yaml"), ...(flags as string[])]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.includes(line)).toBe(present);
+  });
+
+  it("groups pods whose owner has no kind under the owner, printed as netpol-analyzer does ([Pod])", () => {
+    const r = runCli(["analyze", "list", "--dirpath", join(tmp.dir, "kindless.yaml"), "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("ci/runner[Pod] => ci/cache[Pod] : TCP 6379");
+    expect(r.stdout).not.toContain("runner-1");
+  });
+
+  it("analyses a policy whose name is not a DNS subdomain, with a warning (-q silences it)", () => {
+    const r = runCli(["analyze", "list", "--dirpath", join(tmp.dir, "kindless.yaml")]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      'NetworkPolicy "cache_ingress": metadata.name: "cache_ingress" is not a valid DNS subdomain',
+    );
+    expect(r.stdout).not.toContain("=> ci/cache[Pod] : All Connections");
+    expect(runCli(["analyze", "list", "--dirpath", join(tmp.dir, "kindless.yaml"), "-q"]).stderr).toBe("");
+  });
+
+  it("says that no workloads were found, rather than printing nothing", () => {
+    const r = runCli(["analyze", "list", "--dirpath", join(tmp.dir, "policy-only.yaml")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("no relevant Kubernetes workload resources found");
+  });
+
+  it("warns when a Route leads to a workload whose policies block the ingress controller", () => {
+    const dir = join(SHARED, "oracle/netpol-analyzer/acs-security-demos-new/manifests");
+    const r = runCli(["analyze", "list", "--dirpath", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning: Route frontend/asset-cache routes to frontend/asset-cache[Deployment]");
+    expect(r.stdout).not.toContain("{ingress-controller} => frontend/asset-cache[Deployment]");
+    expect(r.stdout).toContain("{ingress-controller} => frontend/webapp[Deployment] : TCP 8080");
+  });
+
+  it("keeps a duplicate policy name fatal, as netpol-analyzer does", () => {
+    const dir = join(tmp.dir, "dup");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), POLICY_ONLY);
+    writeFileSync(join(dir, "b.yaml"), POLICY_ONLY);
+    const r = runCli(["analyze", "list", "--dirpath", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Only one object of a given kind can have a given name at a time");
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../helpers/in-process.js";
@@ -107,7 +107,6 @@ describe("flowpol lint", () => {
     ["egress isolation with no DNS allow", "NP002-egress-without-dns", "shop.yaml:42"],
     ["an ingress rule {} that allows everything", "NP003-allow-all", "shop.yaml:53"],
     ["namespaceSelector {} recreating flat trust", "NP004-flat-trust", "shop.yaml:56"],
-    ["a podSelector selecting no known workload", "NP006-selects-nothing", "shop.yaml:72"],
     ["an ipBlock covering a known pod IP", "NP007-ipblock-covers-cluster", "shop.yaml:61"],
     ["a named port no container has", "NP008-named-port-unmatched", "shop.yaml:52"],
   ])("finds %s (%s) at %s", (_name, id, location) => {
@@ -116,9 +115,14 @@ describe("flowpol lint", () => {
     expect(hits[0]!.fix.length).toBeGreaterThan(10);
   });
 
+  it("finds a podSelector and a peer selecting no known workload (NP006-selects-nothing)", () => {
+    const hits = report.filter((f) => f.id === "NP006-selects-nothing");
+    expect(hits.map((f) => f.location.replace(`${tmp.dir}/`, ""))).toEqual(["shop.yaml:72", "shop.yaml:49"]);
+  });
+
   it("finds the namespace without a default deny, and nothing more", () => {
     expect(report.filter((f) => f.id === "NP005-no-default-deny").map((f) => f.location)).toEqual(["namespace shop"]);
-    expect(report).toHaveLength(8);
+    expect(report).toHaveLength(9);
   });
 
   it("flags an ipBlock that covers a cluster range given by flag", async () => {
@@ -137,11 +141,41 @@ describe("flowpol lint", () => {
   });
 
   it.each([
+    [
+      "policies and no workloads",
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec:\n  podSelector: {}\n",
+      "no workloads found",
+    ],
+    ["no policies", "apiVersion: v1\nkind: Namespace\nmetadata: {name: empty}\n", "no NetworkPolicies found"],
+  ])("says on stderr what it could not review: %s", async (_name, text, note) => {
+    const path = join(tmp.dir, `${note.replaceAll(" ", "-")}.yaml`);
+    writeFileSync(path, text);
+    const r = await runInProcess(["lint", path, "--fail-on", "never"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`note: ${note}`);
+  });
+
+  it("reports two policies with one name as a finding, and reviews the rest", async () => {
+    const dir = join(tmp.dir, "dup");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), MANIFEST);
+    writeFileSync(join(dir, "b.yaml"), MANIFEST.split("---\n").slice(3).join("---\n"));
+    const r = await runInProcess(["lint", dir, "--format", "json", "--fail-on", "never"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as typeof report;
+    expect(rows.filter((f) => f.id === "NP015-duplicate-name").map((f) => f.location.replace(`${dir}/`, ""))).toEqual([
+      "b.yaml:36",
+      "b.yaml:4",
+    ]);
+    expect(rows.filter((f) => f.id !== "NP015-duplicate-name")).toHaveLength(9);
+  });
+
+  it.each([
     ["warning (the default) fails on warnings", [], 3],
     ["error passes when there are only warnings", ["--fail-on", "error"], 0],
   ])("exit code: --fail-on %s", async (_name, flags, code) => {
     const r = await runInProcess(["lint", file, ...(flags as string[])]);
     expect(r.code).toBe(code);
-    expect(r.stdout).toMatch(/2 policies: 0 errors, 8 warnings, 0 notes/);
+    expect(r.stdout).toMatch(/2 policies: 0 errors, 9 warnings, 0 notes/);
   });
 });

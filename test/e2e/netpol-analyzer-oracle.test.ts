@@ -6,9 +6,9 @@ import { SHARED } from "../helpers/paths.js";
 
 /**
  * np-guard netpol-analyzer's own expected outputs, run through `flowpol analyze` (read from
- * ../shared at test time). Every NetworkPolicy-only connlist and diff golden (txt, json, csv, md)
- * must match; cases with Ingress/Route objects are a stretch goal, counted and guarded against
- * regressions. Upstream compares goldens without line breaks; here only a final newline may differ.
+ * ../shared at test time). Every connlist and diff golden (txt, json, csv, md) must match, those
+ * with Ingress/Route objects included. Upstream compares goldens without line breaks; here only a
+ * final newline may differ.
  */
 const ORACLE = join(SHARED, "oracle/netpol-analyzer");
 
@@ -90,17 +90,19 @@ describe("netpol-analyzer oracle, NetworkPolicy-only cases", () => {
   );
 });
 
-describe("netpol-analyzer oracle, cases with Ingress/Route objects (stretch goal)", () => {
-  it("passes at least as many as when last measured", async () => {
-    const passed: string[] = [];
-    for (const r of withIngress) if ((await matches(r)).ok) passed.push(r.command);
-    const byKind = (k: string) =>
-      `${withIngress.filter((r) => r.kind === k && passed.includes(r.command)).length}/${withIngress.filter((r) => r.kind === k).length}`;
-    console.log(
-      `ingress/route oracle cases passing: connlist ${byKind("connlist")}, diff ${byKind("diff")}, cli ${byKind("cli-connlist")}`,
-    );
-    expect(passed.length).toBeGreaterThanOrEqual(17);
+describe("netpol-analyzer oracle, cases with Ingress/Route objects ({ingress-controller})", () => {
+  it("has the cases the brief counts on", () => {
+    expect(withIngress.length).toBe(63);
   });
+
+  it.each(withIngress.map((r) => [`${r.kind}: ${r.command.replace(/ --multiple-networks=\S+/, "")}`, r] as const))(
+    "%s prints the analyzer's expected output",
+    async (_name, r) => {
+      const m = await matches(r);
+      expect(m.stderr).toBe("");
+      expect(m.actual.trimEnd()).toBe(m.expected.trimEnd());
+    },
+  );
 });
 
 /** What each fatal case must say: upstream's fragment, except where upstream's text has a typo. */

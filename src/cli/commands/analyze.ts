@@ -34,6 +34,10 @@ export interface AnalyzeDiffOptions extends AnalyzeCommon {
   output: string;
 }
 
+/** netpol-analyzer's words, and what follows from them. */
+export const NO_WORKLOADS =
+  "no relevant Kubernetes workload resources found (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs): there are no connections to list";
+
 function load(path: string, options: AnalyzeCommon, out: Output): Topology {
   const { topology } = loadTopology([path], {
     lenient: options.semantics === "analyzer",
@@ -42,6 +46,9 @@ function load(path: string, options: AnalyzeCommon, out: Output): Topology {
       if (!options.quiet) writeLine(out.stderr, `warning: ${m}`);
     },
   });
+  if (topology.workloads.length === 0 && !options.quiet) {
+    writeLine(out.stderr, `warning: ${path}: ${NO_WORKLOADS}`);
+  }
   if (options.semantics === "analyzer") {
     for (const policy of topology.policies) {
       const issues = analyzerIssues(policy);
@@ -77,7 +84,10 @@ export async function analyzeList(options: AnalyzeListOptions, out: Output): Pro
     throw new UsageError("--focus-direction needs --focusworkload", "name the workload with --focusworkload");
   }
   const topology = load(options.dirpath, options, out);
-  const lines = focus(connectivityList(topology, { semantics: options.semantics }), {
+  const warn = (m: string) => {
+    if (!options.quiet) writeLine(out.stderr, `warning: ${m}`);
+  };
+  const lines = focus(connectivityList(topology, { semantics: options.semantics, warn }), {
     workloads: options.focusWorkloads,
     peers: options.focusPeers,
     ...(direction ? { direction } : {}),

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { type Finding, lint as lintTopology, type Severity } from "../../policy/lint.js";
+import type { Topology } from "../../policy/objects.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { type Output, writeLine } from "../output.js";
 
@@ -16,6 +17,23 @@ export interface LintOptions {
   stdin?: () => string;
 }
 
+/** What lint could not judge for lack of input, said on stderr so that an empty report is not read as a clean one. */
+export function missingInputs(topology: Topology): string[] {
+  const notes: string[] = [];
+  if (topology.policies.length + topology.nameProblems.length === 0) {
+    const others = topology.ignored > 0 ? ` (${topology.ignored} objects of other kinds were skipped)` : "";
+    notes.push(`no NetworkPolicies found${others}: nothing to review`);
+  }
+  if (topology.workloads.length === 0) {
+    notes.push(
+      `no workloads found (Pods, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs): ${WORKLOAD_RULES.join(", ")} were skipped and NP002 judged the pods the policies name; pass the workload manifests too`,
+    );
+  }
+  return notes;
+}
+
+const WORKLOAD_RULES = ["NP006", "NP008"];
+
 const FAIL_LEVELS = ["error", "warning", "info", "never"] as const;
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
@@ -29,8 +47,10 @@ export async function lint(options: LintOptions, out: Output): Promise<void> {
   if (options.paths.length === 0) throw new UsageError("no manifests given", "pass files, folders, or - for stdin");
   const { topology } = loadTopology(options.paths, {
     stdin: options.stdin ?? (() => readFileSync(0, "utf8")),
+    nameProblems: "caller",
     warn: (m) => writeLine(out.stderr, `warning: ${m}`),
   });
+  for (const note of missingInputs(topology)) writeLine(out.stderr, `note: ${note}`);
   const findings = lintTopology(topology, { clusterCidrs: options.clusterCidrs });
   const where = (f: Finding) => {
     if (!f.policy?.source) return `namespace ${f.namespace}`;
