@@ -1,6 +1,6 @@
-import { toBinary } from "@bufbuild/protobuf";
-import type { ClientReadableStream } from "@grpc/grpc-js";
-import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.js";
+import { type ClientReadableStream, type ServiceError, status } from "@grpc/grpc-js";
+import { SourceError } from "../../errors.js";
+import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
@@ -11,16 +11,23 @@ import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
 import { explainGoldmaneError, isRetryable } from "./errors.js";
 import { goldmaneFlowToModel } from "./flow.js";
+import { flowKeyId, ListRead } from "./list-pages.js";
 import { goldmaneCredentials, type TlsFlags } from "./tls.js";
 
 /**
  * `flowpol collect goldmane`: reads flows from Goldmane's `goldmane.Flows` API into the store.
- * Without `follow`, pages through `List` (the history Goldmane holds, about an hour) and stops.
- * With `follow`, reads `Stream` until the duration ends or the signal fires, reconnecting with
- * exponential backoff and jitter when the server goes away, resuming at the latest window seen
- * and dropping flows it already stored. Flows are written in batches, each in one transaction
- * with the collection's progress and its cursor (the latest window stored and its flow keys), so an
- * interrupted collection keeps what it wrote, and the next run starts where this one stopped.
+ *
+ * Without `follow`, reads `List`: one record per flow key summed over the range asked (the history
+ * Goldmane holds, about an hour, up to windows that ended SETTLE_SECONDS ago), read whole (see
+ * ListRead) and stored in one transaction with the cursor: every window before the latest end read.
+ * With `follow`, reads `Stream` (one record per key and window) until the duration ends or the
+ * signal fires, reconnecting with exponential backoff and jitter when the server goes away,
+ * resuming at the latest window seen and dropping flows it already stored; written in batches,
+ * each in one transaction with the cursor (the latest window stored and its flow keys).
+ *
+ * Both start at the stored cursor, so List, List again, List then Stream, or Stream then List
+ * count each window of each key once. All times sent are Goldmane's: relative, or read from its
+ * records; this machine's clock is not used.
  */
 
 export interface GoldmaneCollectOptions {
@@ -66,6 +73,11 @@ function goldmaneSource(server: string): string {
   return `goldmane://${server}`;
 }
 
+interface StoredCursor {
+  start: number;
+  keys: readonly string[];
+}
+
 class Sink {
   private builder = new BatchBuilder();
   private readonly writer: BatchWriter;
@@ -80,7 +92,7 @@ class Sink {
     private readonly batchFlows: number,
     private readonly flushMs: number,
     private readonly now: () => number,
-    stored: { start: number; keys: readonly string[] } | undefined,
+    readonly stored: StoredCursor | undefined,
   ) {
     this.writer = new BatchWriter(db);
     this.dedup = new WindowDedup(stored);
@@ -90,13 +102,12 @@ class Sink {
     return this.dedup.resumeFrom;
   }
 
+  /** A Stream record: one key in one window. */
   add(result: FlowResult): void {
     const flow = result.flow;
     if (!flow) return;
     this.progress.records++;
-    const start = Number(flow.startTime);
-    const key = flow.Key ? Buffer.from(toBinary(FlowKeySchema, flow.Key)).toString("base64") : "";
-    if (this.dedup.seen(start, key)) {
+    if (this.dedup.seen(Number(flow.startTime), flowKeyId(flow))) {
       this.progress.duplicates++;
       return;
     }
@@ -111,8 +122,37 @@ class Sink {
     if (this.builder.flows >= this.batchFlows || Date.now() - this.lastFlush >= this.flushMs) this.flush();
   }
 
+  /**
+   * A List record: one key over a range of windows, its counts the range's sums. Seen from the start
+   * of its first window to the start of its last (as the same flows read window by window are), so
+   * a time window over the store keeps it when the range overlaps; it is stored by `commit`.
+   */
+  addListed(flow: Flow): void {
+    this.progress.records++;
+    const model = goldmaneFlowToModel(flow as unknown as Json);
+    if (typeof model === "string") {
+      this.builder.addBad(this.progress.records, model);
+      this.progress.bad++;
+      return;
+    }
+    this.builder.addFlow(model);
+    this.progress.flows += model.count;
+    const lastWindow = (Number(flow.endTime) - WINDOW_SECONDS) * 1000;
+    if (lastWindow > model.time) this.builder.addFlow({ ...model, time: lastWindow, count: 0 });
+  }
+
+  /** Stores what `addListed` gathered and, when anything was, the List's cursor: all before `watermark`. */
+  commit(watermark: number | undefined): void {
+    this.write(watermark !== undefined ? { seconds: watermark, keys: [] } : undefined);
+  }
+
   flush(): void {
     this.lastFlush = Date.now();
+    const start = this.dedup.resumeFrom;
+    this.write(start !== undefined ? { seconds: start, keys: this.dedup.latestKeys } : undefined);
+  }
+
+  private write(cursor: { seconds: number; keys: string[] } | undefined): void {
     if (this.builder.isEmpty) return;
     const batch = this.builder.build();
     this.builder = new BatchBuilder();
@@ -124,16 +164,7 @@ class Sink {
         contentHash: "",
         counts: { flows: batch.flows, replies: batch.replies, skipped: 0, bad: batch.bad, lost: 0 },
       });
-      const start = this.dedup.resumeFrom;
-      if (start !== undefined) {
-        saveCursor(
-          this.db,
-          this.source,
-          { seconds: start, nanos: 0, keys: this.dedup.latestKeys },
-          this.ingestId,
-          this.now(),
-        );
-      }
+      if (cursor) saveCursor(this.db, this.source, { ...cursor, nanos: 0 }, this.ingestId, this.now());
     })();
   }
 }
@@ -183,16 +214,16 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     );
     const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
     sink = activeSink;
-    flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
+    if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
     const summary: CollectSummary = options.follow
       ? await streamFlows(client, activeSink, options, report)
-      : await listFlows(client, activeSink, options, now, report);
+      : await listFlows(client, activeSink, options, report);
     activeSink.flush();
     finishIngest(db, ingestId, "complete", now());
     return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
-    sink?.flush();
+    if (options.follow) sink?.flush();
     if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
     throw err;
   } finally {
@@ -201,32 +232,146 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   }
 }
 
+/** Goldmane's List answers only for windows that ended this long ago: later ones may still be filling. */
+const SETTLE_SECONDS = 30;
+const WINDOW_SECONDS = 15;
+/** Re-reads of the pages cut inside a tie before a read gives up, and reads of a range that moved. */
+const MAX_TIE_ROUNDS = 40;
+const MAX_READS = 4;
+
+interface ListRange {
+  /** Goldmane's times: absolute Unix seconds, 0 for its oldest window or now, negative relative to now. */
+  gte: number;
+  lt: number;
+  /** Keys whose records in this range are already stored. */
+  skip?: ReadonlySet<string>;
+}
+
+/**
+ * The ranges a List run reads. Without a cursor: from --since (relative, so Goldmane's clock
+ * decides) or all it holds. With one: from its window on; when the cursor's window is only partly
+ * stored (a stream stopped inside it), that window alone first, dropping the keys stored.
+ * Always up to SETTLE_SECONDS before Goldmane's now.
+ */
+function listRanges(stored: StoredCursor | undefined, sinceSeconds: number | undefined): ListRange[] {
+  const lt = -SETTLE_SECONDS;
+  if (!stored) return [{ gte: sinceSeconds !== undefined ? -sinceSeconds : 0, lt }];
+  if (stored.keys.length === 0) return [{ gte: stored.start, lt }];
+  return [
+    { gte: stored.start, lt: stored.start + WINDOW_SECONDS, skip: new Set(stored.keys) },
+    { gte: stored.start + WINDOW_SECONDS, lt },
+  ];
+}
+
+function isEmptyRange(err: unknown): boolean {
+  const e = err as Partial<ServiceError>;
+  return e.code === status.INVALID_ARGUMENT && /must be less than/.test(e.details ?? "");
+}
+
+/** Every record of one range, read by pages until complete (see ListRead). */
+async function readRange(
+  client: GoldmaneClient,
+  range: ListRange,
+  options: GoldmaneCollectOptions,
+  onPage: (records: number) => void,
+): Promise<ListRead | undefined> {
+  const pageSize = options.pageSize ?? 1000;
+  const timeoutMs = options.connectTimeoutMs ?? 30_000;
+  let tieShortfall = 0;
+  for (let attempt = 0; attempt < MAX_READS; attempt++) {
+    const read = new ListRead();
+    const fetch = async (page: number) => {
+      if (options.signal?.aborted) throw new Aborted();
+      const result = await client
+        .list(
+          {
+            startTimeGte: BigInt(range.gte),
+            startTimeLt: BigInt(range.lt),
+            page: BigInt(page),
+            pageSize: BigInt(pageSize),
+          },
+          timeoutMs,
+        )
+        .catch((err) => {
+          if (isEmptyRange(err)) return undefined;
+          throw explainGoldmaneError(err, options.server);
+        });
+      if (result === undefined) return false;
+      read.add(page, {
+        flows: result.flows.flatMap((r) => (r.flow ? [r.flow] : [])),
+        totalPages: Number(result.meta?.totalPages ?? 0n),
+        totalResults: Number(result.meta?.totalResults ?? 0n),
+      });
+      onPage(result.flows.length);
+      return true;
+    };
+    if (!(await fetch(0))) return undefined;
+    // One page is one answer, consistent by itself.
+    if (read.totalPages <= 1 && read.complete) return read;
+    for (let page = 1; page < read.totalPages && !read.moved; page++) await fetch(page);
+    for (let round = 0; round < MAX_TIE_ROUNDS && !read.moved && read.missing > 0; round++) {
+      for (const page of read.unsettledPages()) await fetch(page);
+    }
+    if (read.moved) continue;
+    if (!read.complete) {
+      tieShortfall = read.missing;
+      continue;
+    }
+    // A second read of every page proves the range held still while it was read.
+    for (let page = 0; page < read.totalPages && !read.moved; page++) await fetch(page);
+    if (read.complete) return read;
+  }
+  throw new SourceError(
+    tieShortfall > 0
+      ? `Goldmane at ${options.server}: ${tieShortfall} flow records were on no page after ${MAX_TIE_ROUNDS} re-reads (its pages order ties at random); nothing was stored`
+      : `Goldmane at ${options.server}: its flows kept changing while flowpol paged through them (${MAX_READS} reads); nothing was stored`,
+    `raise --page-size above the number of flow keys Goldmane holds, so one page holds them all, or run again`,
+  );
+}
+
+class Aborted extends Error {}
+
 async function listFlows(
   client: GoldmaneClient,
   sink: Sink,
   options: GoldmaneCollectOptions,
-  now: () => number,
   report: () => void,
 ): Promise<CollectSummary> {
-  // A fixed upper bound, so pages do not shift while new windows arrive.
-  const until = BigInt(Math.floor(now() / 1000));
-  const sinceFrom = options.sinceSeconds !== undefined ? until - BigInt(options.sinceSeconds) : 0n;
-  // After an earlier run, from the latest window it stored (its flows there are dropped by key).
-  const resume = sink.resumeFrom;
-  const from = resume !== undefined && BigInt(resume) > sinceFrom ? BigInt(resume) : sinceFrom;
-  const pageSize = BigInt(options.pageSize ?? 1000);
-  for (let page = 0n; ; page++) {
-    if (options.signal?.aborted) return { ...sink.progress, server: options.server, mode: "list", stoppedBy: "signal" };
-    const result = await client
-      .list({ startTimeGte: from, startTimeLt: until, page, pageSize }, options.connectTimeoutMs ?? 30_000)
-      .catch((err) => {
-        throw explainGoldmaneError(err, options.server);
+  const reads: Array<{ range: ListRange; read: ListRead }> = [];
+  try {
+    for (const range of listRanges(sink.stored, options.sinceSeconds)) {
+      if (range.gte > 0 && range.lt > 0 && range.gte >= range.lt) continue;
+      const read = await readRange(client, range, options, (n) => {
+        sink.progress.records += n;
+        report();
       });
-    for (const flow of result.flows) sink.add(flow);
-    report();
-    const totalPages = result.meta?.totalPages ?? 0n;
-    if (result.flows.length === 0 || page + 1n >= totalPages) break;
+      if (read) reads.push({ range, read });
+    }
+  } catch (err) {
+    if (err instanceof Aborted) {
+      return { ...sink.progress, records: 0, server: options.server, mode: "list", stoppedBy: "signal" };
+    }
+    throw err;
   }
+  // Everything read is stored in one transaction with the new cursor: a List record sums a
+  // range, so storing part of a read and reading the range again would count it twice.
+  sink.progress.records = 0;
+  let watermark: number | undefined;
+  for (const { range, read } of reads) {
+    sink.progress.duplicates += read.repeats;
+    for (const flow of read.records) {
+      if (range.skip?.has(flowKeyId(flow))) {
+        sink.progress.duplicates++;
+        continue;
+      }
+      const end = Number(flow.endTime);
+      if (flow.startTime === 0n || end === 0) continue;
+      sink.addListed(flow);
+      if (watermark === undefined || end > watermark) watermark = end;
+    }
+  }
+  sink.commit(watermark);
+  report();
   return { ...sink.progress, server: options.server, mode: "list", stoppedBy: "end" };
 }
 
@@ -248,17 +393,11 @@ async function streamFlows(
   for (;;) {
     stoppedBy = stopReason();
     if (stoppedBy) break;
-    // Resume at the latest window stored (this run's or an earlier one's), or later if --since says
-    // so; else --since (relative to now, as Goldmane takes it), else from now on.
+    // Resume at the latest window stored (this run's or an earlier one's: Goldmane's own time);
+    // else --since (relative to Goldmane's now), else from now on.
     const resume = sink.resumeFrom;
-    const sinceStart =
-      options.sinceSeconds !== undefined ? Math.floor((options.now ?? Date.now)() / 1000) - options.sinceSeconds : 0;
     const startTimeGte =
-      resume !== undefined
-        ? BigInt(Math.max(resume, sinceStart))
-        : options.sinceSeconds
-          ? BigInt(-options.sinceSeconds)
-          : 0n;
+      resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
     const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
     const cancel = () => call.cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });
