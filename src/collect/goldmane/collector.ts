@@ -7,6 +7,7 @@ import { finishIngest, recordProgress, startIngest } from "../../store/ingest-lo
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../aggregate.js";
 import type { Json } from "../calico/json.js";
+import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
 import { explainGoldmaneError, isRetryable } from "./errors.js";
@@ -183,7 +184,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<CollectSummary> {
   const now = options.now ?? Date.now;
-  const { credentials, options: channelOptions } = goldmaneCredentials(options.tls);
+  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
   const client = new GoldmaneClient(options.server, credentials, channelOptions);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const db = options.db;
@@ -192,8 +193,9 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   let flushTimer: NodeJS.Timeout | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
-    await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch((err) => {
-      throw explainGoldmaneError(err, options.server);
+    await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
+      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
+      throw explainGoldmaneError(err, options.server, found);
     });
     const source = goldmaneSource(options.server);
     const cursor = loadCursor(db, source);
