@@ -332,8 +332,8 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       [
         "a client certificate from another CA",
         () => tlsFlags({ "--tls-client-cert-file": certs.strangerCert, "--tls-client-key-file": certs.strangerKey }),
-        /TLS: .* refused the TLS handshake|cannot connect to Goldmane/,
-        /--tls-client-cert-file/,
+        /TLS: .* refused flowpol's client certificate/,
+        /--tls-client-cert-file must be signed by Goldmane's CA/,
       ],
     ])("with %s (exit 1)", async (_what, flags, message, hint) => {
       const r = await startCli([
@@ -350,6 +350,21 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toMatch(hint);
+      expect(r.stderr).not.toMatch(/ECONNRESET/);
+    });
+
+    it("dials an IP address without --tls-server-name: the certificate's IP is checked, no DEP0123", async () => {
+      const r = await startCli([
+        "collect",
+        "goldmane",
+        "--db",
+        join(dir, "ip.db"),
+        "--server",
+        `127.0.0.1:${server.port}`,
+        ...tlsFlags({ "--tls-server-name": "" }),
+      ]).done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/DEP0123|DeprecationWarning/);
     });
 
     it("with a server that is not Goldmane (exit 1)", async () => {
@@ -386,6 +401,11 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
 
     it.each([
       [
+        "a client key that is not the certificate's",
+        () => tlsFlags({ "--tls-client-key-file": certs.strangerKey }),
+        /--tls-client-key-file .* is not the private key of --tls-client-cert-file/,
+      ],
+      [
         "no client certificate",
         () => tlsFlags({ "--tls-client-cert-file": "", "--tls-client-key-file": "" }),
         /mutual TLS only/,
@@ -400,6 +420,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       const r = runCli(["collect", "goldmane", "--db", join(dir, "err.db"), "--server", "127.0.0.1:1", ...flags()]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/internal error|this is a bug|\n\s+at /);
     });
   });
 });
