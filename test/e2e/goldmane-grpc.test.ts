@@ -1,8 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, toJson } from "@bufbuild/protobuf";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GoldmaneClient } from "../../src/collect/goldmane/client.js";
+import { flowKeyId } from "../../src/collect/goldmane/list-pages.js";
 import { type RunningReplayServer, startGoldmaneReplayServer } from "../../src/collect/goldmane/replay-server.js";
 import { type Flow, FlowSchema } from "../../src/gen/goldmane/goldmane_pb.js";
 import { GoldmaneEmitter } from "../../src/samples/emit-goldmane.js";
@@ -169,6 +171,33 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
     "pages of %i through ties in random order: every key once, nothing lost or repeated",
     async (pageSize) => {
       await withServer({}, async (server) => {
+        // The server orders ties at random on every call, as upstream does: two reads differ.
+        const client = new GoldmaneClient(
+          `127.0.0.1:${server.port}`,
+          credentials.createSsl(
+            readFileSync(certs.caCert),
+            readFileSync(certs.clientKey),
+            readFileSync(certs.clientCert),
+          ),
+          { "grpc.ssl_target_name_override": "goldmane" },
+        );
+        const order = async () => {
+          const keys: string[] = [];
+          for (let page = 0n; ; page++) {
+            const r = await client.list(
+              { startTimeGte: 0n, startTimeLt: -30n, page, pageSize: BigInt(pageSize) },
+              5000,
+            );
+            keys.push(...r.flows.map((f) => flowKeyId(f.flow as Flow)));
+            if (page + 1n >= (r.meta?.totalPages ?? 0n)) break;
+          }
+          return keys;
+        };
+        try {
+          expect(await order()).not.toEqual(await order());
+        } finally {
+          client.close();
+        }
         const db = join(dir, `pages-${pageSize}.db`);
         const r = await collect(server.port, db, ["--page-size", String(pageSize)]);
         expect(r.stdout).toMatch(/stopped by end/);
