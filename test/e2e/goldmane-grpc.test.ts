@@ -324,8 +324,13 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       expect(stored.length).toBeLessThanOrEqual(recent.length);
       // The full history read by List: an edge is in a 30-minute window when the file's is.
       const graphArgs = (d: string) => ["graph", "--db", d, "--since", "30m", "--format", "json"];
-      const listDb = join(dir, "list.db");
+      const listDb = join(dir, "since-full.db");
+      await collect(server.port, listDb);
       expect(runCli(graphArgs(listDb)).stdout).toEqual(runCli(graphArgs(fileDb)).stdout);
+
+      // Shorter than the 30 s List leaves to Goldmane's newest windows: an empty range, nothing to read.
+      const tooRecent = await collect(server.port, join(dir, "recent.db"), ["--since", "20s"]);
+      expect(tooRecent.stdout).toMatch(/listed 0 flow records \(0 connections\)/);
     });
   });
 

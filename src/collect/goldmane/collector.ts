@@ -265,9 +265,13 @@ function listRanges(stored: StoredCursor | undefined, sinceSeconds: number | und
   ];
 }
 
+/** Goldmane's answer to a range that is empty on its clock (a plain Go error: gRPC code UNKNOWN). */
 function isEmptyRange(err: unknown): boolean {
   const e = err as Partial<ServiceError>;
-  return e.code === status.INVALID_ARGUMENT && /must be less than/.test(e.details ?? "");
+  return (
+    (e.code === status.UNKNOWN || e.code === status.INVALID_ARGUMENT) &&
+    /startTimeGt? \(-?\d+\) must be less than startTimeLt/.test(e.details ?? "")
+  );
 }
 
 /** Every record of one range, read by pages until complete (see ListRead). */

@@ -34,7 +34,7 @@ import { FlowsDefinition } from "./client.js";
  *   with a window starting in the range but none wholly inside it gets an empty record, as
  *   upstream's does). Newest first by start time; ties come in a new random order on every
  *   call, so page boundaries move. Times: 0 is the oldest window (start) or now (end), negative
- *   is relative to now; start must be before end.
+ *   is relative to now; start must be before end (else UNKNOWN, upstream's message).
  * - `Stream` sends one record per key and window, each window once it ended two windows ago
  *   (its data is complete), from `start_time_gte` (0: from now; negative: relative), then
  *   holds the stream open and sends windows as they settle.
@@ -164,8 +164,9 @@ export async function startGoldmaneReplayServer(options: ReplayServerOptions): P
       const gte = gteAsked < 0 ? at + gteAsked : gteAsked === 0 ? oldest() : gteAsked;
       const lt = ltAsked < 0 ? at + ltAsked : ltAsked === 0 ? at : ltAsked;
       if (gte >= lt) {
+        // Upstream returns a plain Go error, which gRPC sends as UNKNOWN.
         callback({
-          code: status.INVALID_ARGUMENT,
+          code: status.UNKNOWN,
           details: `startTimeGt (${gte}) must be less than startTimeLt (${lt})`,
         });
         return;
