@@ -1,5 +1,4 @@
-import { type ClientReadableStream, type ServiceError, status } from "@grpc/grpc-js";
-import { SourceError } from "../../errors.js";
+import type { ClientReadableStream } from "@grpc/grpc-js";
 import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
@@ -12,7 +11,8 @@ import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
 import { explainGoldmaneError, isRetryable } from "./errors.js";
 import { goldmaneFlowToModel } from "./flow.js";
-import { flowKeyId, ListRead } from "./list-pages.js";
+import { flowKeyId, type ListRead } from "./list-pages.js";
+import { Aborted, type ListRange, listRanges, readRange, type StoredCursor, WINDOW_SECONDS } from "./list-reader.js";
 import { goldmaneCredentials, type TlsFlags } from "./tls.js";
 
 /**
@@ -72,11 +72,6 @@ export interface CollectSummary extends CollectProgress {
 /** The store's cursor source for a Goldmane server (also the collection's path in the ingest log). */
 function goldmaneSource(server: string): string {
   return `goldmane://${server}`;
-}
-
-interface StoredCursor {
-  start: number;
-  keys: readonly string[];
 }
 
 class Sink {
@@ -233,109 +228,6 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     client.close();
   }
 }
-
-/** Goldmane's List answers only for windows that ended this long ago: later ones may still be filling. */
-const SETTLE_SECONDS = 30;
-const WINDOW_SECONDS = 15;
-/** Re-reads of the pages cut inside a tie before a read gives up, and reads of a range that moved. */
-const MAX_TIE_ROUNDS = 40;
-const MAX_READS = 4;
-
-interface ListRange {
-  /** Goldmane's times: absolute Unix seconds, 0 for its oldest window or now, negative relative to now. */
-  gte: number;
-  lt: number;
-  /** Keys whose records in this range are already stored. */
-  skip?: ReadonlySet<string>;
-}
-
-/**
- * The ranges a List run reads. Without a cursor: from --since (relative, so Goldmane's clock
- * decides) or all it holds. With one: from its window on; when the cursor's window is only partly
- * stored (a stream stopped inside it), that window alone first, dropping the keys stored.
- * Always up to SETTLE_SECONDS before Goldmane's now.
- */
-function listRanges(stored: StoredCursor | undefined, sinceSeconds: number | undefined): ListRange[] {
-  const lt = -SETTLE_SECONDS;
-  if (!stored) return [{ gte: sinceSeconds !== undefined ? -sinceSeconds : 0, lt }];
-  if (stored.keys.length === 0) return [{ gte: stored.start, lt }];
-  return [
-    { gte: stored.start, lt: stored.start + WINDOW_SECONDS, skip: new Set(stored.keys) },
-    { gte: stored.start + WINDOW_SECONDS, lt },
-  ];
-}
-
-/** Goldmane's answer to a range that is empty on its clock (a plain Go error: gRPC code UNKNOWN). */
-function isEmptyRange(err: unknown): boolean {
-  const e = err as Partial<ServiceError>;
-  return (
-    (e.code === status.UNKNOWN || e.code === status.INVALID_ARGUMENT) &&
-    /startTimeGt? \(-?\d+\) must be less than startTimeLt/.test(e.details ?? "")
-  );
-}
-
-/** Every record of one range, read by pages until complete (see ListRead). */
-async function readRange(
-  client: GoldmaneClient,
-  range: ListRange,
-  options: GoldmaneCollectOptions,
-  onPage: (records: number) => void,
-): Promise<ListRead | undefined> {
-  const pageSize = options.pageSize ?? 1000;
-  const timeoutMs = options.connectTimeoutMs ?? 30_000;
-  let tieShortfall = 0;
-  for (let attempt = 0; attempt < MAX_READS; attempt++) {
-    const read = new ListRead();
-    const fetch = async (page: number) => {
-      if (options.signal?.aborted) throw new Aborted();
-      const result = await client
-        .list(
-          {
-            startTimeGte: BigInt(range.gte),
-            startTimeLt: BigInt(range.lt),
-            page: BigInt(page),
-            pageSize: BigInt(pageSize),
-          },
-          timeoutMs,
-        )
-        .catch((err) => {
-          if (isEmptyRange(err)) return undefined;
-          throw explainGoldmaneError(err, options.server);
-        });
-      if (result === undefined) return false;
-      read.add(page, {
-        flows: result.flows.flatMap((r) => (r.flow ? [r.flow] : [])),
-        totalPages: Number(result.meta?.totalPages ?? 0n),
-        totalResults: Number(result.meta?.totalResults ?? 0n),
-      });
-      onPage(result.flows.length);
-      return true;
-    };
-    if (!(await fetch(0))) return undefined;
-    // One page is one answer, consistent by itself.
-    if (read.totalPages <= 1 && read.complete) return read;
-    for (let page = 1; page < read.totalPages && !read.moved; page++) await fetch(page);
-    for (let round = 0; round < MAX_TIE_ROUNDS && !read.moved && read.missing > 0; round++) {
-      for (const page of read.unsettledPages()) await fetch(page);
-    }
-    if (read.moved) continue;
-    if (!read.complete) {
-      tieShortfall = read.missing;
-      continue;
-    }
-    // A second read of every page proves the range held still while it was read.
-    for (let page = 0; page < read.totalPages && !read.moved; page++) await fetch(page);
-    if (read.complete) return read;
-  }
-  throw new SourceError(
-    tieShortfall > 0
-      ? `Goldmane at ${options.server}: ${tieShortfall} flow records were on no page after ${MAX_TIE_ROUNDS} re-reads (its pages order ties at random); nothing was stored`
-      : `Goldmane at ${options.server}: its flows kept changing while flowpol paged through them (${MAX_READS} reads); nothing was stored`,
-    `raise --page-size above the number of flow keys Goldmane holds, so one page holds them all, or run again`,
-  );
-}
-
-class Aborted extends Error {}
 
 async function listFlows(
   client: GoldmaneClient,

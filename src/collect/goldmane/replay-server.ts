@@ -22,6 +22,7 @@ import {
   type FlowStreamRequest,
 } from "../../gen/goldmane/goldmane_pb.js";
 import { FlowsDefinition } from "./client.js";
+import { WINDOW_SECONDS } from "./list-reader.js";
 
 /**
  * A real gRPC server implementing `goldmane.Flows` over recorded flows, for tests and trying
@@ -59,7 +60,6 @@ export interface RunningReplayServer {
   close: () => Promise<void>;
 }
 
-export const WINDOW_SECONDS = 15;
 /** Stream sends a window this long after it ended. */
 const STREAM_DELAY_SECONDS = 2 * WINDOW_SECONDS;
 
