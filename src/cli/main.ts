@@ -293,11 +293,16 @@ export function buildProgram(out: Output): Command {
     )
     .option(
       "--since <duration>",
-      "read this much history first (e.g. 30m; Goldmane keeps about 1h)",
+      "read this much history first, before Goldmane's now (e.g. 30m; it keeps about 1h); not used once a cursor is stored",
       parseDurationFlag("--since"),
     )
     .option("--duration <duration>", "with --follow: stop after this long (e.g. 2h)", parseDurationFlag("--duration"))
-    .option("--page-size <n>", "flows per List page", parseIntFlag("--page-size", 1), 1000)
+    .option(
+      "--page-size <n>",
+      "flow records per List page (above the number of flow keys: one page, no re-reads)",
+      parseIntFlag("--page-size", 1),
+      1000,
+    )
     .option("--timeout <duration>", "how long to wait for Goldmane to answer", parseDurationFlag("--timeout"), 10_000)
     .option("--json", "print the summary as JSON", false)
     .action(async (o) => {

@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Client, type ServiceError } from "@grpc/grpc-js";
+import { isUnexplainedDrop, probeTls } from "../collect/grpc/tls-probe.js";
 import { classifyGrpcError } from "../collect/hubble/grpc-errors.js";
 import { responseToRecord } from "../collect/hubble/grpc-flow.js";
 import { getFlowsMethod, serverStatusMethod } from "../collect/hubble/observer-service.js";
-import { type ClientTlsOptions, clientCredentials } from "../collect/hubble/tls-options.js";
+import { type ClientTlsOptions, clientCredentials, tlsProbeOptions } from "../collect/hubble/tls-options.js";
 import {
   GetFlowsRequestSchema,
   ServerStatusRequestSchema,
@@ -55,8 +56,11 @@ export async function readHubbleFlows(
         serverStatusMethod.responseDeserialize,
         create(ServerStatusRequestSchema),
         { deadline: Date.now() + source.requestTimeoutMs },
-        (err, value) => (err || !value ? reject(classifyGrpcError(err, context).error) : resolve(value)),
+        (err, value) => (err || !value ? reject(err) : resolve(value)),
       );
+    }).catch(async (err) => {
+      const probe = isUnexplainedDrop(err) ? await probeTls(source.server, tlsProbeOptions(source.tls)) : undefined;
+      throw classifyGrpcError(err, { ...context, ...(probe ? { probe } : {}) }).error;
     });
     // The ring buffer has dropped flows when it has seen more than it holds.
     result.evicted = status.seenFlows > status.numFlows;

@@ -267,7 +267,7 @@ describe("flowpol collect hubble over TLS", () => {
       "-out",
       "other-ca.crt",
     );
-    const issue = (name: string, subject: string, ext: string) => {
+    const issue = (name: string, subject: string, ext: string, ca = "ca") => {
       writeFileSync(pem(`${name}.ext`), ext);
       openssl(
         "req",
@@ -287,9 +287,9 @@ describe("flowpol collect hubble over TLS", () => {
         "-in",
         `${name}.csr`,
         "-CA",
-        "ca.crt",
+        `${ca}.crt`,
         "-CAkey",
-        "ca.key",
+        `${ca}.key`,
         "-CAcreateserial",
         "-days",
         "1",
@@ -305,6 +305,7 @@ describe("flowpol collect hubble over TLS", () => {
       "subjectAltName=DNS:relay.hubble-relay.cilium.io,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     );
     issue("client", "/CN=flowpol", "extendedKeyUsage=clientAuth\n");
+    issue("stranger", "/CN=stranger", "extendedKeyUsage=clientAuth\n", "other-ca");
     [tls, mtls] = await Promise.all([startTlsServer(false), startTlsServer(true)]);
   });
   afterAll(async () => {
@@ -413,10 +414,38 @@ describe("flowpol collect hubble over TLS", () => {
       message: /requires a client certificate|refused the TLS handshake/,
       hint: /--tls-client-cert-file/,
     },
+    {
+      what: "a client certificate the server refuses is named as such, with the flag",
+      mutual: true,
+      flags: [
+        "--tls-ca-cert-files",
+        "ca.crt",
+        "--tls-client-cert-file",
+        "stranger.crt",
+        "--tls-client-key-file",
+        "stranger.key",
+      ],
+      message: /refused the client certificate/,
+      hint: /--tls-client-cert-file must be signed by a CA the server trusts/,
+    },
+    {
+      what: "a plaintext client of a TLS server is told the server speaks TLS",
+      mutual: false,
+      flags: [],
+      message: /speaks TLS and flowpol connected without it/,
+      hint: /add --tls/,
+    },
+    {
+      what: "a plaintext client of a mutual-TLS server is told it needs TLS and a client certificate",
+      mutual: true,
+      flags: [],
+      message: /speaks TLS and flowpol connected without it/,
+      hint: /add --tls .*--tls-client-cert-file/,
+    },
   ])("$what", async ({ mutual, flags, message, hint }) => {
     const server = await tlsServer(mutual);
     try {
-      const args = flags.map((f) => (f.endsWith(".crt") ? pem(f) : f));
+      const args = flags.map((f) => (f.endsWith(".crt") || f.endsWith(".key") ? pem(f) : f));
       const r = runCli([
         "collect",
         "hubble",
@@ -429,9 +458,30 @@ describe("flowpol collect hubble over TLS", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toMatch(hint);
+      expect(r.stderr).not.toMatch(/DEP0123|check the server's logs/);
     } finally {
       await server.stop();
     }
+  });
+
+  it("names a client key that is not the certificate's, both files and flags (usage error)", () => {
+    const r = runCli([
+      "collect",
+      "hubble",
+      "--server",
+      "127.0.0.1:1",
+      "--db",
+      join(tmp.dir, "tls-error.db"),
+      "--tls-ca-cert-files",
+      pem("ca.crt"),
+      "--tls-client-cert-file",
+      pem("client.crt"),
+      "--tls-client-key-file",
+      pem("stranger.key"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--tls-client-key-file .*stranger.key is not the private key of --tls-client-cert-file/);
+    expect(r.stderr).not.toMatch(/internal error|this is a bug|\n\s+at /);
   });
 });
 

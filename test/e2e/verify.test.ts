@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { makeRepo } from "../helpers/git-repo.js";
+import { makeMtlsFiles } from "../helpers/mtls-certs.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
 import { startReplayServer } from "../helpers/processes.js";
 
@@ -112,6 +113,42 @@ describe("flowpol verify from Hubble Relay (the replay server on loopback)", () 
       expect(a.findings).toEqual(b.findings);
     } finally {
       await server.stop();
+    }
+  });
+
+  it("over TLS to an IP address: verifies the certificate's IP, with no TLS server name warning (DEP0123)", async () => {
+    const { dir, cleanup } = tempDir("flowpol-verify-tls-");
+    const certs = makeMtlsFiles(dir);
+    const server = await startReplayServer([
+      "--from",
+      FLOWS,
+      "--tls-cert",
+      certs.serverCert,
+      "--tls-key",
+      certs.serverKey,
+    ]);
+    try {
+      const address = `127.0.0.1:${server.port}`;
+      const tls = runCli([
+        "verify",
+        "--server",
+        address,
+        "--tls",
+        "--tls-ca-cert-files",
+        certs.caCert,
+        "--since",
+        SINCE,
+      ]);
+      expect(tls.code, tls.stderr).toBe(3);
+      expect(tls.stderr).not.toMatch(/DEP0123|DeprecationWarning/);
+
+      const plain = runCli(["verify", "--server", address, "--since", SINCE, "--timeout", "5s"]);
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/speaks TLS and flowpol connected without it/);
+      expect(plain.stderr).toMatch(/add --tls/);
+    } finally {
+      await server.stop();
+      cleanup();
     }
   });
 

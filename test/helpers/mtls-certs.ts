@@ -69,7 +69,7 @@ export function makeMtlsFiles(dir: string): MtlsFiles {
     dir,
     "server",
     "ca",
-    "subjectAltName=DNS:goldmane,DNS:goldmane.calico-system.svc\nextendedKeyUsage=serverAuth\n",
+    "subjectAltName=DNS:goldmane,DNS:goldmane.calico-system.svc,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
   );
   makeLeaf(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
   makeLeaf(dir, "stranger", "other-ca", "extendedKeyUsage=clientAuth\n");

@@ -56,6 +56,9 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
     process.removeListener("SIGTERM", onSignal);
     db.close();
   }
+  if (summary.mode === "list" && summary.stoppedBy === "signal") {
+    writeLine(out.stderr, "stopped before List was read whole: nothing stored (the next run reads the same range)");
+  }
   if (options.json) {
     writeLine(out.stdout, JSON.stringify(summary, null, 2));
     return;

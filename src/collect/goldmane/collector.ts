@@ -1,26 +1,34 @@
-import { toBinary } from "@bufbuild/protobuf";
 import type { ClientReadableStream } from "@grpc/grpc-js";
-import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.js";
+import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../aggregate.js";
 import type { Json } from "../calico/json.js";
+import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
 import { explainGoldmaneError, isRetryable } from "./errors.js";
 import { goldmaneFlowToModel } from "./flow.js";
+import { flowKeyId, type ListRead } from "./list-pages.js";
+import { Aborted, type ListRange, listRanges, readRange, type StoredCursor, WINDOW_SECONDS } from "./list-reader.js";
 import { goldmaneCredentials, type TlsFlags } from "./tls.js";
 
 /**
  * `flowpol collect goldmane`: reads flows from Goldmane's `goldmane.Flows` API into the store.
- * Without `follow`, pages through `List` (the history Goldmane holds, about an hour) and stops.
- * With `follow`, reads `Stream` until the duration ends or the signal fires, reconnecting with
- * exponential backoff and jitter when the server goes away, resuming at the latest window seen
- * and dropping flows it already stored. Flows are written in batches, each in one transaction
- * with the collection's progress and its cursor (the latest window stored and its flow keys), so an
- * interrupted collection keeps what it wrote, and the next run starts where this one stopped.
+ *
+ * Without `follow`, reads `List`: one record per flow key summed over the range asked (the history
+ * Goldmane holds, about an hour, up to windows that ended SETTLE_SECONDS ago), read whole (see
+ * ListRead) and stored in one transaction with the cursor: every window before the latest end read.
+ * With `follow`, reads `Stream` (one record per key and window) until the duration ends or the
+ * signal fires, reconnecting with exponential backoff and jitter when the server goes away,
+ * resuming at the latest window seen and dropping flows it already stored; written in batches,
+ * each in one transaction with the cursor (the latest window stored and its flow keys).
+ *
+ * Both start at the stored cursor, so List, List again, List then Stream, or Stream then List
+ * count each window of each key once. All times sent are Goldmane's: relative, or read from its
+ * records; this machine's clock is not used.
  */
 
 export interface GoldmaneCollectOptions {
@@ -80,7 +88,7 @@ class Sink {
     private readonly batchFlows: number,
     private readonly flushMs: number,
     private readonly now: () => number,
-    stored: { start: number; keys: readonly string[] } | undefined,
+    readonly stored: StoredCursor | undefined,
   ) {
     this.writer = new BatchWriter(db);
     this.dedup = new WindowDedup(stored);
@@ -90,13 +98,12 @@ class Sink {
     return this.dedup.resumeFrom;
   }
 
+  /** A Stream record: one key in one window. */
   add(result: FlowResult): void {
     const flow = result.flow;
     if (!flow) return;
     this.progress.records++;
-    const start = Number(flow.startTime);
-    const key = flow.Key ? Buffer.from(toBinary(FlowKeySchema, flow.Key)).toString("base64") : "";
-    if (this.dedup.seen(start, key)) {
+    if (this.dedup.seen(Number(flow.startTime), flowKeyId(flow))) {
       this.progress.duplicates++;
       return;
     }
@@ -111,8 +118,37 @@ class Sink {
     if (this.builder.flows >= this.batchFlows || Date.now() - this.lastFlush >= this.flushMs) this.flush();
   }
 
+  /**
+   * A List record: one key over a range of windows, its counts the range's sums. Seen from the start
+   * of its first window to the start of its last (as the same flows read window by window are), so
+   * a time window over the store keeps it when the range overlaps; it is stored by `commit`.
+   */
+  addListed(flow: Flow): void {
+    this.progress.records++;
+    const model = goldmaneFlowToModel(flow as unknown as Json);
+    if (typeof model === "string") {
+      this.builder.addBad(this.progress.records, model);
+      this.progress.bad++;
+      return;
+    }
+    this.builder.addFlow(model);
+    this.progress.flows += model.count;
+    const lastWindow = (Number(flow.endTime) - WINDOW_SECONDS) * 1000;
+    if (lastWindow > model.time) this.builder.addFlow({ ...model, time: lastWindow, count: 0 });
+  }
+
+  /** Stores what `addListed` gathered and, when anything was, the List's cursor: all before `watermark`. */
+  commit(watermark: number | undefined): void {
+    this.write(watermark !== undefined ? { seconds: watermark, keys: [] } : undefined);
+  }
+
   flush(): void {
     this.lastFlush = Date.now();
+    const start = this.dedup.resumeFrom;
+    this.write(start !== undefined ? { seconds: start, keys: this.dedup.latestKeys } : undefined);
+  }
+
+  private write(cursor: { seconds: number; keys: string[] } | undefined): void {
     if (this.builder.isEmpty) return;
     const batch = this.builder.build();
     this.builder = new BatchBuilder();
@@ -124,16 +160,7 @@ class Sink {
         contentHash: "",
         counts: { flows: batch.flows, replies: batch.replies, skipped: 0, bad: batch.bad, lost: 0 },
       });
-      const start = this.dedup.resumeFrom;
-      if (start !== undefined) {
-        saveCursor(
-          this.db,
-          this.source,
-          { seconds: start, nanos: 0, keys: this.dedup.latestKeys },
-          this.ingestId,
-          this.now(),
-        );
-      }
+      if (cursor) saveCursor(this.db, this.source, { ...cursor, nanos: 0 }, this.ingestId, this.now());
     })();
   }
 }
@@ -152,7 +179,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<CollectSummary> {
   const now = options.now ?? Date.now;
-  const { credentials, options: channelOptions } = goldmaneCredentials(options.tls);
+  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
   const client = new GoldmaneClient(options.server, credentials, channelOptions);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const db = options.db;
@@ -161,8 +188,9 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   let flushTimer: NodeJS.Timeout | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
-    await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch((err) => {
-      throw explainGoldmaneError(err, options.server);
+    await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
+      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
+      throw explainGoldmaneError(err, options.server, found);
     });
     const source = goldmaneSource(options.server);
     const cursor = loadCursor(db, source);
@@ -183,16 +211,16 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     );
     const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
     sink = activeSink;
-    flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
+    if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
     const summary: CollectSummary = options.follow
       ? await streamFlows(client, activeSink, options, report)
-      : await listFlows(client, activeSink, options, now, report);
+      : await listFlows(client, activeSink, options, report);
     activeSink.flush();
     finishIngest(db, ingestId, "complete", now());
     return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
-    sink?.flush();
+    if (options.follow) sink?.flush();
     if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
     throw err;
   } finally {
@@ -205,28 +233,43 @@ async function listFlows(
   client: GoldmaneClient,
   sink: Sink,
   options: GoldmaneCollectOptions,
-  now: () => number,
   report: () => void,
 ): Promise<CollectSummary> {
-  // A fixed upper bound, so pages do not shift while new windows arrive.
-  const until = BigInt(Math.floor(now() / 1000));
-  const sinceFrom = options.sinceSeconds !== undefined ? until - BigInt(options.sinceSeconds) : 0n;
-  // After an earlier run, from the latest window it stored (its flows there are dropped by key).
-  const resume = sink.resumeFrom;
-  const from = resume !== undefined && BigInt(resume) > sinceFrom ? BigInt(resume) : sinceFrom;
-  const pageSize = BigInt(options.pageSize ?? 1000);
-  for (let page = 0n; ; page++) {
-    if (options.signal?.aborted) return { ...sink.progress, server: options.server, mode: "list", stoppedBy: "signal" };
-    const result = await client
-      .list({ startTimeGte: from, startTimeLt: until, page, pageSize }, options.connectTimeoutMs ?? 30_000)
-      .catch((err) => {
-        throw explainGoldmaneError(err, options.server);
+  const reads: Array<{ range: ListRange; read: ListRead }> = [];
+  try {
+    for (const range of listRanges(sink.stored, options.sinceSeconds)) {
+      if (range.gte > 0 && range.lt > 0 && range.gte >= range.lt) continue;
+      const read = await readRange(client, range, options, (n) => {
+        sink.progress.records += n;
+        report();
       });
-    for (const flow of result.flows) sink.add(flow);
-    report();
-    const totalPages = result.meta?.totalPages ?? 0n;
-    if (result.flows.length === 0 || page + 1n >= totalPages) break;
+      if (read) reads.push({ range, read });
+    }
+  } catch (err) {
+    if (err instanceof Aborted) {
+      return { ...sink.progress, records: 0, server: options.server, mode: "list", stoppedBy: "signal" };
+    }
+    throw err;
   }
+  // Everything read is stored in one transaction with the new cursor: a List record sums a
+  // range, so storing part of a read and reading the range again would count it twice.
+  sink.progress.records = 0;
+  let watermark: number | undefined;
+  for (const { range, read } of reads) {
+    sink.progress.duplicates += read.repeats;
+    for (const flow of read.records) {
+      if (range.skip?.has(flowKeyId(flow))) {
+        sink.progress.duplicates++;
+        continue;
+      }
+      const end = Number(flow.endTime);
+      if (flow.startTime === 0n || end === 0) continue;
+      sink.addListed(flow);
+      if (watermark === undefined || end > watermark) watermark = end;
+    }
+  }
+  sink.commit(watermark);
+  report();
   return { ...sink.progress, server: options.server, mode: "list", stoppedBy: "end" };
 }
 
@@ -248,17 +291,11 @@ async function streamFlows(
   for (;;) {
     stoppedBy = stopReason();
     if (stoppedBy) break;
-    // Resume at the latest window stored (this run's or an earlier one's), or later if --since says
-    // so; else --since (relative to now, as Goldmane takes it), else from now on.
+    // Resume at the latest window stored (this run's or an earlier one's: Goldmane's own time);
+    // else --since (relative to Goldmane's now), else from now on.
     const resume = sink.resumeFrom;
-    const sinceStart =
-      options.sinceSeconds !== undefined ? Math.floor((options.now ?? Date.now)() / 1000) - options.sinceSeconds : 0;
     const startTimeGte =
-      resume !== undefined
-        ? BigInt(Math.max(resume, sinceStart))
-        : options.sinceSeconds
-          ? BigInt(-options.sinceSeconds)
-          : 0n;
+      resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
     const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
     const cancel = () => call.cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });

@@ -1,5 +1,6 @@
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { SourceError } from "../../errors.js";
+import type { TlsProbeResult } from "../grpc/tls-probe.js";
 
 /** gRPC codes after which the collector reconnects (the server went away or restarted). */
 const RETRYABLE = new Set<number>([
@@ -16,8 +17,11 @@ export function isRetryable(err: unknown): boolean {
   return code !== undefined && RETRYABLE.has(code);
 }
 
-/** A gRPC failure talking to Goldmane, explained: what went wrong and which flag fixes it. */
-export function explainGoldmaneError(err: unknown, server: string): SourceError {
+/**
+ * A gRPC failure talking to Goldmane, explained: what went wrong and which flag fixes it. `probe` is
+ * what a TLS probe found after a connection the server dropped without a reason (see probeTls).
+ */
+export function explainGoldmaneError(err: unknown, server: string, probe?: TlsProbeResult): SourceError {
   const e = err as Partial<ServiceError> & Error;
   const details = `${e.details ?? ""} ${e.message ?? ""}`;
   const portForward =
@@ -47,6 +51,20 @@ export function explainGoldmaneError(err: unknown, server: string): SourceError 
     return new SourceError(
       `TLS: ${server} refused the TLS handshake (${details.trim()})`,
       "Goldmane requires a client certificate signed by its CA: check --tls-client-cert-file and --tls-client-key-file (secret calico-system/node-certs)",
+      { cause: err },
+    );
+  }
+  if (probe === "client-cert-refused") {
+    return new SourceError(
+      `TLS: ${server} refused flowpol's client certificate (it closed the connection after the handshake)`,
+      "--tls-client-cert-file must be signed by Goldmane's CA: give tls.crt and tls.key of secret calico-system/node-certs",
+      { cause: err },
+    );
+  }
+  if (probe === "not-tls") {
+    return new SourceError(
+      `${server} does not speak TLS`,
+      `Goldmane always does: check that --server names Goldmane (${portForward})`,
       { cause: err },
     );
   }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { UsageError } from "../../errors.js";
+import { checkClientKeyPair, withoutIpServerName } from "../grpc/tls-identity.js";
+import type { TlsProbeOptions } from "../grpc/tls-probe.js";
 
 /** The TLS flags of `flowpol collect goldmane`, named as the `hubble` CLI names them. */
 export interface TlsFlags {
@@ -33,7 +35,12 @@ function readPem(path: string, flag: string): Buffer {
  * Credentials for Goldmane, which accepts mutual TLS only: a client certificate signed by the
  * operator's CA (e.g. secret calico-system/node-certs) and that CA to verify the server.
  */
-export function goldmaneCredentials(tls: TlsFlags): { credentials: ChannelCredentials; options: ChannelOptions } {
+export function goldmaneCredentials(tls: TlsFlags): {
+  credentials: ChannelCredentials;
+  options: ChannelOptions;
+  /** For a TLS probe after a failure (see probeTls). */
+  probe: TlsProbeOptions;
+} {
   if (!tls.clientCertFile || !tls.clientKeyFile) {
     throw new UsageError(
       "Goldmane accepts mutual TLS only: a client certificate and key are required",
@@ -46,10 +53,15 @@ export function goldmaneCredentials(tls: TlsFlags): { credentials: ChannelCreden
       : undefined;
   const cert = readPem(tls.clientCertFile, "--tls-client-cert-file");
   const key = readPem(tls.clientKeyFile, "--tls-client-key-file");
+  checkClientKeyPair(cert, key, tls.clientCertFile, tls.clientKeyFile);
   const options: ChannelOptions = {};
   if (tls.serverName) {
     options["grpc.ssl_target_name_override"] = tls.serverName;
     options["grpc.default_authority"] = tls.serverName;
   }
-  return { credentials: credentials.createSsl(ca ?? null, key, cert), options };
+  return {
+    credentials: withoutIpServerName(credentials.createSsl(ca ?? null, key, cert)),
+    options,
+    probe: { cert, key, ...(tls.serverName ? { serverName: tls.serverName } : {}) },
+  };
 }

@@ -16,6 +16,7 @@ import { finishIngest, type IngestCounts, recordProgress, startIngest } from "..
 import { BatchWriter } from "../../store/write-batch.js";
 import type { Batch } from "../aggregate.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
+import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { ParsePool } from "../worker-pool.js";
 import {
   ChunkWriter,
@@ -30,7 +31,7 @@ import {
 import { classifyGrpcError } from "./grpc-errors.js";
 import { decodeResponse } from "./grpc-flow.js";
 import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
-import { type ClientTlsOptions, clientChannelOptions } from "./tls-options.js";
+import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./tls-options.js";
 
 /**
  * `flowpol collect hubble`: streams GetFlows from Hubble Relay (or a Hubble server) into the store
@@ -151,8 +152,9 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   let ingestId: number | undefined;
 
   try {
-    const status = await serverStatus(channel, options.requestTimeoutMs).catch((err) => {
-      throw classifyGrpcError(err, errorContext).error;
+    const status = await serverStatus(channel, options.requestTimeoutMs).catch(async (err) => {
+      const probe = isUnexplainedDrop(err) ? await probeTls(options.server, tlsProbeOptions(options.tls)) : undefined;
+      throw classifyGrpcError(err, { ...errorContext, ...(probe ? { probe } : {}) }).error;
     });
     options.onStatus?.(status);
 

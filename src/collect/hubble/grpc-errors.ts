@@ -1,5 +1,6 @@
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { SourceError } from "../../errors.js";
+import type { TlsProbeResult } from "../grpc/tls-probe.js";
 
 /**
  * Turns a gRPC failure into a SourceError that says what went wrong and which flag fixes it, and
@@ -22,10 +23,46 @@ function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number";
 }
 
-export function classifyGrpcError(
-  err: unknown,
-  ctx: { server: string; tls: boolean; clientCert: boolean; requestTimeoutMs: number },
-): ClassifiedError {
+export interface ErrorContext {
+  server: string;
+  tls: boolean;
+  clientCert: boolean;
+  requestTimeoutMs: number;
+  /** What a TLS probe found after a connection the server dropped without a reason (see probeTls). */
+  probe?: TlsProbeResult;
+}
+
+/** What the server's TLS says about a dropped connection, when it names a cause and its flag. */
+function probeCause(ctx: ErrorContext, details: string): { message: string; hint: string } | undefined {
+  const { server, probe } = ctx;
+  if (!ctx.tls && (probe === "tls-ok" || probe === "client-cert-required")) {
+    return {
+      message: `${server} speaks TLS and flowpol connected without it (${details})`,
+      hint:
+        probe === "client-cert-required"
+          ? "add --tls (and --tls-ca-cert-files for a private CA); the server also requires a client certificate (mutual TLS: --tls-client-cert-file and --tls-client-key-file)"
+          : "add --tls (and --tls-ca-cert-files for a private CA)",
+    };
+  }
+  if (ctx.tls && probe === "not-tls") {
+    return { message: `${server} does not speak TLS (${details})`, hint: "drop --tls and the other --tls-* flags" };
+  }
+  if (ctx.tls && probe === "client-cert-required" && !ctx.clientCert) {
+    return {
+      message: `${server} requires a client certificate (mutual TLS) and none was given`,
+      hint: "give a client certificate and key with --tls-client-cert-file and --tls-client-key-file",
+    };
+  }
+  if (ctx.tls && probe === "client-cert-refused") {
+    return {
+      message: `${server} refused the client certificate (it closed the connection after the TLS handshake)`,
+      hint: "--tls-client-cert-file must be signed by a CA the server trusts",
+    };
+  }
+  return undefined;
+}
+
+export function classifyGrpcError(err: unknown, ctx: ErrorContext): ClassifiedError {
   if (!isServiceError(err)) {
     return {
       error: new SourceError(`talking to ${ctx.server} failed: ${(err as Error).message ?? String(err)}`, undefined, {
@@ -39,6 +76,8 @@ export function classifyGrpcError(
     error: new SourceError(message, hint, { cause: err }),
     retryable,
   });
+  const cause = probeCause(ctx, details);
+  if (cause) return fail(cause.message, cause.hint);
   if (NAME_MISMATCH.test(details)) {
     return fail(
       `the TLS certificate of ${ctx.server} is not valid for the name flowpol checked (${details})`,

@@ -3,6 +3,8 @@ import type { ConnectionOptions } from "node:tls";
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { UsageError } from "../../errors.js";
 import type { GrpcChannelOptions } from "../grpc/http2-client.js";
+import { checkClientKeyPair, withoutIpServerName } from "../grpc/tls-identity.js";
+import type { TlsProbeOptions } from "../grpc/tls-probe.js";
 
 /** TLS flags, named as the `hubble` CLI names them. */
 export interface ClientTlsOptions {
@@ -35,10 +37,23 @@ function tlsFiles(o: ClientTlsOptions): { ca: Buffer | null; key: Buffer | null;
       "give both files for mutual TLS, or neither",
     );
   }
+  const key = o.clientKeyFile ? readPem(o.clientKeyFile, "--tls-client-key-file") : null;
+  const cert = o.clientCertFile ? readPem(o.clientCertFile, "--tls-client-cert-file") : null;
+  if (cert && key && o.clientCertFile && o.clientKeyFile)
+    checkClientKeyPair(cert, key, o.clientCertFile, o.clientKeyFile);
   return {
     ca: o.caCertFiles.length > 0 ? Buffer.concat(o.caCertFiles.map((f) => readPem(f, "--tls-ca-cert-files"))) : null,
-    key: o.clientKeyFile ? readPem(o.clientKeyFile, "--tls-client-key-file") : null,
-    cert: o.clientCertFile ? readPem(o.clientCertFile, "--tls-client-cert-file") : null,
+    key,
+    cert,
+  };
+}
+
+/** What a TLS probe after a failure sends (see probeTls): the client certificate and server name. */
+export function tlsProbeOptions(o: ClientTlsOptions): TlsProbeOptions {
+  const files = tlsFiles(o);
+  return {
+    ...(files?.cert && files.key ? { cert: files.cert, key: files.key } : {}),
+    ...(o.serverName ? { serverName: o.serverName } : {}),
   };
 }
 
@@ -63,11 +78,13 @@ export function clientCredentials(o: ClientTlsOptions): { creds: ChannelCredenti
   const files = tlsFiles(o);
   if (!files) return { creds: credentials.createInsecure(), options: {} };
   const { ca, key, cert } = files;
-  const creds = credentials.createSsl(
-    ca,
-    key,
-    cert,
-    o.allowInsecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {},
+  const creds = withoutIpServerName(
+    credentials.createSsl(
+      ca,
+      key,
+      cert,
+      o.allowInsecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {},
+    ),
   );
   const options: ChannelOptions = {};
   if (o.serverName) {
