@@ -61,8 +61,8 @@ export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
 
 /** Times in ms since the epoch; either end may be open. */
 export interface ObservedWindow {
-  since?: number;
-  until?: number;
+  since?: number | undefined;
+  until?: number | undefined;
 }
 
 function parseLabels(json: string): Record<string, string> {
