@@ -164,7 +164,7 @@ function coverageSection(r: ReplayResult): string {
   return [
     table(COVERAGE_HEADERS, coverageRows(r.coverage), "No workloads."),
     "<h3>Observed connections the declared policies would deny</h3>",
-    `<p>Replayed ${r.replayed} observed connection(s) through the policies${r.skipped ? ` (${r.skipped} not replayable: ICMP, or a peer without an address)` : ""}.</p>`,
+    `<p>Judged ${r.replayed} observed connection(s) through the policies as <code>flowpol diff</code> does.</p>`,
     table(
       ["from", "to", "port", "flows", "stopped at"],
       r.wouldDeny.map((d) => [d.src, d.dst, `${d.port}/${d.protocol}`, d.flows, d.side]),

@@ -8,6 +8,7 @@ import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { coverageMarkdown } from "../../report/replay-text.js";
 import { openStore } from "../../store/db.js";
+import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
 import type { Output } from "../output.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
@@ -40,7 +41,7 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
     const snapshot = readStoreSnapshot(db);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
     const view = graphView(snapshot);
-    const coverage = declared ? replay(snapshot, declared, () => true) : undefined;
+    const coverage = declared ? replay(readObserved(db), declared, () => true) : undefined;
     text =
       options.format === "html"
         ? reportHtml(findings, view, coverage)
