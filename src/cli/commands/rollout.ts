@@ -8,8 +8,8 @@ import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { buildTopology } from "../../policy/objects.js";
 import type { NetworkPolicy } from "../../policy/types.js";
 import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
+import { graphMermaid } from "../../render/index.js";
 import { analyze, type Findings } from "../../report/analyze.js";
-import { graphView, mermaidGraph } from "../../report/graph-view.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
@@ -30,6 +30,7 @@ import { readStoreSnapshot } from "../../store/read-report.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { wholeGraph } from "./report.js";
 
 export interface RolloutOptions {
   repo: string;
@@ -154,7 +155,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
 
   let findings: Findings | undefined;
-  let graphMermaid: string | undefined;
+  let mermaid: string | undefined;
   let observed: Observed | undefined;
   if (options.db) {
     const db = openStore(options.db, { mustExist: true, readonly: true });
@@ -162,7 +163,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
       const snapshot = readStoreSnapshot(db);
       observed = readObserved(db);
       findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
-      graphMermaid = mermaidGraph(graphView(snapshot));
+      mermaid = graphMermaid(wholeGraph(options.db)).trimEnd();
     } finally {
       db.close();
     }
@@ -267,16 +268,16 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     base: options.base,
     branch,
     findings,
-    graphMermaid,
+    graphMermaid: mermaid,
     replay: replaySections,
   });
   const observeExtras: PlacedFile[] = [
     { path: PULL_REQUEST_FILE, text: prText, wave: "observe", namespace: "", objects: [] },
   ];
-  if (findings && graphMermaid !== undefined) {
+  if (findings && mermaid !== undefined) {
     observeExtras.push({
       path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, graphMermaid, undefined)}`,
+      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
       wave: "observe",
       namespace: "",
       objects: [],
