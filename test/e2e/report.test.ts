@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../../src/store/sqlite.js";
 import { runCli } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
@@ -32,20 +31,11 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 /** Endpoints with at least one allowed flow: the nodes the graph must draw. */
+/** The nodes of `flowpol graph` (every namespace) with an allowed connection: the report draws that graph. */
 function expectedNodeCount(): number {
-  const store = new Database(db, { readonly: true });
-  try {
-    const row = store
-      .prepare(
-        `SELECT count(*) AS n FROM (
-           SELECT src_id AS id FROM edges WHERE verdict IN ('forwarded', 'audit', 'redirected')
-           UNION SELECT dst_id FROM edges WHERE verdict IN ('forwarded', 'audit', 'redirected'))`,
-      )
-      .get() as { n: number };
-    return row.n;
-  } finally {
-    store.close();
-  }
+  const r = runCli(["graph", "--db", db, "--format", "json", "--exclude-namespace", ""]);
+  const graph = JSON.parse(r.stdout) as { allowed: Array<{ from: string; to: string }> };
+  return new Set(graph.allowed.flatMap((e) => [e.from, e.to])).size;
 }
 
 describe("flowpol report (markdown)", () => {
