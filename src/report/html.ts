@@ -2,6 +2,7 @@ import type { Findings } from "./analyze.js";
 import type { GraphView } from "./graph-view.js";
 import type { ReplayResult } from "./replay.js";
 import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
+import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 
 /**
  * The discovery report as one self-contained HTML page: no network fetches, the graph drawn in
@@ -245,17 +246,7 @@ export function reportHtml(f: Findings, view: GraphView, coverage: ReplayResult 
       "None.",
     ),
     "<h2>Shared services</h2>",
-    table(
-      ["workload", "role", "port", "peers in other namespaces", "flows"],
-      f.sharedServices.map((x) => [
-        x.workload,
-        x.role === "service" ? "called by" : "calls",
-        `${x.port}/${x.protocol}`,
-        x.peers.join(", "),
-        x.flows,
-      ]),
-      "None found (no workload called on one port by 3 or more workloads of other namespaces, or from 2 or more other namespaces).",
-    ),
+    table(SHARED_HEADERS, sharedRows(f.sharedServices), NO_SHARED),
     "<h2>External destinations</h2>",
     table(
       ["IP", "DNS names", "ports", "callers", "flows"],

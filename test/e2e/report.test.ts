@@ -52,7 +52,14 @@ describe("flowpol report (markdown)", () => {
     ],
     ["the lost events from the gaps table", /- Lost events: 457 /],
     ["the CronJob seen in few runs", /\| online-boutique \| CronJob \| cart-cleanup \| 2 \|/],
-    ["the cluster DNS as a shared service", /\| kube-system\/coredns \| called by \| 53\/UDP \|/],
+    [
+      "the cluster DNS as a shared service (the graph's, as generate sees it)",
+      /\| cluster-dns \(catalog\) \| cluster DNS, called by \| kube-system\/coredns \| 53\/TCP, 53\/UDP \| online-boutique\/adservice, /,
+    ],
+    [
+      "the scraper as a shared caller",
+      /\| prometheus \(catalog\) \| calls \| monitoring\/prometheus-k8s \| 6443\/TCP, 9464\/TCP \| kube-apiserver, online-boutique\/adservice, /,
+    ],
     ["external destinations with their DNS names", /\| 54\.187\.174\.169 \| api\.stripe\.com \| 443\/TCP \|/],
     [
       "the cloud metadata address and its caller",

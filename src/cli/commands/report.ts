@@ -9,6 +9,7 @@ import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { coverageMarkdown } from "../../report/replay-text.js";
+import { sharedServiceRows } from "../../report/shared.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
@@ -43,7 +44,7 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
   let text: string;
   try {
     const snapshot = readStoreSnapshot(db);
-    const findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
+    const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
     const view = graphView(graph);
     const coverage = declared ? replay(readObserved(db), declared, () => true) : undefined;
     text =

@@ -13,6 +13,7 @@ import { analyze, type Findings } from "../../report/analyze.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { sharedServiceRows } from "../../report/shared.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
 import { Git } from "../../rollout/git.js";
@@ -162,8 +163,9 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     try {
       const snapshot = readStoreSnapshot(db);
       observed = readObserved(db);
-      findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
-      mermaid = graphMermaid(wholeGraph(options.db)).trimEnd();
+      const graph = wholeGraph(options.db);
+      findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
+      mermaid = graphMermaid(graph).trimEnd();
     } finally {
       db.close();
     }
