@@ -137,6 +137,8 @@ export interface UnobservedProof {
   unobservedPairsChecked: number;
   /** Unobserved pairs allowed only by a named shared-service or DNS exception. */
   allowedBySharedException: number;
+  /** Unobserved pairs that pass because the directions that would judge them were left un-isolated. */
+  unisolated: number;
   /** Unobserved pairs allowed by a per-flow policy: must be empty. */
   overPermissive: ProofFailure[];
   /** Set when the unobserved-pair check was skipped because it was too large. */
@@ -171,16 +173,24 @@ export function proveUnobserved(graph: DependencyGraph, policies: readonly Netwo
     }
     return list;
   };
-  // Passed (allowed, or not isolated) for some pod of each side: one such pair is already too much.
-  const allowsAny = (engine: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
-    endpointsOf(e.from).some((s) =>
-      endpointsOf(e.to).some(
-        (d) =>
-          judgeConnection(engine, { src: [s], dst: [d], protocol: e.protocol, port: e.port, fromNode: false })
-            .status !== "denied",
+  // The statuses for some pod of each side: one pair that passes is already too much.
+  const statuses = (engine: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    new Set(
+      endpointsOf(e.from).flatMap((s) =>
+        endpointsOf(e.to).map(
+          (d) =>
+            judgeConnection(engine, { src: [s], dst: [d], protocol: e.protocol, port: e.port, fromNode: false }).status,
+        ),
       ),
     );
-  const report: UnobservedProof = { unobservedPairsChecked: 0, allowedBySharedException: 0, overPermissive: [] };
+  const passes = (engine: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    [...statuses(engine, e)].some((s) => s !== "denied");
+  const report: UnobservedProof = {
+    unobservedPairsChecked: 0,
+    allowedBySharedException: 0,
+    unisolated: 0,
+    overPermissive: [],
+  };
 
   const workloads = [...graph.nodes.values()].filter((n) => n.type === "workload").sort((a, b) => cmp(a.id, b.id));
   const observed = new Set(graph.allowed.map(edgeKey));
@@ -206,8 +216,10 @@ export function proveUnobserved(graph: DependencyGraph, policies: readonly Netwo
         const e = { from: a.id, to: b.id, protocol: p.protocol, port: p.port };
         if (observed.has(edgeKey(e))) continue;
         report.unobservedPairsChecked++;
-        if (!allowsAny(all, e)) continue;
-        if (allowsAny(perFlowOnly, e)) report.overPermissive.push(e);
+        const seen = statuses(all, e);
+        if (!seen.has("allowed") && !seen.has("unprotected")) continue;
+        if (!seen.has("allowed")) report.unisolated++;
+        else if (passes(perFlowOnly, e)) report.overPermissive.push(e);
         else report.allowedBySharedException++;
       }
     }

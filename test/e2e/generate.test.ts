@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
-import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { REPO_ROOT, SHARED_CALICO, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
 import { CART, flow, pod, shopFlows, writeStore } from "../helpers/shop-store.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let shopDb: string;
 let boutiqueDb: string;
 let hubbleDb: string;
+let calicoDb: string;
 
 beforeAll(() => {
   tmp = tempDir();
@@ -27,6 +28,11 @@ beforeAll(() => {
     .filter((f) => f.endsWith(".jsonl"))
     .map((f) => join(SHARED_HUBBLE, f));
   runCli(["ingest", "--db", hubbleDb, ...captures]);
+  calicoDb = join(tmp.dir, "calico.db");
+  const calico = readdirSync(SHARED_CALICO)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => join(SHARED_CALICO, f));
+  runCli(["ingest", "--db", calicoDb, ...calico]);
 });
 afterAll(() => tmp.cleanup());
 
@@ -42,6 +48,7 @@ describe("flowpol generate", () => {
   it.each([
     ["the bundled Online Boutique sample", () => boutiqueDb],
     ["the real Hubble captures", () => hubbleDb],
+    ["the real Calico and Goldmane captures", () => calicoDb],
     ["the hand-built store", () => shopDb],
   ])("on %s: writes valid policies, and its proof and `flowpol diff --fail-on denied` agree", (_name, db) => {
     const out = join(tmp.dir, `out-${Math.random().toString(36).slice(2)}`);

@@ -109,10 +109,13 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
   if (unobserved.skipped) writeLine(out.stdout, `proof: unobserved pairs not checked: ${unobserved.skipped}`);
   else {
     const denied =
-      unobserved.unobservedPairsChecked - unobserved.allowedBySharedException - unobserved.overPermissive.length;
+      unobserved.unobservedPairsChecked -
+      unobserved.allowedBySharedException -
+      unobserved.unisolated -
+      unobserved.overPermissive.length;
     writeLine(
       out.stdout,
-      `proof: ${unobserved.unobservedPairsChecked} unobserved workload/port pair(s): ${denied} denied, ${unobserved.allowedBySharedException} allowed only by named shared-service exceptions, ${unobserved.overPermissive.length} over-permissive`,
+      `proof: ${unobserved.unobservedPairsChecked} unobserved workload/port pair(s): ${denied} denied, ${unobserved.allowedBySharedException} allowed only by named shared-service exceptions, ${unobserved.overPermissive.length} over-permissive${unobserved.unisolated > 0 ? `, ${unobserved.unisolated} pass where a direction was left un-isolated` : ""}`,
     );
   }
   for (const d of proof.denied) {
