@@ -52,8 +52,6 @@ function edge(
 }
 
 const snapshot: StoreSnapshot = {
-  podLabels: new Map(),
-  namespaces: [],
   endpoints: [
     workload(1, "a", "web"),
     workload(2, "b", "api"),
