@@ -25,16 +25,31 @@ function naiveJudge(
     const owner = direction === "egress" ? e.src : e.dst;
     const peer = direction === "egress" ? e.dst : e.src;
     if (owner.kind !== "workload") return { isolated: false, allowed: true };
-    let isolated = false;
-    let allowed = false;
-    for (const p of policies) {
-      if (p.policy.namespace !== owner.namespace || !p.selects(owner.pod.labels) || !p[direction]) continue;
-      isolated = true;
-      for (const rule of p[direction]!) if (ruleAllows(rule, peer, protocol, e.port)) allowed = true;
+    let anyIsolated = false;
+    let allAllowed = true;
+    // A workload is each of its pods' label sets: allowed only if allowed for every one.
+    for (const ownerPod of owner.pods) {
+      for (const peerLabels of peer.kind === "workload" ? peer.pods.map((p) => p.labels) : [undefined]) {
+        let isolated = false;
+        let allowed = false;
+        for (const p of policies) {
+          if (p.policy.namespace !== owner.namespace || !p.selects(ownerPod.labels) || !p[direction]) continue;
+          isolated = true;
+          for (const rule of p[direction]!) if (ruleAllows(rule, peer, peerLabels, protocol, e.port)) allowed = true;
+        }
+        anyIsolated ||= isolated;
+        if (isolated && !allowed) allAllowed = false;
+      }
     }
-    return { isolated, allowed: !isolated || allowed };
+    return { isolated: anyIsolated, allowed: allAllowed };
   };
-  const ruleAllows = (rule: CompiledRule, peer: ObservedEdge["src"], proto: Protocol, port: number) => {
+  const ruleAllows = (
+    rule: CompiledRule,
+    peer: ObservedEdge["src"],
+    peerLabels: Record<string, string> | undefined,
+    proto: Protocol,
+    port: number,
+  ) => {
     const portOk = !rule.ports || rule.ports.some((p) => p.kind === "numbered" && p.conns.has(proto, port));
     if (!portOk) return false;
     if (!rule.peers) return true;
@@ -42,7 +57,7 @@ function naiveJudge(
       if (x.kind === "pods") {
         if (peer.kind !== "workload") return false;
         const inNs = x.namespaces ? x.namespaces(nsLabels(peer.namespace)) : peer.namespace === x.ownNamespace;
-        return inNs && x.pods(peer.pod.labels);
+        return inNs && x.pods(peerLabels ?? {});
       }
       if (peer.kind !== "ip") return false;
       const [a, b, c, d] = peer.ip.split(".").map(Number);

@@ -520,7 +520,12 @@ export function buildProgram(out: Output): Command {
       .option("--cidr-prefix-v6 <n>", "widen external IPv6 peers to this prefix", parseIntFlag("--cidr-prefix-v6"), 128)
       .option("--node-cidr <cidr>", "node address blocks for host/probe traffic (repeatable)", collectList, [])
       .option("--allow-metadata", "allow egress to the cloud metadata address 169.254.169.254 when observed", false)
-      .option("--allow-any-address", "permit a prefix of 0 (0.0.0.0/0, ::/0)", false),
+      .option("--allow-any-address", "permit a prefix of 0 (0.0.0.0/0, ::/0)", false)
+      .option(
+        "--accept-denied",
+        "keep isolation that denies observed connections (listed) and exit 0; default: leave that direction un-isolated where a workload has no stable labels, exit 3 for anything else denied",
+        false,
+      ),
   ).action(async (o) => {
     const { generate } = await import("./commands/generate.js");
     await generate(
@@ -533,6 +538,7 @@ export function buildProgram(out: Output): Command {
         nodeCidrs: o.nodeCidr,
         allowMetadata: o.allowMetadata,
         allowAnyAddress: o.allowAnyAddress,
+        acceptDenied: o.acceptDenied,
       },
       out,
     );

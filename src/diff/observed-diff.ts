@@ -1,8 +1,8 @@
 import { effectivePolicyTypes } from "../policy/compile.js";
-import { isProtocol, type Protocol } from "../policy/conn-set.js";
 import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
 import { isEmptySelector } from "../policy/selector.js";
 import type { Namespace, NetworkPolicy, Pod, RuleRef } from "../policy/types.js";
+import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
 import type { Observed, ObservedEdge, ObservedPeer } from "./observed.js";
 
 /**
@@ -11,7 +11,7 @@ import type { Observed, ObservedEdge, ObservedPeer } from "./observed.js";
  * (no policy isolates either side); for every declared rule, how much traffic uses it; per
  * namespace, coverage. Pure.
  */
-export type EdgeStatus = "allowed" | "denied" | "unprotected";
+export type EdgeStatus = ConnectionStatus;
 
 export interface EdgeResult {
   edge: ObservedEdge;
@@ -67,15 +67,15 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   for (const n of input.namespaces ?? []) namespaces.set(n.name, n);
   const engine = new PolicyEngine(input.policies, [...namespaces.values()], { semantics: "kubernetes" });
 
-  const endpoints = new Map<ObservedPeer, Endpoint>();
-  const endpointOf = (peer: ObservedPeer): Endpoint => {
+  const endpoints = new Map<ObservedPeer, Endpoint[]>();
+  const endpointOf = (peer: ObservedPeer): Endpoint[] => {
     let e = endpoints.get(peer);
     if (!e) {
       if (peer.kind === "workload") {
         const ports = input.workloadPorts?.get(peer.id);
-        e = { kind: "pod", pod: ports ? { ...peer.pod, ports } : peer.pod };
-      } else if (peer.kind === "ip") e = ipEndpoint(peer.ip) ?? { kind: "unknown" };
-      else e = { kind: "unknown" };
+        e = peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
+      } else if (peer.kind === "ip") e = [ipEndpoint(peer.ip) ?? { kind: "unknown" }];
+      else e = [{ kind: "unknown" }];
       endpoints.set(peer, e);
     }
     return e;
@@ -102,7 +102,7 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   };
   const edges: EdgeResult[] = [];
   for (const edge of input.observed.edges) {
-    const result = judge(engine, edge, endpointOf(edge.src), endpointOf(edge.dst));
+    const result = judgeEdge(engine, edge, endpointOf);
     edges.push(result);
     totals[result.status].edges++;
     totals[result.status].flows += edge.flows;
@@ -125,32 +125,28 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   };
 }
 
-function judge(engine: PolicyEngine, edge: ObservedEdge, src: Endpoint, dst: Endpoint): EdgeResult {
-  if (!isProtocol(edge.protocol)) {
-    // NetworkPolicy can only allow TCP, UDP and SCTP: other protocols pass only where nothing isolates.
-    const egress = { isolated: src.kind === "pod" && engine.selecting(src.pod).egress.length > 0, rules: [] };
-    const ingress = { isolated: dst.kind === "pod" && engine.selecting(dst.pod).ingress.length > 0, rules: [] };
-    const deniedBy = [
-      ...(egress.isolated ? ["egress" as const] : []),
-      ...(ingress.isolated ? ["ingress" as const] : []),
-    ];
-    return { edge, status: deniedBy.length > 0 ? "denied" : "unprotected", egress, ingress, deniedBy, fromNode: false };
-  }
-  const v = engine.decide(src, dst, edge.protocol as Protocol, edge.port);
-  const fromNode = edge.src.kind === "ip" && edge.src.localNode === true && dst.kind === "pod";
-  const deniedBy: Array<"egress" | "ingress"> = [];
-  if (v.egress.isolated && v.egress.rules.length === 0) deniedBy.push("egress");
-  if (v.ingress.isolated && v.ingress.rules.length === 0 && !fromNode) deniedBy.push("ingress");
-  const status: EdgeStatus =
-    deniedBy.length > 0 ? "denied" : v.egress.isolated || v.ingress.isolated ? "allowed" : "unprotected";
-  return { edge, status, egress: v.egress, ingress: v.ingress, deniedBy, fromNode };
+/** The one verdict (src/policy/verdict.ts), on a stored edge. */
+export function judgeEdge(
+  engine: PolicyEngine,
+  edge: ObservedEdge,
+  endpointOf: (p: ObservedPeer) => Endpoint[],
+): EdgeResult {
+  const fromNode = edge.src.kind === "ip" && edge.src.localNode === true && edge.dst.kind === "workload";
+  const v = judgeConnection(engine, {
+    src: endpointOf(edge.src),
+    dst: endpointOf(edge.dst),
+    protocol: edge.protocol,
+    port: edge.port,
+    fromNode,
+  });
+  return { edge, status: v.status, egress: v.egress, ingress: v.ingress, deniedBy: v.deniedBy, fromNode };
 }
 
 function coverage(
   input: DiffInput,
   engine: PolicyEngine,
   edges: EdgeResult[],
-  endpointOf: (p: ObservedPeer) => Endpoint,
+  endpointOf: (p: ObservedPeer) => Endpoint[],
 ): NamespaceCoverage[] {
   const byNs = new Map<string, NamespaceCoverage>();
   const get = (ns: string) => {
@@ -182,9 +178,12 @@ function coverage(
   for (const w of input.observed.workloads) {
     const c = get(w.namespace);
     c.workloads++;
-    const e = endpointOf(w);
-    const sel = e.kind === "pod" ? engine.selecting(e.pod) : { ingress: [], egress: [] };
-    if (sel.ingress.length > 0 || sel.egress.length > 0) c.selectedWorkloads++;
+    const selected = endpointOf(w).some((e) => {
+      if (e.kind !== "pod") return false;
+      const sel = engine.selecting(e.pod);
+      return sel.ingress.length > 0 || sel.egress.length > 0;
+    });
+    if (selected) c.selectedWorkloads++;
   }
   for (const r of edges) {
     const nss = new Set(

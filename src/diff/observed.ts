@@ -6,7 +6,7 @@ import type { Pod } from "../policy/types.js";
  * reached its target (forwarded, audit or redirected), with its flow count. Pure.
  */
 export type ObservedPeer =
-  | { kind: "workload"; id: string; namespace: string; pod: Pod }
+  | { kind: "workload"; id: string; namespace: string; pods: Pod[] }
   | { kind: "ip"; id: string; ip: string; localNode?: boolean }
   | { kind: "unknown"; id: string };
 
@@ -27,17 +27,21 @@ export interface Observed {
   droppedEdges: number;
 }
 
-/** `ns/name[Kind]` for workloads (as netpol-analyzer names them), `host(10.1.0.5)`, `93.184.216.34`. */
+/**
+ * `ns/name[Kind]` for workloads (as netpol-analyzer names them), `host(10.1.0.5)`, `93.184.216.34`.
+ * A workload stands for each distinct label set of its pods (see `workloadLabelSets`).
+ */
 export function peerOf(
   e: Pick<GraphInput["endpoints"][number], "type" | "namespace" | "kind" | "name" | "ip">,
-  labels: Record<string, string> | undefined,
+  labelSets: ReadonlyArray<Record<string, string>> | undefined,
 ): ObservedPeer {
   if (e.type === "workload") {
+    const sets = labelSets && labelSets.length > 0 ? labelSets : [{}];
     return {
       kind: "workload",
       id: `${e.namespace}/${e.name}[${e.kind}]`,
       namespace: e.namespace,
-      pod: { namespace: e.namespace, labels: labels ?? {} },
+      pods: sets.map((labels) => ({ namespace: e.namespace, labels })),
     };
   }
   if (e.type === "entity") {
@@ -49,4 +53,20 @@ export function peerOf(
   }
   if (e.ip) return { kind: "ip", id: e.type === "external" ? e.ip : `unknown(${e.ip})`, ip: e.ip };
   return { kind: "unknown", id: e.namespace ? `unknown(${e.namespace})` : "unknown" };
+}
+
+/**
+ * The label sets a workload's pods are judged with: each distinct set, except that a pod recorded
+ * without labels counts only when no pod of the workload has any (the pods of one controller
+ * share their template's labels, so an empty set beside others means the record carried none).
+ */
+export function workloadLabelSets(sets: ReadonlyArray<Record<string, string>>): Array<Record<string, string>> {
+  const distinct = new Map<string, Record<string, string>>();
+  for (const labels of sets) {
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (!distinct.has(key)) distinct.set(key, labels);
+  }
+  const all = [...distinct.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l);
+  const labelled = all.filter((l) => Object.keys(l).length > 0);
+  return labelled.length > 0 ? labelled : [{}];
 }

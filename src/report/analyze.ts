@@ -1,12 +1,11 @@
 import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
 import type { StoreEdge, StoreEndpoint, StoreGap, StoreSnapshot, StoreSource } from "../store/read-report.js";
+import type { SharedServiceRow } from "./shared.js";
 
 /** The discovery findings, computed from a store snapshot. Pure. */
 
 export const DAY_MS = 86_400_000;
-/** Callers (or callees) in other namespaces that make a workload a shared service (or caller). */
-export const SHARED_SERVICE_MIN_PEERS = 3;
 const ALLOWED = new Set(["forwarded", "audit", "redirected"]);
 
 export interface WorkloadRow {
@@ -40,16 +39,8 @@ export interface Findings {
   unavailableNodes: string[];
   gaps: StoreGap[];
   sources: StoreSource[];
-  sharedServices: Array<{
-    workload: string;
-    /** service: called by many from other namespaces; caller: calls many in other namespaces. */
-    role: "service" | "caller";
-    protocol: string;
-    port: number;
-    peers: string[];
-    namespaces: string[];
-    flows: number;
-  }>;
+  /** The dependency graph's shared services (src/report/shared.ts), as generate sees them. */
+  sharedServices: SharedServiceRow[];
   externalDestinations: Array<{ ip: string; dnsNames: string[]; ports: string[]; callers: string[]; flows: number }>;
   droppedOrAudited: Array<EdgeRow & { verdict: string; dropReason: string; policies: string[] }>;
   metadataCalls: Array<{ caller: string; ip: string; port: number; flows: number; verdict: string }>;
@@ -74,7 +65,10 @@ function utcDay(ms: number): number {
   return Math.floor(ms / DAY_MS);
 }
 
-export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }): Findings {
+export function analyze(
+  snapshot: StoreSnapshot,
+  options: { minJobRuns: number; shared: SharedServiceRow[] },
+): Findings {
   const byId = new Map(snapshot.endpoints.map((e) => [e.id, e]));
   const label = (id: number) => {
     const e = byId.get(id);
@@ -106,42 +100,6 @@ export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }
     lastSeen: e.lastSeen,
   });
   const allowed = snapshot.edges.filter((e) => ALLOWED.has(e.verdict));
-
-  // A shared service is called on one port from outside its namespace by several callers; a
-  // shared caller (scraper, ingress controller) calls one port on several workloads elsewhere.
-  type SharedAcc = {
-    id: number;
-    role: "service" | "caller";
-    protocol: string;
-    port: number;
-    peers: Set<number>;
-    namespaces: Set<string>;
-    flows: number;
-  };
-  const shared = new Map<string, SharedAcc>();
-  const note = (id: number, role: "service" | "caller", e: StoreEdge, peer: StoreEndpoint) => {
-    const key = `${role}|${id}|${e.protocol}|${e.port}`;
-    const s: SharedAcc = shared.get(key) ?? {
-      id,
-      role,
-      protocol: e.protocol,
-      port: e.port,
-      peers: new Set<number>(),
-      namespaces: new Set<string>(),
-      flows: 0,
-    };
-    s.peers.add(peer.id);
-    s.namespaces.add(peer.namespace);
-    s.flows += e.count;
-    shared.set(key, s);
-  };
-  for (const e of allowed) {
-    const src = byId.get(e.src);
-    const dst = byId.get(e.dst);
-    if (src?.type !== "workload" || dst?.type !== "workload" || src.namespace === dst.namespace) continue;
-    note(dst.id, "service", e, src);
-    note(src.id, "caller", e, dst);
-  }
 
   const external = new Map<number, { ports: Set<string>; callers: Set<string>; flows: number }>();
   for (const e of allowed) {
@@ -202,24 +160,7 @@ export function analyze(snapshot: StoreSnapshot, options: { minJobRuns: number }
     ].sort(),
     gaps: snapshot.gaps,
     sources: snapshot.sources,
-    sharedServices: [...shared.values()]
-      .filter((s) => s.peers.size >= SHARED_SERVICE_MIN_PEERS || s.namespaces.size >= 2)
-      .map((s) => ({
-        workload: label(s.id),
-        role: s.role,
-        protocol: s.protocol,
-        port: s.port,
-        peers: [...s.peers].map(label).sort(),
-        namespaces: [...s.namespaces].sort(),
-        flows: s.flows,
-      }))
-      .sort((a, b) =>
-        a.role !== b.role
-          ? a.role === "service"
-            ? -1
-            : 1
-          : b.peers.length - a.peers.length || (a.workload < b.workload ? -1 : 1),
-      ),
+    sharedServices: options.shared,
     externalDestinations: [...external.entries()]
       .map(([id, x]) => ({
         ip: byId.get(id)?.ip ?? "",

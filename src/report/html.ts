@@ -2,6 +2,7 @@ import type { Findings } from "./analyze.js";
 import type { GraphView } from "./graph-view.js";
 import type { ReplayResult } from "./replay.js";
 import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
+import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 
 /**
  * The discovery report as one self-contained HTML page: no network fetches, the graph drawn in
@@ -164,7 +165,7 @@ function coverageSection(r: ReplayResult): string {
   return [
     table(COVERAGE_HEADERS, coverageRows(r.coverage), "No workloads."),
     "<h3>Observed connections the declared policies would deny</h3>",
-    `<p>Replayed ${r.replayed} observed connection(s) through the policies${r.skipped ? ` (${r.skipped} not replayable: ICMP, or a peer without an address)` : ""}.</p>`,
+    `<p>Judged ${r.replayed} observed connection(s) through the policies as <code>flowpol diff</code> does.</p>`,
     table(
       ["from", "to", "port", "flows", "stopped at"],
       r.wouldDeny.map((d) => [d.src, d.dst, `${d.port}/${d.protocol}`, d.flows, d.side]),
@@ -245,17 +246,7 @@ export function reportHtml(f: Findings, view: GraphView, coverage: ReplayResult 
       "None.",
     ),
     "<h2>Shared services</h2>",
-    table(
-      ["workload", "role", "port", "peers in other namespaces", "flows"],
-      f.sharedServices.map((x) => [
-        x.workload,
-        x.role === "service" ? "called by" : "calls",
-        `${x.port}/${x.protocol}`,
-        x.peers.join(", "),
-        x.flows,
-      ]),
-      "None found (no workload called on one port by 3 or more workloads of other namespaces, or from 2 or more other namespaces).",
-    ),
+    table(SHARED_HEADERS, sharedRows(f.sharedServices), NO_SHARED),
     "<h2>External destinations</h2>",
     table(
       ["IP", "DNS names", "ports", "callers", "flows"],

@@ -1,4 +1,5 @@
 import type { Findings } from "./analyze.js";
+import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 
 const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(".000Z", "Z"));
 
@@ -79,23 +80,7 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
   );
   out.push("## Dependency graph", "", "```mermaid", mermaid, "```", "");
   out.push("## Shared services", "");
-  out.push(
-    ...(f.sharedServices.length
-      ? table(
-          ["workload", "role", "port", "peers in other namespaces", "flows"],
-          f.sharedServices.map((s) => [
-            s.workload,
-            s.role === "service" ? "called by" : "calls",
-            `${s.port}/${s.protocol}`,
-            s.peers.join(", "),
-            s.flows,
-          ]),
-        )
-      : none(
-          "None found (no workload called on one port by 3 or more workloads of other namespaces, or from 2 or more other namespaces).",
-        )),
-    "",
-  );
+  out.push(...(f.sharedServices.length ? table(SHARED_HEADERS, sharedRows(f.sharedServices)) : none(NO_SHARED)), "");
   out.push("## External destinations", "");
   out.push(
     ...(f.externalDestinations.length

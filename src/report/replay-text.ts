@@ -7,7 +7,7 @@ function cell(s: string | number): string {
 const pct = (n: number, d: number) => (d === 0 ? "-" : `${Math.round((100 * n) / d)}%`);
 
 export function wouldDenyMarkdown(r: ReplayResult): string {
-  const head = `Replayed ${r.replayed} observed connection(s) through the policies with flowpol's NetworkPolicy engine${r.skipped ? ` (${r.skipped} not replayable: ICMP, or a peer without an address)` : ""}.`;
+  const head = `Judged ${r.replayed} observed connection(s) through the policies as \`flowpol diff\` does.`;
   if (r.wouldDeny.length === 0) return `${head} None would be denied.`;
   return [
     `${head} **${r.wouldDeny.length} would be denied:**`,
@@ -32,9 +32,10 @@ export function coverageRows(c: readonly NamespaceCoverage[]): Array<Array<strin
     n.namespace,
     n.defaultDenyIngress ? "yes" : "no",
     n.defaultDenyEgress ? "yes" : "no",
-    `${n.selectedIngress}/${n.workloads} (${pct(n.selectedIngress, n.workloads)})`,
-    `${n.selectedEgress}/${n.workloads} (${pct(n.selectedEgress, n.workloads)})`,
-    `${n.allowed}/${n.connections} (${pct(n.allowed, n.connections)})`,
+    `${n.selectedWorkloads}/${n.workloads} (${pct(n.selectedWorkloads, n.workloads)})`,
+    `${n.allowedFlows}/${n.flows} (${pct(n.allowedFlows, n.flows)})`,
+    n.deniedFlows,
+    n.unprotectedFlows,
   ]);
 }
 
@@ -42,9 +43,10 @@ export const COVERAGE_HEADERS = [
   "namespace",
   "default-deny ingress",
   "default-deny egress",
-  "workloads selected (ingress)",
-  "workloads selected (egress)",
-  "observed connections allowed",
+  "workloads selected",
+  "observed flows allowed",
+  "flows denied",
+  "flows unprotected",
 ];
 
 export function coverageMarkdown(r: ReplayResult): string {

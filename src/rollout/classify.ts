@@ -16,7 +16,10 @@ import {
  * Places every generated object in the wave where it cannot enforce more than that wave means
  * to. In Kubernetes an allow policy isolates every pod it selects, so:
  * - non-enforcing kinds (Calico staged policies) go to `observe`;
- * - ingress policies that select particular pods go to `allow`;
+ * - ingress policies that select particular pods go to `allow`, unless their namespace has a
+ *   namespace-wide ingress exception: that exception also allows traffic to those pods, so they go
+ *   with it (every wave is then safe: a pod isolated for ingress has all its final ingress rules,
+ *   since only policies of its own namespace select it);
  * - ingress policies that select every pod of a namespace (default-deny ingress, namespace-wide
  *   exceptions) isolate the whole namespace and go to its `deny-ingress` step;
  * - every egress policy (the DNS exception included) isolates egress and goes to `deny-egress`.
@@ -288,6 +291,8 @@ export function placeFiles(files: readonly PolicyFile[]): { placed: PlacedFile[]
   const kustomizations: PolicyFile[] = [];
   const taken = new Set(files.map((f) => f.path));
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const parsed: Array<{ file: PolicyFile; topNamespace: string; docs: number; single: boolean; parts: PlacedDoc[] }> =
+    [];
   for (const file of sorted) {
     const topNamespace = file.path.includes("/") ? file.path.slice(0, file.path.indexOf("/")) : "";
     if (isKustomizationPath(file.path)) {
@@ -321,7 +326,24 @@ export function placeFiles(files: readonly PolicyFile[]): { placed: PlacedFile[]
       if (doc.contents === null) return;
       parts.push(...placeDocument(doc, where, topNamespace));
     });
-    if (parts.length === 0) continue;
+    if (parts.length > 0) {
+      const docCount = docs.filter((d) => d.contents !== null).length;
+      parsed.push({ file, topNamespace, docs: docCount, single: docs.length === 1, parts });
+    }
+  }
+  const withIngressException = new Set(
+    parsed.flatMap(({ parts }) =>
+      parts.filter((p) => p.role === "namespace-wide" && p.direction === "Ingress").map((p) => p.namespace),
+    ),
+  );
+  for (const { parts } of parsed) {
+    for (const p of parts) {
+      if (p.wave === "allow" && p.direction === "Ingress" && withIngressException.has(p.namespace)) {
+        p.wave = "deny-ingress";
+      }
+    }
+  }
+  for (const { file, topNamespace, docs, single, parts } of parsed) {
     const groups = new Map<string, PlacedDoc[]>();
     for (const p of parts) groups.set(stepKey(p), [...(groups.get(stepKey(p)) ?? []), p]);
     const stem = file.path.replace(/\.ya?ml$/i, "");
@@ -341,14 +363,9 @@ export function placeFiles(files: readonly PolicyFile[]): { placed: PlacedFile[]
         }
         taken.add(path);
       }
-      const unchanged =
-        groups.size === 1 &&
-        parts.length === docs.filter((d) => d.contents !== null).length &&
-        group.every((g) => !g.split);
+      const unchanged = groups.size === 1 && parts.length === docs && group.every((g) => !g.split);
       const text =
-        unchanged && docs.length === 1
-          ? reuseIfLabelled(file.text, group[0]!.text)
-          : group.map((g) => g.text).join("---\n");
+        unchanged && single ? reuseIfLabelled(file.text, group[0]!.text) : group.map((g) => g.text).join("---\n");
       placed.push({
         path,
         text,

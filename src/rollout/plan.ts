@@ -133,6 +133,9 @@ export function planSteps(
         ? ordered(namespaces, options.waveOrder, "--wave-order", ingressOrder(facts))
         : ordered(namespaces, options.egressOrder, "--egress-order", egressOrder(facts));
     order.forEach((ns, i) => {
+      const stepFiles = byWave(kind, files).filter((f) => f.namespace === ns);
+      // An ingress allow waits here when its namespace has a namespace-wide ingress exception.
+      const withAllows = stepFiles.some((f) => f.objects.some((o) => o.role === "allow"));
       steps.push({
         id: `${wave}.${i + 1}`,
         wave,
@@ -140,9 +143,9 @@ export function planSteps(
         namespace: ns,
         title:
           kind === "deny-ingress"
-            ? `deny ingress in ${label(ns)}: default-deny and namespace-wide exceptions`
+            ? `deny ingress in ${label(ns)}: ${withAllows ? "ingress allows, " : ""}default-deny and namespace-wide exceptions`
             : `deny egress in ${label(ns)}: egress allows, DNS and default-deny`,
-        files: byWave(kind, files).filter((f) => f.namespace === ns),
+        files: stepFiles,
         removals: byWave(kind, removals)
           .filter((f) => f.namespace === ns)
           .map((f) => f.path),

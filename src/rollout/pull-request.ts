@@ -7,6 +7,8 @@ import { fillTemplate } from "./template.js";
 export interface ReplaySections {
   wouldDeny: string;
   unusedRules: string;
+  /** Every wave's commit replayed ("wave 3.1: 0 observed connection(s) denied that the final state allows"). */
+  waves: string;
 }
 
 export interface PullRequestInput {
@@ -151,6 +153,7 @@ export function pullRequestText(template: string, templateFile: string, input: P
       namespaces: namespacesSection(input.findings),
       exceptions: exceptionsSection(input),
       would_deny: input.replay?.wouldDeny ?? NOT_COMPUTED,
+      wave_replay: input.replay?.waves ?? NOT_COMPUTED,
       unused_rules: input.replay?.unusedRules ?? NOT_COMPUTED,
       graph: input.graphMermaid ? `\`\`\`mermaid\n${input.graphMermaid}\n\`\`\`` : "_No store was given (`--db`)._",
       base: input.base,

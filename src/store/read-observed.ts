@@ -1,19 +1,25 @@
-import { type Observed, type ObservedEdge, type ObservedPeer, peerOf } from "../diff/observed.js";
+import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../diff/observed.js";
 import { ALLOWED_VERDICTS } from "../model/flow.js";
 import type { Db } from "./db.js";
 
 /**
  * The observed traffic `flowpol diff` judges, straight from the store: edges that reached their
  * target, summed over verdicts and sources by SQLite (GROUP BY), as rows rather than objects so
- * that 100,000 edges cost little memory. Workloads carry the labels of their first pod by name.
+ * that 100,000 edges cost little memory. Workloads carry the distinct label sets of their pods
+ * (`workloadLabelSets`). A window keeps the edges whose span overlaps it, as the graph does.
  */
-export function readObserved(db: Db): Observed {
+export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
   const allowed = JSON.stringify([...ALLOWED_VERDICTS]);
-  const labels = new Map<number, Record<string, string>>();
-  const podRows = db.prepare("SELECT endpoint_id, labels FROM pods ORDER BY endpoint_id, name").raw().all() as Array<
-    [number, string]
-  >;
-  for (const [id, json] of podRows) if (!labels.has(id)) labels.set(id, parseLabels(json));
+  const since = window.since ?? Number.MIN_SAFE_INTEGER;
+  const until = window.until ?? Number.MAX_SAFE_INTEGER;
+  const podSets = new Map<number, Array<Record<string, string>>>();
+  const podRows = db.prepare("SELECT DISTINCT endpoint_id, labels FROM pods").raw().all() as Array<[number, string]>;
+  for (const [id, json] of podRows) {
+    const list = podSets.get(id);
+    if (list) list.push(parseLabels(json));
+    else podSets.set(id, [parseLabels(json)]);
+  }
+  const labels = new Map([...podSets].map(([id, sets]) => [id, workloadLabelSets(sets)]));
 
   const peers = new Map<number, ObservedPeer>();
   const endpointRows = db.prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints").raw().all() as Array<
@@ -27,10 +33,11 @@ export function readObserved(db: Db): Observed {
   const edgeRows = db
     .prepare(
       `SELECT src_id, dst_id, protocol, port, SUM(count) FROM edges
-       WHERE verdict IN (SELECT value FROM json_each(?)) GROUP BY src_id, dst_id, protocol, port`,
+       WHERE verdict IN (SELECT value FROM json_each(?)) AND last_seen >= ? AND first_seen <= ?
+       GROUP BY src_id, dst_id, protocol, port`,
     )
     .raw()
-    .all(allowed) as Array<[number, number, string, number, number]>;
+    .all(allowed, since, until) as Array<[number, number, string, number, number]>;
   for (const [srcId, dstId, protocol, port, flows] of edgeRows) {
     const src = peers.get(srcId);
     const dst = peers.get(dstId);
@@ -39,10 +46,10 @@ export function readObserved(db: Db): Observed {
   const dropped = db
     .prepare(
       `SELECT COUNT(*) FROM (SELECT 1 FROM edges WHERE verdict NOT IN (SELECT value FROM json_each(?))
-       GROUP BY src_id, dst_id, protocol, port)`,
+       AND last_seen >= ? AND first_seen <= ? GROUP BY src_id, dst_id, protocol, port)`,
     )
     .pluck()
-    .get(allowed) as number;
+    .get(allowed, since, until) as number;
   const namespaces = (
     db.prepare("SELECT name, labels FROM namespaces ORDER BY name").raw().all() as Array<[string, string]>
   ).map(([name, json]) => ({ name, labels: parseLabels(json) }));
@@ -50,6 +57,12 @@ export function readObserved(db: Db): Observed {
     (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
   );
   return { edges, namespaces, workloads, droppedEdges: dropped };
+}
+
+/** Times in ms since the epoch; either end may be open. */
+export interface ObservedWindow {
+  since?: number | undefined;
+  until?: number | undefined;
 }
 
 function parseLabels(json: string): Record<string, string> {

@@ -52,9 +52,6 @@ export interface StoreSource {
 }
 
 export interface StoreSnapshot {
-  /** Distinct label sets of each workload's pods, by endpoint id. */
-  podLabels: Map<number, Array<Record<string, string>>>;
-  namespaces: Array<{ name: string; labels: Record<string, string> }>;
   endpoints: StoreEndpoint[];
   edges: StoreEdge[];
   gaps: StoreGap[];
@@ -122,26 +119,5 @@ export function readStoreSnapshot(db: Db): StoreSnapshot {
        ORDER BY namespace, name, endpoint_id, protocol, port`,
     )
     .all() as StoreSnapshot["services"];
-  const podLabels = new Map<number, Array<Record<string, string>>>();
-  for (const r of db
-    .prepare("SELECT DISTINCT endpoint_id AS id, labels FROM pods ORDER BY endpoint_id, labels")
-    .all() as Array<{
-    id: number;
-    labels: string;
-  }>) {
-    podLabels.set(r.id, [...(podLabels.get(r.id) ?? []), parseLabels(r.labels)]);
-  }
-  const namespaces = (
-    db.prepare("SELECT name, labels FROM namespaces ORDER BY name").all() as Array<{ name: string; labels: string }>
-  ).map((r) => ({ name: r.name, labels: parseLabels(r.labels) }));
-  return { podLabels, namespaces, endpoints, edges, gaps, sources, services };
-}
-
-function parseLabels(text: string): Record<string, string> {
-  try {
-    const v = JSON.parse(text || "{}") as unknown;
-    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
+  return { endpoints, edges, gaps, sources, services };
 }

@@ -6,8 +6,11 @@
  * - `toManifest(policy, flavor)`: one policy as a Kubernetes object (NetworkPolicy,
  *   CiliumNetworkPolicy, StagedKubernetesNetworkPolicy).
  * - `generateTree(graph, plan, flavor)`: the output folder as relative paths and text.
- * - `proveCoverage(graph, plan, networkPolicies)`: replays the observed connections through the
- *   policy engine (`src/policy`).
+ * - `synthesizeSound(graph, observed, options, sound)`: synthesis judged against the store's
+ *   observed connections, directions left un-isolated where a workload cannot be selected.
+ * - `proveObserved(observed, networkPolicies, context)`: the store's observed connections judged
+ *   through the generated set by the one verdict (`src/policy/verdict.ts`), as `flowpol diff` does;
+ *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed.
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
@@ -33,14 +36,22 @@ export {
   type Rule,
   type SynthNotice,
   type SynthOptions,
+  type Unisolated,
 } from "./model.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
 export { mergePorts, synthesize } from "./plan.js";
+export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
 export {
+  DENIED_REASONS,
+  type DeniedConnection,
+  type DeniedReason,
   MAX_PAIR_CHECKS,
   type NetworkPolicyObject,
+  type ObservedProof,
+  type ProofContext,
   type ProofFailure,
-  type ProofReport,
-  proveCoverage,
+  proveObserved,
+  proveUnobserved,
+  type UnobservedProof,
 } from "./verify.js";

@@ -102,6 +102,14 @@ export interface NotAllowed {
 export interface NamespacePlan {
   namespace: string;
   policies: PolicyIntent[];
+  /** Directions left un-isolated because isolating them would deny observed connections. */
+  unisolated?: Unisolated[];
+}
+
+/** A direction of a namespace with no policy, and the observed connections it would deny. */
+export interface Unisolated {
+  direction: "ingress" | "egress";
+  connections: string[];
 }
 
 export interface PolicyPlan {

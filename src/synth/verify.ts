@@ -1,18 +1,21 @@
+import type { Observed, ObservedEdge, ObservedPeer } from "../diff/observed.js";
+import { diffObserved, type EdgeResult } from "../diff/observed-diff.js";
 import { InternalError } from "../errors.js";
 import { cmp, type DependencyGraph, edgeKey, type GraphEdge, type GraphNode } from "../graph/index.js";
-import type { Protocol } from "../policy/conn-set.js";
 import { type Endpoint, PolicyEngine } from "../policy/engine.js";
 import { parseCidr } from "../policy/ip-range.js";
 import type { NetworkPolicy } from "../policy/types.js";
 import { parseNetworkPolicy } from "../policy/validate.js";
-import { hostCidr } from "./cidr.js";
+import { judgeConnection } from "../policy/verdict.js";
+import { hostCidr, METADATA_IPV4 } from "./cidr.js";
 import { PURPOSE_LABEL } from "./manifests.js";
-import type { PolicyPlan } from "./model.js";
 
 /**
- * The proof, on the policy engine (`src/policy`, networking.k8s.io/v1 semantics): replaying the
- * observed connections through the generated policies allows every one of them, and no other
- * pair of known workloads and ports is allowed except through a named shared-service exception.
+ * The proof, through the path users run (`flowpol diff`: the policy engine over the store's
+ * observed connections, all of them): every observed allowed connection is allowed by the
+ * generated set, or denied for a reason from a short documented list (`DENIED_REASONS`); and no
+ * other pair of known workloads and ports is allowed except through a named shared-service
+ * exception.
  */
 
 /** A generated object in networking.k8s.io/v1 form (any flavor's plan has one). */
@@ -21,7 +24,106 @@ export interface NetworkPolicyObject {
   spec: Record<string, unknown>;
 }
 
-// ---- the proof ----
+/** Why an observed connection may stay denied; anything else fails the proof. */
+export type DeniedReason = "metadata-address" | "no-address" | "no-ports" | "below-min-flows" | "unselectable";
+
+export const DENIED_REASONS: Record<DeniedReason, string> = {
+  "metadata-address": `the cloud metadata address ${METADATA_IPV4} (pass --allow-metadata to allow it)`,
+  "no-address": "a peer with no address: no NetworkPolicy peer can name it",
+  "no-ports": "a protocol without ports (ICMP and the like): NetworkPolicy rules name TCP, UDP and SCTP",
+  "below-min-flows": "fewer flows than --min-flows",
+  unselectable: "a workload with no stable labels: no selector picks exactly its pods",
+};
+
+export interface DeniedConnection {
+  from: string;
+  to: string;
+  protocol: string;
+  port: number;
+  flows: number;
+  deniedBy: Array<"egress" | "ingress">;
+  /** The namespaces whose isolation denies it (egress of the source, ingress of the destination). */
+  sides: Array<{ namespace: string; direction: "egress" | "ingress" }>;
+  /** Undefined: no documented reason (the proof fails). */
+  reason: DeniedReason | undefined;
+}
+
+export interface ObservedProof {
+  /** Observed connections (distinct source, destination, protocol, port) that reached their target. */
+  observed: number;
+  allowed: number;
+  /** Neither side is isolated by the generated set (namespaces out of scope). */
+  unprotected: number;
+  denied: DeniedConnection[];
+}
+
+export interface ProofContext {
+  allowMetadata: boolean;
+  minFlows: number;
+  /** Workloads (`ns/name[Kind]`, as the store names them) no selector picks exactly. */
+  unselectable: ReadonlySet<string>;
+}
+
+export function proveObserved(
+  observed: Observed,
+  policies: readonly NetworkPolicyObject[],
+  context: ProofContext,
+): ObservedProof {
+  const parsed = policies.map((p) => parseGenerated(p));
+  const result = diffObserved({ observed, policies: parsed.map((p) => p.policy) });
+  const proof: ObservedProof = {
+    observed: result.edges.length,
+    allowed: result.totals.allowed.edges,
+    unprotected: result.totals.unprotected.edges,
+    denied: [],
+  };
+  for (const r of result.edges) {
+    if (r.status !== "denied") continue;
+    proof.denied.push({
+      from: r.edge.src.id,
+      to: r.edge.dst.id,
+      protocol: r.edge.protocol,
+      port: r.edge.port,
+      flows: r.edge.flows,
+      deniedBy: r.deniedBy,
+      sides: sidesOf(r),
+      reason: reasonFor(r.edge, context),
+    });
+  }
+  return proof;
+}
+
+function sidesOf(r: EdgeResult): DeniedConnection["sides"] {
+  const out: DeniedConnection["sides"] = [];
+  const ns = (p: ObservedPeer) => (p.kind === "workload" ? p.namespace : undefined);
+  for (const direction of r.deniedBy) {
+    const namespace = ns(direction === "egress" ? r.edge.src : r.edge.dst);
+    if (namespace !== undefined) out.push({ namespace, direction });
+  }
+  return out;
+}
+
+function reasonFor(edge: ObservedEdge, context: ProofContext): DeniedReason | undefined {
+  const peers = [edge.src, edge.dst];
+  if (peers.some((p) => p.kind === "unknown")) return "no-address";
+  if (!context.allowMetadata && peers.some((p) => p.kind === "ip" && p.ip === METADATA_IPV4)) return "metadata-address";
+  if (!["TCP", "UDP", "SCTP"].includes(edge.protocol)) return "no-ports";
+  if (edge.flows < context.minFlows) return "below-min-flows";
+  if (peers.some((p) => p.kind === "workload" && context.unselectable.has(p.id))) return "unselectable";
+  return undefined;
+}
+
+function parseGenerated(p: NetworkPolicyObject): { policy: NetworkPolicy; purpose: string | undefined } {
+  const { policy, issues } = parseNetworkPolicy(p, p.metadata.namespace);
+  if (!policy || issues.length > 0) {
+    throw new InternalError(
+      `generated policy ${p.metadata.namespace}/${p.metadata.name} is invalid: ${JSON.stringify(issues)}`,
+    );
+  }
+  return { policy, purpose: p.metadata.labels?.[PURPOSE_LABEL] };
+}
+
+// ---- nothing else is allowed ----
 
 export interface ProofFailure {
   from: string;
@@ -30,18 +132,13 @@ export interface ProofFailure {
   port: number;
 }
 
-export interface ProofReport {
-  /** Observed allowed connections replayed (those synthesis meant to allow). */
-  observed: number;
-  allowedObserved: number;
-  /** Observed connections a generated policy fails to allow: must be empty. */
-  missed: ProofFailure[];
-  /** Observed connections deliberately not allowed (ICMP, metadata address, unselectable pods). */
-  excludedByDesign: number;
+export interface UnobservedProof {
   /** Pairs of known workloads and ports that were not observed, checked for denial. */
   unobservedPairsChecked: number;
   /** Unobserved pairs allowed only by a named shared-service or DNS exception. */
   allowedBySharedException: number;
+  /** Unobserved pairs that pass because the directions that would judge them were left un-isolated. */
+  unisolated: number;
   /** Unobserved pairs allowed by a per-flow policy: must be empty. */
   overPermissive: ProofFailure[];
   /** Set when the unobserved-pair check was skipped because it was too large. */
@@ -51,23 +148,20 @@ export interface ProofReport {
 /** Pair checks beyond this are skipped (the check is quadratic in workloads). */
 export const MAX_PAIR_CHECKS = 4_000_000;
 
-export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies: NetworkPolicyObject[]): ProofReport {
+/**
+ * Pairs of known workloads (one side in scope) on the ports the destination was seen serving,
+ * never observed together: each must be denied, or allowed only by a DNS or shared-service
+ * exception (judged by the one verdict, as observed connections are).
+ */
+export function proveUnobserved(graph: DependencyGraph, policies: readonly NetworkPolicyObject[]): UnobservedProof {
   const namespaces = [...graph.namespaceLabels].map(([name, labels]) => ({ name, labels }));
-  const parsed = policies.map((p) => {
-    const { policy, issues } = parseNetworkPolicy(p, p.metadata.namespace);
-    if (!policy || issues.length > 0) {
-      throw new InternalError(
-        `generated policy ${p.metadata.namespace}/${p.metadata.name} is invalid: ${JSON.stringify(issues)}`,
-      );
-    }
-    return { policy, purpose: p.metadata.labels?.[PURPOSE_LABEL] };
-  });
+  const parsed = policies.map((p) => parseGenerated(p));
   const all = new PolicyEngine(
     parsed.map((p) => p.policy),
     namespaces,
   );
   const perFlowOnly = new PolicyEngine(
-    parsed.filter((p) => p.purpose !== "shared" && p.purpose !== "dns").map((p) => p.policy) as NetworkPolicy[],
+    parsed.filter((p) => p.purpose !== "shared" && p.purpose !== "dns").map((p) => p.policy),
     namespaces,
   );
   const endpoints = new Map<string, Endpoint[]>();
@@ -79,31 +173,24 @@ export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies
     }
     return list;
   };
-  const allows = (engine: PolicyEngine, s: Endpoint, d: Endpoint, protocol: string, port: number) =>
-    engine.decide(s, d, protocol as Protocol, port).allowed;
-  const byDesign = new Set(plan.notAllowed.map((n) => edgeKey(n.edge)));
-  const report: ProofReport = {
-    observed: 0,
-    allowedObserved: 0,
-    missed: [],
-    excludedByDesign: 0,
+  // The statuses for some pod of each side: one pair that passes is already too much.
+  const statuses = (engine: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    new Set(
+      endpointsOf(e.from).flatMap((s) =>
+        endpointsOf(e.to).map(
+          (d) =>
+            judgeConnection(engine, { src: [s], dst: [d], protocol: e.protocol, port: e.port, fromNode: false }).status,
+        ),
+      ),
+    );
+  const passes = (engine: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
+    [...statuses(engine, e)].some((s) => s !== "denied");
+  const report: UnobservedProof = {
     unobservedPairsChecked: 0,
     allowedBySharedException: 0,
+    unisolated: 0,
     overPermissive: [],
   };
-  const allowsEvery = (ev: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
-    endpointsOf(e.from).every((s) => endpointsOf(e.to).every((d) => allows(ev, s, d, e.protocol, e.port)));
-  const allowsAny = (ev: PolicyEngine, e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">) =>
-    endpointsOf(e.from).some((s) => endpointsOf(e.to).some((d) => allows(ev, s, d, e.protocol, e.port)));
-  for (const e of graph.allowed) {
-    if (byDesign.has(edgeKey(e))) {
-      report.excludedByDesign++;
-      continue;
-    }
-    report.observed++;
-    if (allowsEvery(all, e)) report.allowedObserved++;
-    else report.missed.push({ from: e.from, to: e.to, protocol: e.protocol, port: e.port });
-  }
 
   const workloads = [...graph.nodes.values()].filter((n) => n.type === "workload").sort((a, b) => cmp(a.id, b.id));
   const observed = new Set(graph.allowed.map(edgeKey));
@@ -129,8 +216,10 @@ export function proveCoverage(graph: DependencyGraph, plan: PolicyPlan, policies
         const e = { from: a.id, to: b.id, protocol: p.protocol, port: p.port };
         if (observed.has(edgeKey(e))) continue;
         report.unobservedPairsChecked++;
-        if (!allowsAny(all, e)) continue;
-        if (allowsAny(perFlowOnly, e)) report.overPermissive.push(e);
+        const seen = statuses(all, e);
+        if (!seen.has("allowed") && !seen.has("unprotected")) continue;
+        if (!seen.has("allowed")) report.unisolated++;
+        else if (passes(perFlowOnly, e)) report.overPermissive.push(e);
         else report.allowedBySharedException++;
       }
     }

@@ -1,5 +1,4 @@
 import type { Flow, FlowEndpoint } from "../model/flow.js";
-import { selectorMatches } from "./selector.js";
 import type { WavePolicy } from "./wave-policies.js";
 
 /** One kind of flow that policy dropped or audited since the wave began, with the wave's policies it meets. */
@@ -36,7 +35,7 @@ function selects(p: WavePolicy, ep: FlowEndpoint): boolean {
   return (
     ep.namespace !== undefined &&
     (p.namespace === "" || p.namespace === ep.namespace) &&
-    selectorMatches(p.selector, ep.labels)
+    (p.selects === undefined || p.selects(ep.labels))
   );
 }
 

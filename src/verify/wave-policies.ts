@@ -1,6 +1,7 @@
 import { parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
-import type { LabelSelector } from "./selector.js";
+import { compileSelector, type LabelMatcher } from "../policy/selector.js";
+import type { LabelSelector } from "../policy/types.js";
 
 /** A policy of the wave under verification, reduced to what matching a dropped flow needs. */
 export interface WavePolicy {
@@ -10,8 +11,8 @@ export interface WavePolicy {
   namespace: string;
   ingress: boolean;
   egress: boolean;
-  /** The pods it selects; undefined: every pod of its namespace (or a selector flowpol cannot read). */
-  selector: LabelSelector | undefined;
+  /** The pods it selects (the policy engine's selector); undefined: every pod of its namespace (or a selector flowpol cannot read). */
+  selects: LabelMatcher | undefined;
 }
 
 type Obj = Record<string, unknown>;
@@ -52,19 +53,19 @@ export function readWavePolicies(files: ReadonlyArray<{ path: string; text: stri
           out.push({
             ...base,
             ...directions(spec, "policyTypes"),
-            selector: (spec.podSelector as LabelSelector) ?? {},
+            selects: compileSelector((spec.podSelector as LabelSelector) ?? {}),
           });
         } else if (
           kind.startsWith("Staged") ||
           (kind.endsWith("NetworkPolicy") && String(obj.apiVersion ?? "").startsWith("projectcalico.org/"))
         ) {
-          out.push({ ...base, ...directions(spec, "types"), selector: undefined });
+          out.push({ ...base, ...directions(spec, "types"), selects: undefined });
         } else if (kind === "CiliumNetworkPolicy" || kind === "CiliumClusterwideNetworkPolicy") {
           out.push({
             ...base,
             ingress: spec.ingress !== undefined || spec.ingressDeny !== undefined,
             egress: spec.egress !== undefined || spec.egressDeny !== undefined,
-            selector: (spec.endpointSelector as LabelSelector) ?? {},
+            selects: compileSelector((spec.endpointSelector as LabelSelector) ?? {}),
           });
         }
       }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runCli } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
-import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
-import { writeStore } from "../helpers/shop-store.js";
+import { REPO_ROOT, SHARED_CALICO, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { CART, flow, pod, shopFlows, writeStore } from "../helpers/shop-store.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let shopDb: string;
 let boutiqueDb: string;
 let hubbleDb: string;
+let calicoDb: string;
 
 beforeAll(() => {
   tmp = tempDir();
@@ -27,6 +28,11 @@ beforeAll(() => {
     .filter((f) => f.endsWith(".jsonl"))
     .map((f) => join(SHARED_HUBBLE, f));
   runCli(["ingest", "--db", hubbleDb, ...captures]);
+  calicoDb = join(tmp.dir, "calico.db");
+  const calico = readdirSync(SHARED_CALICO)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => join(SHARED_CALICO, f));
+  runCli(["ingest", "--db", calicoDb, ...calico]);
 });
 afterAll(() => tmp.cleanup());
 
@@ -42,15 +48,32 @@ describe("flowpol generate", () => {
   it.each([
     ["the bundled Online Boutique sample", () => boutiqueDb],
     ["the real Hubble captures", () => hubbleDb],
+    ["the real Calico and Goldmane captures", () => calicoDb],
     ["the hand-built store", () => shopDb],
-  ])("on %s: writes valid policies and proves 100% of observed connections allowed", (_name, db) => {
+  ])("on %s: writes valid policies, and its proof and `flowpol diff --fail-on denied` agree", (_name, db) => {
     const out = join(tmp.dir, `out-${Math.random().toString(36).slice(2)}`);
     const r = runCli(["generate", "--db", db(), "--out", out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(
-      /proof: replayed \d+ observed connection\(s\) through the generated policies: \d+ allowed \(100%\)/,
-    );
+    const proof =
+      /proof: judged the store's (\d+) observed connection\(s\) .*: (\d+) allowed, (\d+) unprotected .*, (\d+) denied \((\d+) for a documented reason\)/.exec(
+        r.stdout,
+      );
+    expect(proof, r.stdout).not.toBeNull();
+    const [, observed, allowed, unprotected, denied, documented] = proof!.map(Number);
+    expect(denied).toBe(documented);
     expect(r.stdout).toMatch(/, 0 over-permissive/);
+    // The same store and files through the command users run give the same counts.
+    const diff = runCli(["diff", "--db", db(), "--policies", out, "--fail-on", "denied"]);
+    expect(diff.stdout).toMatch(
+      new RegExp(
+        `^${observed} observed edges \\(\\d+ flows\\): ${allowed} allowed, ${denied} denied .*${unprotected} unprotected`,
+      ),
+    );
+    // Denied edges are only those generate listed with a documented reason.
+    expect(diff.code, diff.stdout).toBe(denied === 0 ? 0 : 3);
+    const listed = r.stderr.split("\n").filter((l) => l.startsWith("denied: "));
+    expect(listed).toHaveLength(denied!);
+    for (const l of listed) expect(l).not.toContain("no documented reason");
     const files = yamlFiles(out);
     expect(files.some((f) => f.endsWith("default-deny.yaml"))).toBe(true);
     for (const f of files) {
@@ -62,6 +85,46 @@ describe("flowpol generate", () => {
         f,
       ).not.toThrow();
     }
+  });
+
+  it("on the real Hubble captures: allows Prometheus's scrape of NodeLocal DNS (a pod recorded without labels does not hide its workload's)", () => {
+    const out = join(tmp.dir, "captures");
+    expect(runCli(["generate", "--db", hubbleDb, "--out", out]).code).toBe(0);
+    const diff = runCli(["diff", "--db", hubbleDb, "--policies", out, "--format", "json"]);
+    const edges = (
+      JSON.parse(diff.stdout) as { edges: Array<{ source: string; destination: string; port: number; status: string }> }
+    ).edges;
+    expect(
+      edges.find(
+        (e) =>
+          e.source === "istio-system/prometheus[Deployment]" &&
+          e.destination === "kube-system/node-local-dns[DaemonSet]" &&
+          e.port === 9253,
+      )?.status,
+    ).toBe("allowed");
+  });
+
+  it("leaves a direction un-isolated where a workload has no stable labels; --accept-denied keeps the isolation and lists what it denies", () => {
+    const dir = join(tmp.dir, "legacy");
+    const legacy = pod("shop", "Deployment", "legacy", "legacy-abc", {});
+    const db = writeStore((mkdirSync(dir, { recursive: true }), dir), [
+      ...shopFlows(),
+      flow(legacy, CART, "TCP", 7070, { count: 4 }),
+    ]);
+    // Default: the workload without labels leaves shop un-isolated, said in EVIDENCE.md; nothing breaks.
+    const sound = runCli(["generate", "--db", db, "--out", join(dir, "sound")]);
+    expect(sound.code, sound.stderr).toBe(0);
+    expect(sound.stderr).toContain("notice: ingress of namespace shop left un-isolated");
+    expect(readFileSync(join(dir, "sound/shop/EVIDENCE.md"), "utf8")).toContain("Ingress is not isolated");
+    const diff = runCli(["diff", "--db", db, "--policies", join(dir, "sound"), "--fail-on", "denied"]);
+    expect(diff.code, diff.stdout).toBe(0);
+    // --accept-denied keeps the default-deny and lists what it denies.
+    const kept = runCli(["generate", "--db", db, "--out", join(dir, "kept"), "--accept-denied"]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).toContain(
+      "denied: shop/legacy[Deployment] -> shop/cart[Deployment] TCP/7070 (4 flows) at egress and ingress: a workload with no stable labels",
+    );
+    expect(existsSync(join(dir, "kept/shop/default-deny.yaml"))).toBe(true);
   });
 
   it("regenerates byte-identical files (nothing changes on a second run)", () => {

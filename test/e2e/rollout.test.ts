@@ -49,19 +49,24 @@ describe("flowpol rollout", () => {
       "flowpol: wave 1 observe: the report, the plan and non-enforcing policies",
       "flowpol: wave 2 allow: the observed flows into selected workloads",
       "flowpol: wave 3.1 deny ingress in payments: default-deny and namespace-wide exceptions",
-      "flowpol: wave 3.2 deny ingress in shop: default-deny and namespace-wide exceptions",
+      "flowpol: wave 3.2 deny ingress in shop: ingress allows, default-deny and namespace-wide exceptions",
       "flowpol: wave 4.1 deny egress in payments: egress allows, DNS and default-deny",
       "flowpol: wave 4.2 deny egress in shop: egress allows, DNS and default-deny",
     ]);
     // The user's checkout stays on main, clean.
     expect(git(repo, "symbolic-ref", "HEAD")).toBe("refs/heads/main");
     expect(git(repo, "status", "--porcelain")).toBe("");
-    // Wave 2 holds only ingress allows that select particular pods.
+    // Wave 2 holds only ingress allows that select particular pods, in namespaces without a
+    // namespace-wide ingress exception: shop's allow waits for its ingress-nginx exception (3.2).
     expect(git(repo, "show", "--name-only", "--format=", `${BRANCH}~4`).split("\n").sort()).toEqual([
       "policies/payments/allow-checkout-to-payments.yaml",
       "policies/payments/kustomization.yaml",
       "policies/shop/EVIDENCE.md",
+    ]);
+    expect(git(repo, "show", "--name-only", "--format=", `${BRANCH}~2`).split("\n").sort()).toEqual([
       "policies/shop/allow-frontend-to-cartservice-ingress.yaml",
+      "policies/shop/allow-ingress-nginx-to-shop.yaml",
+      "policies/shop/default-deny-ingress.yaml",
       "policies/shop/kustomization.yaml",
     ]);
     // The default-deny for both directions was split; its ingress half is in wave 3.
@@ -102,7 +107,7 @@ describe("flowpol rollout", () => {
     expectGolden(r.stdout, join(REPO_ROOT, "test/golden/rollout/pull-request-no-store.md"));
     expect(r.stdout).toContain("### Wave 3.2: deny ingress in shop");
     expect(r.stdout).toContain(
-      "- Roll back: `kubectl delete -f policies/shop/allow-ingress-nginx-to-shop.yaml -f policies/shop/default-deny-ingress.yaml`",
+      "- Roll back: `kubectl delete -f policies/shop/allow-frontend-to-cartservice-ingress.yaml -f policies/shop/allow-ingress-nginx-to-shop.yaml -f policies/shop/default-deny-ingress.yaml`",
     );
     expect(r.stdout).toMatch(/\| shop \| NetworkPolicy `allow-dns` \| Egress \| cluster DNS/);
     expect(r.stdout).toMatch(/\| shop \| NetworkPolicy `allow-ingress-nginx-to-shop` \| Ingress \|/);
@@ -157,7 +162,9 @@ describe("flowpol rollout", () => {
 
   it("orders the deny-ingress steps as --wave-order says", () => {
     expect(rollout("--wave-order", "shop,payments").code).toBe(0);
-    expect(subjects()[2]).toBe("flowpol: wave 3.1 deny ingress in shop: default-deny and namespace-wide exceptions");
+    expect(subjects()[2]).toBe(
+      "flowpol: wave 3.1 deny ingress in shop: ingress allows, default-deny and namespace-wide exceptions",
+    );
   });
 
   it("with --wave 2 writes only waves 1 and 2 on a branch of their own", () => {
@@ -338,9 +345,15 @@ describe("flowpol rollout from the store", () => {
     );
     // Only the cloud metadata call, which synthesis deliberately does not allow, would be denied.
     expect(r.stdout).toMatch(
-      /## Flows this proposal would deny\n\nReplayed \d+ observed connection\(s\)[^\n]*\*\*1 would be denied:\*\*/,
+      /## Flows this proposal would deny\n\nJudged \d+ observed connection\(s\)[^\n]*\*\*1 would be denied:\*\*/,
     );
-    expect(r.stdout).toContain("| online-boutique/adservice | 169.254.169.254 | 80/TCP | 2 | egress |");
+    expect(r.stdout).toContain("| online-boutique/adservice[Deployment] | 169.254.169.254 | 80/TCP | 2 | egress |");
+    // Every wave replayed: none breaks what the final state allows.
+    const waves = r.stdout.split("\n").filter((l) => l.startsWith("- wave "));
+    expect(waves.length).toBeGreaterThan(4);
+    for (const w of waves)
+      expect(w).toMatch(/^- wave [\d.]+: 0 observed connection\(s\) denied that the final state allows/);
+    expect(r.stderr).not.toContain("warning: wave");
     // The hand-written rule outside --path is declared and nothing uses it.
     expect(r.stdout).toContain("- `online-boutique/legacy-allow-9999 ingress[0]`");
     expect(r.stdout).toContain(

@@ -31,11 +31,11 @@ describe("flowpol verify", () => {
   it("fails with exit 3 on a flow dropped by policy since the wave began, matched to the wave's policies", () => {
     const r = verify("--wave", "3.2", "--repo", repo, "--ref", BRANCH);
     expect(r.stdout).toContain(
-      "7 flows read, 6 since 2026-11-26T14:00:00.000Z, 2 wave policies; 3 flow(s) dropped or audited by policy",
+      "7 flows read, 6 since 2026-11-26T14:00:00.000Z, 3 wave policies; 3 flow(s) dropped or audited by policy",
     );
     expect(r.stdout).toContain(
       "DROPPED shop/loadgenerator -> shop/cartservice 7070/TCP x2 (POLICY_DENIED), 2026-11-26T14:10:00.000Z .. 2026-11-26T14:11:00.000Z\n" +
-        "  wave policies: NetworkPolicy/shop/allow-ingress-nginx-to-shop, NetworkPolicy/shop/default-deny-ingress\n",
+        "  wave policies: NetworkPolicy/shop/allow-frontend-to-cartservice, NetworkPolicy/shop/allow-ingress-nginx-to-shop, NetworkPolicy/shop/default-deny-ingress\n",
     );
     // An egress audit is not this ingress wave's doing.
     expect(r.stdout).toContain(

@@ -52,8 +52,6 @@ function edge(
 }
 
 const snapshot: StoreSnapshot = {
-  podLabels: new Map(),
-  namespaces: [],
   endpoints: [
     workload(1, "a", "web"),
     workload(2, "b", "api"),
@@ -97,7 +95,7 @@ const snapshot: StoreSnapshot = {
 };
 
 describe("discovery findings", () => {
-  const f = analyze(snapshot, { minJobRuns: 3 });
+  const f = analyze(snapshot, { minJobRuns: 3, shared: [] });
 
   it.each([
     [
@@ -112,11 +110,6 @@ describe("discovery findings", () => {
       "a CronJob seen in fewer runs than asked is flagged",
       () => f.rareJobs.map((w) => `${w.kind}/${w.name}:${w.pods}`),
       ["CronJob/backup:1"],
-    ],
-    [
-      "a destination called on one port from three other namespaces is a shared service",
-      () => f.sharedServices.map((s) => `${s.role} ${s.workload} ${s.port}`),
-      ["service kube-system/coredns 53"],
     ],
     [
       "external destinations carry their DNS names",

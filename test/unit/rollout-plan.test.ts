@@ -62,6 +62,36 @@ describe("placing generated objects in waves", () => {
     for (const p of placed) expect(isManagedFile(p.path, p.text)).toBe(true);
   });
 
+  it("holds back a namespace's ingress allows until its namespace-wide ingress exception lands (every wave safe)", () => {
+    const allow = (ns: string) =>
+      np(
+        "allow-a-to-cart",
+        ns,
+        "  podSelector:\n    matchLabels:\n      app: cart\n  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n              app: a\n",
+      );
+    const scraper = np(
+      "allow-ingress-from-prometheus",
+      "shop",
+      "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - namespaceSelector: {}\n",
+    );
+    const { placed } = placeFiles([
+      { path: "shop/allow-a-to-cart.yaml", text: allow("shop") },
+      { path: "shop/allow-ingress-from-prometheus.yaml", text: scraper },
+      { path: "pay/allow-a-to-cart.yaml", text: allow("pay") },
+    ]);
+    expect(placed.map((p) => `${p.path} ${p.wave}`).sort()).toEqual([
+      "pay/allow-a-to-cart.yaml allow",
+      "shop/allow-a-to-cart.yaml deny-ingress",
+      "shop/allow-ingress-from-prometheus.yaml deny-ingress",
+    ]);
+    const steps = planSteps(placed, []);
+    expect(steps.map((s) => `${s.id} ${s.title}`)).toEqual([
+      "1 observe: the report, the plan and non-enforcing policies",
+      "2 allow: the observed flows into selected workloads",
+      "3.1 deny ingress in shop: ingress allows, default-deny and namespace-wide exceptions",
+    ]);
+  });
+
   it("splits a default-deny for both directions into two objects with their own names and files", () => {
     const { placed } = placeFiles([
       {

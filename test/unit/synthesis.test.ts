@@ -7,18 +7,22 @@ import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "..
 import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
 import { readGraphInput } from "../../src/store/read-graph.js";
+import { readObserved } from "../../src/store/read-observed.js";
 import {
   defaultSynthOptions,
   type Flavor,
   generateTree,
   MANAGED_BY_LABEL,
-  proveCoverage,
+  type NetworkPolicyObject,
+  proveObserved,
+  proveUnobserved,
   type SynthOptions,
   synthesize,
+  synthesizeSound,
 } from "../../src/synth/index.js";
 import { expectGolden } from "../helpers/golden.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
-import { writeStore } from "../helpers/shop-store.js";
+import { CART, flow, pod, shopFlows, writeStore } from "../helpers/shop-store.js";
 
 const catalog = parseCatalog(readFileSync(`${REPO_ROOT}/templates/shared-services.yaml`, "utf8"), "catalog");
 let tmp: ReturnType<typeof tempDir>;
@@ -112,29 +116,98 @@ describe("synthesis on a hand-built store", () => {
     }
   });
 
-  it("allows every observed connection and nothing else between known workloads", () => {
-    const { graph, plan, tree } = run("kubernetes");
-    const proof = proveCoverage(graph, plan, tree.networkPolicies);
-    expect(proof.missed).toEqual([]);
-    expect(proof.allowedObserved).toBe(proof.observed);
+  function observedOf(path = dbPath) {
+    const db = openStore(path, { mustExist: true, readonly: true });
+    try {
+      return readObserved(db);
+    } finally {
+      db.close();
+    }
+  }
+  const context = { allowMetadata: false, minFlows: 1, unselectable: new Set<string>() };
+  const proveAll = (policies: NetworkPolicyObject[]) => proveObserved(observedOf(), policies, context);
+
+  it("allows every observed connection in the store but those with a documented reason, and nothing else", () => {
+    const { graph, tree } = run("kubernetes");
+    const proof = proveAll(tree.networkPolicies);
     expect(proof.observed).toBeGreaterThan(10);
-    expect(proof.overPermissive).toEqual([]);
-    expect(proof.unobservedPairsChecked).toBeGreaterThan(0);
-    expect(proof.skipped).toBeUndefined();
+    expect(proof.denied.map((d) => [d.from, d.to, d.protocol, d.port, d.reason])).toEqual([
+      ["shop/frontend[Deployment]", "169.254.169.254", "TCP", 80, "metadata-address"],
+      ["shop/frontend[Deployment]", "shop/cart[Deployment]", "ICMPv4", 0, "no-ports"],
+    ]);
+    expect(proof.allowed + proof.unprotected + proof.denied.length).toBe(proof.observed);
+    const unobserved = proveUnobserved(graph, tree.networkPolicies);
+    expect(unobserved.overPermissive).toEqual([]);
+    expect(unobserved.unobservedPairsChecked).toBeGreaterThan(0);
+    expect(unobserved.skipped).toBeUndefined();
   });
 
   it("catches a missing policy and an over-permissive one (the proof is not vacuous)", () => {
-    const { graph, plan, tree } = run("kubernetes");
+    const { graph, tree } = run("kubernetes");
     const without = tree.networkPolicies.filter((p) => p.metadata.name !== "allow-frontend-to-cart");
-    expect(proveCoverage(graph, plan, without).missed).toEqual([
-      { from: "shop/Deployment/frontend", to: "shop/Deployment/cart", protocol: "TCP", port: 7070 },
-      { from: "shop/Deployment/frontend", to: "shop/Deployment/cart", protocol: "TCP", port: 7071 },
+    expect(
+      proveAll(without)
+        .denied.filter((d) => d.reason === undefined)
+        .map((d) => [d.from, d.to, d.port, d.deniedBy, d.sides]),
+    ).toEqual([
+      [
+        "shop/frontend[Deployment]",
+        "shop/cart[Deployment]",
+        7070,
+        ["ingress"],
+        [{ namespace: "shop", direction: "ingress" }],
+      ],
+      [
+        "shop/frontend[Deployment]",
+        "shop/cart[Deployment]",
+        7071,
+        ["ingress"],
+        [{ namespace: "shop", direction: "ingress" }],
+      ],
     ]);
     const wide = {
       metadata: { name: "allow-all-in-shop", namespace: "shop", labels: {} },
       spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
     };
-    expect(proveCoverage(graph, plan, [...tree.networkPolicies, wide]).overPermissive.length).toBeGreaterThan(0);
+    expect(proveUnobserved(graph, [...tree.networkPolicies, wide]).overPermissive.length).toBeGreaterThan(0);
+  });
+
+  it("leaves a direction un-isolated, and says so, where a workload without stable labels would be denied", () => {
+    const dir = tempDir();
+    try {
+      const legacy = pod("shop", "Deployment", "legacy", "legacy-abc", {});
+      const path = writeStore(dir.dir, [...shopFlows(), flow(legacy, CART, "TCP", 7070, { count: 4 })]);
+      const db = openStore(path, { mustExist: true, readonly: true });
+      const graph = (() => {
+        try {
+          return buildGraph(readGraphInput(db, defaultScope()), { catalog, sharedMinNamespaces: 3 });
+        } finally {
+          db.close();
+        }
+      })();
+      const observed = observedOf(path);
+      const options = { ...defaultSynthOptions(), flavor: "kubernetes" as const };
+
+      const kept = synthesizeSound(graph, observed, options, { acceptDenied: true, minFlows: 1 });
+      expect(
+        kept.proof.denied.filter((d) => d.reason === "unselectable").map((d) => [d.from, d.to, d.deniedBy]),
+      ).toEqual([["shop/legacy[Deployment]", "shop/cart[Deployment]", ["egress", "ingress"]]]);
+
+      const sound = synthesizeSound(graph, observed, options, { acceptDenied: false, minFlows: 1 });
+      expect(sound.proof.denied.filter((d) => d.reason === "unselectable" || d.reason === undefined)).toEqual([]);
+      const shop = sound.plan.namespaces.find((n) => n.namespace === "shop")!;
+      expect(shop.unisolated?.map((u) => u.direction)).toEqual(["ingress", "egress"]);
+      expect(shop.policies.every((p) => !p.ingress && !p.egress)).toBe(true);
+      expect(sound.plan.notices.map((n) => n.code)).toContain("left-unisolated");
+      const evidence = sound.tree.files.find((f) => f.path === "shop/EVIDENCE.md")!.content;
+      expect(evidence).toContain("**Ingress is not isolated in this namespace.**");
+      expect(evidence).toContain("- `shop/legacy[Deployment] -> shop/cart[Deployment] TCP/7070`");
+      // Other namespaces keep their isolation.
+      const monitoring = sound.plan.namespaces.find((n) => n.namespace === "monitoring");
+      expect(monitoring?.unisolated).toBeUndefined();
+    } finally {
+      dir.cleanup();
+    }
   });
 
   it("never allows the metadata address or every address by default, and says so", () => {

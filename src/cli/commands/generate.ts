@@ -1,14 +1,16 @@
-import { UsageError } from "../../errors.js";
+import { CheckFailedError, UsageError } from "../../errors.js";
+import { openStore } from "../../store/db.js";
+import { readObserved } from "../../store/read-observed.js";
 import {
   canonicalCidr,
+  DENIED_REASONS,
   FLAVORS,
   type Flavor,
-  generateTree,
   isCidr,
-  proveCoverage,
-  synthesize,
+  proveUnobserved,
+  synthesizeSound,
 } from "../../synth/index.js";
-import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
+import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 import { writeTree } from "../write-tree.js";
 
@@ -20,11 +22,14 @@ export interface GenerateCommandOptions extends GraphScopeOptions {
   nodeCidrs: string[];
   allowMetadata: boolean;
   allowAnyAddress: boolean;
+  /** Keep isolation that denies observed connections, and exit 0. */
+  acceptDenied: boolean;
 }
 
 /**
  * `flowpol generate --out DIR`: least-privilege policies for every namespace in scope, then the
- * proof (the observed connections replayed through them).
+ * proof: the store's observed connections judged through them as `flowpol diff` judges them. Exit 3
+ * when one is denied for no documented reason (unless --accept-denied).
  */
 export async function generate(options: GenerateCommandOptions, out: Output): Promise<void> {
   if (!FLAVORS.includes(options.flavor as Flavor)) {
@@ -54,15 +59,27 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
       "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
     );
   }
-  const plan = synthesize(graph, {
-    flavor: options.flavor as Flavor,
-    cidrPrefixV4: options.cidrPrefix,
-    cidrPrefixV6: options.cidrPrefixV6,
-    nodeCidrs,
-    allowMetadata: options.allowMetadata,
-    allowAnyAddress: options.allowAnyAddress,
-  });
-  const tree = generateTree(graph, plan, options.flavor as Flavor);
+  const db = openStore(options.db, { mustExist: true, readonly: true });
+  let observed: ReturnType<typeof readObserved>;
+  try {
+    const scope = toScope(options);
+    observed = readObserved(db, { since: scope.since, until: scope.until });
+  } finally {
+    db.close();
+  }
+  const { plan, tree, proof } = synthesizeSound(
+    graph,
+    observed,
+    {
+      flavor: options.flavor as Flavor,
+      cidrPrefixV4: options.cidrPrefix,
+      cidrPrefixV6: options.cidrPrefixV6,
+      nodeCidrs,
+      allowMetadata: options.allowMetadata,
+      allowAnyAddress: options.allowAnyAddress,
+    },
+    { acceptDenied: options.acceptDenied, minFlows: options.minFlows },
+  );
   const { written, removed } = writeTree(options.out, tree.files);
   const policies = plan.namespaces.reduce((n, ns) => n + ns.policies.length, 0);
   writeLine(
@@ -82,33 +99,42 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
     writeLine(out.stderr, `not allowed: ${n.edge.from} -> ${n.edge.to} ${n.edge.protocol}/${n.edge.port}: ${n.reason}`);
   }
 
-  const proof = proveCoverage(graph, plan, tree.networkPolicies);
-  const pct = proof.observed === 0 ? 100 : (100 * proof.allowedObserved) / proof.observed;
+  const documented = proof.denied.filter((d) => d.reason !== undefined).length;
+  const failed = proof.denied.filter((d) => d.reason === undefined);
   writeLine(
     out.stdout,
-    `proof: replayed ${proof.observed} observed connection(s) through the generated policies: ${proof.allowedObserved} allowed (${pct.toFixed(pct === 100 ? 0 : 2)}%)${proof.excludedByDesign > 0 ? `; ${proof.excludedByDesign} deliberately not allowed (listed above)` : ""}`,
+    `proof: judged the store's ${proof.observed} observed connection(s) through the generated policies, as \`flowpol diff\` does: ${proof.allowed} allowed, ${proof.unprotected} unprotected (no policy isolates either side), ${proof.denied.length} denied (${documented} for a documented reason${failed.length > 0 ? `, ${failed.length} for none` : ""})`,
   );
-  if (proof.skipped) writeLine(out.stdout, `proof: unobserved pairs not checked: ${proof.skipped}`);
+  const unobserved = proveUnobserved(graph, tree.networkPolicies);
+  if (unobserved.skipped) writeLine(out.stdout, `proof: unobserved pairs not checked: ${unobserved.skipped}`);
   else {
-    const denied = proof.unobservedPairsChecked - proof.allowedBySharedException - proof.overPermissive.length;
+    const denied =
+      unobserved.unobservedPairsChecked -
+      unobserved.allowedBySharedException -
+      unobserved.unisolated -
+      unobserved.overPermissive.length;
     writeLine(
       out.stdout,
-      `proof: ${proof.unobservedPairsChecked} unobserved workload/port pair(s): ${denied} denied, ${proof.allowedBySharedException} allowed only by named shared-service exceptions, ${proof.overPermissive.length} over-permissive`,
+      `proof: ${unobserved.unobservedPairsChecked} unobserved workload/port pair(s): ${denied} denied, ${unobserved.allowedBySharedException} allowed only by named shared-service exceptions, ${unobserved.overPermissive.length} over-permissive${unobserved.unisolated > 0 ? `, ${unobserved.unisolated} pass where a direction was left un-isolated` : ""}`,
     );
   }
-  for (const m of proof.missed)
-    writeLine(out.stderr, `proof failed: ${m.from} -> ${m.to} ${m.protocol}/${m.port} is observed but not allowed`);
-  for (const m of proof.overPermissive) {
+  for (const d of proof.denied) {
+    const where = d.deniedBy.join(" and ");
+    writeLine(
+      out.stderr,
+      `denied: ${d.from} -> ${d.to} ${d.protocol}${d.port > 0 ? `/${d.port}` : ""} (${d.flows} flows) at ${where}: ${d.reason ? DENIED_REASONS[d.reason] : "no documented reason"}`,
+    );
+  }
+  for (const m of unobserved.overPermissive) {
     writeLine(
       out.stderr,
       `over-permissive: ${m.from} -> ${m.to} ${m.protocol}/${m.port} is allowed but was never observed (fallback selector)`,
     );
   }
-  if (proof.missed.length > 0) {
-    const { InternalError } = await import("../../errors.js");
-    throw new InternalError(
-      `${proof.missed.length} observed connection(s) are not allowed by the generated policies`,
-      "this is a bug in flowpol: please report it with the store",
+  if (failed.length > 0 && !options.acceptDenied) {
+    throw new CheckFailedError(
+      `the generated policies would deny ${failed.length} observed connection(s) for no documented reason (listed above; the files are written)`,
+      "check the workloads' labels in the store (`flowpol graph`), or pass --accept-denied to keep these policies anyway",
     );
   }
 }

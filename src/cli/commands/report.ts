@@ -1,14 +1,19 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
+import { graphMermaid } from "../../render/index.js";
 import { analyze } from "../../report/analyze.js";
-import { graphView, mermaidGraph } from "../../report/graph-view.js";
+import { graphView } from "../../report/graph-view.js";
 import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { coverageMarkdown } from "../../report/replay-text.js";
+import { sharedServiceRows } from "../../report/shared.js";
 import { openStore } from "../../store/db.js";
+import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
+import { loadGraph } from "../load-graph.js";
 import type { Output } from "../output.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
@@ -34,20 +39,34 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
   const declared = options.policies
     ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
     : undefined;
+  const graph = wholeGraph(options.db);
   const db = openStore(options.db, { mustExist: true, readonly: true });
   let text: string;
   try {
     const snapshot = readStoreSnapshot(db);
-    const findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
-    const view = graphView(snapshot);
-    const coverage = declared ? replay(snapshot, declared, () => true) : undefined;
+    const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
+    const view = graphView(graph);
+    const coverage = declared ? replay(readObserved(db), declared, () => true) : undefined;
     text =
       options.format === "html"
         ? reportHtml(findings, view, coverage)
-        : reportMarkdown(findings, mermaidGraph(view), coverage ? coverageMarkdown(coverage) : undefined);
+        : reportMarkdown(findings, graphMermaid(graph).trimEnd(), coverage ? coverageMarkdown(coverage) : undefined);
   } finally {
     db.close();
   }
   if (options.out) writeFileAtomic(options.out, text);
   else out.stdout.write(text);
+}
+
+/** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
+export function wholeGraph(db: string) {
+  return loadGraph({
+    db,
+    namespaces: [],
+    excludeNamespaces: [],
+    minFlows: 1,
+    catalogs: [],
+    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+    now: Date.now(),
+  });
 }

@@ -2,16 +2,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InputError, UsageError } from "../../errors.js";
+import type { Observed } from "../../diff/observed.js";
+import { CheckFailedError, InputError, UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { buildTopology } from "../../policy/objects.js";
 import type { NetworkPolicy } from "../../policy/types.js";
 import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
+import { graphMermaid } from "../../render/index.js";
 import { analyze, type Findings } from "../../report/analyze.js";
-import { graphView, mermaidGraph } from "../../report/graph-view.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { sharedServiceRows } from "../../report/shared.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
 import { Git } from "../../rollout/git.js";
@@ -22,11 +24,14 @@ import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles } from "../../rollout/repository.js";
+import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
 import { openStore } from "../../store/db.js";
-import { readStoreSnapshot, type StoreSnapshot } from "../../store/read-report.js";
-import { defaultSynthOptions, FLAVORS, type Flavor, generateTree, synthesize } from "../../synth/index.js";
+import { readObserved } from "../../store/read-observed.js";
+import { readStoreSnapshot } from "../../store/read-report.js";
+import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { wholeGraph } from "./report.js";
 
 export interface RolloutOptions {
   repo: string;
@@ -66,8 +71,30 @@ function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
       "ingest flows first (`flowpol ingest FILE`)",
     );
   }
-  const plan = synthesize(graph, { ...defaultSynthOptions(), flavor });
-  return generateTree(graph, plan, flavor).files.map((f) => ({ path: f.path, text: f.content }));
+  const store = openStore(db, { mustExist: true, readonly: true });
+  let observed: Observed;
+  try {
+    observed = readObserved(store);
+  } finally {
+    store.close();
+  }
+  const { tree, proof } = synthesizeSound(
+    graph,
+    observed,
+    { ...defaultSynthOptions(), flavor },
+    { acceptDenied: false, minFlows: 1 },
+  );
+  const failed = proof.denied.filter((d) => d.reason === undefined);
+  if (failed.length > 0) {
+    throw new CheckFailedError(
+      `the generated policies would deny ${failed.length} observed connection(s) for no documented reason: ${failed
+        .slice(0, 3)
+        .map((d) => `${d.from} -> ${d.to} ${d.protocol}/${d.port}`)
+        .join(", ")}`,
+      "run `flowpol generate --out DIR` to see them all; to roll out such a set anyway, generate it with --accept-denied and pass --from DIR",
+    );
+  }
+  return tree.files.map((f) => ({ path: f.path, text: f.content }));
 }
 
 /** Every valid NetworkPolicy in a repository tree (files that are not Kubernetes YAML are skipped). */
@@ -129,14 +156,16 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
 
   let findings: Findings | undefined;
-  let graphMermaid: string | undefined;
-  let snapshot: StoreSnapshot | undefined;
+  let mermaid: string | undefined;
+  let observed: Observed | undefined;
   if (options.db) {
     const db = openStore(options.db, { mustExist: true, readonly: true });
     try {
-      snapshot = readStoreSnapshot(db);
-      findings = analyze(snapshot, { minJobRuns: options.minJobRuns });
-      graphMermaid = mermaidGraph(graphView(snapshot));
+      const snapshot = readStoreSnapshot(db);
+      observed = readObserved(db);
+      const graph = wholeGraph(options.db);
+      findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
+      mermaid = graphMermaid(graph).trimEnd();
     } finally {
       db.close();
     }
@@ -204,18 +233,36 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     facts: findings?.namespaceFacts,
   });
   let replaySections: ReplaySections | undefined;
-  if (snapshot) {
-    const whole = await readTreeFiles(git, parent, "");
+  if (observed) {
+    // From the base, not the branch tip: each state is what the base becomes once merged up to that step.
+    const tree = await readTreeFiles(git, repo.baseCommit, "");
+    const before = policiesInTree(tree);
     const proposal = new Set<string>();
+    const states: WaveState[] = [];
     for (const s of steps) {
       for (const f of s.files) {
-        whole.set(full(f.path), f.text);
+        tree.set(full(f.path), f.text);
         proposal.add(full(f.path));
       }
-      for (const r of s.removals) whole.delete(full(r));
+      for (const r of s.removals) tree.delete(full(r));
+      states.push({ id: s.id, policies: policiesInTree(tree) });
     }
-    const result = replay(snapshot, policiesInTree(whole), (p) => !proposal.has(p.source?.file ?? ""));
-    replaySections = { wouldDeny: wouldDenyMarkdown(result), unusedRules: unusedRulesMarkdown(result) };
+    const final = states[states.length - 1]?.policies ?? [];
+    const result = replay(observed, final, (p) => !proposal.has(p.source?.file ?? ""));
+    const waves = replayWaves(observed, before, states);
+    for (const w of waves) {
+      if (w.broken.length > 0) {
+        writeLine(
+          out.stderr,
+          `warning: wave ${w.id} denies ${w.broken.length} observed connection(s) that the final state allows (listed in the pull request)`,
+        );
+      }
+    }
+    replaySections = {
+      wouldDeny: wouldDenyMarkdown(result),
+      unusedRules: unusedRulesMarkdown(result),
+      waves: waveReplayMarkdown(waves),
+    };
   }
   const prText = pullRequestText(template, templateFile, {
     steps,
@@ -223,16 +270,16 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     base: options.base,
     branch,
     findings,
-    graphMermaid,
+    graphMermaid: mermaid,
     replay: replaySections,
   });
   const observeExtras: PlacedFile[] = [
     { path: PULL_REQUEST_FILE, text: prText, wave: "observe", namespace: "", objects: [] },
   ];
-  if (findings && graphMermaid !== undefined) {
+  if (findings && mermaid !== undefined) {
     observeExtras.push({
       path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, graphMermaid, undefined)}`,
+      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
       wave: "observe",
       namespace: "",
       objects: [],
