@@ -53,13 +53,19 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
     throw new InputError(
       failedInputs.length > 0
         ? `${failedInputs.length} input(s) failed${first ? `; first: ${first.message}` : ""}`
-        : `${badLines} bad line(s) were skipped; everything else was ingested`,
+        : `${badLines} bad line(s) were skipped; ${storedSummary(flows)} from the other lines`,
       undefined,
       failedInputs.length > 0
         ? first?.hint
         : "fix the lines named above and ingest the file again: lines already stored are not counted twice",
     );
   }
+}
+
+/** What an ingest with bad lines stored, in numbers: never "everything" when that was nothing. */
+function storedSummary(flows: number): string {
+  if (flows === 0) return "no flow was stored";
+  return `${flows} flow${flows === 1 ? " was" : "s were"} stored`;
 }
 
 function resultJson(r: InputResult) {
