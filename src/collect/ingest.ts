@@ -18,6 +18,7 @@ import {
 } from "../store/ingest-log.js";
 import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
+import { arrayElementLines } from "./array-element-lines.js";
 import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";
@@ -502,9 +503,10 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     parts.push(b);
   }
   const content = Buffer.concat(parts, size);
+  const text = content.toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(content.toString("utf8"));
+    value = JSON.parse(text);
   } catch (err) {
     throw new InputError(
       `${input} is neither JSON lines nor a valid JSON document (${(err as Error).message})`,
@@ -531,15 +533,21 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
   }
   const builder = new BatchBuilder();
   const decode = decoderFor(format);
+  const lines = arrayElementLines(text);
+  /** The element number of each bad record, in the order the batch keeps bad lines. */
+  const badElements: number[] = [];
   items.forEach((item, i) => {
-    addValue(item, i + 1, decode, builder);
+    const before = builder.bad;
+    addValue(item, lines[i] ?? 1, decode, builder);
+    for (let n = builder.bad - before; n > 0; n--) badElements.push(i + 1);
   });
   const batch = builder.build();
+  const elementReason = (b: { reason: string }, k: number) => `array element ${badElements[k]}: ${b.reason}`;
   if (options.strict && batch.bad > 0) {
     const first = batch.badLines[0];
     throw new InputError(
-      `array element ${first?.line}: ${first?.reason}`,
-      { file: input },
+      first ? elementReason(first, 0) : "a bad array element",
+      first ? { file: input, line: first.line } : { file: input },
       "fix or remove the element",
     );
   }
@@ -578,8 +586,6 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     outcome: "ingested",
     format: format.name,
     counts,
-    badLines: batch.badLines
-      .slice(0, SHOWN_BAD_LINES)
-      .map((b) => ({ line: b.line, reason: `array element ${b.line}: ${b.reason}` })),
+    badLines: batch.badLines.slice(0, SHOWN_BAD_LINES).map((b, k) => ({ line: b.line, reason: elementReason(b, k) })),
   };
 }

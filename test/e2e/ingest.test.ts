@@ -241,9 +241,42 @@ describe("flowpol ingest: bad input", () => {
     const r = runCli(["ingest", "--db", db, file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
-    expect(r.stderr).toMatch(/1 bad line\(s\) were skipped/);
+    expect(r.stderr).toMatch(/1 bad line\(s\) were skipped; 10 flows were stored from the other lines/);
     expect(stats()).toMatchObject({ flows: 10, badLines: 1 });
     expect(readTable(db, "SELECT line FROM bad_lines")).toEqual([{ line: 3 }]);
+  });
+
+  it("says in numbers what was stored, also when that is nothing", () => {
+    const file = join(dir, "events.jsonl");
+    writeFileSync(
+      file,
+      [
+        '{"node_status":{"state_change":"NODE_UNAVAILABLE","node_names":["n2"]},"time":"2021-06-16T16:52:14Z"}',
+        '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"1"},"node_name":"n1","time":"2021-06-16T16:52:14Z"}',
+        "{not json}",
+      ].join("\n"),
+    );
+    const r = runCli(["ingest", "--db", db, file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 bad line\(s\) were skipped; no flow was stored from the other lines/);
+    expect(r.stderr).not.toMatch(/everything else/);
+    expect(stats()).toMatchObject({ flows: 0, badLines: 1 });
+  });
+
+  it("names the first line of a bad element of a pretty-printed JSON array", () => {
+    const flows = good()
+      .slice(0, 3)
+      .map((l) => JSON.parse(l));
+    const text = JSON.stringify([flows[0], flows[1], { apiVersion: "v1", kind: "Pod" }, flows[2]], null, 2);
+    const file = join(dir, "flows.json");
+    writeFileSync(file, text);
+    const lines = text.split("\n");
+    const podLine = lines.findIndex((l) => l.includes('"apiVersion": "v1"')) - 1 + 1;
+    expect(lines[podLine - 1]).toBe("  {");
+    const r = runCli(["ingest", "--db", db, file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`flows.json:${podLine}: array element 3`);
+    expect(stats()).toMatchObject({ flows: 3, badLines: 1 });
   });
 
   it("reports a line that is not valid UTF-8", () => {
