@@ -31,7 +31,7 @@ export interface EdgeRow {
 }
 
 export interface Findings {
-  window: { since: number | null; until: number | null; spanDays: number; calendarDays: number };
+  window: { since: number | null; until: number | null; spanMs: number; calendarDays: number };
   workloads: WorkloadRow[];
   oneDayWorkloads: WorkloadRow[];
   rareJobs: WorkloadRow[];
@@ -148,7 +148,7 @@ export function analyze(
     window: {
       since,
       until,
-      spanDays: since === null || until === null ? 0 : Math.round(((until - since) / DAY_MS) * 10) / 10,
+      spanMs: since === null || until === null ? 0 : until - since,
       calendarDays: since === null || until === null ? 0 : utcDay(until) - utcDay(since) + 1,
     },
     workloads,

@@ -3,6 +3,7 @@ import type { GraphView } from "./graph-view.js";
 import type { ReplayResult } from "./replay.js";
 import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
+import { formatSpan } from "./span.js";
 
 /**
  * The discovery report as one self-contained HTML page: no network fetches, the graph drawn in
@@ -192,7 +193,7 @@ export function reportHtml(f: Findings, view: GraphView, coverage: ReplayResult 
     `<style>${STYLE}</style></head><body>`,
     "<header><h1>flowpol discovery report</h1></header><main>",
     "<h2>Observation window and trust</h2><ul>",
-    `<li>Window: ${escapeHtml(iso(f.window.since))} to ${escapeHtml(iso(f.window.until))}: ${f.window.spanDays} days, ${f.window.calendarDays} calendar day(s) (UTC).</li>`,
+    `<li>Window: ${escapeHtml(iso(f.window.since))} to ${escapeHtml(iso(f.window.until))}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).</li>`,
     `<li>Sources: ${escapeHtml(f.sources.map((x) => `${x.system} (${x.ingests} ingest(s), ${x.flows} flows, ${x.badLines} bad lines)`).join(", ") || "none")}.</li>`,
     `<li${f.lostEvents > 0 ? ' class="warn"' : ""}>Lost events: ${f.lostEvents}.</li>`,
     `<li>Unavailable nodes: ${escapeHtml(f.unavailableNodes.join(", ") || "none reported")}.</li>`,

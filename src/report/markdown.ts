@@ -1,5 +1,6 @@
 import type { Findings } from "./analyze.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
+import { formatSpan } from "./span.js";
 
 const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(".000Z", "Z"));
 
@@ -24,7 +25,7 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
   const out: string[] = ["# flowpol discovery report", ""];
   out.push("## Observation window and trust", "");
   out.push(
-    `- Window: ${iso(f.window.since)} to ${iso(f.window.until)}: ${f.window.spanDays} days, ${f.window.calendarDays} calendar day(s) (UTC).`,
+    `- Window: ${iso(f.window.since)} to ${iso(f.window.until)}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).`,
     `- Sources: ${f.sources.map((s) => `${s.system} (${s.ingests} ingest(s), ${s.flows} flows, ${s.badLines} bad lines)`).join(", ") || "none"}.`,
     `- Lost events: ${f.lostEvents}${f.lostEvents > 0 ? " (Hubble dropped flow records: the graph may miss flows)" : ""}.`,
     `- Unavailable nodes: ${f.unavailableNodes.length ? f.unavailableNodes.join(", ") : "none reported"}.`,

@@ -1,4 +1,5 @@
 import type { EdgeRow, Findings } from "../report/analyze.js";
+import { formatSpan } from "../report/span.js";
 import type { Step } from "./plan.js";
 import { MARKDOWN_MARKER } from "./policy-set.js";
 import { fillTemplate } from "./template.js";
@@ -45,7 +46,7 @@ function summary(input: PullRequestInput): string {
   if (f) {
     lines.push(
       "",
-      `Observation window: ${iso(f.window.since)} to ${iso(f.window.until)} (${f.window.spanDays} days, ${f.window.calendarDays} calendar day(s)); ` +
+      `Observation window: ${iso(f.window.since)} to ${iso(f.window.until)} (${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s)); ` +
         `${f.workloads.length} workload(s), ${f.sources.map((s) => s.system).join(" and ") || "no source"}; ` +
         `${f.lostEvents} lost event(s)${f.unavailableNodes.length ? `, unavailable nodes: ${f.unavailableNodes.join(", ")}` : ""}.`,
     );

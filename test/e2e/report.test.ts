@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -39,6 +40,21 @@ function expectedNodeCount(): number {
 }
 
 describe("flowpol report (markdown)", () => {
+  it("shows a window shorter than a day in hours and minutes, not 0 days", () => {
+    const lines = gunzipSync(readFileSync(SAMPLE)).toString("utf8").split("\n").filter(Boolean);
+    const early = lines.filter((l) => (JSON.parse(l) as { time: string }).time < "2026-11-20T05:30:00Z");
+    expect(early.length).toBeGreaterThan(0);
+    const file = join(tmp.dir, "morning.jsonl");
+    writeFileSync(file, `${early.join("\n")}\n`);
+    const short = join(tmp.dir, "morning.db");
+    expect(runCli(["ingest", "--db", short, file]).code).toBe(0);
+    const r = runCli(["report", "--db", short]);
+    expect(r.code, r.stderr).toBe(0);
+    const window = r.stdout.split("\n").find((l) => l.startsWith("- Window:"));
+    expect(window).toMatch(/: [1-5] h( \d{1,2} min)?, 1 calendar day\(s\)/);
+    expect(window).not.toMatch(/0 days/);
+  });
+
   it("matches the golden report for the Online Boutique sample", () => {
     const r = runCli(["report", "--db", db]);
     expect(r.code, r.stderr).toBe(0);

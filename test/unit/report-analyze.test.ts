@@ -101,7 +101,7 @@ describe("discovery findings", () => {
     [
       "the window spans the first to the last flow",
       () => f.window,
-      { since: T0, until: T0 + 3 * DAY, spanDays: 3, calendarDays: 4 },
+      { since: T0, until: T0 + 3 * DAY, spanMs: 3 * DAY, calendarDays: 4 },
     ],
     ["lost events add up from the gaps", () => f.lostEvents, 40],
     ["unavailable nodes come from the gaps", () => f.unavailableNodes, ["n2"]],
