@@ -268,7 +268,7 @@ describe("flowpol rollout refuses and changes nothing", () => {
     const r = runCli(["rollout", "--repo", repo, "--from", from, "--no-db", ...args()]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(code);
-    if (!/--push/.test(args().join(" "))) expect(repoSnapshot(repo)).toBe(before);
+    expect(repoSnapshot(repo)).toBe(before);
   });
 
   it("when the working tree is dirty", () => {

@@ -154,6 +154,15 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const branch = options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH);
   const git = new Git(options.repo, options.env);
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
+  // Checked before anything is written: a refused push must leave the repository as it was.
+  if (options.push) {
+    const remote = await git.run(["remote", "get-url", options.push], { allowFailure: true });
+    if (remote.code !== 0)
+      throw new UsageError(
+        `--push ${options.push} is not a remote of ${repo.top}`,
+        "name a remote from `git remote -v`",
+      );
+  }
 
   let findings: Findings | undefined;
   let mermaid: string | undefined;
@@ -325,12 +334,6 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   out.stdout.write(prText);
 
   if (options.push) {
-    const remote = await git.run(["remote", "get-url", options.push], { allowFailure: true });
-    if (remote.code !== 0)
-      throw new UsageError(
-        `--push ${options.push} is not a remote of ${repo.top}`,
-        "name a remote from `git remote -v`",
-      );
     await git.run(["push", "--quiet", options.push, `refs/heads/${branch}:refs/heads/${branch}`]);
     writeLine(out.stderr, `pushed ${branch} to ${options.push}`);
   }
