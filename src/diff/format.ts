@@ -1,5 +1,5 @@
 import { type RuleRef, ruleRefToString } from "../policy/types.js";
-import type { EdgeResult, ObservedDiff } from "./observed-diff.js";
+import { type EdgeResult, type ObservedDiff, unusedRules } from "./observed-diff.js";
 
 /** `flowpol diff` output: a terminal table, Markdown (for a pull request), or JSON. */
 export const DIFF_REPORT_FORMATS = ["table", "markdown", "json"] as const;
@@ -42,7 +42,7 @@ function tables(d: ObservedDiff, o: FormatOptions) {
     o.locate?.(u.ref) ?? "",
     String(u.edges),
     String(u.flows),
-    u.flows === 0 ? "UNUSED" : "",
+    u.flows > 0 ? "" : u.exception ? `exception (${u.exception}), unused` : "UNUSED",
   ]);
   const nsRows = d.namespaces.map((c) => [
     c.namespace,
@@ -73,11 +73,13 @@ function summary(d: ObservedDiff): string {
   const t = d.totals;
   const edges = t.allowed.edges + t.denied.edges + t.unprotected.edges;
   const flows = t.allowed.flows + t.denied.flows + t.unprotected.flows;
-  const unused = d.rules.filter((r) => r.flows === 0).length;
+  const unused = unusedRules(d).length;
+  const exceptions = d.rules.filter((r) => r.flows === 0 && r.exception !== undefined).length;
   return (
     `${edges} observed edges (${flows} flows): ${t.allowed.edges} allowed, ${t.denied.edges} denied ` +
     `(${t.denied.flows} flows would break), ${t.unprotected.edges} unprotected; ` +
     `${d.rules.length} rules, ${unused} unused` +
+    (exceptions > 0 ? ` (and ${exceptions} unused flowpol exception rules, kept on purpose)` : "") +
     (d.droppedEdges > 0 ? `; ${d.droppedEdges} dropped edges left out` : "")
   );
 }
@@ -139,7 +141,13 @@ function toJson(d: ObservedDiff, o: FormatOptions) {
       deniedBy: r.deniedBy,
       fromNode: r.fromNode,
     })),
-    rules: d.rules.map((u) => ({ ...ref(u.ref), edges: u.edges, flows: u.flows, unused: u.flows === 0 })),
+    rules: d.rules.map((u) => ({
+      ...ref(u.ref),
+      edges: u.edges,
+      flows: u.flows,
+      unused: u.flows === 0,
+      exception: u.exception ?? null,
+    })),
     namespaces: d.namespaces,
   };
 }

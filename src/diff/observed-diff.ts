@@ -3,6 +3,7 @@ import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "
 import { isEmptySelector } from "../policy/selector.js";
 import type { Namespace, NetworkPolicy, Pod, RuleRef } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
+import { generatedException } from "../synth/manifests.js";
 import type { Observed, ObservedEdge, ObservedPeer } from "./observed.js";
 
 /**
@@ -28,6 +29,8 @@ export interface RuleUsage {
   ref: RuleRef;
   edges: number;
   flows: number;
+  /** The purpose of a named exception flowpol generated (dns, shared): kept even when unused. */
+  exception?: string;
 }
 
 export interface NamespaceCoverage {
@@ -84,13 +87,14 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   const usage = new Map<string, RuleUsage>();
   for (const p of input.policies) {
     const types = effectivePolicyTypes(p);
+    const exception = generatedException(p.labels);
     for (const [direction, rules] of [
       ["ingress", types.includes("Ingress") ? (p.ingress ?? []) : []],
       ["egress", types.includes("Egress") ? (p.egress ?? []) : []],
     ] as const) {
       rules.forEach((_r, index) => {
         const ref: RuleRef = { policy: p.name, namespace: p.namespace, direction, index };
-        usage.set(ruleKey(ref), { ref, edges: 0, flows: 0 });
+        usage.set(ruleKey(ref), { ref, edges: 0, flows: 0, ...(exception ? { exception } : {}) });
       });
     }
   }
@@ -214,4 +218,9 @@ function compareResults(a: EdgeResult, b: EdgeResult): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Rules nothing observed uses, except flowpol's own named exceptions (those are meant to wait). */
+export function unusedRules(d: Pick<ObservedDiff, "rules">): RuleUsage[] {
+  return d.rules.filter((r) => r.flows === 0 && r.exception === undefined);
 }

@@ -63,6 +63,8 @@ export interface NetworkPolicy {
   ingress?: IngressRule[];
   egress?: EgressRule[];
   source?: SourceRef;
+  /** metadata.labels (string values only): how a policy says who wrote it and why. */
+  labels?: Labels;
 }
 
 export interface ContainerPort {

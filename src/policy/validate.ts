@@ -7,6 +7,7 @@ import type {
   IpBlock,
   LabelSelector,
   LabelSelectorRequirement,
+  Labels,
   NetworkPolicy,
   PolicyPeer,
   PolicyPort,
@@ -113,6 +114,8 @@ export function parseNetworkPolicy(
   const spec = r.object(obj.spec, "spec") ?? {};
   const podSelector = readSelector(r, spec.podSelector, "spec.podSelector") ?? {};
   const policy: NetworkPolicy = { name: name ?? "", namespace, podSelector };
+  const labels = metadataLabels(metadata.labels);
+  if (labels) policy.labels = labels;
   const types = r.list(spec.policyTypes, "spec.policyTypes");
   if (types) {
     policy.policyTypes = [];
@@ -262,4 +265,11 @@ function readRequirement(r: Reader, raw: unknown, path: string): LabelSelectorRe
     );
   }
   return req;
+}
+
+/** A policy's string-valued metadata labels; anything else there is not the engine's business. */
+function metadataLabels(raw: unknown): Labels | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  const labels = Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === "string");
+  return labels.length > 0 ? Object.fromEntries(labels) : undefined;
 }

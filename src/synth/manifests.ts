@@ -10,6 +10,15 @@ export const MANAGED_BY = "flowpol";
 export const PURPOSE_LABEL = "flowpol.io/purpose";
 export const DESCRIPTION_ANNOTATION = "flowpol.io/description";
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+/** Purposes of the exceptions flowpol writes on purpose, whether or not traffic was observed. */
+const EXCEPTION_PURPOSES: ReadonlySet<string> = new Set(["dns", "shared"]);
+
+/** The purpose of a named exception that flowpol generated, from a policy's labels. */
+export function generatedException(labels: Readonly<Record<string, string>> | undefined): string | undefined {
+  const purpose = labels?.[PURPOSE_LABEL];
+  if (labels?.[MANAGED_BY_LABEL] !== MANAGED_BY || purpose === undefined) return undefined;
+  return EXCEPTION_PURPOSES.has(purpose) ? purpose : undefined;
+}
 const CILIUM_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace";
 
 export type Manifest = Record<string, unknown> & {

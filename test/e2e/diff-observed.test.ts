@@ -234,6 +234,36 @@ describe("flowpol diff", () => {
     expect(r.stdout).toMatch(/shop\/redis ingress\[0\]\s+\S+policies\.yaml:\d+\s+0\s+0\s+UNUSED/);
   });
 
+  it.each([
+    ["flowpol's own named exception", "app.kubernetes.io/managed-by: flowpol\n    flowpol.io/purpose: dns", 0],
+    ["the purpose label without flowpol as its manager", "flowpol.io/purpose: dns", 3],
+    [
+      "a flowpol policy for a flow (not an exception)",
+      "app.kubernetes.io/managed-by: flowpol\n    flowpol.io/purpose: flow",
+      3,
+    ],
+  ])("--fail-on unused with an unused rule in %s", (_name, labels, code) => {
+    const labelled = POLICIES.replace(
+      "  name: redis\n  namespace: shop\n",
+      `  name: redis\n  namespace: shop\n  labels:\n    ${labels}\n`,
+    );
+    expect(labelled).not.toBe(POLICIES);
+    const file = join(tmp.dir, "labelled.yaml");
+    writeFileSync(file, labelled);
+    const r = runCli(["diff", "--db", db, "--policies", file, "--fail-on", "unused"]);
+    expect(r.code, r.stderr).toBe(code);
+    if (code === 0) {
+      expect(r.stdout).toMatch(/shop\/redis ingress\[0\]\s+\S+labelled\.yaml:\d+\s+0\s+0\s+exception \(dns\), unused/);
+      expect(r.stdout).toContain("0 unused (and 1 unused flowpol exception rules, kept on purpose)");
+    } else {
+      expect(r.stdout).toMatch(/shop\/redis ingress\[0\]\s+\S+labelled\.yaml:\d+\s+0\s+0\s+UNUSED/);
+    }
+    const json = JSON.parse(runCli(["diff", "--db", db, "--policies", file, "--format", "json"]).stdout) as {
+      rules: Array<{ policy: string; exception: string | null }>;
+    };
+    expect(json.rules.find((x) => x.policy === "redis")?.exception).toBe(code === 0 ? "dns" : null);
+  });
+
   it("reads `kubectl get networkpolicies -A -o yaml` (a List) from stdin with the same result", () => {
     const items = parseAllDocuments(POLICIES).map((d) => d.toJS());
     const list = stringify({ apiVersion: "v1", kind: "List", items });
@@ -286,5 +316,24 @@ describe("flowpol diff", () => {
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("flowpol diff --fail-on unused on flowpol's own output", () => {
+  it("keeps the generated DNS exceptions that nothing used out of the gate", () => {
+    const tmp = tempDir("flowpol-diff-own-");
+    try {
+      const db = join(tmp.dir, "flowpol.db");
+      const out = join(tmp.dir, "policies");
+      expect(runCli(["ingest", "--db", db, join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz")]).code).toBe(0);
+      const generated = runCli(["generate", "--db", db, "--out", out]);
+      expect(generated.code, generated.stderr).toBe(0);
+      const r = runCli(["diff", "--db", db, "--policies", out, "--fail-on", "unused"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/allow-dns egress\[0\].*exception \(dns\), unused/);
+      expect(r.stdout).not.toMatch(/\bUNUSED\b/);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

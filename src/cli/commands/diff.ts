@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
-import { diffObserved } from "../../diff/observed-diff.js";
+import { diffObserved, unusedRules } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { workloadId } from "../../policy/objects.js";
 import type { Pod, RuleRef } from "../../policy/types.js";
@@ -77,7 +77,7 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
   if (options.failOn.includes("denied") && result.totals.denied.edges > 0) {
     failures.push(`${result.totals.denied.edges} observed edges (${result.totals.denied.flows} flows) would be denied`);
   }
-  const unused = result.rules.filter((r) => r.flows === 0);
+  const unused = unusedRules(result);
   if (options.failOn.includes("unused") && unused.length > 0)
     failures.push(`${unused.length} declared rules are used by no observed flow`);
   if (failures.length > 0) {
