@@ -15,7 +15,7 @@ import { runCli } from "../helpers/cli.js";
 import { startCli } from "../helpers/cli-async.js";
 import { type MtlsFiles, makeMtlsFiles } from "../helpers/mtls-certs.js";
 import { tempDir } from "../helpers/paths.js";
-import { readEdges, readTable } from "../helpers/store.js";
+import { readTable } from "../helpers/store.js";
 
 let dir: string;
 let cleanup: () => void;
