@@ -107,10 +107,8 @@ describe("flowpol generate", () => {
   it("leaves a direction un-isolated where a workload has no stable labels; --accept-denied keeps the isolation and lists what it denies", () => {
     const dir = join(tmp.dir, "legacy");
     const legacy = pod("shop", "Deployment", "legacy", "legacy-abc", {});
-    const db = writeStore((mkdirSync(dir, { recursive: true }), dir), [
-      ...shopFlows(),
-      flow(legacy, CART, "TCP", 7070, { count: 4 }),
-    ]);
+    mkdirSync(dir, { recursive: true });
+    const db = writeStore(dir, [...shopFlows(), flow(legacy, CART, "TCP", 7070, { count: 4 })]);
     // Default: the workload without labels leaves shop un-isolated, said in EVIDENCE.md; nothing breaks.
     const sound = runCli(["generate", "--db", db, "--out", join(dir, "sound")]);
     expect(sound.code, sound.stderr).toBe(0);
