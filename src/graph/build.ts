@@ -44,6 +44,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     if (e.ip) entityByIp.set(e.ip, id);
   }
   let unplaced = 0;
+  const namedPeers = new Map<number, string>();
   for (const e of input.endpoints) {
     if (e.type === "workload") {
       const id = workloadId(e.namespace, e.kind, e.name);
@@ -69,7 +70,8 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       nodeOf.set(e.id, id);
     } else if (e.type === "external" || e.type === "unknown") {
       if (!e.ip) {
-        unplaced++;
+        if (e.type === "external" && e.kind && e.name) namedPeers.set(e.id, namedPeerId(e));
+        else unplaced++;
         continue;
       }
       const entity = entityByIp.get(e.ip);
@@ -136,13 +138,17 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   };
   const allowed = new Map<string, GraphEdge>();
   const denied = new Map<string, GraphEdge>();
+  const unaddressed = new Map<string, GraphEdge>();
   for (const r of input.edges) {
-    const from = nodeOf.get(r.srcId);
-    const to = nodeOf.get(r.dstId);
+    const src = nodeOf.get(r.srcId);
+    const dst = nodeOf.get(r.dstId);
+    const from = src ?? namedPeers.get(r.srcId);
+    const to = dst ?? namedPeers.get(r.dstId);
     if (!from || !to || !(scoped(from) || scoped(to))) continue;
     const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
     if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
-    const target = isAllowed ? allowed : denied;
+    if ((!src || !dst) && !isAllowed) continue;
+    const target = !src || !dst ? unaddressed : isAllowed ? allowed : denied;
     const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
     let e = target.get(key);
     if (!e) {
@@ -174,6 +180,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     else allowedList.push(e);
   }
   allowedList.sort(compareEdges);
+  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
   const deniedList = [...denied.values()].sort(compareEdges);
 
   const namespaces = [
@@ -192,6 +199,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     namespaceLabels,
     warnings,
     belowMinFlows,
+    unaddressed: unaddressedList,
   };
 }
 
@@ -223,6 +231,11 @@ function mergeIdentities(nodes: Map<string, GraphNode>, nodeOf: Map<number, stri
     for (const [endpointId, id] of nodeOf) if (id === identity.id) nodeOf.set(endpointId, target.id);
     nodes.delete(identity.id);
   }
+}
+
+/** The id of a peer known by name only: `peer:Network/pub`, `peer:shop/NetworkSet/partners`. */
+function namedPeerId(e: EndpointRecord): string {
+  return `peer:${e.namespace ? `${e.namespace}/` : ""}${e.kind}/${e.name}`;
 }
 
 function entityNode(nodes: Map<string, GraphNode>, e: EndpointRecord): EntityNode {

@@ -35,6 +35,8 @@ const DNS_PORTS: PortRef[] = [
 /** Used for the DNS exception when no cluster DNS was observed. */
 const DEFAULT_DNS_PEER: Peer = { kind: "pods", namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
 const PORT_PROTOCOLS = new Set(["TCP", "UDP", "SCTP"]);
+const NO_ADDRESS =
+  "the source named this peer without an address (Calico pub/pvt once IPs are aggregated, Goldmane, a NetworkSet): no ipBlock can say it; lower Calico's aggregation level for allowed flows, or allow it by hand";
 
 export function synthesize(graph: DependencyGraph, options: SynthOptions): PolicyPlan {
   return new Planner(graph, options).plan();
@@ -127,6 +129,9 @@ class Planner {
   plan(): PolicyPlan {
     const namespaces: NamespacePlan[] = [];
     for (const ns of this.graph.namespaces) namespaces.push(this.planNamespace(ns));
+    for (const edge of this.graph.unaddressed) {
+      this.notAllowed.set(`${edgeKey(edge)}|${NO_ADDRESS}`, { edge, reason: NO_ADDRESS });
+    }
     this.reportSeenAddresses();
     return {
       namespaces,
