@@ -38,7 +38,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
 
   const entityByIp = new Map<string, string>();
   for (const e of input.endpoints) {
-    if (e.type !== "entity") continue;
+    if (e.type !== "entity" || isNodeLocal(e)) continue;
     const id = entityNode(nodes, e).id;
     nodeOf.set(e.id, id);
     if (e.ip) entityByIp.set(e.ip, id);
@@ -68,7 +68,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
         });
       }
       nodeOf.set(e.id, id);
-    } else if (e.type === "external" || e.type === "unknown") {
+    } else if (e.type === "external" || e.type === "unknown" || isNodeLocal(e)) {
       if (!e.ip) {
         if (e.type === "external" && e.kind && e.name) namedPeers.set(e.id, namedPeerId(e));
         else unplaced++;
@@ -83,7 +83,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       const known = nodes.get(id);
       if (known) {
         widen(known, e);
-        if (e.type === "external" && known.type === "external") known.unidentified = false;
+        if (e.type !== "unknown" && known.type === "external") known.unidentified = false;
       } else {
         nodes.set(id, {
           type: "external",
@@ -238,16 +238,30 @@ function namedPeerId(e: EndpointRecord): string {
   return `peer:${e.namespace ? `${e.namespace}/` : ""}${e.kind}/${e.name}`;
 }
 
+/**
+ * A host address on a link-local block (NodeLocal DNSCache's 169.254.20.10, which Cilium reports
+ * as `reserved:host`) is a node-local service, not a node: it stays its own IP peer, so rules for
+ * the nodes never open it and rules for it never open the nodes.
+ */
+function isNodeLocal(e: EndpointRecord): boolean {
+  return e.type === "entity" && NODE_ENTITIES.has(e.name) && isLinkLocal(e.ip);
+}
+
+function isLinkLocal(ip: string): boolean {
+  return ip.startsWith("169.254.") || /^fe[89ab][0-9a-f]:/i.test(ip);
+}
+
 function entityNode(nodes: Map<string, GraphNode>, e: EndpointRecord): EntityNode {
   const entity = NODE_ENTITIES.has(e.name) ? "nodes" : e.name;
   const id = `entity:${entity}`;
   let n = nodes.get(id) as EntityNode | undefined;
   if (!n) {
-    n = { type: "entity", id, entity, ips: [], flows: 0, first: e.first, last: e.last };
+    n = { type: "entity", id, entity, seenAs: [], ips: [], flows: 0, first: e.first, last: e.last };
     nodes.set(id, n);
   } else widen(n, e);
   if (!nodes.has(id)) nodes.set(id, n);
   if (e.ip && !n.ips.includes(e.ip)) n.ips.push(e.ip);
+  addSorted(n.seenAs, e.name);
   if (n.flows === 0) n.flows = e.flows;
   return n;
 }

@@ -40,6 +40,8 @@ export interface EntityNode {
   /** `entity:<name>`. */
   id: string;
   entity: EntityName | string;
+  /** The reserved identities the source reported (`host`, `remote-node` for `nodes`), sorted. */
+  seenAs: string[];
   ips: string[];
   flows: number;
   first: number;

@@ -35,6 +35,8 @@ export interface IpPeer {
   entity: "nodes" | "kube-apiserver" | "world" | "link-local-dns" | "other";
   /** DNS names observed for the addresses inside (external peers). */
   dnsNames: string[];
+  /** Nodes: the reserved identities they were seen as (`host`, `remote-node`), for the cilium flavor. */
+  seenAs?: string[];
 }
 
 export type Peer = PodPeer | AllNamespacesPeer | IpPeer;

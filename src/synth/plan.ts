@@ -67,7 +67,10 @@ class Planner {
         this.sharedByNode.set(id, list);
       }
     }
-    this.dnsNodes = new Set(graph.shared.filter((s) => s.role === "dns").flatMap((s) => s.nodes));
+    // Resolvers are the DNS-role nodes something was seen querying on port 53, cluster-wide: a
+    // catalog match seen only on another port (node-local-dns scraped on 9253) is no resolver.
+    const dnsRole = new Set(graph.shared.filter((s) => s.role === "dns").flatMap((s) => s.nodes));
+    this.dnsNodes = new Set(graph.allowed.filter((e) => e.port === 53 && dnsRole.has(e.to)).map((e) => e.to));
     const push = (map: Map<string, GraphEdge[]>, key: string, e: GraphEdge) => {
       const list = map.get(key);
       if (list) list.push(e);
@@ -465,13 +468,14 @@ class Planner {
   }
 
   private nodePeers(): IpPeer[] {
-    if (this.options.nodeCidrs.length > 0) {
-      return this.options.nodeCidrs.map((cidr) => ({ kind: "ip", cidr, entity: "nodes", dnsNames: [] }));
-    }
     const nodes = this.graph.nodes.get("entity:nodes");
+    const seen = nodes?.type === "entity" && nodes.seenAs.length > 0 ? { seenAs: nodes.seenAs } : {};
+    if (this.options.nodeCidrs.length > 0) {
+      return this.options.nodeCidrs.map((cidr) => ({ kind: "ip", cidr, entity: "nodes", dnsNames: [], ...seen }));
+    }
     if (nodes?.type !== "entity") return [];
     return nodes.ips
-      .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [] }) as IpPeer)
+      .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [], ...seen }) as IpPeer)
       .sort((a, b) => compareCidrs(a.cidr, b.cidr));
   }
 
