@@ -293,7 +293,7 @@ function assignSelectors(nodes: Map<string, GraphNode>, warnings: GraphWarning[]
           message: `${w.id}: no exact selector (${w.selector.fallbackReason}); ${
             Object.keys(w.selector.matchLabels).length > 0
               ? `falling back to ${formatLabels(w.selector.matchLabels)}, which also selects ${w.selector.alsoSelects.join(", ")}`
-              : "its flows cannot be allowed without selecting the whole namespace; none of its rules are generated"
+              : "its directions with observed connections stay un-isolated in its namespace, and peers' rules select its whole namespace"
           }`,
         });
       }

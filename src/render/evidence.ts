@@ -83,6 +83,11 @@ export function evidenceMarkdown(
     );
   }
   lines.push("");
+  if (plan.unisolated.length > 0) {
+    lines.push("## Left un-isolated", "");
+    for (const u of plan.unisolated) lines.push(`- ${u.direction}: ${escapeCell(u.reason)}`);
+    lines.push("");
+  }
   const mine = facts.notAllowed;
   if (mine.length > 0) {
     lines.push("## Seen but not allowed", "", "| from | to | port | flows | reason |", "|---|---|---|---|---|");

@@ -104,6 +104,11 @@ export interface NotAllowed {
 export interface NamespacePlan {
   namespace: string;
   policies: PolicyIntent[];
+  /**
+   * Directions no policy of the namespace isolates, because a workload with observed connections
+   * that way cannot be selected (no stable labels), with the reason. Empty when fully isolated.
+   */
+  unisolated: Array<{ direction: "ingress" | "egress"; reason: string }>;
 }
 
 export interface PolicyPlan {
