@@ -130,3 +130,29 @@ describe("labels of Calico records with aggregated names", () => {
     expect(r.stderr).not.toContain("no stable labels");
   });
 });
+
+describe("labels of Whisker flows (one `k=v | k2=v2` string)", () => {
+  it("become the workload's label sets", () => {
+    const item = (time: string) => ({
+      start_time: time,
+      end_time: time,
+      action: "Allow",
+      source_name: "frontend-755cdc7957-*",
+      source_namespace: "shop",
+      source_labels: "app=frontend | pod-template-hash=755cdc7957",
+      dest_name: "cart-7d4f9c8b6d-*",
+      dest_namespace: "shop",
+      dest_labels: "app=cart | pod-template-hash=7d4f9c8b6d",
+      protocol: "tcp",
+      dest_port: 7070,
+      reporter: "Src",
+    });
+    const file = join(dir, "whisker.json");
+    writeFileSync(file, JSON.stringify({ total: 1, items: [item("2026-01-05T10:00:00Z")] }));
+    const db = join(dir, "s.db");
+    const r = runCli(["ingest", "--db", db, file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(podLabels(db, "frontend-755cdc7957-*")).toEqual({ app: "frontend", "pod-template-hash": "755cdc7957" });
+    expect(podLabels(db, "cart-7d4f9c8b6d-*")).toEqual({ app: "cart", "pod-template-hash": "7d4f9c8b6d" });
+  });
+});
