@@ -5,7 +5,8 @@ import type { Db } from "./db.js";
 /**
  * The observed traffic `flowpol diff` judges, straight from the store: edges that reached their
  * target, summed over verdicts and sources by SQLite (GROUP BY), as rows rather than objects so
- * that 100,000 edges cost little memory. Workloads carry the labels of their first pod by name.
+ * that 100,000 edges cost little memory. Workloads carry the labels of their first pod by name
+ * that has any (a pod seen only without labels, e.g. under a reserved identity, says nothing).
  */
 export function readObserved(db: Db): Observed {
   const allowed = JSON.stringify([...ALLOWED_VERDICTS]);
@@ -13,7 +14,10 @@ export function readObserved(db: Db): Observed {
   const podRows = db.prepare("SELECT endpoint_id, labels FROM pods ORDER BY endpoint_id, name").raw().all() as Array<
     [number, string]
   >;
-  for (const [id, json] of podRows) if (!labels.has(id)) labels.set(id, parseLabels(json));
+  for (const [id, json] of podRows) {
+    const known = labels.get(id);
+    if (!known || Object.keys(known).length === 0) labels.set(id, parseLabels(json));
+  }
 
   const peers = new Map<number, ObservedPeer>();
   const endpointRows = db.prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints").raw().all() as Array<

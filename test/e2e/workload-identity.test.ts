@@ -82,6 +82,26 @@ describe("labels from a reserved identity", () => {
   });
 });
 
+describe("a pod seen only under a reserved identity", () => {
+  it("does not lend its empty label set to its workload when diff judges policies", () => {
+    const file = join(dir, "flows.jsonl");
+    writeFileSync(
+      file,
+      `${[
+        hubbleLine("2021-10-04T11:22:40Z", ["reserved:world"], "node-local-dns-2bbbb"),
+        hubbleLine("2021-10-04T11:22:41Z", REAL, "node-local-dns-9zzzz"),
+      ].join("\n")}\n`,
+    );
+    const db = join(dir, "s.db");
+    expect(runCli(["ingest", "--db", db, file]).code).toBe(0);
+    const out = join(dir, "out");
+    const r = runCli(["generate", "--db", db, "--out", out, "--namespace", "kube-system,istio-system"]);
+    expect(r.code, r.stderr).toBe(0);
+    const diff = runCli(["diff", "--db", db, "--policies", out, "--fail-on", "denied"]);
+    expect(diff.code, diff.stdout + diff.stderr).toBe(0);
+  });
+});
+
 function calicoLine(sourceName: string, sourceAggr: string, labels: string[] | null, time = 1795132800): string {
   return JSON.stringify({
     start_time: time,
