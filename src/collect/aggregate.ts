@@ -119,6 +119,15 @@ export function canonicalLabels(labels: Record<string, string>): string {
   return JSON.stringify(out);
 }
 
+/**
+ * Whether a pod's label set seen now replaces the one kept: the newer set wins, but an empty set
+ * (the source did not say) never replaces a known one. The store's upsert applies the same rule.
+ */
+export function replacesLabels(kept: string, seen: string, newer: boolean): boolean {
+  if (seen === "{}" || seen === "") return kept === "";
+  return newer || kept === "{}" || kept === "";
+}
+
 function widen(span: SeenSpan, time: number, count: number): void {
   if (time < span.first) span.first = time;
   if (time > span.last) span.last = time;
@@ -343,9 +352,11 @@ export class BatchBuilder {
       }
       endpointState.namespace = { entry: ns, labels: canonicalLabelsCached(ep.namespaceLabels) };
     }
-    // A peer known only by identity labels keeps its label set as a pseudo-pod named after the
-    // identity, so the graph can compute and merge selectors from it.
-    const podName = ep.podName ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
+    // Pods a source names only as a group (Calico's `frontend-755cdc7957-*`) and peers known only
+    // by identity labels keep their label sets as pseudo-pods (named after the group, which holds
+    // a `*`, or the identity), so the graph can compute and merge selectors from them.
+    const podName =
+      ep.podName ?? ep.podGroup ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
     if (podName && ep.namespace && ref.type === "workload") {
       const pkey = `${ep.namespace}/${podName}`;
       let pod = this.pods.get(pkey);
@@ -384,10 +395,9 @@ export class BatchBuilder {
     if (pod) {
       const entry = pod.entry;
       if (time < entry.first) entry.first = time;
-      if (time >= entry.last) {
-        entry.last = time;
-        entry.labels = pod.labels;
-      }
+      const newer = time >= entry.last;
+      if (newer) entry.last = time;
+      if (replacesLabels(entry.labels, pod.labels, newer)) entry.labels = pod.labels;
     }
   }
 

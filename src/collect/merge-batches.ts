@@ -4,6 +4,7 @@ import {
   type EdgeAggregate,
   endpointKey,
   type PodAggregate,
+  replacesLabels,
   type SeenSpan,
   type ServiceAggregate,
 } from "./aggregate.js";
@@ -58,9 +59,10 @@ export class BatchMerger {
       if (!known) this.pods.set(key, { ...p });
       else {
         known.first = Math.min(known.first, p.first);
-        if (p.last >= known.last) {
+        const newer = p.last >= known.last;
+        if (replacesLabels(known.labels, p.labels, newer)) known.labels = p.labels;
+        if (newer) {
           known.last = p.last;
-          known.labels = p.labels;
           known.endpoint = p.endpoint;
         }
       }

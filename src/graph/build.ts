@@ -38,12 +38,13 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
 
   const entityByIp = new Map<string, string>();
   for (const e of input.endpoints) {
-    if (e.type !== "entity") continue;
+    if (e.type !== "entity" || isNodeLocal(e)) continue;
     const id = entityNode(nodes, e).id;
     nodeOf.set(e.id, id);
     if (e.ip) entityByIp.set(e.ip, id);
   }
   let unplaced = 0;
+  const namedPeers = new Map<number, string>();
   for (const e of input.endpoints) {
     if (e.type === "workload") {
       const id = workloadId(e.namespace, e.kind, e.name);
@@ -67,9 +68,10 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
         });
       }
       nodeOf.set(e.id, id);
-    } else if (e.type === "external" || e.type === "unknown") {
+    } else if (e.type === "external" || e.type === "unknown" || isNodeLocal(e)) {
       if (!e.ip) {
-        unplaced++;
+        if (e.type === "external" && e.kind && e.name) namedPeers.set(e.id, namedPeerId(e));
+        else unplaced++;
         continue;
       }
       const entity = entityByIp.get(e.ip);
@@ -81,7 +83,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       const known = nodes.get(id);
       if (known) {
         widen(known, e);
-        if (e.type === "external" && known.type === "external") known.unidentified = false;
+        if (e.type !== "unknown" && known.type === "external") known.unidentified = false;
       } else {
         nodes.set(id, {
           type: "external",
@@ -136,13 +138,17 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   };
   const allowed = new Map<string, GraphEdge>();
   const denied = new Map<string, GraphEdge>();
+  const unaddressed = new Map<string, GraphEdge>();
   for (const r of input.edges) {
-    const from = nodeOf.get(r.srcId);
-    const to = nodeOf.get(r.dstId);
+    const src = nodeOf.get(r.srcId);
+    const dst = nodeOf.get(r.dstId);
+    const from = src ?? namedPeers.get(r.srcId);
+    const to = dst ?? namedPeers.get(r.dstId);
     if (!from || !to || !(scoped(from) || scoped(to))) continue;
     const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
     if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
-    const target = isAllowed ? allowed : denied;
+    if ((!src || !dst) && !isAllowed) continue;
+    const target = !src || !dst ? unaddressed : isAllowed ? allowed : denied;
     const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
     let e = target.get(key);
     if (!e) {
@@ -174,6 +180,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     else allowedList.push(e);
   }
   allowedList.sort(compareEdges);
+  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
   const deniedList = [...denied.values()].sort(compareEdges);
 
   const namespaces = [
@@ -192,6 +199,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     namespaceLabels,
     warnings,
     belowMinFlows,
+    unaddressed: unaddressedList,
   };
 }
 
@@ -225,16 +233,35 @@ function mergeIdentities(nodes: Map<string, GraphNode>, nodeOf: Map<number, stri
   }
 }
 
+/** The id of a peer known by name only: `peer:Network/pub`, `peer:shop/NetworkSet/partners`. */
+function namedPeerId(e: EndpointRecord): string {
+  return `peer:${e.namespace ? `${e.namespace}/` : ""}${e.kind}/${e.name}`;
+}
+
+/**
+ * A host address on a link-local block (NodeLocal DNSCache's 169.254.20.10, which Cilium reports
+ * as `reserved:host`) is a node-local service, not a node: it stays its own IP peer, so rules for
+ * the nodes never open it and rules for it never open the nodes.
+ */
+function isNodeLocal(e: EndpointRecord): boolean {
+  return e.type === "entity" && NODE_ENTITIES.has(e.name) && isLinkLocal(e.ip);
+}
+
+function isLinkLocal(ip: string): boolean {
+  return ip.startsWith("169.254.") || /^fe[89ab][0-9a-f]:/i.test(ip);
+}
+
 function entityNode(nodes: Map<string, GraphNode>, e: EndpointRecord): EntityNode {
   const entity = NODE_ENTITIES.has(e.name) ? "nodes" : e.name;
   const id = `entity:${entity}`;
   let n = nodes.get(id) as EntityNode | undefined;
   if (!n) {
-    n = { type: "entity", id, entity, ips: [], flows: 0, first: e.first, last: e.last };
+    n = { type: "entity", id, entity, seenAs: [], ips: [], flows: 0, first: e.first, last: e.last };
     nodes.set(id, n);
   } else widen(n, e);
   if (!nodes.has(id)) nodes.set(id, n);
   if (e.ip && !n.ips.includes(e.ip)) n.ips.push(e.ip);
+  addSorted(n.seenAs, e.name);
   if (n.flows === 0) n.flows = e.flows;
   return n;
 }
@@ -266,7 +293,7 @@ function assignSelectors(nodes: Map<string, GraphNode>, warnings: GraphWarning[]
           message: `${w.id}: no exact selector (${w.selector.fallbackReason}); ${
             Object.keys(w.selector.matchLabels).length > 0
               ? `falling back to ${formatLabels(w.selector.matchLabels)}, which also selects ${w.selector.alsoSelects.join(", ")}`
-              : "its flows cannot be allowed without selecting the whole namespace; none of its rules are generated"
+              : "its directions with observed connections stay un-isolated in its namespace, and peers' rules select its whole namespace"
           }`,
         });
       }

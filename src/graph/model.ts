@@ -40,6 +40,8 @@ export interface EntityNode {
   /** `entity:<name>`. */
   id: string;
   entity: EntityName | string;
+  /** The reserved identities the source reported (`host`, `remote-node` for `nodes`), sorted. */
+  seenAs: string[];
   ips: string[];
   flows: number;
   first: number;
@@ -107,6 +109,12 @@ export interface DependencyGraph {
   warnings: GraphWarning[];
   /** Allowed connections left out by --min-flows. */
   belowMinFlows: number;
+  /**
+   * Allowed connections of in-scope workloads with a peer the source named but gave no address
+   * (Calico `pub`/`pvt` once IPs are aggregated away, Goldmane, NetworkSets): no ipBlock can say
+   * them. The peer is `peer:<Kind>/<name>` (`peer:<namespace>/NetworkSet/<name>`), not a node.
+   */
+  unaddressed: GraphEdge[];
 }
 
 export const edgeKey = (e: Pick<GraphEdge, "from" | "to" | "protocol" | "port">): string =>

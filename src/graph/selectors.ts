@@ -3,7 +3,9 @@ import { cmp, type Selector } from "./model.js";
 /**
  * Stable selectors: for each workload, the smallest label set that selects all its pods and no
  * other workload's pods in its namespace, from labels that survive rollouts, restarts and CronJob
- * ticks.
+ * ticks. A selector always keeps the workload's identity label (`app`, `app.kubernetes.io/name`,
+ * ...) when its pods share one, and adds discriminators to it: `version: v2` alone would also
+ * select any later `v2` pod of another app.
  */
 
 /** Label keys tried first, in this order; others follow in alphabetical order. */
@@ -35,6 +37,9 @@ export function isVolatileLabel(key: string): boolean {
   return VOLATILE_KEYS.has(key) || VOLATILE_PREFIXES.some((p) => key.startsWith(p));
 }
 
+/** Label keys that name what a pod is, in this order: the first one the pods share is always kept. */
+export const IDENTITY_LABEL_KEYS: readonly string[] = ["app.kubernetes.io/name", "app", "k8s-app", "name"];
+
 /** Largest label set tried; beyond this a workload falls back. */
 const MAX_SET_SIZE = 3;
 /** Candidate keys considered (in preference order), to bound the search. */
@@ -64,10 +69,12 @@ export function chooseSelector(subject: SelectorSubject, neighbours: SelectorSub
           : "its pods share no stable label (add app.kubernetes.io/name to the pod template)",
     };
   }
-  const candidates = keys.slice(0, MAX_CANDIDATES);
-  for (let size = 1; size <= Math.min(MAX_SET_SIZE, candidates.length); size++) {
+  const identity = IDENTITY_LABEL_KEYS.filter((k) => k in common).slice(0, 1);
+  const candidates = keys.filter((k) => !identity.includes(k)).slice(0, MAX_CANDIDATES);
+  const extra = MAX_SET_SIZE - identity.length;
+  for (let size = identity.length > 0 ? 0 : 1; size <= Math.min(extra, candidates.length); size++) {
     for (const combo of combinations(candidates, size)) {
-      const labels = pick(common, combo);
+      const labels = pick(common, [...identity, ...combo]);
       if (!neighbours.some((n) => n.podLabelSets.some((l) => matches(labels, l)))) {
         return { matchLabels: sortedLabels(labels), exact: true, alsoSelects: [] };
       }

@@ -44,8 +44,17 @@ export interface FlowEndpoint {
   ip?: string;
   namespace?: string;
   podName?: string;
+  /**
+   * Pods named by an aggregated name (Calico `name_aggr` and Goldmane: `frontend-755cdc7957-*`),
+   * when the source names no single pod. Their labels stand for the workload as a pod's would.
+   */
+  podGroup?: string;
   workload?: WorkloadRef;
-  /** Pod labels without the `k8s:` source prefix and without Cilium's internal labels. */
+  /**
+   * Pod labels without the `k8s:` source prefix and without Cilium's internal labels. Empty when
+   * the source did not say (Calico `null` labels, a reserved identity): an empty set never
+   * replaces a known one.
+   */
   labels: Record<string, string>;
   /** Labels of the pod's namespace, kept apart from the pod's own labels. */
   namespaceLabels: Record<string, string>;

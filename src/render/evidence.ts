@@ -49,10 +49,10 @@ export function evidenceMarkdown(
   );
   for (const u of plan.unisolated ?? []) {
     lines.push(
-      `**${u.direction === "ingress" ? "Ingress" : "Egress"} is not isolated in this namespace.** These observed connections involve a workload no selector picks exactly (no stable labels), so no ${u.direction} policy is generated here; a default-deny would break them. Give the workload a stable label (e.g. \`app.kubernetes.io/name\`) and generate again.`,
+      `**${u.direction === "ingress" ? "Ingress" : "Egress"} is not isolated in this namespace.** ${escapeCell(u.reason)}. No ${u.direction} policy is generated here: a default-deny would break observed traffic. Give the workload a stable label (e.g. \`app.kubernetes.io/name\`) and generate again.`,
       "",
       ...u.connections.map((c) => `- \`${escapeTick(c)}\``),
-      "",
+      ...(u.connections.length > 0 ? [""] : []),
     );
   }
   lines.push("| policy | purpose | connections | flows | first seen | last seen |", "|---|---|---|---|---|---|");

@@ -42,7 +42,9 @@ export class BatchWriter {
       INSERT INTO pods (namespace, name, endpoint_id, labels, service_account, first_seen, last_seen)
       VALUES (@namespace, @name, @endpointId, @labels, @serviceAccount, @first, @last)
       ON CONFLICT (namespace, name) DO UPDATE SET
-        labels = CASE WHEN excluded.last_seen >= last_seen THEN excluded.labels ELSE labels END,
+        labels = CASE WHEN excluded.labels IN ('{}', '') THEN (CASE WHEN labels = '' THEN excluded.labels ELSE labels END)
+                      WHEN excluded.last_seen >= last_seen OR labels IN ('{}', '') THEN excluded.labels
+                      ELSE labels END,
         endpoint_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.endpoint_id ELSE endpoint_id END,
         first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen)`);

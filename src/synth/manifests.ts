@@ -122,8 +122,7 @@ function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<R
         ...(Object.keys(p.podSelector).length > 0 ? { matchLabels: { ...p.podSelector } } : {}),
       });
     } else if (p.entity === "nodes") {
-      entities.add("host");
-      entities.add("remote-node");
+      for (const e of p.seenAs ?? ["host", "remote-node"]) entities.add(e);
     } else if (p.entity === "kube-apiserver") entities.add("kube-apiserver");
     else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
       for (const n of p.dnsNames) fqdns.add(n.replace(/\.$/, ""));

@@ -35,6 +35,8 @@ export interface IpPeer {
   entity: "nodes" | "kube-apiserver" | "world" | "link-local-dns" | "other";
   /** DNS names observed for the addresses inside (external peers). */
   dnsNames: string[];
+  /** Nodes: the reserved identities they were seen as (`host`, `remote-node`), for the cilium flavor. */
+  seenAs?: string[];
 }
 
 export type Peer = PodPeer | AllNamespacesPeer | IpPeer;
@@ -102,13 +104,18 @@ export interface NotAllowed {
 export interface NamespacePlan {
   namespace: string;
   policies: PolicyIntent[];
-  /** Directions left un-isolated because isolating them would deny observed connections. */
+  /**
+   * Directions no policy of the namespace isolates, because isolating them would deny observed
+   * connections of a workload no selector picks exactly (no stable labels). Absent when isolated.
+   */
   unisolated?: Unisolated[];
 }
 
-/** A direction of a namespace with no policy, and the observed connections it would deny. */
+/** A direction of a namespace left without policies, why, and the connections it keeps open. */
 export interface Unisolated {
   direction: "ingress" | "egress";
+  reason: string;
+  /** The observed connections an isolating policy would deny; empty when the planner saw it coming. */
   connections: string[];
 }
 

@@ -35,6 +35,8 @@ const DNS_PORTS: PortRef[] = [
 /** Used for the DNS exception when no cluster DNS was observed. */
 const DEFAULT_DNS_PEER: Peer = { kind: "pods", namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
 const PORT_PROTOCOLS = new Set(["TCP", "UDP", "SCTP"]);
+const NO_ADDRESS =
+  "the source named this peer without an address (Calico pub/pvt once IPs are aggregated, Goldmane, a NetworkSet): no ipBlock can say it; lower Calico's aggregation level for allowed flows, or allow it by hand";
 
 export function synthesize(graph: DependencyGraph, options: SynthOptions): PolicyPlan {
   return new Planner(graph, options).plan();
@@ -65,7 +67,10 @@ class Planner {
         this.sharedByNode.set(id, list);
       }
     }
-    this.dnsNodes = new Set(graph.shared.filter((s) => s.role === "dns").flatMap((s) => s.nodes));
+    // Resolvers are the DNS-role nodes something was seen querying on port 53, cluster-wide: a
+    // catalog match seen only on another port (node-local-dns scraped on 9253) is no resolver.
+    const dnsRole = new Set(graph.shared.filter((s) => s.role === "dns").flatMap((s) => s.nodes));
+    this.dnsNodes = new Set(graph.allowed.filter((e) => e.port === 53 && dnsRole.has(e.to)).map((e) => e.to));
     const push = (map: Map<string, GraphEdge[]>, key: string, e: GraphEdge) => {
       const list = map.get(key);
       if (list) list.push(e);
@@ -127,6 +132,9 @@ class Planner {
   plan(): PolicyPlan {
     const namespaces: NamespacePlan[] = [];
     for (const ns of this.graph.namespaces) namespaces.push(this.planNamespace(ns));
+    for (const edge of this.graph.unaddressed) {
+      this.notAllowed.set(`${edgeKey(edge)}|${NO_ADDRESS}`, { edge, reason: NO_ADDRESS });
+    }
     this.reportSeenAddresses();
     return {
       namespaces,
@@ -146,7 +154,42 @@ class Planner {
     return n?.type === "workload" ? n : undefined;
   }
 
+  /** Per namespace: the directions left un-isolated, with the unselectable workloads why. */
+  private readonly open = new Map<string, Map<Half, string[]>>();
+
+  /**
+   * An in-scope workload that cannot be selected, with observed connections in a direction: any
+   * policy isolating that direction for the whole namespace would break them, so no policy of the
+   * namespace says that direction at all.
+   */
+  private openDirections(ns: string): Map<Half, string[]> {
+    let open = this.open.get(ns);
+    if (!open) {
+      open = new Map();
+      const unselectable = (id: string) => {
+        const w = this.workload(id);
+        return w?.namespace === ns && w.inScope && Object.keys(w.selector.matchLabels).length === 0 ? w : undefined;
+      };
+      const mark = (half: Half, w: WorkloadNode) => {
+        const list = open?.get(half) ?? [];
+        if (!list.includes(w.id)) list.push(w.id);
+        open?.set(half, list.sort(cmp));
+      };
+      for (const e of this.edgesFromNamespace(ns)) {
+        const w = unselectable(e.from);
+        if (w) mark("egress", w);
+      }
+      for (const e of this.edgesToNamespace(ns)) {
+        const w = unselectable(e.to);
+        if (w) mark("ingress", w);
+      }
+      this.open.set(ns, open);
+    }
+    return open;
+  }
+
   private planNamespace(ns: string): NamespacePlan {
+    const open = this.openDirections(ns);
     const names = new NameAllocator();
     const policies: PolicyIntent[] = [];
     const add = (p: Omit<PolicyIntent, "name" | "namespace">, wanted: string, identity: string) =>
@@ -186,7 +229,14 @@ class Planner {
     const fixed = policies.length;
     for (const f of this.flowPolicies(ns)) add(f.policy, f.wanted, f.identity);
     const flows = policies.splice(fixed).sort((a, b) => cmp(a.name, b.name));
-    return { namespace: ns, policies: [...policies, ...flows] };
+    const unisolated = [...open]
+      .sort(([a], [b]) => cmp(a, b))
+      .map(([direction, ids]) => {
+        const reason = `${ids.join(", ")} cannot be selected (no stable labels) and has observed ${direction} connections: no policy of ${ns} isolates ${direction}, so they stay allowed`;
+        this.notices.push({ code: "unisolated", namespace: ns, message: reason });
+        return { direction, reason, connections: [] };
+      });
+    return { namespace: ns, policies: withoutDirections([...policies, ...flows], open), unisolated };
   }
 
   // ---- DNS ----
@@ -378,14 +428,10 @@ class Planner {
       return reject(`${e.protocol} cannot be expressed in a NetworkPolicy without allowing every port`);
     }
     if (e.port < 1 || e.port > 65535) return reject(`port ${e.port} is not a valid destination port`);
-    if (Object.keys(subject.selector.matchLabels).length === 0) {
-      return reject(`${subject.id} has no stable labels to select it (${half} side)`);
-    }
+    // An unselectable subject's direction is left un-isolated (openDirections): allowed, no rule.
+    if (Object.keys(subject.selector.matchLabels).length === 0) return false;
     const peerId = half === "ingress" ? e.from : e.to;
     const peer = this.graph.nodes.get(peerId);
-    if (peer?.type === "workload" && Object.keys(peer.selector.matchLabels).length === 0) {
-      return reject(`${peer.id} has no stable labels to select it as a peer`);
-    }
     if (peer?.type === "external" && peer.ip === METADATA_IPV4 && !this.options.allowMetadata) {
       return reject("cloud metadata address 169.254.169.254 (pass --allow-metadata to allow it)");
     }
@@ -408,6 +454,9 @@ class Planner {
   private describe(peerId: string): string {
     if (peerId === "external") return "external addresses";
     const n = this.node(peerId);
+    if (n.type === "workload" && Object.keys(n.selector.matchLabels).length === 0) {
+      return `${n.id} (no stable labels: every pod of namespace ${n.namespace} stands for it)`;
+    }
     return n.type === "entity" ? `entity ${n.entity}` : n.id;
   }
 
@@ -443,7 +492,14 @@ class Planner {
   private peerFor(id: string, ns: string): Peer[] | undefined {
     const n = this.node(id);
     if (n.type === "workload") {
-      if (Object.keys(n.selector.matchLabels).length === 0) return undefined;
+      // The narrowest stable superset of a workload that cannot be selected: its namespace.
+      if (Object.keys(n.selector.matchLabels).length === 0) {
+        return [
+          n.namespace === ns
+            ? { kind: "pods", podSelector: {} }
+            : { kind: "pods", namespace: n.namespace, podSelector: {} },
+        ];
+      }
       return [
         n.namespace === ns
           ? { kind: "pods", podSelector: n.selector.matchLabels }
@@ -460,13 +516,14 @@ class Planner {
   }
 
   private nodePeers(): IpPeer[] {
-    if (this.options.nodeCidrs.length > 0) {
-      return this.options.nodeCidrs.map((cidr) => ({ kind: "ip", cidr, entity: "nodes", dnsNames: [] }));
-    }
     const nodes = this.graph.nodes.get("entity:nodes");
+    const seen = nodes?.type === "entity" && nodes.seenAs.length > 0 ? { seenAs: nodes.seenAs } : {};
+    if (this.options.nodeCidrs.length > 0) {
+      return this.options.nodeCidrs.map((cidr) => ({ kind: "ip", cidr, entity: "nodes", dnsNames: [], ...seen }));
+    }
     if (nodes?.type !== "entity") return [];
     return nodes.ips
-      .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [] }) as IpPeer)
+      .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [], ...seen }) as IpPeer)
       .sort((a, b) => compareCidrs(a.cidr, b.cidr));
   }
 
@@ -493,6 +550,18 @@ class Planner {
       });
     }
   }
+}
+
+/** The policies with the open directions left out; a policy left with no direction goes. */
+function withoutDirections(policies: PolicyIntent[], open: Map<Half, string[]>): PolicyIntent[] {
+  if (open.size === 0) return policies;
+  const out: PolicyIntent[] = [];
+  for (const p of policies) {
+    const kept = { ...p };
+    for (const half of open.keys()) delete kept[half];
+    if (kept.ingress || kept.egress) out.push(kept);
+  }
+  return out;
 }
 
 function sortByCidr<T>(entries: Array<[string, T]>): Array<[string, T]> {

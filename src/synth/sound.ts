@@ -66,6 +66,7 @@ function leaveUnisolated(plan: PolicyPlan, relax: ReadonlyMap<string, DeniedConn
       if (!because) continue;
       const entry: Unisolated = {
         direction,
+        reason: `${because.length} observed ${direction} connection(s) involve a workload no selector picks exactly (no stable labels)`,
         connections: because.map((d) => `${d.from} -> ${d.to} ${d.protocol}/${d.port}`),
       };
       next = {

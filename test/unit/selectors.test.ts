@@ -12,16 +12,16 @@ describe("chooseSelector", () => {
       { "app.kubernetes.io/name": "web" },
     ],
     [
-      "picks app.kubernetes.io/instance when the name alone is shared",
+      "adds app.kubernetes.io/instance to the name when the name alone is shared",
       w("a", { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "a", zz: "1" }),
       [w("b", { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "b", zz: "1" })],
-      { "app.kubernetes.io/instance": "a" },
+      { "app.kubernetes.io/instance": "a", "app.kubernetes.io/name": "redis" },
     ],
     [
       "never uses pod-template-hash even when it alone is unique",
       w("web", { app: "shop", "pod-template-hash": "abc", role: "web" }),
       [w("api", { app: "shop", "pod-template-hash": "def", role: "api" })],
-      { role: "web" },
+      { app: "shop", role: "web" },
     ],
     [
       "ignores CronJob run labels and picks the jobTemplate label",
@@ -40,6 +40,30 @@ describe("chooseSelector", () => {
       w("reviews-v2", { app: "reviews", version: "v2", tier: "x" }),
       [w("reviews-v1", { app: "reviews", version: "v1", tier: "x" }), w("ratings", { app: "ratings", version: "v2" })],
       { app: "reviews", version: "v2" },
+    ],
+    [
+      "keeps the identity label: reviews-v2 is never selected by version alone, which ratings-v2 also has",
+      w("reviews-v2", { app: "reviews", version: "v2" }),
+      [w("reviews-v1", { app: "reviews", version: "v1" }), w("ratings-v1", { app: "ratings", version: "v1" })],
+      { app: "reviews", version: "v2" },
+    ],
+    [
+      "keeps the identity label: a tenant's api is not selected by track alone",
+      w("api", { app: "api", tenant: "acme", track: "stable" }),
+      [w("web", { app: "web", tenant: "acme", track: "canary" })],
+      { app: "api" },
+    ],
+    [
+      "keeps k8s-app and adds the discriminator",
+      w("coredns", { "k8s-app": "kube-dns", "app.kubernetes.io/version": "1.11" }),
+      [w("kube-dns", { "k8s-app": "kube-dns", "app.kubernetes.io/version": "1.9" })],
+      { "app.kubernetes.io/version": "1.11", "k8s-app": "kube-dns" },
+    ],
+    [
+      "needs no identity label when the pods share none",
+      w("web", { role: "web", team: "a" }),
+      [w("api", { role: "api", team: "a" })],
+      { role: "web" },
     ],
   ])("%s", (_name, subject, neighbours, expected) => {
     const s = chooseSelector(subject, neighbours);

@@ -51,6 +51,7 @@ export function calicoEndpoint(f: CalicoEndpointFields, side: string): FlowEndpo
         ep.podName = f.name;
         ep.workload = deriveWorkload(f.name, f.labels);
       } else if (f.nameAggr !== undefined) {
+        ep.podGroup = f.nameAggr;
         ep.workload = deriveWorkloadFromAggregatedName(f.nameAggr, f.labels);
       }
       if (ep.workload && !isDns1123Subdomain(ep.workload.name)) delete ep.workload;

@@ -373,6 +373,9 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
   if (entities.length > 0 && !ep.podName) {
     ep.entity = ENTITY_PRECEDENCE.find((e) => entities.includes(e)) ?? "world";
   }
+  // A reserved identity on a named pod (`reserved:world` in a late record of a pod's IP, a
+  // hostNetwork pod's `reserved:host`) says nothing about the pod's own labels.
+  if (entities.length > 0 && ep.podName) ep.labels = {};
   const workloads = obj.workloads;
   if (Array.isArray(workloads) && workloads.length > 0) {
     const w = asObject(workloads[0]);
