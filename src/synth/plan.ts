@@ -154,42 +154,7 @@ class Planner {
     return n?.type === "workload" ? n : undefined;
   }
 
-  /** Per namespace: the directions left un-isolated, with the unselectable workloads why. */
-  private readonly open = new Map<string, Map<Half, string[]>>();
-
-  /**
-   * An in-scope workload that cannot be selected, with observed connections in a direction: any
-   * policy isolating that direction for the whole namespace would break them, so no policy of the
-   * namespace says that direction at all.
-   */
-  private openDirections(ns: string): Map<Half, string[]> {
-    let open = this.open.get(ns);
-    if (!open) {
-      open = new Map();
-      const unselectable = (id: string) => {
-        const w = this.workload(id);
-        return w?.namespace === ns && w.inScope && Object.keys(w.selector.matchLabels).length === 0 ? w : undefined;
-      };
-      const mark = (half: Half, w: WorkloadNode) => {
-        const list = open?.get(half) ?? [];
-        if (!list.includes(w.id)) list.push(w.id);
-        open?.set(half, list.sort(cmp));
-      };
-      for (const e of this.edgesFromNamespace(ns)) {
-        const w = unselectable(e.from);
-        if (w) mark("egress", w);
-      }
-      for (const e of this.edgesToNamespace(ns)) {
-        const w = unselectable(e.to);
-        if (w) mark("ingress", w);
-      }
-      this.open.set(ns, open);
-    }
-    return open;
-  }
-
   private planNamespace(ns: string): NamespacePlan {
-    const open = this.openDirections(ns);
     const names = new NameAllocator();
     const policies: PolicyIntent[] = [];
     const add = (p: Omit<PolicyIntent, "name" | "namespace">, wanted: string, identity: string) =>
@@ -229,14 +194,7 @@ class Planner {
     const fixed = policies.length;
     for (const f of this.flowPolicies(ns)) add(f.policy, f.wanted, f.identity);
     const flows = policies.splice(fixed).sort((a, b) => cmp(a.name, b.name));
-    const unisolated = [...open]
-      .sort(([a], [b]) => cmp(a, b))
-      .map(([direction, ids]) => {
-        const reason = `${ids.join(", ")} cannot be selected (no stable labels) and has observed ${direction} connections: no policy of ${ns} isolates ${direction}, so they stay allowed`;
-        this.notices.push({ code: "unisolated", namespace: ns, message: reason });
-        return { direction, reason, connections: [] };
-      });
-    return { namespace: ns, policies: withoutDirections([...policies, ...flows], open), unisolated };
+    return { namespace: ns, policies: [...policies, ...flows] };
   }
 
   // ---- DNS ----
@@ -428,7 +386,8 @@ class Planner {
       return reject(`${e.protocol} cannot be expressed in a NetworkPolicy without allowing every port`);
     }
     if (e.port < 1 || e.port > 65535) return reject(`port ${e.port} is not a valid destination port`);
-    // An unselectable subject's direction is left un-isolated (openDirections): allowed, no rule.
+    // No rule can select it: the proof finds the connection denied as unselectable, and generate
+    // leaves that direction of the namespace un-isolated (synth/sound.ts) unless --accept-denied.
     if (Object.keys(subject.selector.matchLabels).length === 0) return false;
     const peerId = half === "ingress" ? e.from : e.to;
     const peer = this.graph.nodes.get(peerId);
@@ -550,18 +509,6 @@ class Planner {
       });
     }
   }
-}
-
-/** The policies with the open directions left out; a policy left with no direction goes. */
-function withoutDirections(policies: PolicyIntent[], open: Map<Half, string[]>): PolicyIntent[] {
-  if (open.size === 0) return policies;
-  const out: PolicyIntent[] = [];
-  for (const p of policies) {
-    const kept = { ...p };
-    for (const half of open.keys()) delete kept[half];
-    if (kept.ingress || kept.egress) out.push(kept);
-  }
-  return out;
 }
 
 function sortByCidr<T>(entries: Array<[string, T]>): Array<[string, T]> {

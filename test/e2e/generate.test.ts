@@ -112,15 +112,15 @@ describe("flowpol generate", () => {
     // Default: the workload without labels leaves shop un-isolated, said in EVIDENCE.md; nothing breaks.
     const sound = runCli(["generate", "--db", db, "--out", join(dir, "sound")]);
     expect(sound.code, sound.stderr).toBe(0);
-    expect(sound.stderr).toContain("notice: ingress of namespace shop left un-isolated");
-    expect(readFileSync(join(dir, "sound/shop/EVIDENCE.md"), "utf8")).toContain("Ingress is not isolated");
+    expect(sound.stderr).toContain("notice: egress of namespace shop left un-isolated");
+    expect(readFileSync(join(dir, "sound/shop/EVIDENCE.md"), "utf8")).toContain("Egress is not isolated");
     const diff = runCli(["diff", "--db", db, "--policies", join(dir, "sound"), "--fail-on", "denied"]);
     expect(diff.code, diff.stdout).toBe(0);
     // --accept-denied keeps the default-deny and lists what it denies.
     const kept = runCli(["generate", "--db", db, "--out", join(dir, "kept"), "--accept-denied"]);
     expect(kept.code, kept.stderr).toBe(0);
     expect(kept.stderr).toContain(
-      "denied: shop/legacy[Deployment] -> shop/cart[Deployment] TCP/7070 (4 flows) at egress and ingress: a workload with no stable labels",
+      "denied: shop/legacy[Deployment] -> shop/cart[Deployment] TCP/7070 (4 flows) at egress: a workload with no stable labels",
     );
     expect(existsSync(join(dir, "kept/shop/default-deny.yaml"))).toBe(true);
   });

@@ -58,9 +58,9 @@ describe.skipIf(!present)("real captures: generate, then diff --fail-on denied o
   it("leaves a direction un-isolated, and says so, where a workload without labels has connections", () => {
     const file = jsonl(SHARED_CALICO).find((f) => f.includes("docs-ee-flowlog-examples")) as string;
     const { generate, out } = generateThenDiff("calico-unlabelled", [file]);
-    expect(generate).toContain("client-pods-namespace/DaemonSet/client-pods cannot be selected");
+    expect(generate).toMatch(/notice: egress of namespace client-pods-namespace left un-isolated: \d+ observed/);
     const evidence = readFileSync(join(out, "client-pods-namespace/EVIDENCE.md"), "utf8");
-    expect(evidence).toMatch(/\*\*(Ingress|Egress) is not isolated in this namespace\.\*\*/);
-    expect(evidence).toContain("- egress: client-pods-namespace/DaemonSet/client-pods cannot be selected");
+    expect(evidence).toContain("**Egress is not isolated in this namespace.**");
+    expect(evidence).toMatch(/- `client-pods-namespace\/client-pods\[DaemonSet\] -> /);
   });
 });

@@ -191,16 +191,18 @@ describe("synthesis on a hand-built store", () => {
       const kept = synthesizeSound(graph, observed, options, { acceptDenied: true, minFlows: 1 });
       expect(
         kept.proof.denied.filter((d) => d.reason === "unselectable").map((d) => [d.from, d.to, d.deniedBy]),
-      ).toEqual([["shop/legacy[Deployment]", "shop/cart[Deployment]", ["egress", "ingress"]]]);
+      ).toEqual([["shop/legacy[Deployment]", "shop/cart[Deployment]", ["egress"]]]);
 
       const sound = synthesizeSound(graph, observed, options, { acceptDenied: false, minFlows: 1 });
       expect(sound.proof.denied.filter((d) => d.reason === "unselectable" || d.reason === undefined)).toEqual([]);
       const shop = sound.plan.namespaces.find((n) => n.namespace === "shop")!;
-      expect(shop.unisolated?.map((u) => u.direction)).toEqual(["ingress", "egress"]);
-      expect(shop.policies.every((p) => !p.ingress && !p.egress)).toBe(true);
+      // cart's ingress names legacy by its whole namespace (the narrowest stable superset): only
+      // legacy's own egress cannot be selected.
+      expect(shop.unisolated?.map((u) => u.direction)).toEqual(["egress"]);
+      expect(shop.policies.every((p) => !p.egress)).toBe(true);
       expect(sound.plan.notices.map((n) => n.code)).toContain("left-unisolated");
       const evidence = sound.tree.files.find((f) => f.path === "shop/EVIDENCE.md")!.content;
-      expect(evidence).toContain("**Ingress is not isolated in this namespace.**");
+      expect(evidence).toContain("**Egress is not isolated in this namespace.**");
       expect(evidence).toContain("- `shop/legacy[Deployment] -> shop/cart[Deployment] TCP/7070`");
       // Other namespaces keep their isolation.
       const monitoring = sound.plan.namespaces.find((n) => n.namespace === "monitoring");
