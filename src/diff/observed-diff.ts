@@ -74,8 +74,17 @@ export function diffObserved(input: DiffInput): ObservedDiff {
       if (peer.kind === "workload") {
         const ports = input.workloadPorts?.get(peer.id);
         e = { kind: "pod", pod: ports ? { ...peer.pod, ports } : peer.pod };
-      } else if (peer.kind === "ip") e = ipEndpoint(peer.ip) ?? { kind: "unknown" };
-      else e = { kind: "unknown" };
+      } else if (peer.kind === "ip") {
+        const ip = ipEndpoint(peer.ip);
+        e =
+          ip?.kind === "ip"
+            ? {
+                ...ip,
+                ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
+                ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
+              }
+            : { kind: "unknown" };
+      } else e = { kind: "unknown" };
       endpoints.set(peer, e);
     }
     return e;

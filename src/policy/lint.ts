@@ -215,7 +215,7 @@ function peerSelects(
   peer: PolicyPeer,
   pod: { namespace: string; labels: Record<string, string> },
 ): boolean {
-  if (peer.ipBlock) return false;
+  if (peer.ipBlock || peer.worldBlock || peer.entities || peer.fqdn) return false;
   const inNs = peer.namespaceSelector
     ? compileSelector(peer.namespaceSelector)(engine.labelsOfNamespace(pod.namespace))
     : pod.namespace === p.namespace;

@@ -1,5 +1,7 @@
 import { invalidLabel } from "../model/k8s-names.js";
+import { type TranslatedPolicy, translateCiliumPolicy } from "./cilium-policy.js";
 import { isProtocol } from "./conn-set.js";
+import { translateStagedPolicy } from "./staged-policy.js";
 import type { ContainerPort, Labels, Namespace, NetworkPolicy, Pod, SourceRef } from "./types.js";
 import { isNamedPort, parseNetworkPolicy, type ValidationIssue } from "./validate.js";
 
@@ -41,6 +43,11 @@ export interface Topology {
   namespaces: Namespace[];
   workloads: Workload[];
   problems: ObjectProblem[];
+  /**
+   * Policies the engine cannot evaluate exactly (a kind it does not read, or a construct of a
+   * kind it reads), with what is missing. Callers refuse them: a check without them would lie.
+   */
+  unsupported: ObjectProblem[];
   /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
   ignored: number;
   /** Where each policy's fields are, for findings that name a line. */
@@ -59,9 +66,38 @@ const TEMPLATE_KINDS = new Set([
 
 export const DEFAULT_NAMESPACE = "default";
 
+/** The kinds read into the engine besides NetworkPolicy (flowpol's cilium and calico-staged flavors). */
+const TRANSLATED_KINDS: Record<string, (value: Record<string, unknown>) => TranslatedPolicy> = {
+  CiliumNetworkPolicy: translateCiliumPolicy,
+  StagedKubernetesNetworkPolicy: translateStagedPolicy,
+};
+
+/** Policy kinds the engine does not read: refused, never skipped. */
+const UNREAD_POLICY_KINDS = new Set([
+  "AdminNetworkPolicy",
+  "BaselineAdminNetworkPolicy",
+  "CiliumClusterwideNetworkPolicy",
+  "ClusterNetworkPolicy",
+  "GlobalNetworkPolicy",
+  "StagedGlobalNetworkPolicy",
+  "StagedNetworkPolicy",
+]);
+
+function isCalicoApi(value: Record<string, unknown>): boolean {
+  return typeof value.apiVersion === "string" && /projectcalico\.org\//.test(value.apiVersion);
+}
+
 export function buildTopology(objects: readonly RawObject[]): Topology {
   const policyLines = new Map<NetworkPolicy, (path: string) => number | undefined>();
-  const topo: Topology = { policies: [], namespaces: [], workloads: [], problems: [], ignored: 0, policyLines };
+  const topo: Topology = {
+    policies: [],
+    namespaces: [],
+    workloads: [],
+    problems: [],
+    unsupported: [],
+    ignored: 0,
+    policyLines,
+  };
   const policyNames = new Map<string, SourceRef>();
   const workloadIds = new Set<string>();
   const namespaceNames = new Set<string>();
@@ -70,19 +106,38 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
     const label = `${kind || "object"} ${JSON.stringify(nameOf(value))}`;
     const fail = (issues: ValidationIssue[]) =>
       topo.problems.push(lineOf ? { source, object: label, issues, lineOf } : { source, object: label, issues });
-    if (kind === "NetworkPolicy") {
-      const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE);
+    const calicoNetworkPolicy = kind === "NetworkPolicy" && isCalicoApi(value);
+    if (UNREAD_POLICY_KINDS.has(kind) || calicoNetworkPolicy) {
+      const what = calicoNetworkPolicy ? "Calico's NetworkPolicy (projectcalico.org/v3)" : kind;
+      const issue = { path: "kind", message: `${what} is not read by flowpol's policy engine` };
+      topo.unsupported.push(
+        lineOf ? { source, object: label, issues: [issue], lineOf } : { source, object: label, issues: [issue] },
+      );
+    } else if (kind === "NetworkPolicy" || Object.hasOwn(TRANSLATED_KINDS, kind)) {
+      const translated = (Object.hasOwn(TRANSLATED_KINDS, kind) ? TRANSLATED_KINDS[kind]!(value) : undefined) ?? {
+        ...parseNetworkPolicy(value, DEFAULT_NAMESPACE),
+        unsupported: [],
+      };
+      const { policy, issues, unsupported } = translated;
+      if (unsupported.length > 0) {
+        topo.unsupported.push(
+          lineOf
+            ? { source, object: label, issues: unsupported, lineOf }
+            : { source, object: label, issues: unsupported },
+        );
+        continue;
+      }
       if (!policy) {
         fail(issues);
         continue;
       }
-      const key = `${policy.namespace}/${policy.name}`;
+      const key = `${kind}/${policy.namespace}/${policy.name}`;
       const first = policyNames.get(key);
       if (first) {
         fail([
           {
             path: "metadata.name",
-            message: `NetworkPolicy ${JSON.stringify(key)} already exists (${first.file} document ${first.document}). Only one object of a given kind can have a given name at a time`,
+            message: `${kind} ${JSON.stringify(`${policy.namespace}/${policy.name}`)} already exists (${first.file} document ${first.document}). Only one object of a given kind can have a given name at a time`,
           },
         ]);
         continue;

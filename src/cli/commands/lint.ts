@@ -31,6 +31,12 @@ export async function lint(options: LintOptions, out: Output): Promise<void> {
     stdin: options.stdin ?? (() => readFileSync(0, "utf8")),
     warn: (m) => writeLine(out.stderr, `warning: ${m}`),
   });
+  if (topology.policies.length === 0) {
+    writeLine(
+      out.stderr,
+      `warning: no policy in ${options.paths.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy)`,
+    );
+  }
   const findings = lintTopology(topology, { clusterCidrs: options.clusterCidrs });
   const where = (f: Finding) => {
     if (!f.policy?.source) return `namespace ${f.namespace}`;
