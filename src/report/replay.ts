@@ -62,7 +62,15 @@ export function replay(
       out = sets.map((labels) => ({ kind: "pod", pod: { namespace: e.namespace, labels } }) as Endpoint);
     } else if (e?.ip) {
       const ep = ipEndpoint(e.ip);
-      if (ep) out = [ep];
+      if (ep?.kind === "ip") {
+        out = [
+          {
+            ...ep,
+            ...(e.type === "entity" ? { entity: e.name } : {}),
+            ...(e.dnsNames.length > 0 ? { dnsNames: e.dnsNames } : {}),
+          },
+        ];
+      }
     }
     sides.set(id, out);
     return out;

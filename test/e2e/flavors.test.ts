@@ -47,10 +47,11 @@ function verdicts(db: string, policies: string): { totals: DiffJson["totals"]; e
 }
 
 describe.each(["boutique", "captures"])("every flavor generated from the %s store", (store) => {
-  it("gets the same diff verdict for every observed edge, and lint and analyze read it", (ctx) => {
+  it("gets the same diff verdict and report coverage for every observed edge; lint and analyze read it", (ctx) => {
     const db = stores[store];
     if (!db) ctx.skip(`${SHARED_HUBBLE} is absent`);
     const byFlavor = new Map<string, ReturnType<typeof verdicts>>();
+    const reports = new Map<string, string>();
     for (const flavor of FLAVORS) {
       const out = join(tmp.dir, `${store}-${flavor}`);
       const g = runCli(["generate", "--db", db!, "--flavor", flavor, "--out", out]);
@@ -60,6 +61,10 @@ describe.each(["boutique", "captures"])("every flavor generated from the %s stor
       expect(lint.code).toBe(0);
       expect(lint.stdout).toMatch(/^[1-9]\d* policies: /m);
       expect(lint.stderr).not.toMatch(/no policy/);
+      const report = runCli(["report", "--db", db!, "--policies", out]);
+      expect(report.code).toBe(0);
+      expect(report.stdout).toMatch(/Replayed \d+ observed connection/);
+      reports.set(flavor, report.stdout);
       const analyze = runCli(["analyze", "list", "--dirpath", out, "--k8s-semantics"]);
       expect(analyze.stderr).toBe("");
       expect(analyze.code).toBe(0);
@@ -68,6 +73,8 @@ describe.each(["boutique", "captures"])("every flavor generated from the %s stor
     expect(plain.totals.allowed?.edges).toBeGreaterThan(0);
     expect(byFlavor.get("cilium")).toEqual(plain);
     expect(byFlavor.get("calico-staged")).toEqual(plain);
+    expect(reports.get("cilium")).toBe(reports.get("kubernetes"));
+    expect(reports.get("calico-staged")).toBe(reports.get("kubernetes"));
   });
 });
 
