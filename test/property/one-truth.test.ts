@@ -1,24 +1,16 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  type DiffEdge,
-  diffJson,
-  edgeLine,
-  outOfScope,
-  probeUnobserved,
-  purposes,
-  runWorld,
-  type WorldRun,
-} from "./pipeline.js";
+import { runWorld, type WorldRun } from "./pipeline.js";
+import { overPermissive, unexplainedDenials, verdictsOnHubble } from "./properties.js";
 import { FORMATS, type Format, type World, worldArb } from "./world.js";
 
 /**
  * Issue 14's promise as properties over random clusters, end to end through the CLI (ingest into
  * real SQLite stores, generate, `flowpol diff`). Slow: FLOWPOL_PBT_RUNS sets the number of worlds
- * (default 3), FLOWPOL_PBT_SEED the seed. Properties that fail on known bugs run only with
+ * (default 5), FLOWPOL_PBT_SEED the seed. Properties that fail on known bugs run only with
  * FLOWPOL_PENDING_14=1 (see the report of issue 14).
  */
-const RUNS = Number(process.env.FLOWPOL_PBT_RUNS ?? 3);
+const RUNS = Number(process.env.FLOWPOL_PBT_RUNS ?? 5);
 const SEED = Number(process.env.FLOWPOL_PBT_SEED ?? 1414);
 const PENDING = process.env.FLOWPOL_PENDING_14 === "1";
 const TIMEOUT = 600_000;
@@ -38,47 +30,6 @@ afterAll(async () => {
 });
 
 const params = { numRuns: RUNS, seed: SEED, endOnFailure: false, interruptAfterTimeLimit: TIMEOUT - 60_000 };
-
-/** Every observed connection allowed, or listed by generate (`not allowed: ...`) with its reason. */
-export function unexplainedDenials(r: WorldRun, format: Format): string[] {
-  const listed = r.runs[format].generate.stderr.split("\n").filter((l) => l.startsWith("not allowed: "));
-  return r.runs[format].diff.edges
-    .filter((e) => e.status === "denied")
-    .filter(
-      (e) =>
-        !listed.some(
-          (l) =>
-            l.includes(`${e.protocol}/${e.port}`) && (l.includes(ipOf(e.destination)) || l.includes(ipOf(e.source))),
-        ),
-    )
-    .map(edgeLine);
-}
-const ipOf = (id: string) => /(\d+\.\d+\.\d+\.\d+)/.exec(id)?.[1] ?? "\u0000";
-
-/** Unobserved connections the policies allow through no named exception (shared service, DNS). */
-export async function overPermissive(world: World, r: WorldRun, format: Format): Promise<string[]> {
-  if (r.runs[format].generate.code !== 0) return [`generate failed: ${r.runs[format].generate.stderr}`];
-  const probe = await probeUnobserved(world, r.dir);
-  const purpose = purposes(r.runs[format].out);
-  const { edges } = await diffJson(probe.store, r.runs[format].out, false);
-  const exception = (e: DiffEdge) =>
-    [...e.egress.rules, ...e.ingress.rules].some((rule) =>
-      ["dns", "shared"].includes(purpose.get(`${rule.namespace}/${rule.policy}`) ?? ""),
-    );
-  return edges
-    .filter(
-      (e) =>
-        (e.status === "allowed" && !exception(e)) ||
-        (e.status === "unprotected" && !(outOfScope(e.source) && outOfScope(e.destination))),
-    )
-    .map(edgeLine);
-}
-
-/** The verdicts on the Hubble store of the policies generated from another source. */
-export async function verdictsOnHubble(r: WorldRun, format: Format): Promise<string[]> {
-  const { edges } = await diffJson(r.runs.hubble.store, r.runs[format].out, false);
-  return edges.map(edgeLine).sort();
-}
 
 /** Sources whose properties hold today; the others wait for issue 14's identity fixes. */
 const soundToday: readonly Format[] = ["hubble", "calico-level0"];
