@@ -97,12 +97,19 @@ export function purposes(out: string): Map<string, string> {
 
 /**
  * Connections nobody observed, rendered as Hubble records into a probe store: every ordered pair
- * of workloads on every port observed into the destination, plus a pod created later in each app
- * namespace (labels no policy names) calling everything and called on those ports.
+ * of observed workloads on every port observed into the destination, plus a pod created later in
+ * each observed app namespace (labels no policy names) calling everything and called on 8080.
  */
 export async function probeUnobserved(world: World, dir: string): Promise<{ store: string; probes: number }> {
   const scenario = scenarioOf(world);
-  const appNamespaces = [...new Set(world.apps.map((a) => a.namespace))];
+  // Only what flowpol saw: workloads in some connection, newcomers in their namespaces.
+  const seen = new Set(
+    scenario.connections.flatMap((c) => [c.from, c.to]).flatMap((p) => ("workload" in p ? [p.workload] : [])),
+  );
+  const known = scenario.workloads.filter((w) => seen.has(workloadKey(w)));
+  const appNamespaces = [...new Set(world.apps.map((a) => a.namespace))].filter((ns) =>
+    known.some((w) => w.namespace === ns),
+  );
   const newcomers: SimWorkload[] = appNamespaces.map((namespace) => ({
     namespace,
     name: "newcomer",
@@ -126,8 +133,9 @@ export async function probeUnobserved(world: World, dir: string): Promise<{ stor
   }
   for (const n of newcomers) portsInto.set(workloadKey(n), new Set(["TCP/8080"]));
   const connections: SimConnection[] = [];
-  for (const src of probeScenario.workloads) {
-    for (const dst of probeScenario.workloads) {
+  const probed = [...known, ...newcomers];
+  for (const src of probed) {
+    for (const dst of probed) {
       if (src === dst) continue;
       for (const pp of portsInto.get(workloadKey(dst)) ?? []) {
         const [protocol, port] = pp.split("/") as ["TCP" | "UDP", string];
