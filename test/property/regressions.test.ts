@@ -27,6 +27,12 @@ const ONE_CALL: World = {
   apps: [app("shop", "web"), app("shop", "search")],
   calls: [{ from: 0, to: 1, port: 80, protocol: "TCP", dropped: false }],
 };
+/** Same-named apps in two namespaces, one call between them (seed 99, path 0:0:...). */
+const CROSS_NAMESPACE: World = {
+  ...empty,
+  apps: [app("shop", "web"), app("tenant-a", "web")],
+  calls: [{ from: 0, to: 1, port: 80, protocol: "TCP", dropped: false }],
+};
 /** The same, plus a call to the API server. */
 const API_SERVER: World = { ...ONE_CALL, apiServer: [0] };
 
