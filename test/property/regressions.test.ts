@@ -73,4 +73,13 @@ describe("regressions", () => {
       expect(await verdictsOnHubble(r, "calico")).toEqual(await verdictsOnHubble(r, "hubble"));
     },
   );
+
+  it.runIf(PENDING)(
+    "a call across namespaces from Goldmane / Calico EE-level records is allowed (pending issue 14)",
+    async () => {
+      const r = await run(CROSS_NAMESPACE);
+      expect(unexplainedDenials(r, "goldmane")).toEqual([]);
+      expect(unexplainedDenials(r, "calico")).toEqual([]);
+    },
+  );
 });
