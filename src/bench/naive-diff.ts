@@ -59,7 +59,7 @@ function naiveJudge(
         const inNs = x.namespaces ? x.namespaces(nsLabels(peer.namespace)) : peer.namespace === x.ownNamespace;
         return inNs && x.pods(peerLabels ?? {});
       }
-      if (peer.kind !== "ip") return false;
+      if (peer.kind !== "ip" || x.kind !== "ipBlock") return false;
       const [a, b, c, d] = peer.ip.split(".").map(Number);
       const v = BigInt((((a! * 256 + b!) * 256 + c!) * 256 + d!) >>> 0);
       return v >= x.block.start && v <= x.block.end && !x.except.some((r) => v >= r.start && v <= r.end);

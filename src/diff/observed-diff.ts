@@ -77,8 +77,18 @@ export function diffObserved(input: DiffInput): ObservedDiff {
       if (peer.kind === "workload") {
         const ports = input.workloadPorts?.get(peer.id);
         e = peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
-      } else if (peer.kind === "ip") e = [ipEndpoint(peer.ip) ?? { kind: "unknown" }];
-      else e = [{ kind: "unknown" }];
+      } else if (peer.kind === "ip") {
+        const ip = ipEndpoint(peer.ip);
+        e = [
+          ip?.kind === "ip"
+            ? {
+                ...ip,
+                ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
+                ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
+              }
+            : (ip ?? { kind: "unknown" }),
+        ];
+      } else e = [{ kind: "unknown" }];
       endpoints.set(peer, e);
     }
     return e;

@@ -7,7 +7,16 @@ import type { Pod } from "../policy/types.js";
  */
 export type ObservedPeer =
   | { kind: "workload"; id: string; namespace: string; pods: Pod[] }
-  | { kind: "ip"; id: string; ip: string; localNode?: boolean }
+  | {
+      kind: "ip";
+      id: string;
+      ip: string;
+      localNode?: boolean;
+      /** The reserved identity it was seen as (host, remote-node, kube-apiserver...); none: outside the cluster. */
+      entity?: string;
+      /** The DNS names observed for the address (Cilium toFQDNs rules match them). */
+      dnsNames?: string[];
+    }
   | { kind: "unknown"; id: string };
 
 export interface ObservedEdge {
@@ -46,7 +55,7 @@ export function peerOf(
   }
   if (e.type === "entity") {
     if (!e.ip) return { kind: "unknown", id: e.name };
-    const peer: ObservedPeer = { kind: "ip", id: `${e.name}(${e.ip})`, ip: e.ip };
+    const peer: ObservedPeer = { kind: "ip", id: `${e.name}(${e.ip})`, ip: e.ip, entity: e.name };
     // Hubble's `host` is the node the pod runs on: Kubernetes always lets it reach its pods.
     if (e.name === "host") peer.localNode = true;
     return peer;

@@ -51,6 +51,7 @@ export function loadTopology(paths: readonly string[], options: LoadOptions = {}
     for (const e of manifests.syntaxErrors) warn(`${where(e)}: ${e.message} (document skipped)`);
   }
   const topology = buildTopology(manifests.objects);
+  if (topology.unsupported.length > 0) throw unsupportedError(topology.unsupported);
   const names = options.nameProblems === "caller" ? [] : topology.nameProblems.map((n) => nameProblem(topology, n));
   const fatalNames = names.filter((_, i) => !options.lenient || topology.nameProblems[i]!.kind === "duplicate");
   const fatal = [
@@ -75,4 +76,17 @@ function problemsError(lines: string[], first: SourceRef | ManifestWarning): Inp
   const more = lines.length > SHOWN_PROBLEMS ? `\n  ... and ${lines.length - SHOWN_PROBLEMS} more` : "";
   const message = lines.length === 1 ? lines[0]! : `${lines.length} invalid objects:\n  ${shown.join("\n  ")}${more}`;
   return new InputError(message, undefined, `fix ${first.file} as the message says; Kubernetes would reject it too`);
+}
+
+/** Policies the engine cannot evaluate: judging without them would report a check that did not happen. */
+function unsupportedError(unsupported: readonly ObjectProblem[]): InputError {
+  const constructs = unsupported.reduce((n, p) => n + p.issues.length, 0);
+  const lines = unsupported.flatMap(describeProblem);
+  const shown = lines.slice(0, SHOWN_PROBLEMS);
+  const more = lines.length > SHOWN_PROBLEMS ? `\n  ... and ${lines.length - SHOWN_PROBLEMS} more` : "";
+  return new InputError(
+    `${unsupported.length} ${unsupported.length === 1 ? "policy uses" : "policies use"} ${constructs} ${constructs === 1 ? "construct" : "constructs"} flowpol cannot evaluate; nothing was judged:\n  ${shown.join("\n  ")}${more}`,
+    undefined,
+    "flowpol reads NetworkPolicy, CiliumNetworkPolicy (endpoints, entities, CIDRs, FQDNs, ports) and StagedKubernetesNetworkPolicy; leave the other policies out of the paths given, knowing the check does not cover them",
+  );
 }

@@ -2,7 +2,7 @@ import { ConnSet, type Protocol } from "./conn-set.js";
 import { type IpRange, parseCidr } from "./ip-range.js";
 import { PortSet } from "./port-set.js";
 import { compileSelector, type LabelMatcher } from "./selector.js";
-import type { NetworkPolicy, PolicyPeer, PolicyPort, PolicyType, RuleRef } from "./types.js";
+import type { Entity, FqdnSelector, NetworkPolicy, PolicyPeer, PolicyPort, PolicyType, RuleRef } from "./types.js";
 
 /**
  * Policies compiled once into matchers, so that evaluating many pairs does not re-read selectors,
@@ -10,7 +10,9 @@ import type { NetworkPolicy, PolicyPeer, PolicyPort, PolicyType, RuleRef } from 
  */
 export type CompiledPeer =
   | { kind: "pods"; pods: LabelMatcher; namespaces: LabelMatcher | undefined; ownNamespace: string }
-  | { kind: "ipBlock"; block: IpRange; except: IpRange[] };
+  | { kind: "ipBlock"; block: IpRange; except: IpRange[]; worldOnly: boolean }
+  | { kind: "entities"; entities: ReadonlySet<Entity> }
+  | { kind: "fqdn"; matches: (name: string) => boolean };
 
 export type CompiledPort = { kind: "numbered"; conns: ConnSet } | { kind: "named"; protocol: Protocol; name: string };
 
@@ -70,13 +72,17 @@ function compileRule(
 }
 
 export function compilePeer(peer: PolicyPeer, namespace: string): CompiledPeer {
-  if (peer.ipBlock) {
+  const block = peer.ipBlock ?? peer.worldBlock;
+  if (block) {
     return {
       kind: "ipBlock",
-      block: mustCidr(peer.ipBlock.cidr),
-      except: (peer.ipBlock.except ?? []).map(mustCidr),
+      block: mustCidr(block.cidr),
+      except: (block.except ?? []).map(mustCidr),
+      worldOnly: peer.worldBlock !== undefined,
     };
   }
+  if (peer.entities) return { kind: "entities", entities: new Set(peer.entities) };
+  if (peer.fqdn) return { kind: "fqdn", matches: fqdnMatcher(peer.fqdn) };
   return {
     kind: "pods",
     pods: compileSelector(peer.podSelector ?? {}),
@@ -96,4 +102,25 @@ export function compilePort(port: PolicyPort): CompiledPort {
   if (typeof port.port === "string") return { kind: "named", protocol, name: port.port };
   if (port.port === undefined) return { kind: "numbered", conns: ConnSet.of(protocol, PortSet.ALL) };
   return { kind: "numbered", conns: ConnSet.of(protocol, PortSet.range(port.port, port.endPort ?? port.port)) };
+}
+
+/**
+ * Cilium's toFQDNs matching: case-insensitive, trailing dot ignored; in a pattern `*` stands for
+ * any run of DNS name characters (`*` alone: every name).
+ */
+export function fqdnMatcher(selector: FqdnSelector): (name: string) => boolean {
+  const norm = (n: string) => n.toLowerCase().replace(/\.$/, "");
+  if (selector.matchName !== undefined) {
+    const want = norm(selector.matchName);
+    return (name) => norm(name) === want;
+  }
+  const pattern = norm(selector.matchPattern ?? "");
+  if (pattern === "*") return () => true;
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&"))
+      .join("[-a-z0-9_.]*")}$`,
+  );
+  return (name) => re.test(norm(name));
 }

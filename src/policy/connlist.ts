@@ -53,10 +53,11 @@ export function ipBlockRanges(policies: readonly NetworkPolicy[], direction: "in
     const rules = direction === "ingress" ? (p.ingress ?? []).map((r) => r.from) : (p.egress ?? []).map((r) => r.to);
     for (const peers of rules) {
       for (const peer of peers ?? []) {
-        if (!peer.ipBlock) continue;
-        const block = parseCidr(peer.ipBlock.cidr);
+        const ipBlock = peer.ipBlock ?? peer.worldBlock;
+        if (!ipBlock) continue;
+        const block = parseCidr(ipBlock.cidr);
         if (!block) continue;
-        const except = (peer.ipBlock.except ?? []).map(parseCidr).filter((r) => r !== undefined);
+        const except = (ipBlock.except ?? []).map(parseCidr).filter((r) => r !== undefined);
         out.push(...subtractRanges({ family: block.family, start: block.start, end: block.end }, except));
       }
     }

@@ -3,6 +3,7 @@ import { ConnSet, type Protocol } from "./conn-set.js";
 import { type IpRange, parseIp, rangeContains, rangesOverlap } from "./ip-range.js";
 import { PortSet } from "./port-set.js";
 import {
+  type Entity,
   type Labels,
   NAMESPACE_NAME_LABEL,
   type Namespace,
@@ -19,9 +20,24 @@ export type Semantics = "kubernetes" | "analyzer";
 
 /**
  * One side of a connection: a pod (or a workload standing for its pods), an IP range, or a peer
- * known by neither (only rules that allow every peer match it).
+ * known by neither (only rules that allow every peer match it). An IP may carry the reserved
+ * identity it was seen as (`host`, `remote-node`, `kube-apiserver`...; none: outside the cluster)
+ * and the DNS names it answered for.
  */
-export type Endpoint = { kind: "pod"; pod: Pod } | { kind: "ip"; range: IpRange } | { kind: "unknown" };
+export type Endpoint =
+  | { kind: "pod"; pod: Pod }
+  | { kind: "ip"; range: IpRange; entity?: string; dnsNames?: readonly string[] }
+  | { kind: "unknown" };
+
+/** What Cilium's `cluster` entity covers besides pods (the API server may sit outside the cluster). */
+const CLUSTER_ENTITIES: ReadonlySet<string> = new Set([
+  "host",
+  "remote-node",
+  "health",
+  "init",
+  "ingress",
+  "unmanaged",
+]);
 
 export type Direction = "ingress" | "egress";
 
@@ -158,9 +174,14 @@ export class PolicyEngine {
         : pod.namespace === peer.ownNamespace;
       return inNamespace && peer.pods(pod.labels);
     }
+    if (peer.kind === "entities") return entitiesMatch(peer.entities, endpoint);
     if (endpoint.kind === "unknown") return false;
-    if (endpoint.kind === "ip") return ipBlockMatches(peer, endpoint.range);
-    if (this.semantics === "analyzer") return false;
+    if (peer.kind === "fqdn") return endpoint.kind === "ip" && (endpoint.dnsNames ?? []).some(peer.matches);
+    if (endpoint.kind === "ip") {
+      if (peer.worldOnly && endpoint.entity !== undefined) return false;
+      return ipBlockMatches(peer, endpoint.range);
+    }
+    if (this.semantics === "analyzer" || peer.worldOnly) return false;
     return this.podIps(endpoint.pod).some((ip) => ipBlockMatches(peer, ip));
   }
 
@@ -211,6 +232,17 @@ export class PolicyEngine {
     }
     return ips;
   }
+}
+
+function entitiesMatch(entities: ReadonlySet<Entity>, endpoint: Endpoint): boolean {
+  if (entities.has("all")) return true;
+  if (endpoint.kind === "unknown") return false;
+  if (endpoint.kind === "pod") return entities.has("cluster");
+  const entity = endpoint.entity;
+  if (entity === undefined) {
+    return entities.has("world") || entities.has(endpoint.range.family === 4 ? "world-ipv4" : "world-ipv6");
+  }
+  return entities.has(entity as Entity) || (entities.has("cluster") && CLUSTER_ENTITIES.has(entity));
 }
 
 /** An IP range matches an ipBlock when it lies inside the CIDR and touches none of its excepts. */

@@ -319,7 +319,7 @@ function checkNamedPorts(
 
 /** Whether one peer of a policy selects a pod, as the engine judges it (ipBlocks never: pods are matched by selector here). */
 function peerMatcher(engine: PolicyEngine, p: NetworkPolicy, peer: PolicyPeer): (pod: Pod) => boolean {
-  if (peer.ipBlock) return () => false;
+  if (peer.ipBlock || peer.worldBlock || peer.entities || peer.fqdn) return () => false;
   const rule: CompiledRule = {
     ref: { policy: p.name, namespace: p.namespace, direction: "ingress", index: 0 },
     peers: [compilePeer(peer, p.namespace)],

@@ -1,6 +1,8 @@
 import { invalidLabel } from "../model/k8s-names.js";
+import { type TranslatedPolicy, translateCiliumPolicy } from "./cilium-policy.js";
 import { isProtocol } from "./conn-set.js";
 import { type IngressObject, readIngress, readRoute, readService, type Service } from "./ingress-objects.js";
+import { translateStagedPolicy } from "./staged-policy.js";
 import type { ContainerPort, Labels, Namespace, NetworkPolicy, Pod, SourceRef } from "./types.js";
 import { isNamedPort, MESSAGES, parseNetworkPolicy, policyNameIssue, type ValidationIssue } from "./validate.js";
 
@@ -57,6 +59,11 @@ export interface Topology {
   services: Service[];
   ingresses: IngressObject[];
   problems: ObjectProblem[];
+  /**
+   * Policies the engine cannot evaluate exactly (a kind it does not read, or a construct of a
+   * kind it reads), with what is missing. Callers refuse them: a check without them would lie.
+   */
+  unsupported: ObjectProblem[];
   /** How many objects of kinds the engine does not use (Services, ConfigMaps...). */
   ignored: number;
   /** Where each policy's fields are, for findings that name a line. */
@@ -75,6 +82,27 @@ const TEMPLATE_KINDS = new Set([
 
 export const DEFAULT_NAMESPACE = "default";
 
+/** The kinds read into the engine besides NetworkPolicy (flowpol's cilium and calico-staged flavors). */
+const TRANSLATED_KINDS: Record<string, (value: Record<string, unknown>) => TranslatedPolicy> = {
+  CiliumNetworkPolicy: translateCiliumPolicy,
+  StagedKubernetesNetworkPolicy: translateStagedPolicy,
+};
+
+/** Policy kinds the engine does not read: refused, never skipped. */
+const UNREAD_POLICY_KINDS = new Set([
+  "AdminNetworkPolicy",
+  "BaselineAdminNetworkPolicy",
+  "CiliumClusterwideNetworkPolicy",
+  "ClusterNetworkPolicy",
+  "GlobalNetworkPolicy",
+  "StagedGlobalNetworkPolicy",
+  "StagedNetworkPolicy",
+]);
+
+function isCalicoApi(value: Record<string, unknown>): boolean {
+  return typeof value.apiVersion === "string" && /projectcalico\.org\//.test(value.apiVersion);
+}
+
 export function buildTopology(objects: readonly RawObject[]): Topology {
   const policyLines = new Map<NetworkPolicy, (path: string) => number | undefined>();
   const topo: Topology = {
@@ -85,6 +113,7 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
     services: [],
     ingresses: [],
     problems: [],
+    unsupported: [],
     ignored: 0,
     policyLines,
   };
@@ -96,18 +125,37 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
     const label = `${kind || "object"} ${JSON.stringify(nameOf(value))}`;
     const fail = (issues: ValidationIssue[]) =>
       topo.problems.push(lineOf ? { source, object: label, issues, lineOf } : { source, object: label, issues });
-    if (kind === "NetworkPolicy") {
-      const { policy, issues } = parseNetworkPolicy(value, DEFAULT_NAMESPACE, { allowInvalidName: true });
+    const calicoNetworkPolicy = kind === "NetworkPolicy" && isCalicoApi(value);
+    if (UNREAD_POLICY_KINDS.has(kind) || calicoNetworkPolicy) {
+      const what = calicoNetworkPolicy ? "Calico's NetworkPolicy (projectcalico.org/v3)" : kind;
+      const issue = { path: "kind", message: `${what} is not read by flowpol's policy engine` };
+      topo.unsupported.push(
+        lineOf ? { source, object: label, issues: [issue], lineOf } : { source, object: label, issues: [issue] },
+      );
+    } else if (kind === "NetworkPolicy" || Object.hasOwn(TRANSLATED_KINDS, kind)) {
+      const translated = (Object.hasOwn(TRANSLATED_KINDS, kind) ? TRANSLATED_KINDS[kind]!(value) : undefined) ?? {
+        ...parseNetworkPolicy(value, DEFAULT_NAMESPACE, { allowInvalidName: true }),
+        unsupported: [],
+      };
+      const { policy, issues, unsupported } = translated;
+      if (unsupported.length > 0) {
+        topo.unsupported.push(
+          lineOf
+            ? { source, object: label, issues: unsupported, lineOf }
+            : { source, object: label, issues: unsupported },
+        );
+        continue;
+      }
       if (!policy) {
         fail(issues);
         continue;
       }
       policy.source = source;
       if (lineOf) policyLines.set(policy, lineOf);
-      const key = `${policy.namespace}/${policy.name}`;
+      const key = `${kind}/${policy.namespace}/${policy.name}`;
       const first = policyNames.get(key);
       if (first) {
-        const message = `NetworkPolicy ${JSON.stringify(key)} already exists (${first.file} document ${first.document}). ${MESSAGES.duplicateName}`;
+        const message = `${kind} ${JSON.stringify(`${policy.namespace}/${policy.name}`)} already exists (${first.file} document ${first.document}). ${MESSAGES.duplicateName}`;
         topo.nameProblems.push({ kind: "duplicate", policy, issue: { path: "metadata.name", message } });
         continue;
       }

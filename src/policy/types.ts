@@ -24,10 +24,46 @@ export interface IpBlock {
   except?: string[];
 }
 
+/**
+ * Cilium's reserved identities, usable as peers (fromEntities/toEntities). `world` is every
+ * address outside the cluster; `cluster` every pod plus the nodes and Cilium's own identities.
+ */
+export const ENTITIES = [
+  "all",
+  "cluster",
+  "health",
+  "host",
+  "ingress",
+  "init",
+  "kube-apiserver",
+  "remote-node",
+  "unmanaged",
+  "world",
+  "world-ipv4",
+  "world-ipv6",
+] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+/** Cilium toFQDNs: a DNS name, or a pattern where `*` stands for any run of name characters. */
+export interface FqdnSelector {
+  matchName?: string;
+  matchPattern?: string;
+}
+
+/**
+ * One peer. A NetworkPolicy sets podSelector/namespaceSelector or ipBlock; the other fields
+ * come only from CiliumNetworkPolicy (see cilium-policy.ts) and exactly one is set per peer.
+ */
 export interface PolicyPeer {
   podSelector?: LabelSelector;
   namespaceSelector?: LabelSelector;
   ipBlock?: IpBlock;
+  /** Peers by reserved identity (Cilium fromEntities/toEntities). */
+  entities?: Entity[];
+  /** An address block outside the cluster (Cilium toCIDR/toCIDRSet): never a pod or a node. */
+  worldBlock?: IpBlock;
+  /** Destinations whose observed DNS names match (Cilium toFQDNs). */
+  fqdn?: FqdnSelector;
 }
 
 export interface PolicyPort {
@@ -56,6 +92,8 @@ export interface SourceRef {
 }
 
 export interface NetworkPolicy {
+  /** The kind it was read from when not a networking.k8s.io/v1 NetworkPolicy. */
+  kind?: "CiliumNetworkPolicy" | "StagedKubernetesNetworkPolicy";
   name: string;
   namespace: string;
   podSelector: LabelSelector;

@@ -21,12 +21,23 @@ export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
   }
   const labels = new Map([...podSets].map(([id, sets]) => [id, workloadLabelSets(sets)]));
 
+  const dnsNames = new Map<string, string[]>();
+  for (const [ip, name] of db.prepare("SELECT ip, name FROM dns_names ORDER BY ip, name").raw().all() as Array<
+    [string, string]
+  >) {
+    const names = dnsNames.get(ip) ?? [];
+    names.push(name);
+    dnsNames.set(ip, names);
+  }
   const peers = new Map<number, ObservedPeer>();
   const endpointRows = db.prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints").raw().all() as Array<
     [number, "workload" | "entity" | "external" | "unknown", string, string, string, string]
   >;
   for (const [id, type, namespace, kind, name, ip] of endpointRows) {
-    peers.set(id, peerOf({ type, namespace, kind, name, ip }, labels.get(id)));
+    const peer = peerOf({ type, namespace, kind, name, ip }, labels.get(id));
+    const names = peer.kind === "ip" ? dnsNames.get(peer.ip) : undefined;
+    if (peer.kind === "ip" && names) peer.dnsNames = names;
+    peers.set(id, peer);
   }
 
   const edges: ObservedEdge[] = [];

@@ -43,7 +43,7 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
   if (topology.policies.length === 0) {
     writeLine(
       out.stderr,
-      `warning: no NetworkPolicy in ${options.policies.join(", ")}: every observed edge is unprotected`,
+      `warning: no policy in ${options.policies.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy): every observed edge is unprotected`,
     );
   }
   const db = openStore(options.db, { mustExist: true, readonly: true });

@@ -51,6 +51,12 @@ export async function lint(options: LintOptions, out: Output): Promise<void> {
     warn: (m) => writeLine(out.stderr, `warning: ${m}`),
   });
   for (const note of missingInputs(topology)) writeLine(out.stderr, `note: ${note}`);
+  if (topology.policies.length === 0) {
+    writeLine(
+      out.stderr,
+      `warning: no policy in ${options.paths.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy)`,
+    );
+  }
   const findings = lintTopology(topology, { clusterCidrs: options.clusterCidrs });
   const where = (f: Finding) => {
     if (!f.policy?.source) return `namespace ${f.namespace}`;

@@ -102,7 +102,12 @@ function policiesInTree(files: ReadonlyMap<string, string>): NetworkPolicy[] {
   const manifests: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
   for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!/\.(ya?ml|json)$/i.test(path) || isKustomizationPath(path)) continue;
-    if (!/kind:\s*NetworkPolicy|"kind"\s*:\s*"NetworkPolicy"/.test(text)) continue;
+    if (
+      !/kind:\s*(Cilium|StagedKubernetes)?NetworkPolicy|"kind"\s*:\s*"(Cilium|StagedKubernetes)?NetworkPolicy"/.test(
+        text,
+      )
+    )
+      continue;
     parseManifestText(path, text, manifests);
   }
   return buildTopology(manifests.objects).policies;

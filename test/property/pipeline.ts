@@ -1,0 +1,170 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { DEFAULT_EXCLUDED_NAMESPACES } from "../../src/graph/input.js";
+import type { SimConnection, SimWorkload } from "../../src/samples/scenario.js";
+import { workloadKey } from "../../src/samples/simulate.js";
+import { runInProcess } from "../helpers/in-process.js";
+import { tempDir } from "../helpers/paths.js";
+import { clusterOf, eventsOf, FORMATS, type Format, render, scenarioOf, type World } from "./world.js";
+
+/**
+ * One world through flowpol as a user runs it: the flow records of every format ingested into a
+ * real SQLite store each, policies generated from each store, then `flowpol diff` (the one verdict
+ * path) judging them. Nothing here decides a verdict: the diff's JSON does.
+ */
+export interface DiffEdge {
+  status: "allowed" | "denied" | "unprotected";
+  source: string;
+  destination: string;
+  protocol: string;
+  port: number;
+  egress: { isolated: boolean; rules: Array<{ policy: string; namespace: string }> };
+  ingress: { isolated: boolean; rules: Array<{ policy: string; namespace: string }> };
+}
+
+export interface FormatRun {
+  store: string;
+  out: string;
+  generate: { code: number; stdout: string; stderr: string };
+  /** `diff --fail-on denied` of this format's store against this format's policies. */
+  diff: { code: number; edges: DiffEdge[]; stderr: string };
+}
+
+export interface WorldRun {
+  dir: string;
+  runs: Record<Format, FormatRun>;
+  cleanup: () => void;
+}
+
+async function cli(args: string[]) {
+  return runInProcess(args);
+}
+
+export async function diffJson(db: string, policies: string, failOnDenied = true) {
+  const r = await cli([
+    "diff",
+    "--db",
+    db,
+    "--policies",
+    policies,
+    "--format",
+    "json",
+    ...(failOnDenied ? ["--fail-on", "denied"] : []),
+  ]);
+  const edges = r.stdout ? ((JSON.parse(r.stdout) as { edges: DiffEdge[] }).edges ?? []) : [];
+  return { code: r.code, edges, stderr: r.stderr };
+}
+
+export async function runWorld(world: World, formats: readonly Format[] = FORMATS): Promise<WorldRun> {
+  const tmp = tempDir("flowpol-pbt-");
+  const cluster = clusterOf(scenarioOf(world));
+  const events = eventsOf(cluster);
+  const runs = {} as Record<Format, FormatRun>;
+  for (const format of formats) {
+    const input = join(tmp.dir, `${format}.${format.startsWith("calico") ? "log" : "jsonl"}`);
+    writeFileSync(input, render(cluster, events, format));
+    const store = join(tmp.dir, `${format}.db`);
+    const ingest = await cli([
+      "ingest",
+      "--db",
+      store,
+      "--format",
+      format.startsWith("calico") ? "calico" : format,
+      input,
+    ]);
+    if (ingest.code !== 0) throw new Error(`ingest ${format} failed: ${ingest.stderr}`);
+    const out = join(tmp.dir, `policies-${format}`);
+    const generate = await cli(["generate", "--db", store, "--out", out]);
+    runs[format] = { store, out, generate, diff: await diffJson(store, out) };
+  }
+  return { dir: tmp.dir, runs, cleanup: tmp.cleanup };
+}
+
+/** Each generated policy's purpose label (`flow`, `dns`, `shared`, `default-deny`), by `ns/name`. */
+export function purposes(out: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of readdirSync(out, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".yaml") || entry.name === "kustomization.yaml") continue;
+    for (const doc of parseAllDocuments(readFileSync(join(entry.parentPath, entry.name), "utf8"))) {
+      const v = doc.toJS() as { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } };
+      const m = v?.metadata;
+      if (m?.name && m.namespace) map.set(`${m.namespace}/${m.name}`, m.labels?.["flowpol.io/purpose"] ?? "");
+    }
+  }
+  return map;
+}
+
+/**
+ * Connections nobody observed, rendered as Hubble records into a probe store: every ordered pair
+ * of observed workloads on every port observed into the destination, plus a pod created later in
+ * each observed app namespace (labels no policy names) calling everything and called on 8080.
+ */
+export async function probeUnobserved(world: World, dir: string): Promise<{ store: string; probes: number }> {
+  const scenario = scenarioOf(world);
+  // Only what flowpol saw: workloads in some connection, newcomers in their namespaces.
+  const seen = new Set(
+    scenario.connections.flatMap((c) => [c.from, c.to]).flatMap((p) => ("workload" in p ? [p.workload] : [])),
+  );
+  const known = scenario.workloads.filter((w) => seen.has(workloadKey(w)));
+  const appNamespaces = [...new Set(world.apps.map((a) => a.namespace))].filter((ns) =>
+    known.some((w) => w.namespace === ns),
+  );
+  const newcomers: SimWorkload[] = appNamespaces.map((namespace) => ({
+    namespace,
+    name: "newcomer",
+    kind: "Deployment",
+    labels: { app: "newcomer" },
+    replicas: 1,
+    serviceAccount: "newcomer",
+  }));
+  const probeScenario = { ...scenarioOf(world), workloads: [...scenario.workloads, ...newcomers] };
+  const observed = new Set(
+    scenario.connections
+      .filter((c) => c.verdict !== "dropped")
+      .map((c) => JSON.stringify([c.from, c.to, c.protocol, c.port])),
+  );
+  const portsInto = new Map<string, Set<string>>();
+  for (const c of scenario.connections) {
+    if (!("workload" in c.to)) continue;
+    const set = portsInto.get(c.to.workload) ?? new Set<string>();
+    set.add(`${c.protocol}/${c.port}`);
+    portsInto.set(c.to.workload, set);
+  }
+  for (const n of newcomers) portsInto.set(workloadKey(n), new Set(["TCP/8080"]));
+  const connections: SimConnection[] = [];
+  const probed = [...known, ...newcomers];
+  for (const src of probed) {
+    for (const dst of probed) {
+      if (src === dst) continue;
+      for (const pp of portsInto.get(workloadKey(dst)) ?? []) {
+        const [protocol, port] = pp.split("/") as ["TCP" | "UDP", string];
+        const c: SimConnection = {
+          from: { workload: workloadKey(src) },
+          to: { workload: workloadKey(dst) },
+          protocol,
+          port: Number(port),
+          weight: 1,
+        };
+        if (!observed.has(JSON.stringify([c.from, c.to, c.protocol, c.port]))) connections.push(c);
+      }
+    }
+  }
+  const cluster = clusterOf(probeScenario);
+  const input = join(dir, "probe.jsonl");
+  writeFileSync(input, render(cluster, eventsOf(cluster, connections), "hubble-probe"));
+  const store = join(dir, "probe.db");
+  const ingest = await cli(["ingest", "--db", store, input]);
+  if (ingest.code !== 0) throw new Error(`ingest probe failed: ${ingest.stderr}`);
+  return { store, probes: connections.length };
+}
+
+/** Namespaces flowpol generates no policies for by default (their pods are not isolated). */
+export function outOfScope(id: string): boolean {
+  return DEFAULT_EXCLUDED_NAMESPACES.includes(id.split("/")[0] ?? "");
+}
+
+/** The edge as one line, for messages and for comparing verdicts. */
+export function edgeLine(e: DiffEdge): string {
+  return `${e.status} ${e.source} -> ${e.destination} ${e.protocol}/${e.port}`;
+}
