@@ -63,10 +63,11 @@ describe.each(["boutique", "captures"])("every flavor generated from the %s stor
       expect(lint.stderr).not.toMatch(/no policy/);
       const report = runCli(["report", "--db", db!, "--policies", out]);
       expect(report.code).toBe(0);
-      expect(report.stdout).toMatch(/Replayed \d+ observed connection/);
+      expect(report.stdout).toMatch(/Judged \d+ observed connection/);
       reports.set(flavor, report.stdout);
       const analyze = runCli(["analyze", "list", "--dirpath", out, "--k8s-semantics"]);
-      expect(analyze.stderr).toBe("");
+      // The generated folder holds policies only: analyze says so, as netpol-analyzer does.
+      expect(analyze.stderr).toMatch(/^warning: .*no relevant Kubernetes workload resources found/);
       expect(analyze.code).toBe(0);
     }
     const plain = byFlavor.get("kubernetes")!;
