@@ -3,21 +3,22 @@ import type { Format, World } from "./world.js";
 
 /** Issue 14's properties of one world's run, each a list of the connections that break it (empty: holds). */
 
-/** Every observed connection allowed, or listed by generate (`not allowed: ...`) with its reason. */
+/**
+ * Every observed connection allowed, or listed by generate's proof (`denied: A -> B TCP/80 ...:
+ * reason`) with a documented reason. The diff judges; generate's list only explains.
+ */
 export function unexplainedDenials(r: WorldRun, format: Format): string[] {
-  const listed = r.runs[format].generate.stderr.split("\n").filter((l) => l.startsWith("not allowed: "));
+  const explained = r.runs[format].generate.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("denied: ") && !l.endsWith(": no documented reason"));
   return r.runs[format].diff.edges
     .filter((e) => e.status === "denied")
-    .filter(
-      (e) =>
-        !listed.some(
-          (l) =>
-            l.includes(`${e.protocol}/${e.port}`) && (l.includes(ipOf(e.destination)) || l.includes(ipOf(e.source))),
-        ),
-    )
+    .filter((e) => {
+      const head = `denied: ${e.source} -> ${e.destination} ${e.protocol}${e.port > 0 ? `/${e.port}` : ""} (`;
+      return !explained.some((l) => l.startsWith(head));
+    })
     .map(edgeLine);
 }
-const ipOf = (id: string) => /(\d+\.\d+\.\d+\.\d+)/.exec(id)?.[1] ?? "\u0000";
 
 /** Unobserved connections the policies allow through no named exception (shared service, DNS). */
 export async function overPermissive(world: World, r: WorldRun, format: Format): Promise<string[]> {
@@ -38,8 +39,29 @@ export async function overPermissive(world: World, r: WorldRun, format: Format):
     .map(edgeLine);
 }
 
-/** The verdicts on the Hubble store of the policies generated from another source. */
-export async function verdictsOnHubble(r: WorldRun, format: Format): Promise<string[]> {
+/**
+ * Sources that report some peers without an address: Calico flow logs at the EE default levels
+ * (level 2 for allowed flows: `pub`/`pvt`) and Goldmane. No ipBlock can name such a peer, so
+ * generate lists those connections ("a peer with no address") and their decisions cannot match
+ * Hubble's; every connection between workloads must.
+ */
+export const ADDRESSLESS: ReadonlySet<Format> = new Set(["calico", "goldmane"]);
+const isWorkload = (id: string) => /^[^/]+\/[^/]+\[[A-Za-z]+\]$/.test(id);
+
+/** The verdicts on the Hubble store of the policies generated from a source (see ADDRESSLESS). */
+export async function verdictsOnHubble(r: WorldRun, format: Format, workloadsOnly = false): Promise<string[]> {
   const { edges } = await diffJson(r.runs.hubble.store, r.runs[format].out, false);
-  return edges.map(edgeLine).sort();
+  return edges
+    .filter((e) => !workloadsOnly || (isWorkload(e.source) && isWorkload(e.destination)))
+    .map(edgeLine)
+    .sort();
+}
+
+/** The same decisions as Hubble's policies, as far as the source can name the peers. */
+export async function decisionsDifferingFromHubble(r: WorldRun, format: Format): Promise<string[]> {
+  const only = ADDRESSLESS.has(format);
+  const mine = await verdictsOnHubble(r, format, only);
+  const hubble = new Set(await verdictsOnHubble(r, "hubble", only));
+  const theirs = new Set(mine);
+  return [...mine.filter((l) => !hubble.has(l)), ...[...hubble].filter((l) => !theirs.has(l))].sort();
 }

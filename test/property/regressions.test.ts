@@ -1,13 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { runWorld, type WorldRun } from "./pipeline.js";
-import { unexplainedDenials, verdictsOnHubble } from "./properties.js";
+import { decisionsDifferingFromHubble, unexplainedDenials, verdictsOnHubble } from "./properties.js";
 import type { World } from "./world.js";
 
 /**
  * Shrunk counterexamples of the property tests (one-truth.test.ts), kept as fixed small worlds.
- * Pending ones run with FLOWPOL_PENDING_14=1 until issue 14's fixes land.
  */
-const PENDING = process.env.FLOWPOL_PENDING_14 === "1";
 
 const app = (namespace: string, name: string) => ({
   namespace,
@@ -54,32 +52,26 @@ describe("regressions", () => {
     expect(await verdictsOnHubble(r, "calico-level0")).toEqual(await verdictsOnHubble(r, "hubble"));
   });
 
-  it.runIf(PENDING)(
-    "Goldmane / Calico EE-level labels become selectors: the call is allowed (pending issue 14)",
-    async () => {
-      const r = await run(ONE_CALL);
-      expect(unexplainedDenials(r, "goldmane")).toEqual([]);
-      expect(unexplainedDenials(r, "calico")).toEqual([]);
-      expect(await verdictsOnHubble(r, "goldmane")).toEqual(await verdictsOnHubble(r, "hubble"));
-      expect(await verdictsOnHubble(r, "calico")).toEqual(await verdictsOnHubble(r, "hubble"));
-    },
-  );
+  it("Goldmane / Calico EE-level labels become selectors: the call is allowed", async () => {
+    const r = await run(ONE_CALL);
+    expect(unexplainedDenials(r, "goldmane")).toEqual([]);
+    expect(unexplainedDenials(r, "calico")).toEqual([]);
+    expect(await verdictsOnHubble(r, "goldmane")).toEqual(await verdictsOnHubble(r, "hubble"));
+    expect(await verdictsOnHubble(r, "calico")).toEqual(await verdictsOnHubble(r, "hubble"));
+  });
 
-  it.runIf(PENDING)(
-    "the API server seen by Calico is allowed like Hubble's kube-apiserver (pending issue 14)",
-    async () => {
-      const r = await run(API_SERVER);
-      expect(unexplainedDenials(r, "calico")).toEqual([]);
-      expect(await verdictsOnHubble(r, "calico")).toEqual(await verdictsOnHubble(r, "hubble"));
-    },
-  );
+  it("the API server seen by Calico without an address is listed with that reason; workload decisions match", async () => {
+    const r = await run(API_SERVER);
+    expect(unexplainedDenials(r, "calico")).toEqual([]);
+    expect(r.runs.calico.generate.stderr).toMatch(
+      /denied: shop\/web\[Deployment\] -> \S+ TCP\/6443 .*: a peer with no address/,
+    );
+    expect(await decisionsDifferingFromHubble(r, "calico")).toEqual([]);
+  });
 
-  it.runIf(PENDING)(
-    "a call across namespaces from Goldmane / Calico EE-level records is allowed (pending issue 14)",
-    async () => {
-      const r = await run(CROSS_NAMESPACE);
-      expect(unexplainedDenials(r, "goldmane")).toEqual([]);
-      expect(unexplainedDenials(r, "calico")).toEqual([]);
-    },
-  );
+  it("a call across namespaces from Goldmane / Calico EE-level records is allowed", async () => {
+    const r = await run(CROSS_NAMESPACE);
+    expect(unexplainedDenials(r, "goldmane")).toEqual([]);
+    expect(unexplainedDenials(r, "calico")).toEqual([]);
+  });
 });
