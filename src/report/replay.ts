@@ -1,5 +1,5 @@
 import type { Observed } from "../diff/observed.js";
-import { diffObserved, type NamespaceCoverage } from "../diff/observed-diff.js";
+import { diffObserved, type NamespaceCoverage, unusedRules } from "../diff/observed-diff.js";
 import { type NetworkPolicy, type RuleRef, ruleRefToString } from "../policy/types.js";
 
 /**
@@ -51,8 +51,8 @@ export function replay(
   return {
     replayed: diff.edges.length,
     wouldDeny,
-    unusedRules: diff.rules
-      .filter((u) => u.flows === 0 && isDeclared(u.ref))
+    unusedRules: unusedRules(diff)
+      .filter((u) => isDeclared(u.ref))
       .map((u) => ruleRefToString(u.ref))
       .sort(),
     coverage: diff.namespaces,
