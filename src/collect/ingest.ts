@@ -16,6 +16,7 @@ import {
   reopenIngest,
   startIngest,
 } from "../store/ingest-log.js";
+import { acquireLeases, bindLease, type Lease, renewLease, tryReleaseLease } from "../store/lease.js";
 import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
 import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
@@ -242,6 +243,7 @@ async function ingestOne(
   const now = options.now ?? Date.now;
   const opened = await openInput(input, options.stdin);
   let file: FileHandle | undefined;
+  let lease: Lease | undefined;
   try {
     const head = await readHead(opened.stream);
     if (head.bytes.length === 0) {
@@ -275,6 +277,14 @@ async function ingestOne(
     const isFile = input !== "-";
     const fullPath = isFile ? resolvePath(input) : "-";
     const singleTransaction = !isFile || options.strict === true;
+    lease = acquireLeases(
+      db,
+      isFile ? [`input-content:${headHash}`, `input-path:${fullPath}`] : [`input-content:${headHash}`],
+      isFile ? `the input ${input}` : "the same content on stdin",
+      now(),
+      "wait for that run to finish and run this again: it resumes, storing only what that run did not",
+    );
+    const held = lease;
 
     let prior: IngestRow | undefined;
     if (isFile && allowResume && !options.strict) {
@@ -305,23 +315,28 @@ async function ingestOne(
     }
 
     if (singleTransaction) db.exec("BEGIN");
-    let ingestId: number;
-    if (prior) {
-      ingestId = prior.id;
-      if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
-    } else {
-      ingestId = startIngest(
-        db,
-        {
-          source_system: format.system,
-          kind: isFile ? "file" : "stdin",
-          path: fullPath,
-          format: format.name,
-          head_hash: headHash,
-        },
-        now(),
-      );
-    }
+    // The row and the lease naming it are written together: a row `running` without a lease is a killed run.
+    const ingestId = db.transaction(() => {
+      let id: number;
+      if (prior) {
+        id = prior.id;
+        if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
+      } else {
+        id = startIngest(
+          db,
+          {
+            source_system: format.system,
+            kind: isFile ? "file" : "stdin",
+            path: fullPath,
+            format: format.name,
+            head_hash: headHash,
+          },
+          now(),
+        );
+      }
+      bindLease(db, held, id, now());
+      return id;
+    })();
 
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
@@ -365,6 +380,7 @@ async function ingestOne(
             lost: batch.lost.reduce((n, l) => n + l.lost, 0),
           },
         });
+        renewLease(db, held, now());
       };
       if (singleTransaction) apply();
       else db.transaction(apply)();
@@ -450,6 +466,8 @@ async function ingestOne(
     if (singleTransaction) db.exec("COMMIT");
     return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines };
   } finally {
+    // A lease left behind by a failed release is taken over: its process is checked on the next run.
+    if (lease) tryReleaseLease(options.db, lease);
     opened.close();
     await file?.close();
   }

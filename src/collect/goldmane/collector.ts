@@ -4,6 +4,14 @@ import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.j
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
+import {
+  acquireLeases,
+  bindLease,
+  CURSOR_LEASE_HINT,
+  type Lease,
+  renewLease,
+  tryReleaseLease,
+} from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../aggregate.js";
 import type { Json } from "../calico/json.js";
@@ -159,28 +167,35 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   let ingestId: number | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  let lease: Lease | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch((err) => {
       throw explainGoldmaneError(err, options.server);
     });
     const source = goldmaneSource(options.server);
+    const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
+    lease = held;
     const cursor = loadCursor(db, source);
     const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
     // A collection killed before it could finish is still `running` in the ingest log.
-    closeStaleSessions(db, source, now());
-    ingestId = startIngest(
-      db,
-      {
-        source_system: "calico",
-        kind: "grpc",
-        path: source,
-        format: options.follow ? "goldmane-stream" : "goldmane-list",
-        head_hash: "",
-      },
-      now(),
-    );
+    ingestId = db.transaction(() => {
+      closeStaleSessions(db, source, now());
+      const id = startIngest(
+        db,
+        {
+          source_system: "calico",
+          kind: "grpc",
+          path: source,
+          format: options.follow ? "goldmane-stream" : "goldmane-list",
+          head_hash: "",
+        },
+        now(),
+      );
+      bindLease(db, held, id, now());
+      return id;
+    })();
     const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
     sink = activeSink;
     flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
@@ -197,6 +212,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     throw err;
   } finally {
     if (flushTimer) clearInterval(flushTimer);
+    if (lease) tryReleaseLease(db, lease);
     client.close();
   }
 }

@@ -13,6 +13,14 @@ import {
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import type { Db } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
+import {
+  acquireLeases,
+  bindLease,
+  CURSOR_LEASE_HINT,
+  type Lease,
+  renewLease,
+  tryReleaseLease,
+} from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import type { Batch } from "../aggregate.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
@@ -149,6 +157,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     stoppedBy: "end",
   };
   let ingestId: number | undefined;
+  let lease: Lease | undefined;
 
   try {
     const status = await serverStatus(channel, options.requestTimeoutMs).catch((err) => {
@@ -156,13 +165,19 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     });
     options.onStatus?.(status);
 
-    closeStaleSessions(db, source, now());
-    ingestId = startIngest(
-      db,
-      { source_system: "hubble", kind: "grpc", path: source, format: GRPC_FORMAT, head_hash: "" },
-      now(),
-    );
-    const sessionId = ingestId;
+    const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
+    lease = held;
+    const sessionId = db.transaction(() => {
+      closeStaleSessions(db, source, now());
+      const id = startIngest(
+        db,
+        { source_system: "hubble", kind: "grpc", path: source, format: GRPC_FORMAT, head_hash: "" },
+        now(),
+      );
+      bindLease(db, held, id, now());
+      return id;
+    })();
+    ingestId = sessionId;
     const pendingGaps: Array<{ node: string; detail: string; time: number | null }> = [];
     for (const node of status.unavailableNodes) {
       pendingGaps.push({ node, detail: "unavailable at start (ServerStatus)", time: now() });
@@ -229,6 +244,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
         if (item.cursor) {
           saveCursor(db, source, { ...item.cursor.time, keys: item.cursor.keys }, sessionId, now());
         }
+        renewLease(db, held, now());
       })();
       counts.flows += batch.flows;
       counts.replies += batch.replies;
@@ -393,6 +409,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
     throw err;
   } finally {
+    if (lease) tryReleaseLease(db, lease);
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
     channel.close();
