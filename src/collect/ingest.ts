@@ -71,6 +71,8 @@ export interface InputResult {
   format?: string;
   counts: IngestCounts;
   badLines: Array<{ line: number; reason: string }>;
+  /** A last line without its newline, left unread: the file may still be written. */
+  heldLine?: number;
   error?: FlowpolError;
 }
 
@@ -343,6 +345,8 @@ async function ingestOne(
     const counts = zeroCounts();
     const badLines: Array<{ line: number; reason: string }> = [];
     const overlong: Array<{ line: number; reason: string }> = [];
+    let heldLine: number | undefined;
+    const heldNote = () => (heldLine === undefined ? {} : { heldLine });
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
       chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
@@ -351,6 +355,14 @@ async function ingestOne(
       startLine,
       onOverlongLine: ({ line, bytes }) =>
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
+      // A file may still be written: its unfinished last line is left for the next ingest to resume at.
+      ...(opened.regularFile &&
+        !opened.gzip && {
+          isWholeLine: isWholeJson,
+          onHeldLine: (h: { line: number }) => {
+            heldLine = h.line;
+          },
+        }),
       ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
     });
     const decode = decoderFor(format);
@@ -460,16 +472,28 @@ async function ingestOne(
     if (prior && newBytes === 0 && prior.status === "complete") {
       if (singleTransaction) db.exec("ROLLBACK");
       else finishIngest(db, ingestId, "complete", prior.finished_at ?? now());
-      return { input, outcome: "already-ingested", format: format.name, counts, badLines };
+      return { input, outcome: "already-ingested", format: format.name, counts, badLines, ...heldNote() };
     }
     finishIngest(db, ingestId, "complete", now(), format.name);
     if (singleTransaction) db.exec("COMMIT");
-    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines };
+    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines, ...heldNote() };
   } finally {
     // A lease left behind by a failed release is taken over: its process is checked on the next run.
     if (lease) tryReleaseLease(options.db, lease);
     opened.close();
     await file?.close();
+  }
+}
+
+/** Whether an unterminated last line is a whole JSON value (blank counts as whole). */
+function isWholeJson(line: Buffer): boolean {
+  const text = jsonText(line.toString("utf8").trim());
+  if (!text) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
