@@ -119,3 +119,8 @@ export function migrate(db: Db): void {
     }
   }).immediate();
 }
+
+/** A store given open, or opened now by the function given. */
+export function openedStore(store: Db | (() => Db)): Db {
+  return typeof store === "function" ? store() : store;
+}

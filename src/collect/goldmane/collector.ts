@@ -2,7 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import { FlowKeySchema, type FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import type { Db } from "../../store/db.js";
+import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
 import {
   acquireLeases,
@@ -32,7 +32,8 @@ import { goldmaneCredentials, type TlsFlags } from "./tls.js";
  */
 
 export interface GoldmaneCollectOptions {
-  db: Db;
+  /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
+  db: Db | (() => Db);
   server: string;
   tls: TlsFlags;
   follow: boolean;
@@ -163,7 +164,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   const { credentials, options: channelOptions } = goldmaneCredentials(options.tls);
   const client = new GoldmaneClient(options.server, credentials, channelOptions);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  const db = options.db;
+  let db: Db | undefined;
   let ingestId: number | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
@@ -174,16 +175,18 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       throw explainGoldmaneError(err, options.server);
     });
     const source = goldmaneSource(options.server);
-    const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
+    const opened = openedStore(options.db);
+    db = opened;
+    const held = acquireLeases(opened, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
     lease = held;
-    const cursor = loadCursor(db, source);
+    const cursor = loadCursor(opened, source);
     const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
     // A collection killed before it could finish is still `running` in the ingest log.
-    ingestId = db.transaction(() => {
-      closeStaleSessions(db, source, now());
+    ingestId = opened.transaction(() => {
+      closeStaleSessions(opened, source, now());
       const id = startIngest(
-        db,
+        opened,
         {
           source_system: "calico",
           kind: "grpc",
@@ -193,10 +196,18 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
         },
         now(),
       );
-      bindLease(db, held, id, now());
+      bindLease(opened, held, id, now());
       return id;
     })();
-    const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
+    const activeSink = new Sink(
+      opened,
+      ingestId,
+      source,
+      options.batchFlows ?? 5000,
+      options.flushMs ?? 1000,
+      now,
+      stored,
+    );
     sink = activeSink;
     flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
@@ -204,15 +215,15 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       ? await streamFlows(client, activeSink, options, report)
       : await listFlows(client, activeSink, options, now, report);
     activeSink.flush();
-    finishIngest(db, ingestId, "complete", now());
+    finishIngest(opened, ingestId, "complete", now());
     return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
     sink?.flush();
-    if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
+    if (db && ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
     throw err;
   } finally {
     if (flushTimer) clearInterval(flushTimer);
-    if (lease) tryReleaseLease(db, lease);
+    if (db && lease) tryReleaseLease(db, lease);
     client.close();
   }
 }

@@ -11,7 +11,7 @@ import {
   ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import type { Db } from "../../store/db.js";
+import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
 import {
   acquireLeases,
@@ -47,7 +47,8 @@ import { type ClientTlsOptions, clientChannelOptions } from "./tls-options.js";
  */
 
 export interface CollectOptions {
-  db: Db;
+  /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
+  db: Db | (() => Db);
   server: string;
   tls: ClientTlsOptions;
   since?: NanoTime;
@@ -141,9 +142,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   options.signal?.addEventListener("abort", onAbort, { once: true });
   let durationTimer: NodeJS.Timeout | undefined;
 
-  const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
-  const writer = new BatchWriter(db);
   // One worker per core but one, which the main thread keeps for the stream and the store.
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
@@ -158,12 +157,16 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   };
   let ingestId: number | undefined;
   let lease: Lease | undefined;
+  let store: Db | undefined;
 
   try {
     const status = await serverStatus(channel, options.requestTimeoutMs).catch((err) => {
       throw classifyGrpcError(err, errorContext).error;
     });
     options.onStatus?.(status);
+    const db = openedStore(options.db);
+    const writer = new BatchWriter(db);
+    store = db;
 
     const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
     lease = held;
@@ -406,10 +409,10 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     summary.unavailableNodes = [...new Set(status.unavailableNodes)];
     return { ...summary, ...counts, stoppedBy };
   } catch (err) {
-    if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
+    if (store && ingestId !== undefined) finishIngest(store, ingestId, "failed", now());
     throw err;
   } finally {
-    if (lease) tryReleaseLease(db, lease);
+    if (store && lease) tryReleaseLease(store, lease);
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
     channel.close();
