@@ -38,6 +38,7 @@ import {
 import { classifyGrpcError } from "./grpc-errors.js";
 import { decodeResponse } from "./grpc-flow.js";
 import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
+import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "./recent-keys.js";
 import { type ClientTlsOptions, clientChannelOptions } from "./tls-options.js";
 
 /**
@@ -193,12 +194,21 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     let newestKeys: string[] = stored ? [...stored.keys] : [];
     /** Keys at the resume point still expected once more from the server (a multiset). */
     let overlap = new Map<string, number>();
-    let resuming = false;
+    /** "cursor": a stored cursor, re-read from its time; "window": a reconnect, re-read from the window before it. */
+    let resuming: "cursor" | "window" | undefined;
+    let resumedAt = 0n;
+    const recent = new RecentKeys();
     const beginResume = () => {
       if (!newest) return;
       overlap = new Map();
       for (const k of keysAtNewest()) overlap.set(k, (overlap.get(k) ?? 0) + 1);
-      resuming = true;
+      resuming = "cursor";
+    };
+    const beginReconnect = () => {
+      if (!newest) return;
+      overlap = recent.counts();
+      resumedAt = toNanos(newest);
+      resuming = "window";
     };
     const keysAtNewest = (): string[] => {
       if (newestBuffers.length > 0) {
@@ -283,7 +293,17 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     const accept = (buf: Buffer, peek: Peek): boolean => {
       const t = peek.time;
       if (!t) return true;
-      if (resuming && newest) {
+      const ns = toNanos(t);
+      if (resuming === "window") {
+        if (ns <= resumedAt) {
+          const key = responseKey(buf);
+          const left = overlap.get(key) ?? 0;
+          if (left > 0) {
+            overlap.set(key, left - 1);
+            return false;
+          }
+        } else if (ns > resumedAt + REPLAY_WINDOW_NS) resuming = undefined;
+      } else if (resuming === "cursor" && newest) {
         const c = compareTime(t, newest);
         if (c < 0) return false;
         if (c === 0) {
@@ -293,13 +313,14 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
             overlap.set(key, left - 1);
             return false;
           }
-        } else resuming = false;
+        } else resuming = undefined;
       }
       if (!newest || compareTime(t, newest) > 0) {
         newest = { seconds: t.seconds, nanos: t.nanos };
         newestBuffers = [buf];
         newestKeys = [];
       } else if (compareTime(t, newest) === 0) newestBuffers.push(buf);
+      recent.add(responseKey(buf), ns, toNanos(newest));
       return true;
     };
 
@@ -362,7 +383,8 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       let lastGood = now();
       let firstRequest = true;
       while (!stop.signal.aborted) {
-        const request = buildRequest(options, firstRequest && !stored ? undefined : newest);
+        const from = resuming === "window" && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
+        const request = buildRequest(options, firstRequest && !stored ? undefined : from);
         firstRequest = false;
         let received = false;
         const call = channel.serverStream(getFlowsMethod.path, toBinary(GetFlowsRequestSchema, request), (buf) => {
@@ -391,9 +413,10 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
             { cause: classified.error },
           );
         }
-        // Everything received so far is already in memory: resume after the newest event.
+        // Everything received so far is already in memory: re-read the window before the newest
+        // event, where Relay's sort buffer may still hold late events, and drop what was received.
         flush();
-        beginResume();
+        beginReconnect();
         const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt) * (0.5 + Math.random() * 0.5);
         attempt++;
         summary.reconnects++;
