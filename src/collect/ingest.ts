@@ -358,7 +358,7 @@ async function ingestOne(
       // A file may still be written: its unfinished last line is left for the next ingest to resume at.
       ...(opened.regularFile &&
         !opened.gzip && {
-          isWholeLine: isWholeJson,
+          isWholeLine,
           onHeldLine: (h: { line: number }) => {
             heldLine = h.line;
           },
@@ -485,10 +485,13 @@ async function ingestOne(
   }
 }
 
-/** Whether an unterminated last line is a whole JSON value (blank counts as whole). */
-function isWholeJson(line: Buffer): boolean {
+/**
+ * Whether an unterminated last line is whole: anything but the beginning of a JSON object that
+ * does not parse yet (a record still being written). Other text is whole, and a bad line if so.
+ */
+function isWholeLine(line: Buffer): boolean {
   const text = jsonText(line.toString("utf8").trim());
-  if (!text) return true;
+  if (!text?.startsWith("{")) return true;
   try {
     JSON.parse(text);
     return true;

@@ -100,7 +100,7 @@ function reportResult(r: InputResult, out: Output): void {
   if (r.heldLine !== undefined) {
     writeLine(
       out.stderr,
-      `  ${r.input}:${r.heldLine}: the last line has no newline and is not whole JSON (still being written?): left for the next ingest, which resumes there`,
+      `  ${r.input}:${r.heldLine}: the last line has no newline and is an unfinished JSON object (still being written?): left for the next ingest, which resumes there`,
     );
   }
 }
