@@ -75,11 +75,69 @@ export function toFlowpolError(err: unknown): FlowpolError {
     if (sys.code === "EISDIR" && sys.path) {
       return new InputError(`${sys.path} is a directory, not a file`, undefined, "name a file", { cause: err });
     }
+    const store = storeError(err);
+    if (store) return store;
     return new InternalError(err.message, "this is a bug in flowpol: please report it with the command you ran", {
       cause: err,
     });
   }
   return new InternalError(String(err), "this is a bug in flowpol: please report it with the command you ran");
+}
+
+/** What a SQLite failure on the store means to the user, or undefined when it is not one of these. */
+export function storeError(err: unknown, path = ""): InputError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string") return undefined;
+  const options = { cause: err };
+  if (code === "SQLITE_NOTADB") {
+    return new InputError(
+      `${path || "the store"} is not a SQLite database`,
+      undefined,
+      "point --db at a flowpol store",
+      options,
+    );
+  }
+  if (code === "SQLITE_FULL" || (code.startsWith("SQLITE_IOERR") && /disk|space/i.test((err as Error).message))) {
+    return new InputError(
+      `disk full: cannot write ${path ? `the store ${path}` : "the store"}`,
+      undefined,
+      "free space on its file system (or point --db elsewhere) and run again: what was stored before is kept, and the run resumes",
+      options,
+    );
+  }
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new InputError(
+      `store busy: another flowpol kept ${path || "the store"} locked for longer than 10 s (retried until then)`,
+      undefined,
+      "wait for the other run to finish, then run again",
+      options,
+    );
+  }
+  if (code.startsWith("SQLITE_READONLY")) {
+    return new InputError(
+      `${path ? `the store ${path}` : "the store"} is read-only (no permission to write it, its directory, or its -wal file)`,
+      undefined,
+      "make the file and its directory writable, or point --db at a writable path",
+      options,
+    );
+  }
+  if (code.startsWith("SQLITE_CANTOPEN")) {
+    return new InputError(
+      `cannot open ${path ? `the store ${path}` : "the store"}`,
+      undefined,
+      "check that its directory exists and is writable, or point --db elsewhere",
+      options,
+    );
+  }
+  if (code === "SQLITE_CORRUPT") {
+    return new InputError(
+      `${path ? `the store ${path}` : "the store"} is damaged (SQLite reports corruption)`,
+      undefined,
+      "restore it from a backup, or start a new store",
+      options,
+    );
+  }
+  return undefined;
 }
 
 export const EXIT_CODES: Record<ErrorCode, number> = {

@@ -26,6 +26,12 @@ export interface ChunkOptions {
   startOffset: number;
   startLine: number;
   onOverlongLine: (info: OverlongLine) => void;
+  /**
+   * Whether a final line without a newline is whole. When it says no (a file still being written),
+   * the line is not emitted: the chunks end at the last newline, and `onHeldLine` is told.
+   */
+  isWholeLine?: (line: Buffer) => boolean;
+  onHeldLine?: (info: OverlongLine) => void;
   /** Where chunk buffers come from (default: a fresh buffer each). */
   allocate?: (size: number) => Buffer;
 }
@@ -114,6 +120,15 @@ export async function* lineChunks(source: ByteSource, options: ChunkOptions): As
     if (filled > maxLineBytes && buf.lastIndexOf(10, filled - 1) === -1) {
       options.onOverlongLine({ line, bytes: filled });
       return;
+    }
+    if (buf[filled - 1] !== 10 && options.isWholeLine) {
+      const start = buf.lastIndexOf(10, filled - 1) + 1;
+      if (!options.isWholeLine(buf.subarray(start, filled))) {
+        const held = { line: line + countNewlines(buf.subarray(0, start)), bytes: filled - start };
+        if (start > 0) yield emit(buf.subarray(0, start), true);
+        options.onHeldLine?.(held);
+        return;
+      }
     }
     yield emit(buf.subarray(0, filled), buf[filled - 1] === 10);
   }

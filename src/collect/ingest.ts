@@ -16,6 +16,7 @@ import {
   reopenIngest,
   startIngest,
 } from "../store/ingest-log.js";
+import { acquireLeases, bindLease, type Lease, renewLease, tryReleaseLease } from "../store/lease.js";
 import { BatchWriter } from "../store/write-batch.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
 import { arrayElementLines } from "./array-element-lines.js";
@@ -71,6 +72,8 @@ export interface InputResult {
   format?: string;
   counts: IngestCounts;
   badLines: Array<{ line: number; reason: string }>;
+  /** A last line without its newline, left unread: the file may still be written. */
+  heldLine?: number;
   error?: FlowpolError;
 }
 
@@ -243,6 +246,7 @@ async function ingestOne(
   const now = options.now ?? Date.now;
   const opened = await openInput(input, options.stdin);
   let file: FileHandle | undefined;
+  let lease: Lease | undefined;
   try {
     const head = await readHead(opened.stream);
     if (head.bytes.length === 0) {
@@ -276,6 +280,14 @@ async function ingestOne(
     const isFile = input !== "-";
     const fullPath = isFile ? resolvePath(input) : "-";
     const singleTransaction = !isFile || options.strict === true;
+    lease = acquireLeases(
+      db,
+      isFile ? [`input-content:${headHash}`, `input-path:${fullPath}`] : [`input-content:${headHash}`],
+      isFile ? `the input ${input}` : "the same content on stdin",
+      now(),
+      "wait for that run to finish and run this again: it resumes, storing only what that run did not",
+    );
+    const held = lease;
 
     let prior: IngestRow | undefined;
     if (isFile && allowResume && !options.strict) {
@@ -306,29 +318,36 @@ async function ingestOne(
     }
 
     if (singleTransaction) db.exec("BEGIN");
-    let ingestId: number;
-    if (prior) {
-      ingestId = prior.id;
-      if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
-    } else {
-      ingestId = startIngest(
-        db,
-        {
-          source_system: format.system,
-          kind: isFile ? "file" : "stdin",
-          path: fullPath,
-          format: format.name,
-          head_hash: headHash,
-        },
-        now(),
-      );
-    }
+    // The row and the lease naming it are written together: a row `running` without a lease is a killed run.
+    const ingestId = db.transaction(() => {
+      let id: number;
+      if (prior) {
+        id = prior.id;
+        if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
+      } else {
+        id = startIngest(
+          db,
+          {
+            source_system: format.system,
+            kind: isFile ? "file" : "stdin",
+            path: fullPath,
+            format: format.name,
+            head_hash: headHash,
+          },
+          now(),
+        );
+      }
+      bindLease(db, held, id, now());
+      return id;
+    })();
 
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
     const counts = zeroCounts();
     const badLines: Array<{ line: number; reason: string }> = [];
     const overlong: Array<{ line: number; reason: string }> = [];
+    let heldLine: number | undefined;
+    const heldNote = () => (heldLine === undefined ? {} : { heldLine });
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
       chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
@@ -337,6 +356,14 @@ async function ingestOne(
       startLine,
       onOverlongLine: ({ line, bytes }) =>
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
+      // A file may still be written: its unfinished last line is left for the next ingest to resume at.
+      ...(opened.regularFile &&
+        !opened.gzip && {
+          isWholeLine,
+          onHeldLine: (h: { line: number }) => {
+            heldLine = h.line;
+          },
+        }),
       ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
     });
     const decode = decoderFor(format);
@@ -366,6 +393,7 @@ async function ingestOne(
             lost: batch.lost.reduce((n, l) => n + l.lost, 0),
           },
         });
+        renewLease(db, held, now());
       };
       if (singleTransaction) apply();
       else db.transaction(apply)();
@@ -445,14 +473,31 @@ async function ingestOne(
     if (prior && newBytes === 0 && prior.status === "complete") {
       if (singleTransaction) db.exec("ROLLBACK");
       else finishIngest(db, ingestId, "complete", prior.finished_at ?? now());
-      return { input, outcome: "already-ingested", format: format.name, counts, badLines };
+      return { input, outcome: "already-ingested", format: format.name, counts, badLines, ...heldNote() };
     }
     finishIngest(db, ingestId, "complete", now(), format.name);
     if (singleTransaction) db.exec("COMMIT");
-    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines };
+    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines, ...heldNote() };
   } finally {
+    // A lease left behind by a failed release is taken over: its process is checked on the next run.
+    if (lease) tryReleaseLease(options.db, lease);
     opened.close();
     await file?.close();
+  }
+}
+
+/**
+ * Whether an unterminated last line is whole: anything but the beginning of a JSON object that
+ * does not parse yet (a record still being written). Other text is whole, and a bad line if so.
+ */
+function isWholeLine(line: Buffer): boolean {
+  const text = jsonText(line.toString("utf8").trim());
+  if (!text?.startsWith("{")) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

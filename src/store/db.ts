@@ -1,4 +1,4 @@
-import { InputError, UsageError } from "../errors.js";
+import { InputError, storeError, UsageError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
 import { Database } from "./sqlite.js";
 
@@ -17,7 +17,11 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
-/** Opens (and migrates) the store. WAL mode; foreign keys on. */
+/**
+ * Opens (and migrates) the store. WAL mode; foreign keys on. A SQLite file that is not a flowpol
+ * store (tables, no schema version) is refused; a file with no tables at all (a store whose
+ * creation was cut short, e.g. by a full disk) is created again when writing and refused when reading.
+ */
 export function openStore(path: string, options: OpenOptions = {}): Db {
   let db: Db;
   try {
@@ -34,33 +38,52 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
         { cause: err },
       );
     }
-    throw new UsageError(`cannot open the store ${path}: ${(err as Error).message}`, "check the --db path", {
-      cause: err,
-    });
+    throw (
+      storeError(err, path) ??
+      new UsageError(`cannot open the store ${path}: ${(err as Error).message}`, "check the --db path", {
+        cause: err,
+      })
+    );
   }
   try {
+    db.pragma("busy_timeout = 10000");
     if (!options.readonly) {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
     }
     db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
+    checkIdentity(db, path, options.readonly ?? false);
     if (!options.readonly) migrate(db);
     else checkVersion(db, path);
   } catch (err) {
     db.close();
-    if ((err as { code?: string }).code === "SQLITE_NOTADB") {
-      throw new InputError(`${path} is not a SQLite database`, undefined, "point --db at a flowpol store", {
-        cause: err,
-      });
-    }
-    throw err;
+    throw storeError(err, path) ?? err;
   }
   return db;
 }
 
 export function schemaVersion(db: Db): number {
   return db.pragma("user_version", { simple: true }) as number;
+}
+
+/** Refuses a foreign SQLite database, and an empty one when only reading. */
+function checkIdentity(db: Db, path: string, readonly: boolean): void {
+  if (schemaVersion(db) !== 0) return;
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number };
+  if (tables.n > 0) {
+    throw new InputError(
+      `${path} is a SQLite database, but not a flowpol store (it has tables and no flowpol schema version)`,
+      undefined,
+      "point --db (or FLOWPOL_DB) at a flowpol store, or at a new file name to create one; flowpol does not add its tables to another database",
+    );
+  }
+  if (readonly) {
+    throw new InputError(
+      `${path} is an empty store: it has no flowpol tables (its creation may have been cut short, e.g. by a full disk)`,
+      undefined,
+      "run `flowpol ingest FILE` (or `flowpol collect`) with this --db: it creates the tables",
+    );
+  }
 }
 
 function checkVersion(db: Db, path: string): void {
@@ -74,21 +97,30 @@ function checkVersion(db: Db, path: string): void {
   }
 }
 
-/** Applies every pending migration, each in its own transaction. */
+/**
+ * Applies every pending migration in one write transaction (BEGIN IMMEDIATE), reading the schema
+ * version inside it: two runs opening a new store at once migrate it once, the second waits.
+ */
 export function migrate(db: Db): void {
-  const current = schemaVersion(db);
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (current > latest) {
-    throw new UsageError(
-      `the store has schema version ${current}, newer than this flowpol knows (${latest})`,
-      "upgrade flowpol",
-    );
-  }
-  for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
+  if (schemaVersion(db) === latest) return;
+  db.transaction(() => {
+    const current = schemaVersion(db);
+    if (current > latest) {
+      throw new UsageError(
+        `the store has schema version ${current}, newer than this flowpol knows (${latest})`,
+        "upgrade flowpol",
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
-    })();
-  }
+    }
+  }).immediate();
+}
+
+/** A store given open, or opened now by the function given. */
+export function openedStore(store: Db | (() => Db)): Db {
+  return typeof store === "function" ? store() : store;
 }

@@ -145,4 +145,19 @@ ALTER TABLE edges ADD COLUMN src_reported INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE edges ADD COLUMN dst_reported INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 4,
+    description: "leases: which run owns an input or a collector cursor, so concurrent runs never count it twice",
+    sql: `
+CREATE TABLE leases (
+  key TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  token TEXT NOT NULL,
+  ingest_id INTEGER,
+  acquired_at INTEGER NOT NULL,
+  renewed_at INTEGER NOT NULL
+);
+`,
+  },
 ];

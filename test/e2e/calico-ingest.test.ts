@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -181,14 +181,28 @@ describe("flowpol ingest of Calico flow-log files", () => {
     const truncated = line("src").slice(0, 80);
     writeFileSync(
       file,
-      [line("src"), line("src", { source_namespace: "Bad_NS" }), "not json", line("dst"), truncated].join("\n"),
+      [line("src"), line("src", { source_namespace: "Bad_NS" }), "not json", truncated, line("dst")].join("\n"),
     );
     const r = ingest(file);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:2: source_namespace "Bad_NS" is not a valid Kubernetes name`);
     expect(r.stderr).toContain(`${file}:3: the line is not valid JSON`);
-    expect(r.stderr).toContain(`${file}:5: the line is truncated (incomplete JSON object)`);
+    expect(r.stderr).toContain(`${file}:4: the line is truncated (incomplete JSON object)`);
     expect(stats()).toMatchObject({ flows: 10, badLines: 3 });
+  });
+
+  it("leaves an unfinished last line (a log still being written) for the next ingest", () => {
+    const file = join(dir, "flows.log");
+    const whole = `${line("src")}\n${line("dst")}\n`;
+    const cut = whole.length - 30;
+    writeFileSync(file, whole.slice(0, cut));
+    const first = ingest(file);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`${file}:2: the last line has no newline and is an unfinished JSON object`);
+    appendFileSync(file, whole.slice(cut));
+    const second = ingest(file);
+    expect(second.code, second.stderr).toBe(0);
+    expect(stats()).toMatchObject({ badLines: 0 });
   });
 
   it("says how to read a zstd-compressed rotated flow log", () => {

@@ -1,6 +1,6 @@
 import { type CollectSummary, collectGoldmane } from "../../collect/goldmane/collector.js";
 import type { TlsFlags } from "../../collect/goldmane/tls.js";
-import { openStore } from "../../store/db.js";
+import { type Db, openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
 import { ProgressLine } from "../progress.js";
 
@@ -21,7 +21,12 @@ export interface CollectGoldmaneCommandOptions {
  * writes what was received and exits 0 with the summary.
  */
 export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOptions, out: Output): Promise<void> {
-  const db = openStore(options.db);
+  // Opened once the server answered: a failed connection leaves no store file behind.
+  let db: Db | undefined;
+  const store = () => {
+    db = openStore(options.db);
+    return db;
+  };
   const progress = new ProgressLine(out.stderr);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -30,7 +35,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
   let summary: CollectSummary;
   try {
     summary = await collectGoldmane({
-      db,
+      db: store,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -54,7 +59,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
     progress.done();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    db.close();
+    db?.close();
   }
   if (summary.mode === "list" && summary.stoppedBy === "signal") {
     writeLine(out.stderr, "stopped before List was read whole: nothing stored (the next run reads the same range)");

@@ -1,7 +1,7 @@
 import { type CollectSummary, collectHubble } from "../../collect/hubble/collector.js";
 import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { openStore } from "../../store/db.js";
+import { type Db, openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
 import { formatDuration, ProgressLine } from "../progress.js";
 import { type FlagTime, formatFlagTime } from "../time-flags.js";
@@ -34,7 +34,12 @@ function describeStatus(s: ServerStatusResponse): string {
 
 /** `flowpol collect hubble`: streams flows from Hubble Relay into the store. */
 export async function collectHubbleCommand(options: CollectHubbleCommandOptions, out: Output): Promise<void> {
-  const db = openStore(options.db);
+  // Opened once the server answered: a failed connection leaves no store file behind.
+  let db: Db | undefined;
+  const store = () => {
+    db = openStore(options.db);
+    return db;
+  };
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
   if (options.tls.allowInsecure) {
@@ -46,7 +51,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
   let summary: CollectSummary;
   try {
     summary = await collectHubble({
-      db,
+      db: store,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -82,7 +87,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
     });
   } finally {
     progress.done();
-    db.close();
+    db?.close();
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) {

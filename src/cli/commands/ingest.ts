@@ -75,6 +75,7 @@ function resultJson(r: InputResult) {
     format: r.format ?? null,
     ...r.counts,
     badLines: r.badLines,
+    heldLine: r.heldLine ?? null,
     error: r.error ? { message: r.error.message, hint: r.error.hint ?? null } : null,
   };
 }
@@ -101,5 +102,11 @@ function reportResult(r: InputResult, out: Output): void {
       for (const b of r.badLines) writeLine(out.stderr, `  ${r.input}:${b.line}: ${b.reason}`);
       if (c.bad > r.badLines.length) writeLine(out.stderr, `  ... and ${c.bad - r.badLines.length} more bad lines`);
     }
+  }
+  if (r.heldLine !== undefined) {
+    writeLine(
+      out.stderr,
+      `  ${r.input}:${r.heldLine}: the last line has no newline and is an unfinished JSON object (still being written?): left for the next ingest, which resumes there`,
+    );
   }
 }

@@ -1,8 +1,16 @@
 import type { ClientReadableStream } from "@grpc/grpc-js";
 import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import type { Db } from "../../store/db.js";
+import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
+import {
+  acquireLeases,
+  bindLease,
+  CURSOR_LEASE_HINT,
+  type Lease,
+  renewLease,
+  tryReleaseLease,
+} from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../aggregate.js";
 import type { Json } from "../calico/json.js";
@@ -32,7 +40,8 @@ import { goldmaneCredentials, type TlsFlags } from "./tls.js";
  */
 
 export interface GoldmaneCollectOptions {
-  db: Db;
+  /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
+  db: Db | (() => Db);
   server: string;
   tls: TlsFlags;
   follow: boolean;
@@ -182,10 +191,11 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
   const client = new GoldmaneClient(options.server, credentials, channelOptions);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  const db = options.db;
+  let db: Db | undefined;
   let ingestId: number | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  let lease: Lease | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
@@ -193,23 +203,39 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       throw explainGoldmaneError(err, options.server, found);
     });
     const source = goldmaneSource(options.server);
-    const cursor = loadCursor(db, source);
+    const opened = openedStore(options.db);
+    db = opened;
+    const held = acquireLeases(opened, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
+    lease = held;
+    const cursor = loadCursor(opened, source);
     const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
     // A collection killed before it could finish is still `running` in the ingest log.
-    closeStaleSessions(db, source, now());
-    ingestId = startIngest(
-      db,
-      {
-        source_system: "calico",
-        kind: "grpc",
-        path: source,
-        format: options.follow ? "goldmane-stream" : "goldmane-list",
-        head_hash: "",
-      },
-      now(),
+    ingestId = opened.transaction(() => {
+      closeStaleSessions(opened, source, now());
+      const id = startIngest(
+        opened,
+        {
+          source_system: "calico",
+          kind: "grpc",
+          path: source,
+          format: options.follow ? "goldmane-stream" : "goldmane-list",
+          head_hash: "",
+        },
+        now(),
+      );
+      bindLease(opened, held, id, now());
+      return id;
+    })();
+    const activeSink = new Sink(
+      opened,
+      ingestId,
+      source,
+      options.batchFlows ?? 5000,
+      options.flushMs ?? 1000,
+      now,
+      stored,
     );
-    const activeSink = new Sink(db, ingestId, source, options.batchFlows ?? 5000, options.flushMs ?? 1000, now, stored);
     sink = activeSink;
     if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
@@ -217,14 +243,15 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       ? await streamFlows(client, activeSink, options, report)
       : await listFlows(client, activeSink, options, report);
     activeSink.flush();
-    finishIngest(db, ingestId, "complete", now());
+    finishIngest(opened, ingestId, "complete", now());
     return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
     if (options.follow) sink?.flush();
-    if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
+    if (db && ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
     throw err;
   } finally {
     if (flushTimer) clearInterval(flushTimer);
+    if (db && lease) tryReleaseLease(db, lease);
     client.close();
   }
 }

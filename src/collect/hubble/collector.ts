@@ -11,8 +11,16 @@ import {
   ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import type { Db } from "../../store/db.js";
+import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
+import {
+  acquireLeases,
+  bindLease,
+  CURSOR_LEASE_HINT,
+  type Lease,
+  renewLease,
+  tryReleaseLease,
+} from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import type { Batch } from "../aggregate.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
@@ -31,6 +39,7 @@ import {
 import { classifyGrpcError } from "./grpc-errors.js";
 import { decodeResponse } from "./grpc-flow.js";
 import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
+import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "./recent-keys.js";
 import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./tls-options.js";
 
 /**
@@ -40,7 +49,8 @@ import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./
  */
 
 export interface CollectOptions {
-  db: Db;
+  /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
+  db: Db | (() => Db);
   server: string;
   tls: ClientTlsOptions;
   since?: NanoTime;
@@ -134,9 +144,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   options.signal?.addEventListener("abort", onAbort, { once: true });
   let durationTimer: NodeJS.Timeout | undefined;
 
-  const db = options.db;
   const source = cursorSource(options.server, options.namespaces);
-  const writer = new BatchWriter(db);
   // One worker per core but one, which the main thread keeps for the stream and the store.
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
@@ -150,6 +158,8 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     stoppedBy: "end",
   };
   let ingestId: number | undefined;
+  let lease: Lease | undefined;
+  let store: Db | undefined;
 
   try {
     const status = await serverStatus(channel, options.requestTimeoutMs).catch(async (err) => {
@@ -157,14 +167,23 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       throw classifyGrpcError(err, { ...errorContext, ...(probe ? { probe } : {}) }).error;
     });
     options.onStatus?.(status);
+    const db = openedStore(options.db);
+    const writer = new BatchWriter(db);
+    store = db;
 
-    closeStaleSessions(db, source, now());
-    ingestId = startIngest(
-      db,
-      { source_system: "hubble", kind: "grpc", path: source, format: GRPC_FORMAT, head_hash: "" },
-      now(),
-    );
-    const sessionId = ingestId;
+    const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
+    lease = held;
+    const sessionId = db.transaction(() => {
+      closeStaleSessions(db, source, now());
+      const id = startIngest(
+        db,
+        { source_system: "hubble", kind: "grpc", path: source, format: GRPC_FORMAT, head_hash: "" },
+        now(),
+      );
+      bindLease(db, held, id, now());
+      return id;
+    })();
+    ingestId = sessionId;
     const pendingGaps: Array<{ node: string; detail: string; time: number | null }> = [];
     for (const node of status.unavailableNodes) {
       pendingGaps.push({ node, detail: "unavailable at start (ServerStatus)", time: now() });
@@ -177,12 +196,21 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     let newestKeys: string[] = stored ? [...stored.keys] : [];
     /** Keys at the resume point still expected once more from the server (a multiset). */
     let overlap = new Map<string, number>();
-    let resuming = false;
+    /** "cursor": a stored cursor, re-read from its time; "window": a reconnect, re-read from the window before it. */
+    let resuming: "cursor" | "window" | undefined;
+    let resumedAt = 0n;
+    const recent = new RecentKeys();
     const beginResume = () => {
       if (!newest) return;
       overlap = new Map();
       for (const k of keysAtNewest()) overlap.set(k, (overlap.get(k) ?? 0) + 1);
-      resuming = true;
+      resuming = "cursor";
+    };
+    const beginReconnect = () => {
+      if (!newest) return;
+      overlap = recent.counts();
+      resumedAt = toNanos(newest);
+      resuming = "window";
     };
     const keysAtNewest = (): string[] => {
       if (newestBuffers.length > 0) {
@@ -231,6 +259,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
         if (item.cursor) {
           saveCursor(db, source, { ...item.cursor.time, keys: item.cursor.keys }, sessionId, now());
         }
+        renewLease(db, held, now());
       })();
       counts.flows += batch.flows;
       counts.replies += batch.replies;
@@ -266,7 +295,17 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     const accept = (buf: Buffer, peek: Peek): boolean => {
       const t = peek.time;
       if (!t) return true;
-      if (resuming && newest) {
+      const ns = toNanos(t);
+      if (resuming === "window") {
+        if (ns <= resumedAt) {
+          const key = responseKey(buf);
+          const left = overlap.get(key) ?? 0;
+          if (left > 0) {
+            overlap.set(key, left - 1);
+            return false;
+          }
+        } else if (ns > resumedAt + REPLAY_WINDOW_NS) resuming = undefined;
+      } else if (resuming === "cursor" && newest) {
         const c = compareTime(t, newest);
         if (c < 0) return false;
         if (c === 0) {
@@ -276,13 +315,14 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
             overlap.set(key, left - 1);
             return false;
           }
-        } else resuming = false;
+        } else resuming = undefined;
       }
       if (!newest || compareTime(t, newest) > 0) {
         newest = { seconds: t.seconds, nanos: t.nanos };
         newestBuffers = [buf];
         newestKeys = [];
       } else if (compareTime(t, newest) === 0) newestBuffers.push(buf);
+      recent.add(responseKey(buf), ns, toNanos(newest));
       return true;
     };
 
@@ -345,7 +385,8 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       let lastGood = now();
       let firstRequest = true;
       while (!stop.signal.aborted) {
-        const request = buildRequest(options, firstRequest && !stored ? undefined : newest);
+        const from = resuming === "window" && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
+        const request = buildRequest(options, firstRequest && !stored ? undefined : from);
         firstRequest = false;
         let received = false;
         const call = channel.serverStream(getFlowsMethod.path, toBinary(GetFlowsRequestSchema, request), (buf) => {
@@ -374,9 +415,10 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
             { cause: classified.error },
           );
         }
-        // Everything received so far is already in memory: resume after the newest event.
+        // Everything received so far is already in memory: re-read the window before the newest
+        // event, where Relay's sort buffer may still hold late events, and drop what was received.
         flush();
-        beginResume();
+        beginReconnect();
         const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt) * (0.5 + Math.random() * 0.5);
         attempt++;
         summary.reconnects++;
@@ -392,9 +434,10 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     summary.unavailableNodes = [...new Set(status.unavailableNodes)];
     return { ...summary, ...counts, stoppedBy };
   } catch (err) {
-    if (ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
+    if (store && ingestId !== undefined) finishIngest(store, ingestId, "failed", now());
     throw err;
   } finally {
+    if (store && lease) tryReleaseLease(store, lease);
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
     channel.close();
