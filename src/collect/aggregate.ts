@@ -188,6 +188,14 @@ export class BatchBuilder {
     if (this.badLines.length < BAD_LINES_KEPT_PER_BATCH) this.badLines.push({ line, reason });
   }
 
+  /**
+   * A line whose flow was kept but changed (labels left out): listed with the bad lines, so it is
+   * shown and stored with its reason, without counting as a bad line.
+   */
+  addNote(line: number, reason: string): void {
+    if (this.badLines.length < BAD_LINES_KEPT_PER_BATCH) this.badLines.push({ line, reason });
+  }
+
   addSkipped(): void {
     this.skipped++;
   }

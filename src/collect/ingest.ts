@@ -53,6 +53,8 @@ export interface IngestOptions {
   /** A format name, or "auto" (default). */
   format?: string;
   strict?: boolean;
+  /** The time (ms) for records without one (`--default-time`); without it they are bad lines. */
+  defaultTime?: number | undefined;
   /** Parse workers; default: one per 256 MiB of input, at most one per core and 4. 0 parses on the main thread. */
   workers?: number;
   stdin?: Readable;
@@ -338,7 +340,7 @@ async function ingestOne(
         overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
       ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
     });
-    const decode = decoderFor(format);
+    const decode = decoderFor(format, { defaultTime: options.defaultTime });
     const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
     const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
@@ -408,7 +410,13 @@ async function ingestOne(
         const digest = hash.copy().digest("hex");
         const endLine = chunk.startLine + chunk.lines - 1;
         const batch = pool
-          ? pool.parse({ seq: 0, bytes: chunk.bytes, startLine: chunk.startLine, format: format.name })
+          ? pool.parse({
+              seq: 0,
+              bytes: chunk.bytes,
+              startLine: chunk.startLine,
+              format: format.name,
+              defaultTime: options.defaultTime,
+            })
           : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
@@ -530,7 +538,7 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
   }
   const builder = new BatchBuilder();
-  const decode = decoderFor(format);
+  const decode = decoderFor(format, { defaultTime: options.defaultTime });
   items.forEach((item, i) => {
     addValue(item, i + 1, decode, builder);
   });

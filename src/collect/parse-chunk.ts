@@ -171,11 +171,11 @@ function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: 
   }
 }
 
-/** Labels left out of a kept flow are reported on its line (and count as a bad line). */
+/** Labels left out of a kept flow are reported on its line (not counted as a bad line). */
 export function reportDroppedLabels(flow: Flow, line: number, builder: BatchBuilder): void {
   const { source, destination } = flow;
-  if (source.droppedLabels !== undefined) builder.addBad(line, `source: ${source.droppedLabels}`);
-  if (destination.droppedLabels !== undefined) builder.addBad(line, `destination: ${destination.droppedLabels}`);
+  if (source.droppedLabels !== undefined) builder.addNote(line, `source: ${source.droppedLabels}`);
+  if (destination.droppedLabels !== undefined) builder.addNote(line, `destination: ${destination.droppedLabels}`);
 }
 
 function isBlank(text: string): boolean {

@@ -148,6 +148,7 @@ describe("hostile values in Hubble lines", () => {
     const general = read(lines, GENERAL);
     expect(read(lines, new HubbleDecoder())).toEqual(general);
     expect(general.flows).toBe(5);
+    expect(general.bad).toBe(0);
     expect(general.badLines.map((b) => b.line)).toEqual([2, 4, 5]);
     expect(general.badLines[0]?.reason).toMatch(reason);
     expect(general.badLines[0]?.reason).toMatch(/the flow is kept/);

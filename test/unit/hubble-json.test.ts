@@ -183,7 +183,9 @@ describe("Hubble JSON records", () => {
       source: { ...protoNameFlow.source, labels: [...protoNameFlow.source.labels, label] },
     });
     const clean = hubbleRecordFromJson(protoNameFlow);
-    expect(record.kind === "flow" && record.flow.source.labels).toEqual(clean.kind === "flow" && clean.flow.source.labels);
+    expect(record.kind === "flow" && record.flow.source.labels).toEqual(
+      clean.kind === "flow" && clean.flow.source.labels,
+    );
     expect(record.kind === "flow" && record.flow.source.droppedLabels).toMatch(/not valid Kubernetes label syntax/);
   });
 

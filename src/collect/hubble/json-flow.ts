@@ -12,7 +12,15 @@ import {
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
 import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
-import type { LostEventsRecord, RecordDecoder, RecordFormat, RepeatedFlow, SourceRecord } from "../record.js";
+import {
+  type DecodeOptions,
+  droppedLabelsReason,
+  type LostEventsRecord,
+  type RecordDecoder,
+  type RecordFormat,
+  type RepeatedFlow,
+  type SourceRecord,
+} from "../record.js";
 import { deriveWorkload } from "../workload.js";
 import { EndpointSplicer } from "./endpoint-splice.js";
 import { LineTemplates } from "./line-template.js";
@@ -430,7 +438,7 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
     }
   }
   if (dropped.length > 0) {
-    ep.droppedLabels = `label${dropped.length > 1 ? "s" : ""} ${dropped.join(", ")} not valid Kubernetes label syntax, left out (the flow is kept)`;
+    ep.droppedLabels = droppedLabelsReason(dropped);
   }
   if (entities.length === 0) {
     const identity = asNumber(obj.identity);
@@ -495,16 +503,18 @@ export function hubbleFlowToModel(
   const ips = flowIps(raw);
   if (typeof ips === "string") return ips;
   const [srcIp, dstIp] = ips;
-  const sides = missingEndpoint(raw.source, srcIp, "source") ?? missingEndpoint(raw.destination, dstIp, "destination");
-  if (sides) return sides;
   const srcNames = field(raw, "source_names", "sourceNames");
   const dstNames = field(raw, "destination_names", "destinationNames");
   const srcService = field(raw, "source_service", "sourceService");
   const dstService = field(raw, "destination_service", "destinationService");
+  const noSource = missingEndpoint(raw.source, srcIp, "source");
+  if (noSource) return noSource;
   const source = cache
     ? cache.get(raw.source, srcIp, srcNames, srcService)
     : completeEndpoint(parseEndpoint(raw.source, srcIp), srcNames, srcService);
   if (typeof source === "string") return `source: ${source}`;
+  const noDestination = missingEndpoint(raw.destination, dstIp, "destination");
+  if (noDestination) return noDestination;
   const destination = cache
     ? cache.get(raw.destination, dstIp, dstNames, dstService)
     : completeEndpoint(parseEndpoint(raw.destination, dstIp), dstNames, dstService);
@@ -642,7 +652,7 @@ const NON_FLOW_EVENTS: Array<[string, string]> = [
 ];
 
 /** Classifies one parsed JSON value from a Hubble file: envelope, legacy bare flow, or other. */
-export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): SourceRecord {
+export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache, defaultTime?: number): SourceRecord {
   let obj = asObject(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not an object" };
   // Log shippers (fluent-bit, Vector) wrap the exporter line in a `log` or `message` string.
@@ -661,7 +671,8 @@ export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): Sou
   }
   const envelopeNode = envelopeNodeRaw as string | undefined;
   const inner = asObject(obj.flow);
-  const envelopeTime = inner?.time === undefined ? parseTime(obj.time) : undefined;
+  const envelopeTime =
+    inner?.time !== undefined ? undefined : obj.time === undefined ? defaultTime : parseTime(obj.time);
   if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime, cache));
   const lost = asObject(field(obj, "lost_events", "lostEvents"));
   if (lost) {
@@ -684,7 +695,7 @@ export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): Sou
     if (field(obj, protoName, camelName) !== undefined) return { kind: "skip", what: protoName };
   }
   if (obj.verdict !== undefined || obj.IP !== undefined || obj.source !== undefined || obj.l4 !== undefined) {
-    return flowRecord(hubbleFlowToModel(obj, undefined, undefined, cache));
+    return flowRecord(hubbleFlowToModel(obj, undefined, defaultTime, cache));
   }
   return { kind: "bad", reason: "the object is not a Hubble flow, envelope or event" };
 }
@@ -703,9 +714,14 @@ export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
   private readonly templates = new LineTemplates(parseTimeSpan);
+  private readonly defaultTime: number | undefined;
+
+  constructor(options: DecodeOptions = {}) {
+    this.defaultTime = options.defaultTime;
+  }
 
   decode(value: unknown): SourceRecord {
-    return hubbleRecordFromJson(value, this.cache);
+    return hubbleRecordFromJson(value, this.cache, this.defaultTime);
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
@@ -716,7 +732,7 @@ export class HubbleDecoder implements RecordDecoder {
     if (nestedDeeperThan(text, MAX_DEPTH)) return undefined;
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
-    const record = hubbleRecordFromJson(value, this.cache);
+    const record = hubbleRecordFromJson(value, this.cache, this.defaultTime);
     if (record.kind === "flow") this.templates.learn(text, located, record.flow);
     return record;
   }
@@ -734,6 +750,6 @@ export const hubbleFormat: RecordFormat = {
     obj.agent_event !== undefined ||
     obj.debug_event !== undefined ||
     (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
-  toRecord: (value) => hubbleRecordFromJson(value),
-  createDecoder: () => new HubbleDecoder(),
+  toRecord: (value, options) => hubbleRecordFromJson(value, undefined, options?.defaultTime),
+  createDecoder: (options) => new HubbleDecoder(options),
 };
