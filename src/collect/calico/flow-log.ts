@@ -42,20 +42,17 @@ function endpointFields(obj: Json, side: "source" | "dest"): CalicoEndpointField
  * with none of the three fields takes `defaultTime`.
  */
 function recordTime(obj: Json, defaultTime: number | undefined): number | undefined {
-  if (obj.start_time === undefined && obj.end_time === undefined && obj["@timestamp"] === undefined) {
-    return defaultTime;
-  }
-  for (const key of ["start_time", "end_time"]) {
-    const v = obj[key];
-    const seconds = asInteger(v);
-    if (seconds !== undefined) return seconds * 1000;
-    if (typeof v === "string") {
-      const ms = Date.parse(v);
-      if (!Number.isNaN(ms)) return ms;
-    }
-  }
-  return asInteger(obj["@timestamp"]);
+  const key = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
+  if (key === undefined) return defaultTime;
+  const v = obj[key];
+  const whole = asInteger(v);
+  if (whole !== undefined) return key === "@timestamp" ? whole : whole * 1000;
+  const ms = typeof v === "string" && key !== "@timestamp" ? Date.parse(v) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
 }
+
+/** The record's time: the first of these present decides. */
+const TIME_KEYS = ["start_time", "end_time", "@timestamp"];
 
 function port(v: unknown, what: string): number | undefined | string {
   if (v === null || v === undefined) return undefined;
@@ -138,7 +135,12 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
   // `null` is a port aggregated away (level 3); a record without the field is not a flow log's.
   if (ported && obj.dest_port === undefined) return `the ${protocol} record has no \`dest_port\``;
   const time = recordTime(obj, defaultTime);
-  if (time === undefined) return "the record has no valid `start_time`, `end_time` or `@timestamp`";
+  if (time === undefined) {
+    const key = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
+    return key
+      ? `${key} ${shownValue(obj[key])} is not a time`
+      : "the record has no valid `start_time`, `end_time` or `@timestamp`";
+  }
   const host = obj.host;
   if (present(host) !== undefined && !isNodeName(host)) return `host ${shownValue(host)} is not a node name`;
 
