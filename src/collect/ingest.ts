@@ -169,7 +169,10 @@ function failed(input: string, err: unknown): InputResult {
 
 interface Head {
   buffers: Buffer[];
+  /** The first HEAD_BYTES: the input's identity. */
   bytes: Buffer;
+  /** What format detection reads: the head, or more until a line is complete. */
+  detect: Buffer;
   rest: AsyncIterator<Buffer>;
 }
 
@@ -177,14 +180,17 @@ async function readHead(stream: AsyncIterable<Buffer>): Promise<Head> {
   const iterator = stream[Symbol.asyncIterator]();
   const buffers: Buffer[] = [];
   let size = 0;
-  while (size < HEAD_BYTES) {
+  let newline = false;
+  // A first line longer than the head is read on (up to the line limit), so detection sees it whole.
+  while (size < HEAD_BYTES || (!newline && size < DEFAULT_MAX_LINE_BYTES)) {
     const next = await iterator.next();
     if (next.done) break;
     buffers.push(next.value);
     size += next.value.length;
+    newline ||= next.value.includes(10);
   }
-  const bytes = Buffer.concat(buffers, size).subarray(0, Math.min(size, HEAD_BYTES));
-  return { buffers, bytes, rest: iterator };
+  const detect = Buffer.concat(buffers, size);
+  return { buffers, bytes: detect.subarray(0, Math.min(size, HEAD_BYTES)), detect, rest: iterator };
 }
 
 async function* replay(head: Head): AsyncGenerator<Buffer> {
@@ -196,8 +202,8 @@ async function* replay(head: Head): AsyncGenerator<Buffer> {
   }
 }
 
+/** Mostly control bytes (NUL included): a stray NUL or two in a JSON file is a bad line, not binary. */
 function looksBinary(head: Buffer): boolean {
-  if (head.includes(0)) return true;
   let control = 0;
   const sample = head.subarray(0, 4096);
   for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
@@ -205,16 +211,24 @@ function looksBinary(head: Buffer): boolean {
 }
 
 function firstNonBlank(head: Buffer): number {
-  for (let i = 0; i < head.length; i++) {
+  for (let i = hasBom(head) ? 3 : 0; i < head.length; i++) {
     const c = head[i];
     if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c as number;
   }
   return -1;
 }
 
+/** A UTF-8 byte order mark, which some Windows tools write: not part of line 1. */
+function hasBom(head: Buffer): boolean {
+  return head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
+}
+
 /** Detects the format from the first lines of the head, or explains why the input is not flows. */
 function detectFromLines(name: string, head: Buffer): RecordFormat {
-  const lines = head.toString("utf8").split("\n").slice(0, DETECT_LINES);
+  const lines = head
+    .toString("utf8", hasBom(head) ? 3 : 0)
+    .split("\n")
+    .slice(0, DETECT_LINES);
   let firstProblem: string | undefined;
   for (const [i, raw] of lines.entries()) {
     const text = (jsonText(raw) ?? "").trim();
@@ -269,7 +283,7 @@ async function ingestOne(
       return await ingestArray(input, head, options, now);
     }
     const format =
-      options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.bytes);
+      options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.detect);
 
     const db = options.db;
     const writer = new BatchWriter(db);

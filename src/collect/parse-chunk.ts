@@ -89,7 +89,9 @@ function parseText(text: string, startLine: number, decode: RecordDecoder, build
   return line;
 }
 
-export function parseLine(line0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
+export function parseLine(text0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
+  // A UTF-8 byte order mark (only ever at the start of a file) is not part of the record.
+  const line0 = text0.charCodeAt(0) === 0xfeff ? text0.slice(1) : text0;
   const fast = decode.decodeLine?.(line0);
   if (fast) {
     addDecoded(fast, line, builder);
