@@ -35,6 +35,8 @@ export interface IpPeer {
   entity: "nodes" | "kube-apiserver" | "world" | "link-local-dns" | "other";
   /** DNS names observed for the addresses inside (external peers). */
   dnsNames: string[];
+  /** Addresses inside `cidr` that stay denied (cloud metadata inside a widened block). */
+  except?: string[];
 }
 
 export type Peer = PodPeer | AllNamespacesPeer | IpPeer;

@@ -7,7 +7,7 @@ import {
   type SharedService,
   type WorkloadNode,
 } from "../graph/index.js";
-import { compareCidrs, hostCidr, METADATA_IPV4, widenIp } from "./cidr.js";
+import { compareCidrs, hostCidr, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
 import type {
   IpPeer,
   NamespacePlan,
@@ -386,8 +386,8 @@ class Planner {
     if (peer?.type === "workload" && Object.keys(peer.selector.matchLabels).length === 0) {
       return reject(`${peer.id} has no stable labels to select it as a peer`);
     }
-    if (peer?.type === "external" && peer.ip === METADATA_IPV4 && !this.options.allowMetadata) {
-      return reject("cloud metadata address 169.254.169.254 (pass --allow-metadata to allow it)");
+    if (peer?.type === "external" && isMetadataIp(peer.ip) && !this.options.allowMetadata) {
+      return reject(`cloud metadata address ${peer.ip} (pass --allow-metadata to allow it)`);
     }
     return true;
   }
@@ -433,7 +433,10 @@ class Planner {
       const ports = sortPorts([...b.ports.values()]);
       const key = ports.map((p) => `${p.protocol}/${p.port}`).join(",");
       const r = byPorts.get(key) ?? { ports, peers: [] };
-      r.peers.push({ kind: "ip", cidr, entity: "world", dnsNames: [...b.names].sort(cmp) });
+      const peer: IpPeer = { kind: "ip", cidr, entity: "world", dnsNames: [...b.names].sort(cmp) };
+      const except = this.options.allowMetadata ? [] : metadataInside(cidr);
+      if (except.length > 0) peer.except = except;
+      r.peers.push(peer);
       byPorts.set(key, r);
     }
     return [...byPorts.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => ({ peers: r.peers, ports: r.ports }));
@@ -471,13 +474,14 @@ class Planner {
   }
 
   private reportSeenAddresses(): void {
-    const metadata = this.graph.nodes.get(`ip:${METADATA_IPV4}`);
-    if (metadata) {
+    const seen = [...this.graph.nodes.values()].filter((n) => n.type === "external" && isMetadataIp(n.ip));
+    for (const n of seen) {
+      const ip = n.type === "external" ? n.ip : "";
       this.notices.push({
         code: "metadata-seen",
         message: this.options.allowMetadata
-          ? "cloud metadata address 169.254.169.254 was observed and is allowed (--allow-metadata)"
-          : "cloud metadata address 169.254.169.254 was observed and is NOT allowed (pass --allow-metadata to allow it)",
+          ? `cloud metadata address ${ip} was observed and is allowed (--allow-metadata)`
+          : `cloud metadata address ${ip} was observed and is NOT allowed (pass --allow-metadata to allow it)`,
       });
     }
     const zero = [...this.graph.nodes.values()].some(

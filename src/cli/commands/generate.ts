@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { coveredFamily } from "../../synth/cidr.js";
 import {
   canonicalCidr,
   FLAVORS,
@@ -8,6 +9,7 @@ import {
   proveCoverage,
   synthesize,
 } from "../../synth/index.js";
+import type { PolicyPlan } from "../../synth/model.js";
 import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 import { writeTree } from "../write-tree.js";
@@ -62,6 +64,7 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
     allowMetadata: options.allowMetadata,
     allowAnyAddress: options.allowAnyAddress,
   });
+  if (!options.allowAnyAddress) refuseEveryAddress(plan, options);
   const tree = generateTree(graph, plan, options.flavor as Flavor);
   const { written, removed } = writeTree(options.out, tree.files);
   const policies = plan.namespaces.reduce((n, ns) => n + ns.policies.length, 0);
@@ -110,5 +113,26 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
       `${proof.missed.length} observed connection(s) are not allowed by the generated policies`,
       "this is a bug in flowpol: please report it with the store",
     );
+  }
+}
+
+/**
+ * Widening may make blocks that together are every address (`--cidr-prefix 1`: 0.0.0.0/1 and
+ * 128.0.0.0/1), which a prefix of 0 would have said plainly: refused the same way.
+ */
+function refuseEveryAddress(plan: PolicyPlan, options: GenerateCommandOptions): void {
+  for (const ns of plan.namespaces) {
+    for (const policy of ns.policies) {
+      for (const rules of [policy.ingress ?? [], policy.egress ?? []]) {
+        const cidrs = rules.flatMap((r) => r.peers.flatMap((p) => (p.kind === "ip" ? [p.cidr] : [])));
+        const family = coveredFamily(cidrs);
+        if (family) {
+          throw new UsageError(
+            `--cidr-prefix ${family === "IPv4" ? options.cidrPrefix : options.cidrPrefixV6} widens the observed addresses of ${ns.namespace}/${policy.name} to blocks that together are every ${family} address`,
+            "use a longer --cidr-prefix (or --cidr-prefix-v6), or pass --allow-any-address if you really mean it",
+          );
+        }
+      }
+    }
   }
 }
