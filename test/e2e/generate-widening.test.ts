@@ -1,4 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -98,5 +107,36 @@ describe("flowpol generate: widening", () => {
     expect(existsSync(join(out, "shop"))).toBe(false);
     const allowed = runCli(["generate", "--db", db, "--out", out, "--cidr-prefix", "1", "--allow-any-address"]);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});
+
+describe("flowpol generate: no write through links", () => {
+  it("refuses a symlink under --out instead of writing where it points", () => {
+    ingestEgress(["93.184.216.34"]);
+    const out = join(dir, "out");
+    const elsewhere = join(dir, "elsewhere");
+    mkdirSync(out);
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(out, "shop"));
+    const r = runCli(["generate", "--db", db, "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(out, "shop")} is a symlink: flowpol does not write through links`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it("refuses a symlinked file under --out instead of replacing it", () => {
+    ingestEgress(["93.184.216.34"]);
+    const out = join(dir, "out");
+    expect(runCli(["generate", "--db", db, "--out", out]).code).toBe(0);
+    const target = join(dir, "mine.yaml");
+    writeFileSync(target, "mine\n");
+    const file = join(out, "shop/allow-frontend-to-external-egress.yaml");
+    rmSync(file);
+    symlinkSync(target, file);
+    const r = runCli(["generate", "--db", db, "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("is a symlink");
+    expect(readFileSync(target, "utf8")).toBe("mine\n");
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
   });
 });
