@@ -7,7 +7,7 @@ import {
   type SharedService,
   type WorkloadNode,
 } from "../graph/index.js";
-import { compareCidrs, hostCidr, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
+import { compareCidrs, hostCidr, isIp, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
 import type {
   IpPeer,
   NamespacePlan,
@@ -377,7 +377,9 @@ class Planner {
     if (!PORT_PROTOCOLS.has(e.protocol)) {
       return reject(`${e.protocol} cannot be expressed in a NetworkPolicy without allowing every port`);
     }
-    if (e.port < 1 || e.port > 65535) return reject(`port ${e.port} is not a valid destination port`);
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+      return reject(`port ${e.port} is not a valid destination port`);
+    }
     if (Object.keys(subject.selector.matchLabels).length === 0) {
       return reject(`${subject.id} has no stable labels to select it (${half} side)`);
     }
@@ -386,6 +388,8 @@ class Planner {
     if (peer?.type === "workload" && Object.keys(peer.selector.matchLabels).length === 0) {
       return reject(`${peer.id} has no stable labels to select it as a peer`);
     }
+    // A store written before ingest checked every value may hold one that is not an address.
+    if (peer?.type === "external" && !isIp(peer.ip)) return reject(`${JSON.stringify(peer.ip)} is not an IP address`);
     if (peer?.type === "external" && isMetadataIp(peer.ip) && !this.options.allowMetadata) {
       return reject(`cloud metadata address ${peer.ip} (pass --allow-metadata to allow it)`);
     }
@@ -456,7 +460,7 @@ class Planner {
     if (n.type === "entity") {
       if (n.entity === "nodes") return this.nodePeers();
       const entity = n.entity === "kube-apiserver" ? "kube-apiserver" : "other";
-      return n.ips.map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity, dnsNames: [] }) as IpPeer);
+      return n.ips.filter(isIp).map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity, dnsNames: [] }) as IpPeer);
     }
     const entity = n.ip === "169.254.20.10" ? "link-local-dns" : "world";
     return [{ kind: "ip", cidr: hostCidr(n.ip), entity, dnsNames: n.dnsNames }];
@@ -469,6 +473,7 @@ class Planner {
     const nodes = this.graph.nodes.get("entity:nodes");
     if (nodes?.type !== "entity") return [];
     return nodes.ips
+      .filter(isIp)
       .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [] }) as IpPeer)
       .sort((a, b) => compareCidrs(a.cidr, b.cidr));
   }

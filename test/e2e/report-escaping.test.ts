@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BatchBuilder } from "../../src/collect/aggregate.js";
@@ -7,7 +7,7 @@ import { startIngest } from "../../src/store/ingest-log.js";
 import { BatchWriter } from "../../src/store/write-batch.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/paths.js";
-import { CART, FRONTEND, flow, shopFlows } from "../helpers/shop-store.js";
+import { CART, FRONTEND, flow, shopFlows, world } from "../helpers/shop-store.js";
 
 /**
  * Strings from flow records in Markdown outputs. Ingest refuses such node names and drop reasons
@@ -62,5 +62,42 @@ describe("Markdown outputs escape strings from flow records", () => {
     const evidence = readFileSync(join(out, "shop/EVIDENCE.md"), "utf8");
     expect(evidence).toContain("\\<img src=x onerror=alert\\(1\\)\\>");
     expect(evidence).not.toContain(IMG);
+  });
+});
+
+describe("a store written before ingest checked every value", () => {
+  it("generate refuses an address that is not one and a fractional port, and writes the rest", () => {
+    const old = join(dir, "old.db");
+    const store = openStore(old);
+    try {
+      const builder = new BatchBuilder();
+      for (const f of shopFlows()) builder.addFlow(f);
+      builder.addFlow(flow(FRONTEND, world("999.1.1.1"), "TCP", 443));
+      builder.addFlow(flow(FRONTEND, CART, "TCP", 1.5));
+      const writer = new BatchWriter(store);
+      store.transaction(() => {
+        const id = startIngest(
+          store,
+          { source_system: "hubble", kind: "file", path: "old", format: "test", head_hash: "" },
+          Date.UTC(2026, 0, 5),
+        );
+        writer.write(builder.build(), id, "hubble");
+      })();
+    } finally {
+      store.close();
+    }
+    const out = join(dir, "out");
+    const r = runCli(["generate", "--db", old, "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/bug in flowpol/);
+    const yaml = readdirSync(join(out, "shop"))
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => readFileSync(join(out, "shop", f), "utf8"))
+      .join("\n");
+    expect(yaml).not.toContain("999.1.1.1");
+    expect(yaml).not.toMatch(/port: 1\.5/);
+    const evidence = readFileSync(join(out, "shop/EVIDENCE.md"), "utf8");
+    expect(evidence).toContain('"999.1.1.1" is not an IP address');
+    expect(evidence).toContain("port 1.5 is not a valid destination port");
   });
 });
