@@ -296,7 +296,8 @@ export class EndpointCache {
           k.labelCount === labelCount &&
           k.cluster === cluster &&
           k.workloadKind === workloadKind &&
-          k.workloadName === workloadName
+          k.workloadName === workloadName &&
+          sameLabels(k.labels, labels)
         ) {
           return c.endpoint;
         }
@@ -307,7 +308,8 @@ export class EndpointCache {
     }
     if (this.size >= this.maxEntries) this.clear();
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
-    candidates.push({ shape: { namespace, labelCount, cluster, workloadKind, workloadName }, endpoint });
+    const shape = { namespace, labelCount, cluster, workloadKind, workloadName, labels: labels as unknown[] | undefined };
+    candidates.push({ shape, endpoint });
     this.size++;
     return endpoint;
   }
@@ -350,6 +352,8 @@ function perFlowKey(ip: string | undefined, names: unknown, service: unknown): s
 interface EndpointShape {
   namespace: unknown;
   labelCount: number;
+  /** The label texts: a record may keep an identity and change a label (Cilium would not). */
+  labels: unknown[] | undefined;
   cluster: unknown;
   workloadKind: unknown;
   workloadName: unknown;
@@ -374,7 +378,15 @@ function endpointCacheKey(obj: Json): string | undefined {
     const w = asObject(workloads[0]);
     workload = `${String(w?.kind)}/${String(w?.name)}`;
   } else if (workloads !== undefined && !Array.isArray(workloads)) return undefined;
-  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.length : 0}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
+  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.join("\u0001") : ""}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
+}
+
+/** Label lists with the same entries (the same list object, in the common case). */
+function sameLabels(a: unknown[] | undefined, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(b) || a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: unknown): FlowEndpoint | string {
