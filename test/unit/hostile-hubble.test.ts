@@ -16,6 +16,7 @@ import { simulatedLines } from "../helpers/simulated.js";
  * without its invalid labels (reported on that line).
  */
 
+// biome-ignore lint/suspicious/noExplicitAny: hostile records are built by changing any field
 type Json = Record<string, any>;
 
 const base = JSON.stringify(

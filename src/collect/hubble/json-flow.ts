@@ -308,7 +308,14 @@ export class EndpointCache {
     }
     if (this.size >= this.maxEntries) this.clear();
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
-    const shape = { namespace, labelCount, cluster, workloadKind, workloadName, labels: labels as unknown[] | undefined };
+    const shape = {
+      namespace,
+      labelCount,
+      cluster,
+      workloadKind,
+      workloadName,
+      labels: labels as unknown[] | undefined,
+    };
     candidates.push({ shape, endpoint });
     this.size++;
     return endpoint;
