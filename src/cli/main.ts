@@ -67,6 +67,10 @@ export function buildProgram(out: Output): Command {
     .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
     .option(
+      "--default-time <time>",
+      "RFC 3339 time for records that carry no time at all (without it they are bad lines)",
+    )
+    .option(
       "--workers <n>",
       "parse worker threads (default: one per 256 MiB of input, at most one per core and 4)",
       parseIntFlag("--workers"),
@@ -81,6 +85,7 @@ export function buildProgram(out: Output): Command {
           format: o.format,
           strict: o.strict,
           workers: o.workers,
+          defaultTime: o.defaultTime,
           json: o.json,
         },
         out,

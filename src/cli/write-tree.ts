@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InternalError, UsageError } from "../errors.js";
 
@@ -26,6 +26,7 @@ export function writeTree(
     if (isAbsolute(f.path) || rel.startsWith("..") || rel === "" || isAbsolute(rel)) {
       throw new InternalError(`refusing to write ${f.path} outside ${outDir}`);
     }
+    refuseLinks(root, rel, outDir);
     return { target, content: f.content };
   });
   const keep = new Set(targets.map((t) => t.target));
@@ -49,7 +50,7 @@ export function writeTree(
   for (const folder of folders) {
     for (const name of readdirSync(folder)) {
       const path = join(folder, name);
-      if (keep.has(path) || !name.endsWith(".yaml")) continue;
+      if (keep.has(path) || !name.endsWith(".yaml") || lstatSync(path).isSymbolicLink()) continue;
       let text = "";
       try {
         text = readFileSync(path, "utf8");
@@ -63,4 +64,28 @@ export function writeTree(
     }
   }
   return { written, removed: removed.sort() };
+}
+
+/**
+ * A symlink at or above a file under `root` would make the write land elsewhere (a folder link
+ * `shop -> /etc`) or replace the user's link: refused before anything is written. `root` itself
+ * may be a link: the user named it.
+ */
+function refuseLinks(root: string, rel: string, outDir: string): void {
+  let path = root;
+  for (const part of rel.split(sep)) {
+    path = join(path, part);
+    let link = false;
+    try {
+      link = lstatSync(path).isSymbolicLink();
+    } catch {
+      return;
+    }
+    if (link) {
+      throw new UsageError(
+        `${join(outDir, relative(root, path))} is a symlink: flowpol does not write through links`,
+        "remove the link (or point --out at a folder without links)",
+      );
+    }
+  }
 }

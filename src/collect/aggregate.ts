@@ -197,6 +197,19 @@ export class BatchBuilder {
     if (this.badLines.length < BAD_LINES_KEPT_PER_BATCH) this.badLines.push({ line, reason });
   }
 
+  /**
+   * A line whose flow was kept but changed (labels left out): listed with the bad lines, so it is
+   * shown and stored with its reason, without counting as a bad line.
+   */
+  /** Bad lines and notes kept so far (at most BAD_LINES_KEPT_PER_BATCH), in the order they came. */
+  get keptLines(): number {
+    return this.badLines.length;
+  }
+
+  addNote(line: number, reason: string): void {
+    if (this.badLines.length < BAD_LINES_KEPT_PER_BATCH) this.badLines.push({ line, reason });
+  }
+
   addSkipped(): void {
     this.skipped++;
   }

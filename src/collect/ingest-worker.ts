@@ -10,15 +10,17 @@ export interface WorkerJob {
   bytes: Uint8Array;
   startLine: number;
   format: string;
+  defaultTime?: number | undefined;
 }
 
 const decoders = new Map<string, RecordDecoder>();
 
-function decoder(name: string): RecordDecoder {
-  let decode = decoders.get(name);
+function decoder(name: string, defaultTime: number | undefined): RecordDecoder {
+  const key = `${name}@${defaultTime ?? ""}`;
+  let decode = decoders.get(key);
   if (!decode) {
-    decode = decoderFor(formatByName(name));
-    decoders.set(name, decode);
+    decode = decoderFor(formatByName(name), { defaultTime });
+    decoders.set(key, decode);
   }
   return decode;
 }
@@ -28,7 +30,7 @@ let grpcChunks: Promise<typeof import("./hubble/grpc-chunk.js")> | undefined;
 
 async function parseJob(job: WorkerJob): Promise<Batch> {
   if (job.format !== GRPC_FORMAT) {
-    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format));
+    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format, job.defaultTime));
   }
   grpcChunks ??= import("./hubble/grpc-chunk.js");
   return (await grpcChunks).parseGrpcChunk(job.bytes, job.startLine);

@@ -55,6 +55,8 @@ export interface IngestOptions {
   /** A format name, or "auto" (default). */
   format?: string;
   strict?: boolean;
+  /** The time (ms) for records without one (`--default-time`); without it they are bad lines. */
+  defaultTime?: number | undefined;
   /** Parse workers; default: one per 256 MiB of input, at most one per core and 4. 0 parses on the main thread. */
   workers?: number;
   stdin?: Readable;
@@ -171,7 +173,10 @@ function failed(input: string, err: unknown): InputResult {
 
 interface Head {
   buffers: Buffer[];
+  /** The first HEAD_BYTES: the input's identity. */
   bytes: Buffer;
+  /** What format detection reads: the head, or more until a line is complete. */
+  detect: Buffer;
   rest: AsyncIterator<Buffer>;
 }
 
@@ -179,14 +184,17 @@ async function readHead(stream: AsyncIterable<Buffer>): Promise<Head> {
   const iterator = stream[Symbol.asyncIterator]();
   const buffers: Buffer[] = [];
   let size = 0;
-  while (size < HEAD_BYTES) {
+  let newline = false;
+  // A first line longer than the head is read on (up to the line limit), so detection sees it whole.
+  while (size < HEAD_BYTES || (!newline && size < DEFAULT_MAX_LINE_BYTES)) {
     const next = await iterator.next();
     if (next.done) break;
     buffers.push(next.value);
     size += next.value.length;
+    newline ||= next.value.includes(10);
   }
-  const bytes = Buffer.concat(buffers, size).subarray(0, Math.min(size, HEAD_BYTES));
-  return { buffers, bytes, rest: iterator };
+  const detect = Buffer.concat(buffers, size);
+  return { buffers, bytes: detect.subarray(0, Math.min(size, HEAD_BYTES)), detect, rest: iterator };
 }
 
 async function* replay(head: Head): AsyncGenerator<Buffer> {
@@ -198,8 +206,8 @@ async function* replay(head: Head): AsyncGenerator<Buffer> {
   }
 }
 
+/** Mostly control bytes (NUL included): a stray NUL or two in a JSON file is a bad line, not binary. */
 function looksBinary(head: Buffer): boolean {
-  if (head.includes(0)) return true;
   let control = 0;
   const sample = head.subarray(0, 4096);
   for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
@@ -207,16 +215,24 @@ function looksBinary(head: Buffer): boolean {
 }
 
 function firstNonBlank(head: Buffer): number {
-  for (let i = 0; i < head.length; i++) {
+  for (let i = hasBom(head) ? 3 : 0; i < head.length; i++) {
     const c = head[i];
     if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c as number;
   }
   return -1;
 }
 
+/** A UTF-8 byte order mark, which some Windows tools write: not part of line 1. */
+function hasBom(head: Buffer): boolean {
+  return head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
+}
+
 /** Detects the format from the first lines of the head, or explains why the input is not flows. */
 function detectFromLines(name: string, head: Buffer): RecordFormat {
-  const lines = head.toString("utf8").split("\n").slice(0, DETECT_LINES);
+  const lines = head
+    .toString("utf8", hasBom(head) ? 3 : 0)
+    .split("\n")
+    .slice(0, DETECT_LINES);
   let firstProblem: string | undefined;
   for (const [i, raw] of lines.entries()) {
     const text = (jsonText(raw) ?? "").trim();
@@ -272,7 +288,7 @@ async function ingestOne(
       return await ingestArray(input, head, options, now);
     }
     const format =
-      options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.bytes);
+      options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.detect);
 
     const db = options.db;
     const writer = new BatchWriter(db);
@@ -366,7 +382,7 @@ async function ingestOne(
         }),
       ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
     });
-    const decode = decoderFor(format);
+    const decode = decoderFor(format, { defaultTime: options.defaultTime });
     const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
     const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
@@ -437,7 +453,13 @@ async function ingestOne(
         const digest = hash.copy().digest("hex");
         const endLine = chunk.startLine + chunk.lines - 1;
         const batch = pool
-          ? pool.parse({ seq: 0, bytes: chunk.bytes, startLine: chunk.startLine, format: format.name })
+          ? pool.parse({
+              seq: 0,
+              bytes: chunk.bytes,
+              startLine: chunk.startLine,
+              format: format.name,
+              defaultTime: options.defaultTime,
+            })
           : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
@@ -577,14 +599,14 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
   }
   const builder = new BatchBuilder();
-  const decode = decoderFor(format);
+  const decode = decoderFor(format, { defaultTime: options.defaultTime });
   const lines = arrayElementLines(text);
-  /** The element number of each bad record, in the order the batch keeps bad lines. */
+  /** The element number of each kept bad line or note, in the order the batch keeps them. */
   const badElements: number[] = [];
   items.forEach((item, i) => {
-    const before = builder.bad;
+    const before = builder.keptLines;
     addValue(item, lines[i] ?? 1, decode, builder);
-    for (let n = builder.bad - before; n > 0; n--) badElements.push(i + 1);
+    for (let n = builder.keptLines - before; n > 0; n--) badElements.push(i + 1);
   });
   const batch = builder.build();
   const elementReason = (b: { reason: string }, k: number) => `array element ${badElements[k]}: ${b.reason}`;

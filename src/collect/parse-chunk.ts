@@ -1,5 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import type { Flow } from "../model/flow.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
+import { MAX_DEPTH, nestedDeeperThan } from "./json-depth.js";
 import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**
@@ -87,7 +89,9 @@ function parseText(text: string, startLine: number, decode: RecordDecoder, build
   return line;
 }
 
-export function parseLine(line0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
+export function parseLine(text0: string, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
+  // A UTF-8 byte order mark (only ever at the start of a file) is not part of the record.
+  const line0 = text0.charCodeAt(0) === 0xfeff ? text0.slice(1) : text0;
   const fast = decode.decodeLine?.(line0);
   if (fast) {
     addDecoded(fast, line, builder);
@@ -95,6 +99,10 @@ export function parseLine(line0: string, line: number, decode: RecordDecoder, bu
   }
   const text = jsonText(line0);
   if (text === undefined || isBlank(text)) return;
+  if (nestedDeeperThan(text, MAX_DEPTH)) {
+    builder.addBad(line, `the line nests JSON more than ${MAX_DEPTH} levels deep: not a flow record`);
+    return;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -105,12 +113,19 @@ export function parseLine(line0: string, line: number, decode: RecordDecoder, bu
   addValue(value, line, decode, builder);
 }
 
-/** Adds one parsed value: a record, or an array of records. */
+/** Adds one parsed value: a record, or an array of records (arrays inside it are bad lines). */
 export function addValue(value: unknown, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
-  if (Array.isArray(value)) {
-    for (const item of value) addValue(item, line, decode, builder);
+  if (!Array.isArray(value)) {
+    addOne(value, line, decode, builder);
     return;
   }
+  for (const item of value) {
+    if (Array.isArray(item)) builder.addBad(line, "an array inside an array is not a flow record");
+    else addOne(item, line, decode, builder);
+  }
+}
+
+function addOne(value: unknown, line: number, decode: RecordDecoder, builder: BatchBuilder): void {
   const items = decode.items?.(value);
   if (items) {
     for (const item of items) addRecord(item, line, decode, builder);
@@ -140,9 +155,11 @@ function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: 
   switch (record.kind) {
     case "repeat":
       builder.addRepeat(record.flow, record.time, record.count);
+      reportDroppedLabels(record.flow, line, builder);
       return;
     case "flow":
       builder.addFlow(record.flow);
+      reportDroppedLabels(record.flow, line, builder);
       return;
     case "lost":
       builder.addLost(record.lost);
@@ -154,6 +171,13 @@ function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: 
       builder.addBad(line, record.reason);
       return;
   }
+}
+
+/** Labels left out of a kept flow are reported on its line (not counted as a bad line). */
+export function reportDroppedLabels(flow: Flow, line: number, builder: BatchBuilder): void {
+  const { source, destination } = flow;
+  if (source.droppedLabels !== undefined) builder.addNote(line, `source: ${source.droppedLabels}`);
+  if (destination.droppedLabels !== undefined) builder.addNote(line, `destination: ${destination.droppedLabels}`);
 }
 
 function isBlank(text: string): boolean {

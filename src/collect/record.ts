@@ -26,6 +26,15 @@ export interface RepeatedFlow {
   count: number;
 }
 
+/** What a user can say about every record of an input. */
+export interface DecodeOptions {
+  /**
+   * The time (ms) given to records that carry none at all (`--default-time`). A record whose time
+   * is present but not a time stays a bad line.
+   */
+  defaultTime?: number | undefined;
+}
+
 /** One input format that flowpol reads from files: detection plus conversion of one record. */
 export interface RecordFormat {
   readonly name: string;
@@ -34,12 +43,12 @@ export interface RecordFormat {
   detect(value: Record<string, unknown>): boolean;
   /** For envelopes that hold several records (Whisker's `{"items": [...]}`): the records. */
   items?(value: unknown): unknown[] | undefined;
-  toRecord(value: unknown): SourceRecord;
+  toRecord(value: unknown, options?: DecodeOptions): SourceRecord;
   /**
    * A stateful decoder for many records in a row (e.g. with caches); same results as toRecord.
    * Formats without one use toRecord.
    */
-  createDecoder?(): RecordDecoder;
+  createDecoder?(options?: DecodeOptions): RecordDecoder;
 }
 
 export interface RecordDecoder {
@@ -53,9 +62,14 @@ export interface RecordDecoder {
   decodeLine?(text: string): SourceRecord | RepeatedFlow | undefined;
 }
 
-export function decoderFor(format: RecordFormat): RecordDecoder {
-  if (format.createDecoder) return format.createDecoder();
-  const decoder: RecordDecoder = { decode: (value) => format.toRecord(value) };
+export function decoderFor(format: RecordFormat, options: DecodeOptions = {}): RecordDecoder {
+  if (format.createDecoder) return format.createDecoder(options);
+  const decoder: RecordDecoder = { decode: (value) => format.toRecord(value, options) };
   if (format.items) decoder.items = format.items;
   return decoder;
+}
+
+/** The report for labels left out of a kept flow (the same words for every source). */
+export function droppedLabelsReason(dropped: readonly string[]): string {
+  return `label${dropped.length > 1 ? "s" : ""} ${dropped.join(", ")} not valid Kubernetes label syntax, left out (the flow is kept)`;
 }

@@ -71,6 +71,11 @@ export interface FlowEndpoint {
    * or a Calico `pub`/`pvt` network whose IP was aggregated away. Only set with entity `world`.
    */
   peer?: NamedPeer;
+  /**
+   * Why labels of the record were left out (not valid Kubernetes label syntax): reported with
+   * every line that carries this endpoint, whose flow is kept without them.
+   */
+  droppedLabels?: string;
 }
 
 /** A peer known by name rather than by IP (Calico). */
@@ -135,4 +140,11 @@ export interface Flow {
 
 export function emptyEndpoint(): FlowEndpoint {
   return { labels: {}, namespaceLabels: {}, dnsNames: [] };
+}
+
+/** Whether a parsed JSON value is a TCP flags object: flag names to booleans. */
+export function isTcpFlags(value: unknown): value is TcpFlags {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  for (const flag of Object.values(value)) if (typeof flag !== "boolean") return false;
+  return true;
 }

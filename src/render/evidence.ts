@@ -1,5 +1,6 @@
 import { type DependencyGraph, formatLabels, type GraphEdge, type WorkloadNode } from "../graph/index.js";
 import type { NamespacePlan, NotAllowed } from "../synth/model.js";
+import { markdownText } from "./markdown-text.js";
 
 /**
  * EVIDENCE.md for one namespace: why each generated policy exists (the observed connections with
@@ -111,7 +112,7 @@ export function evidenceMarkdown(
     );
     for (const e of denied) {
       lines.push(
-        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${escapeCell(e.dropReasons.join(", "))} |`,
+        `| ${e.from} | ${e.to} | ${port(e)} | ${e.count} | ${iso(e.first)} | ${iso(e.last)} | ${e.dropReasons.map(markdownText).join(", ")} |`,
       );
     }
     lines.push("");

@@ -20,11 +20,14 @@ const RESERVED = new Set(
 const NUMBERISH =
   /^(?:[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|\.(?:inf|Inf|INF|nan|NaN|NAN)|[\d:]+(?:\.\d*)?)$/;
 
+/** A YAML 1.1 timestamp (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`): a date to YAML 1.1 readers. */
+const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:$|[Tt\s])/;
+
 function isPlain(s: string): boolean {
   if (!PLAIN.test(s) || RESERVED.has(s)) return false;
   const c = s.charCodeAt(0);
   const numberStart = (c >= 48 && c <= 57) || c === 46;
-  return !(numberStart && NUMBERISH.test(s));
+  return !(numberStart && (NUMBERISH.test(s) || TIMESTAMP.test(s)));
 }
 
 export function toYaml(object: Record<string, unknown>, comments: ReadonlyMap<string, string> = new Map()): string {

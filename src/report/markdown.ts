@@ -1,3 +1,4 @@
+import { markdownText } from "../render/markdown-text.js";
 import type { Findings } from "./analyze.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 import { formatSpan } from "./span.js";
@@ -5,7 +6,10 @@ import { formatSpan } from "./span.js";
 const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString().replace(".000Z", "Z"));
 
 function cell(s: string | number): string {
-  return String(s).replace(/\|/g, "\\|").replace(/\n/g, " ");
+  // A pipe already escaped by markdownText stays one escape.
+  return String(s)
+    .replace(/(?<!\\)\|/g, "\\|")
+    .replace(/\n/g, " ");
 }
 
 function table(headers: string[], rows: Array<Array<string | number>>, align?: string[]): string[] {
@@ -28,7 +32,7 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
     `- Window: ${iso(f.window.since)} to ${iso(f.window.until)}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).`,
     `- Sources: ${f.sources.map((s) => `${s.system} (${s.ingests} ingest(s), ${s.flows} flows, ${s.badLines} bad lines)`).join(", ") || "none"}.`,
     `- Lost events: ${f.lostEvents}${f.lostEvents > 0 ? " (Hubble dropped flow records: the graph may miss flows)" : ""}.`,
-    `- Unavailable nodes: ${f.unavailableNodes.length ? f.unavailableNodes.join(", ") : "none reported"}.`,
+    `- Unavailable nodes: ${f.unavailableNodes.length ? f.unavailableNodes.map(markdownText).join(", ") : "none reported"}.`,
     `- Workloads: ${f.workloads.length}; seen on one day only: ${f.oneDayWorkloads.length}; Jobs/CronJobs seen in few runs: ${f.rareJobs.length}.`,
     "",
   );
@@ -40,8 +44,8 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
         f.gaps.map((g) => [
           g.sourceSystem,
           g.kind,
-          g.node || "-",
-          g.detail || "-",
+          markdownText(g.node || "-"),
+          markdownText(g.detail || "-"),
           g.count,
           iso(g.firstSeen),
           iso(g.lastSeen),
@@ -122,8 +126,8 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
             d.dst,
             `${d.port}/${d.protocol}`,
             d.verdict,
-            d.dropReason || "-",
-            d.policies.join(", ") || "-",
+            markdownText(d.dropReason || "-"),
+            d.policies.map(markdownText).join(", ") || "-",
             d.count,
             iso(d.lastSeen),
           ]),

@@ -1,3 +1,4 @@
+import { markdownText } from "../render/markdown-text.js";
 import type { EdgeRow, Findings } from "../report/analyze.js";
 import { formatSpan } from "../report/span.js";
 import type { Step } from "./plan.js";
@@ -48,7 +49,7 @@ function summary(input: PullRequestInput): string {
       "",
       `Observation window: ${iso(f.window.since)} to ${iso(f.window.until)} (${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s)); ` +
         `${f.workloads.length} workload(s), ${f.sources.map((s) => s.system).join(" and ") || "no source"}; ` +
-        `${f.lostEvents} lost event(s)${f.unavailableNodes.length ? `, unavailable nodes: ${f.unavailableNodes.join(", ")}` : ""}.`,
+        `${f.lostEvents} lost event(s)${f.unavailableNodes.length ? `, unavailable nodes: ${f.unavailableNodes.map(markdownText).join(", ")}` : ""}.`,
     );
     if (f.oneDayWorkloads.length || f.rareJobs.length) {
       lines.push(

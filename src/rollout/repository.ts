@@ -16,8 +16,6 @@ export interface RepositoryState {
   branch: string;
   /** The branch's commit when it exists already. */
   branchTip: string | undefined;
-  /** The branch is checked out in the repository's main working tree. */
-  checkedOut: boolean;
 }
 
 function realpathOfExistingPrefix(path: string): string {
@@ -56,10 +54,17 @@ export async function inspectRepository(
   const top = realpathSync(topResult.stdout.trim());
   const target = realpathOfExistingPrefix(isAbsolute(options.path) ? options.path : resolve(top, options.path));
   const rel = relative(top, target);
-  if (rel.startsWith("..") || isAbsolute(rel) || rel.split(sep).includes(".git")) {
+  if (rel.startsWith("..") || isAbsolute(rel)) {
     throw new UsageError(
       `--path ${options.path} is outside the repository ${top}`,
       "give a folder inside the repository, e.g. --path policies",
+    );
+  }
+  // Case-insensitive: on macOS and Windows `.GIT/hooks` is git's own folder.
+  if (rel.split(sep).some((part) => part.toLowerCase() === ".git")) {
+    throw new UsageError(
+      `--path ${options.path} is inside git's own folder`,
+      "give a folder of the working tree, e.g. --path policies",
     );
   }
   const prefix = rel.split(sep).join("/");
@@ -82,8 +87,21 @@ export async function inspectRepository(
   }
 
   const check = await git.run(["check-ref-format", "--branch", options.branch], { allowFailure: true });
-  if (check.code !== 0)
-    throw new UsageError(`--branch ${options.branch} is not a valid branch name`, "use letters, digits, / and -");
+  if (check.code !== 0 || /^(refs\/|heads\/|HEAD$)/i.test(options.branch)) {
+    throw new UsageError(
+      `--branch ${options.branch} is not a valid branch name`,
+      "give the short name of a branch, e.g. --branch flowpol/network-policies (not refs/heads/...)",
+    );
+  }
+  const checkedOutIn = await worktreeOf(git, options.branch);
+  if (checkedOutIn !== undefined || options.branch === options.base) {
+    throw new UsageError(
+      checkedOutIn !== undefined
+        ? `--branch ${options.branch} is checked out in ${checkedOutIn}`
+        : `--branch ${options.branch} is the base branch`,
+      "flowpol commits the waves onto a branch of their own for review: choose another --branch (default: flowpol/network-policies)",
+    );
+  }
   const branchTip = await git.resolveCommit(`refs/heads/${options.branch}`);
   if (branchTip) {
     const log = await git.out([
@@ -105,15 +123,28 @@ export async function inspectRepository(
       );
     }
   }
-  const head = await git.run(["symbolic-ref", "-q", "HEAD"], { allowFailure: true });
-  return {
-    top,
-    prefix,
-    baseCommit,
-    branch: options.branch,
-    branchTip,
-    checkedOut: head.code === 0 && head.stdout.trim() === `refs/heads/${options.branch}`,
-  };
+  return { top, prefix, baseCommit, branch: options.branch, branchTip };
+}
+
+/** The working tree (main or linked) that has `branch` checked out, if any. */
+async function worktreeOf(git: Git, branch: string): Promise<string | undefined> {
+  const list = await git.out(["worktree", "list", "--porcelain"]);
+  let path: string | undefined;
+  for (const line of list.split("\n")) {
+    if (line.startsWith("worktree ")) path = line.slice("worktree ".length);
+    else if (line === `branch refs/heads/${branch}`) return path;
+  }
+  return undefined;
+}
+
+/** The symlinks and submodules at or under `prefix` in a commit: paths flowpol never writes at or through. */
+export async function readTreeLinks(git: Git, commit: string, prefix: string): Promise<string[]> {
+  const listing = await git.out(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix || "."]);
+  return listing
+    .split("\0")
+    .filter(Boolean)
+    .filter((line) => line.startsWith("120000 ") || line.startsWith("160000 "))
+    .map((line) => line.slice(line.indexOf("\t") + 1));
 }
 
 /** The text of every file under `prefix` in a commit (symlinks and submodules excluded). */

@@ -1,8 +1,47 @@
 import ipaddr = require("ipaddr.js");
 
+import { fullRange, parseCidr, subtractRanges } from "../policy/ip-range.js";
+
 /** Address blocks: exact hosts (/32, /128) or observed IPs widened to a configurable prefix. */
 
 export const METADATA_IPV4 = "169.254.169.254";
+
+/**
+ * Cloud metadata addresses: 169.254.169.254 (AWS, GCP, Azure, OpenStack) and AWS's IPv6 endpoint
+ * fd00:ec2::254. An IPv4-mapped IPv6 address (`::ffff:169.254.169.254`) is the IPv4 address.
+ */
+export const METADATA_IPS = [METADATA_IPV4, "fd00:ec2::254"];
+const METADATA_HOSTS = ["169.254.169.254/32", "fd00:ec2::254/128", "::ffff:a9fe:a9fe/128"];
+
+/** Whether an address is a cloud metadata address, in any of its spellings. */
+export function isMetadataIp(ip: string): boolean {
+  if (!ipaddr.isValid(ip)) return false;
+  let addr = ipaddr.parse(ip);
+  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
+  }
+  const text = addr.kind() === "ipv4" ? addr.toString() : (addr as ipaddr.IPv6).toRFC5952String();
+  return METADATA_IPS.includes(text);
+}
+
+/** The metadata addresses inside a block, as host CIDRs for its `except`. */
+export function metadataInside(cidr: string): string[] {
+  const [net, prefix] = ipaddr.parseCIDR(cidr);
+  return METADATA_HOSTS.filter((host) => {
+    const [addr, bits] = ipaddr.parseCIDR(host);
+    return addr.kind() === net.kind() && bits > prefix && addr.match(net, prefix);
+  });
+}
+
+/** The family ("IPv4", "IPv6") whose every address the blocks cover together, if any. */
+export function coveredFamily(cidrs: readonly string[]): "IPv4" | "IPv6" | undefined {
+  const ranges = cidrs.map(parseCidr).filter((r) => r !== undefined);
+  for (const family of [4, 6] as const) {
+    const own = ranges.filter((r) => r.family === family);
+    if (own.length > 0 && subtractRanges(fullRange(family), own).length === 0) return family === 4 ? "IPv4" : "IPv6";
+  }
+  return undefined;
+}
 
 export function isIp(text: string): boolean {
   return ipaddr.isValid(text);

@@ -85,7 +85,7 @@ function k8sPeer(peer: Peer): Record<string, unknown> {
         podSelector: selector(peer.podSelector),
       };
     case "ip":
-      return { ipBlock: { cidr: peer.cidr } };
+      return { ipBlock: peer.except ? { cidr: peer.cidr, except: [...peer.except] } : { cidr: peer.cidr } };
   }
 }
 
@@ -109,6 +109,7 @@ function ciliumSpec(policy: PolicyIntent): Record<string, unknown> {
 function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<Record<string, unknown>> {
   const endpoints: Array<Record<string, unknown>> = [];
   const cidrs: string[] = [];
+  const cidrSets: Array<{ cidr: string; except: string[] }> = [];
   const entities = new Set<string>();
   const fqdns = new Set<string>();
   for (const p of rule.peers) {
@@ -126,7 +127,8 @@ function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<R
     } else if (p.entity === "kube-apiserver") entities.add("kube-apiserver");
     else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
       for (const n of p.dnsNames) fqdns.add(n.replace(/\.$/, ""));
-    } else cidrs.push(p.cidr);
+    } else if (p.except) cidrSets.push({ cidr: p.cidr, except: [...p.except] });
+    else cidrs.push(p.cidr);
   }
   const toPorts =
     rule.ports.length > 0
@@ -143,6 +145,7 @@ function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<R
   if (endpoints.length > 0) out.push(withPorts({ [`${cap}Endpoints`]: endpoints }));
   if (entities.size > 0) out.push(withPorts({ [`${cap}Entities`]: [...entities].sort() }));
   if (cidrs.length > 0) out.push(withPorts({ [`${cap}CIDR`]: cidrs }));
+  if (cidrSets.length > 0) out.push(withPorts({ [`${cap}CIDRSet`]: cidrSets }));
   if (fqdns.size > 0) out.push(withPorts({ toFQDNs: [...fqdns].sort().map((matchName) => ({ matchName })) }));
   return out;
 }

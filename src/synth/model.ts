@@ -37,6 +37,8 @@ export interface IpPeer {
   dnsNames: string[];
   /** Nodes: the reserved identities they were seen as (`host`, `remote-node`), for the cilium flavor. */
   seenAs?: string[];
+  /** Addresses inside `cidr` that stay denied (cloud metadata inside a widened block). */
+  except?: string[];
 }
 
 export type Peer = PodPeer | AllNamespacesPeer | IpPeer;

@@ -7,7 +7,7 @@ import {
   type SharedService,
   type WorkloadNode,
 } from "../graph/index.js";
-import { compareCidrs, hostCidr, METADATA_IPV4, widenIp } from "./cidr.js";
+import { compareCidrs, hostCidr, isIp, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
 import type {
   IpPeer,
   NamespacePlan,
@@ -385,14 +385,18 @@ class Planner {
     if (!PORT_PROTOCOLS.has(e.protocol)) {
       return reject(`${e.protocol} cannot be expressed in a NetworkPolicy without allowing every port`);
     }
-    if (e.port < 1 || e.port > 65535) return reject(`port ${e.port} is not a valid destination port`);
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+      return reject(`port ${e.port} is not a valid destination port`);
+    }
     // No rule can select it: the proof finds the connection denied as unselectable, and generate
     // leaves that direction of the namespace un-isolated (synth/sound.ts) unless --accept-denied.
     if (Object.keys(subject.selector.matchLabels).length === 0) return false;
     const peerId = half === "ingress" ? e.from : e.to;
     const peer = this.graph.nodes.get(peerId);
-    if (peer?.type === "external" && peer.ip === METADATA_IPV4 && !this.options.allowMetadata) {
-      return reject("cloud metadata address 169.254.169.254 (pass --allow-metadata to allow it)");
+    // A store written before ingest checked every value may hold one that is not an address.
+    if (peer?.type === "external" && !isIp(peer.ip)) return reject(`${JSON.stringify(peer.ip)} is not an IP address`);
+    if (peer?.type === "external" && isMetadataIp(peer.ip) && !this.options.allowMetadata) {
+      return reject(`cloud metadata address ${peer.ip} (pass --allow-metadata to allow it)`);
     }
     return true;
   }
@@ -441,7 +445,10 @@ class Planner {
       const ports = sortPorts([...b.ports.values()]);
       const key = ports.map((p) => `${p.protocol}/${p.port}`).join(",");
       const r = byPorts.get(key) ?? { ports, peers: [] };
-      r.peers.push({ kind: "ip", cidr, entity: "world", dnsNames: [...b.names].sort(cmp) });
+      const peer: IpPeer = { kind: "ip", cidr, entity: "world", dnsNames: [...b.names].sort(cmp) };
+      const except = this.options.allowMetadata ? [] : metadataInside(cidr);
+      if (except.length > 0) peer.except = except;
+      r.peers.push(peer);
       byPorts.set(key, r);
     }
     return [...byPorts.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => ({ peers: r.peers, ports: r.ports }));
@@ -468,7 +475,7 @@ class Planner {
     if (n.type === "entity") {
       if (n.entity === "nodes") return this.nodePeers();
       const entity = n.entity === "kube-apiserver" ? "kube-apiserver" : "other";
-      return n.ips.map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity, dnsNames: [] }) as IpPeer);
+      return n.ips.filter(isIp).map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity, dnsNames: [] }) as IpPeer);
     }
     const entity = n.ip === "169.254.20.10" ? "link-local-dns" : "world";
     return [{ kind: "ip", cidr: hostCidr(n.ip), entity, dnsNames: n.dnsNames }];
@@ -482,18 +489,20 @@ class Planner {
     }
     if (nodes?.type !== "entity") return [];
     return nodes.ips
+      .filter(isIp)
       .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [], ...seen }) as IpPeer)
       .sort((a, b) => compareCidrs(a.cidr, b.cidr));
   }
 
   private reportSeenAddresses(): void {
-    const metadata = this.graph.nodes.get(`ip:${METADATA_IPV4}`);
-    if (metadata) {
+    const seen = [...this.graph.nodes.values()].filter((n) => n.type === "external" && isMetadataIp(n.ip));
+    for (const n of seen) {
+      const ip = n.type === "external" ? n.ip : "";
       this.notices.push({
         code: "metadata-seen",
         message: this.options.allowMetadata
-          ? "cloud metadata address 169.254.169.254 was observed and is allowed (--allow-metadata)"
-          : "cloud metadata address 169.254.169.254 was observed and is NOT allowed (pass --allow-metadata to allow it)",
+          ? `cloud metadata address ${ip} was observed and is allowed (--allow-metadata)`
+          : `cloud metadata address ${ip} was observed and is NOT allowed (pass --allow-metadata to allow it)`,
       });
     }
     const zero = [...this.graph.nodes.values()].some(

@@ -63,8 +63,20 @@ function line(reporter: string, overrides: Record<string, unknown> = {}): string
 }
 
 describe("flowpol ingest of the real Calico records", () => {
-  it("ingests the Calico Enterprise documentation records cleanly and finds what they contain", () => {
+  it("names the documentation record without a time, and takes it with --default-time", () => {
     const r = ingest(EE_DOCS);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "docs-ee-flowlog-examples.jsonl:2: the record has no valid `start_time`, `end_time` or `@timestamp`",
+    );
+    expect(stats()).toMatchObject({ flows: 1, badLines: 2 });
+    const bad = ingest("--default-time", "yesterday", EE_DOCS);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--default-time "yesterday" is not an RFC 3339 time');
+  });
+
+  it("ingests the Calico Enterprise documentation records cleanly and finds what they contain", () => {
+    const r = ingest("--default-time", "2025-01-01T00:00:00Z", EE_DOCS);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("ingested (calico): 3 flows, 0 replies");
     expect(stats()).toMatchObject({ flows: 3, replies: 0, badLines: 0, sources: ["calico"] });

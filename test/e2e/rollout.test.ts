@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -223,15 +223,6 @@ describe("flowpol rollout", () => {
     );
   });
 
-  it("fast-forwards the checkout when the branch is checked out", () => {
-    expect(rollout().code).toBe(0);
-    git(repo, "checkout", "--quiet", BRANCH);
-    writeFileSync(join(from, "payments/EVIDENCE.md"), "# Evidence for payments\n");
-    expect(rollout().code).toBe(0);
-    expect(git(repo, "status", "--porcelain")).toBe("");
-    expect(readFileSync(join(repo, "policies/payments/EVIDENCE.md"), "utf8")).toContain("# Evidence for payments");
-  });
-
   it("fills a user's own template", () => {
     const template = join(tmp.dir, "pr.md");
     writeFileSync(template, "# Our policy change\n\n{{summary}}\n");
@@ -252,7 +243,17 @@ describe("flowpol rollout refuses and changes nothing", () => {
       2,
     ],
     ["when --path is an absolute path outside", () => ["--path", "/tmp"], /is outside the repository/, 2],
-    ["when --path points into .git", () => ["--path", ".git/hooks"], /is outside the repository/, 2],
+    ["when --path points into .git", () => ["--path", ".git/hooks"], /is inside git's own folder/, 2],
+    ["when --path points into .GIT (any case)", () => ["--path", ".GIT/hooks"], /is inside git's own folder/, 2],
+    ["when --path has .Git further down", () => ["--path", "policies/.Git"], /is inside git's own folder/, 2],
+    ["when --branch is the checked-out main", () => ["--branch", "main"], /--branch main is checked out in/, 2],
+    [
+      "when --branch is a full ref name",
+      () => ["--branch", "refs/heads/main"],
+      /--branch refs\/heads\/main is not a valid branch name/,
+      2,
+    ],
+    ["when --branch is HEAD", () => ["--branch", "HEAD"], /--branch HEAD is not a valid branch name/, 2],
     [
       "when --wave-order names a namespace without policies",
       () => ["--wave-order", "shop,nope"],
@@ -269,6 +270,39 @@ describe("flowpol rollout refuses and changes nothing", () => {
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(code);
     expect(repoSnapshot(repo)).toBe(before);
+  });
+
+  it("when --branch is the base", () => {
+    git(repo, "branch", "release");
+    const before = repoSnapshot(repo);
+    const r = rollout("--base", "release", "--branch", "release");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--branch release is the base branch");
+    expect(repoSnapshot(repo)).toBe(before);
+  });
+
+  it("when the branch is checked out in the repository", () => {
+    expect(rollout().code).toBe(0);
+    git(repo, "checkout", "--quiet", BRANCH);
+    const before = repoSnapshot(repo);
+    const r = rollout();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--branch ${BRANCH} is checked out in`);
+    expect(repoSnapshot(repo)).toBe(before);
+  });
+
+  it("when a generated file would replace or go through a committed symlink", () => {
+    const { repo: other } = makeRepo(join(tmp.dir, "other"), { "elsewhere/keep.txt": "x\n" });
+    symlinkSync("../elsewhere", join(other, "policies-shop"));
+    mkdirSync(join(other, "policies"));
+    symlinkSync("../elsewhere", join(other, "policies/shop"));
+    git(other, "add", "-A");
+    git(other, "commit", "--quiet", "-m", "links");
+    const before = repoSnapshot(other);
+    const r = runCli(["rollout", "--repo", other, "--from", from, "--no-db"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/would replace or go through a committed symlink or submodule: policies\/shop\//);
+    expect(repoSnapshot(other)).toBe(before);
   });
 
   it("when the working tree is dirty", () => {

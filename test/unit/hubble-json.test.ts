@@ -159,8 +159,6 @@ describe("Hubble JSON records", () => {
       /namespace/,
     ],
     ["a pod name with a YAML break", { source: { ...protoNameFlow.source, pod_name: "x\nkind: Secret" } }, /pod name/],
-    ["a label value with a quote", { source: { ...protoNameFlow.source, labels: ["k8s:app=a'b"] } }, /label value/],
-    ["a label key with spaces", { source: { ...protoNameFlow.source, labels: ["k8s:bad key=x"] } }, /label key/],
     [
       "a workload name with a slash",
       { source: { ...protoNameFlow.source, workloads: [{ name: "a/b", kind: "Deployment" }] } },
@@ -173,6 +171,22 @@ describe("Hubble JSON records", () => {
     const record = hubbleRecordFromJson({ ...protoNameFlow, ...override });
     expect(record.kind).toBe("bad");
     expect(record.kind === "bad" && record.reason).toMatch(reason);
+  });
+
+  it.each([
+    ["a label value with a quote", "k8s:app=a'b"],
+    ["a label key with spaces", "k8s:bad key=x"],
+    ["a label that is not a string", 42],
+  ])("keeps the flow without %s, saying why", (_name, label) => {
+    const record = hubbleRecordFromJson({
+      ...protoNameFlow,
+      source: { ...protoNameFlow.source, labels: [...protoNameFlow.source.labels, label] },
+    });
+    const clean = hubbleRecordFromJson(protoNameFlow);
+    expect(record.kind === "flow" && record.flow.source.labels).toEqual(
+      clean.kind === "flow" && clean.flow.source.labels,
+    );
+    expect(record.kind === "flow" && record.flow.source.droppedLabels).toMatch(/not valid Kubernetes label syntax/);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { CiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
+import jsYaml from "js-yaml";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -81,6 +82,26 @@ describe("synthesis on a hand-built store", () => {
     ["nested empties and lists", { a: {}, b: [], c: [{}, { x: [1, "2"] }], d: { e: { f: true } } }],
   ])("round-trips %s through toYaml", (_name, object) => {
     expect(parse(toYaml(object as Record<string, unknown>))).toEqual(object);
+  });
+
+  it("quotes label values a YAML 1.1 reader would take for a date, a boolean or a number", () => {
+    const labels = {
+      a: "2001-12-14",
+      b: "2001-12-14t21:59:43.10-05:00",
+      c: "yes",
+      d: "no",
+      e: "on",
+      f: "off",
+      g: "0755",
+      h: "1_000",
+      i: "190:20:30",
+      j: "y",
+      k: "plain-value",
+    };
+    const text = toYaml({ metadata: { labels } });
+    expect(parse(text, { version: "1.1" })).toEqual({ metadata: { labels } });
+    expect(jsYaml.load(text)).toEqual({ metadata: { labels } });
+    expect(text).toContain("k: plain-value");
   });
 
   it("gives byte-identical files for the same store", () => {

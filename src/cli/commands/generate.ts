@@ -1,6 +1,7 @@
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
+import { coveredFamily } from "../../synth/cidr.js";
 import {
   canonicalCidr,
   DENIED_REASONS,
@@ -10,6 +11,7 @@ import {
   proveUnobserved,
   synthesizeSound,
 } from "../../synth/index.js";
+import type { PolicyPlan } from "../../synth/model.js";
 import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 import { writeTree } from "../write-tree.js";
@@ -80,6 +82,7 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
     },
     { acceptDenied: options.acceptDenied, minFlows: options.minFlows },
   );
+  if (!options.allowAnyAddress) refuseEveryAddress(plan, options);
   const { written, removed } = writeTree(options.out, tree.files);
   const policies = plan.namespaces.reduce((n, ns) => n + ns.policies.length, 0);
   writeLine(
@@ -136,5 +139,26 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
       `the generated policies would deny ${failed.length} observed connection(s) for no documented reason (listed above; the files are written)`,
       "check the workloads' labels in the store (`flowpol graph`), or pass --accept-denied to keep these policies anyway",
     );
+  }
+}
+
+/**
+ * Widening may make blocks that together are every address (`--cidr-prefix 1`: 0.0.0.0/1 and
+ * 128.0.0.0/1), which a prefix of 0 would have said plainly: refused the same way.
+ */
+function refuseEveryAddress(plan: PolicyPlan, options: GenerateCommandOptions): void {
+  for (const ns of plan.namespaces) {
+    for (const policy of ns.policies) {
+      for (const rules of [policy.ingress ?? [], policy.egress ?? []]) {
+        const cidrs = rules.flatMap((r) => r.peers.flatMap((p) => (p.kind === "ip" ? [p.cidr] : [])));
+        const family = coveredFamily(cidrs);
+        if (family) {
+          throw new UsageError(
+            `--cidr-prefix ${family === "IPv4" ? options.cidrPrefix : options.cidrPrefixV6} widens the observed addresses of ${ns.namespace}/${policy.name} to blocks that together are every ${family} address`,
+            "use a longer --cidr-prefix (or --cidr-prefix-v6), or pass --allow-any-address if you really mean it",
+          );
+        }
+      }
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { type InputResult, ingestInputs } from "../../collect/ingest.js";
-import { InputError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import { openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
 import { formatBytes, formatDuration, ProgressLine } from "../progress.js";
@@ -10,11 +10,14 @@ export interface IngestCommandOptions {
   format: string;
   strict: boolean;
   workers?: number;
+  /** `--default-time`: an RFC 3339 time for records without one. */
+  defaultTime?: string;
   json: boolean;
 }
 
 /** `flowpol ingest FILE... | -`: reads flow files into the store. Exit 1 if any line or file was bad. */
 export async function ingest(options: IngestCommandOptions, out: Output): Promise<void> {
+  const defaultTime = options.defaultTime === undefined ? undefined : defaultTimeMs(options.defaultTime);
   const db = openStore(options.db);
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
@@ -25,6 +28,7 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
       inputs: options.inputs,
       format: options.format,
       strict: options.strict,
+      defaultTime,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       onProgress: (p) =>
         progress.update((elapsed) => {
@@ -67,6 +71,20 @@ function storedSummary(flows: number): string {
   if (flows === 0) return "no flow was stored";
   return `${flows} flow${flows === 1 ? " was" : "s were"} stored`;
 }
+
+/** `--default-time` in ms: an RFC 3339 time only (a duration back from now would not repeat). */
+function defaultTimeMs(value: string): number {
+  const ms = RFC3339.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new UsageError(
+      `--default-time ${JSON.stringify(value)} is not an RFC 3339 time`,
+      "write it like 2026-01-02T15:04:05Z (the time the export was taken)",
+    );
+  }
+  return ms;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
 function resultJson(r: InputResult) {
   return {

@@ -23,7 +23,7 @@ import { planSteps } from "../../rollout/plan.js";
 import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout/policy-set.js";
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
-import { inspectRepository, readTreeFiles } from "../../rollout/repository.js";
+import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
 import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
@@ -219,6 +219,15 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     );
   }
 
+  const links = await readTreeLinks(git, parent, repo.prefix);
+  const throughLinks = wanted.map(full).filter((p) => links.some((l) => p === l || p.startsWith(`${l}/`)));
+  if (throughLinks.length > 0) {
+    throw new UsageError(
+      `${throughLinks.length} file(s) would replace or go through a committed symlink or submodule: ${throughLinks.slice(0, 5).join(", ")}`,
+      "flowpol never writes through links: replace the link with a folder, or choose another --path",
+    );
+  }
+
   // Managed files no longer generated are removed in the step they belong to.
   const desired = new Set(wanted.map(full));
   const stale: PlacedFile[] = [];
@@ -314,8 +323,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   if (commits.length === 0) {
     writeLine(out.stderr, `${branch} is up to date: nothing changed, no commit made`);
   } else {
-    if (repo.checkedOut) await git.run(["merge", "--ff-only", "--quiet", tip]);
-    else await git.run(["update-ref", `refs/heads/${branch}`, tip, repo.branchTip ?? ""]);
+    await git.run(["update-ref", `refs/heads/${branch}`, tip, repo.branchTip ?? ""]);
     writeLine(
       out.stderr,
       `${repo.branchTip ? "updated" : "created"} ${branch} from ${options.base}: ${commits.length} commit(s)`,

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { emptyEndpoint, type FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain } from "../../model/k8s-names.js";
+import { droppedLabelsReason } from "../record.js";
 import { deriveWorkload, deriveWorkloadFromAggregatedName } from "../workload.js";
 
 /**
@@ -20,6 +21,8 @@ export interface CalicoEndpointFields {
   namespace: string | undefined;
   ip: string | undefined;
   labels: Record<string, string>;
+  /** Label entries left out (not label syntax), as shown in the report. */
+  droppedLabels?: string[];
 }
 
 /** An aggregated name: a DNS-1123 prefix, optionally ending in `-*` or `*`. */
@@ -46,7 +49,9 @@ export function calicoEndpoint(f: CalicoEndpointFields, side: string): FlowEndpo
   const type = f.type ?? inferType(f);
   switch (type) {
     case "wep":
+      if (ep.namespace === undefined) return `${side}_namespace is missing (a workload endpoint has one)`;
       ep.labels = f.labels;
+      if (f.droppedLabels && f.droppedLabels.length > 0) ep.droppedLabels = droppedLabelsReason(f.droppedLabels);
       if (f.name !== undefined) {
         ep.podName = f.name;
         ep.workload = deriveWorkload(f.name, f.labels);

@@ -53,3 +53,34 @@ export function calicoReporter(v: unknown): "src" | "dst" | undefined {
   if (parts.includes("dst") || parts.includes("fwd")) return "dst";
   return undefined;
 }
+
+/** Shows a wrong value in a reason: JSON, cut short. */
+export function shownValue(v: unknown): string {
+  const text =
+    v !== null && typeof v === "object" ? (Array.isArray(v) ? "a list" : "an object") : String(JSON.stringify(v));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Why a Calico `proto`/`protocol` is not one (absent included): a name (others are `other`) or 0 to 255. */
+export function invalidProtocol(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return `the record has no \`${what}\``;
+  if (typeof v === "string" && /^[A-Za-z][A-Za-z0-9-]{0,15}$/.test(v)) return undefined;
+  if (typeof v === "string" && /^\d{1,3}$/.test(v) && Number(v) <= 255) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255) return undefined;
+  return `${what} ${shownValue(v)} is not a protocol`;
+}
+
+/** Why a Calico `action` is not one (absent included), or undefined when it is. */
+export function invalidAction(v: unknown, what = "action"): string | undefined {
+  if (v === undefined || v === null) return `the record has no \`${what}\``;
+  const name = typeof v === "string" ? v.toLowerCase() : v;
+  const known = ["allow", "allowed", "deny", "denied", "pass", 1, 2, 3];
+  return known.includes(name as string | number) ? undefined : `${what} ${shownValue(v)} is not allow, deny or pass`;
+}
+
+/** Why a Calico `reporter` is not one (absent is allowed), or undefined when it is. */
+export function invalidReporter(v: unknown): string | undefined {
+  // 0 is Goldmane's ReporterUnspecified, which generated messages carry for "absent".
+  if (v === undefined || v === null || v === 0 || calicoReporter(v) !== undefined) return undefined;
+  return `reporter ${shownValue(v)} is not src or dst`;
+}

@@ -1,7 +1,7 @@
 import type { Flow } from "../../model/flow.js";
 import { type JsonMember, topLevelMembers } from "../json-members.js";
 import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
-import type { RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
+import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";
 import { flowLogPolicies } from "./policies.js";
@@ -93,9 +93,14 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   private hits = 0;
   private misses = 0;
   private learning = true;
+  private readonly defaultTime: number | undefined;
+
+  constructor(options: DecodeOptions = {}) {
+    this.defaultTime = options.defaultTime;
+  }
 
   decode(value: unknown): SourceRecord {
-    return calicoRecordFromJson(value);
+    return calicoRecordFromJson(value, undefined, this.defaultTime);
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
@@ -124,8 +129,8 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     const learning = this.learning || ++this.misses % LEARN_WHEN_PAUSED === 0;
     const obj = asObject(value);
     const members = learning && obj && !ENVELOPE_KEYS.some((k) => k in obj) ? topLevelMembers(text) : undefined;
-    if (!obj || !members) return calicoRecordFromJson(value);
-    const record = calicoRecordFromJson(obj, this.cachedParts(text, members));
+    if (!obj || !members) return calicoRecordFromJson(value, undefined, this.defaultTime);
+    const record = calicoRecordFromJson(obj, this.cachedParts(text, members), this.defaultTime);
     if (record.kind === "flow") this.learn(text, obj, members, record.flow);
     return record;
   }

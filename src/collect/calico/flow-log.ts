@@ -1,8 +1,17 @@
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label, isDnsName } from "../../model/k8s-names.js";
+import { isNodeName } from "../hubble/json-flow.js";
 import type { RecordFormat, SourceRecord } from "../record.js";
 import { type CalicoEndpointFields, calicoEndpoint, calicoEndpointType } from "./endpoint.js";
-import { calicoProtocol, calicoReporter, calicoVerdict } from "./fields.js";
+import {
+  calicoProtocol,
+  calicoReporter,
+  calicoVerdict,
+  invalidAction,
+  invalidProtocol,
+  invalidReporter,
+  shownValue,
+} from "./fields.js";
 import { CalicoFlowLogDecoder } from "./flow-log-decoder.js";
 import { asInteger, asObject, asString, type Json, present } from "./json.js";
 import { parseCalicoLabels } from "./labels.js";
@@ -16,35 +25,47 @@ import { flowLogPolicies } from "./policies.js";
  */
 
 function endpointFields(obj: Json, side: "source" | "dest"): CalicoEndpointFields {
+  const droppedLabels: string[] = [];
   return {
     type: calicoEndpointType(obj[`${side}_type`]),
     name: present(obj[`${side}_name`]),
     nameAggr: present(obj[`${side}_name_aggr`]),
     namespace: present(obj[`${side}_namespace`]),
     ip: present(obj[`${side}_ip`]),
-    labels: parseCalicoLabels(obj[`${side}_labels`]),
+    labels: parseCalicoLabels(obj[`${side}_labels`], droppedLabels),
+    droppedLabels,
   };
 }
 
-/** Seconds (Felix), milliseconds (`@timestamp`) or an ISO string (some exports) to ms. */
-function recordTime(obj: Json): number | undefined {
-  for (const key of ["start_time", "end_time"]) {
-    const v = obj[key];
-    const seconds = asInteger(v);
-    if (seconds !== undefined) return seconds * 1000;
-    if (typeof v === "string") {
-      const ms = Date.parse(v);
-      if (!Number.isNaN(ms)) return ms;
-    }
-  }
-  return asInteger(obj["@timestamp"]);
+/**
+ * Seconds (Felix), milliseconds (`@timestamp`) or an ISO string (some exports) to ms; a record
+ * with none of the three fields takes `defaultTime`.
+ */
+function recordTime(obj: Json, defaultTime: number | undefined): number | undefined {
+  const key = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
+  if (key === undefined) return defaultTime;
+  const v = obj[key];
+  const whole = asInteger(v);
+  if (whole !== undefined) return key === "@timestamp" ? whole : whole * 1000;
+  const ms = typeof v === "string" && key !== "@timestamp" ? Date.parse(v) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
 }
+
+/** The record's time: the first of these present decides. */
+const TIME_KEYS = ["start_time", "end_time", "@timestamp"];
 
 function port(v: unknown, what: string): number | undefined | string {
   if (v === null || v === undefined) return undefined;
   const n = asInteger(v);
   if (n === undefined || n < 0 || n > 65535) return `${what} ${JSON.stringify(v)} is not a port number`;
   return n;
+}
+
+/** Why a connection count is not one (absent is allowed): a whole number from 0. */
+export function invalidCount(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = asInteger(v);
+  return n !== undefined && n >= 0 ? undefined : `${what} ${shownValue(v)} is not a count`;
 }
 
 /** How many connections a record stands for: `num_flows` (active in the window), at least 1. */
@@ -92,21 +113,39 @@ const DIRECT: FlowLogParts = {
   policies: (obj) => flowLogPolicies(obj.policies),
 };
 
-export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT): Flow | string {
+export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, defaultTime?: number): Flow | string {
   const source = parts.endpoint(obj, "source");
   if (typeof source === "string") return source;
   const destination = parts.endpoint(obj, "dest");
   if (typeof destination === "string") return destination;
-  if (obj.proto === undefined) return "the record has no `proto`";
+  const wrong =
+    invalidProtocol(obj.proto, "proto") ??
+    invalidAction(obj.action) ??
+    invalidReporter(obj.reporter) ??
+    invalidCount(obj.num_flows, "num_flows") ??
+    invalidCount(obj.num_flows_started, "num_flows_started");
+  if (wrong) return wrong;
   const protocol = calicoProtocol(obj.proto);
   const verdict = calicoVerdict(obj.action);
   const sourcePort = port(obj.source_port, "source_port");
   if (typeof sourcePort === "string") return sourcePort;
   const destinationPort = port(obj.dest_port, "dest_port");
   if (typeof destinationPort === "string") return destinationPort;
+  const ported = protocol === "TCP" || protocol === "UDP" || protocol === "SCTP";
+  // `null` is a port aggregated away (level 3); a record without the field is not a flow log's.
+  if (ported && obj.dest_port === undefined) return `the ${protocol} record has no \`dest_port\``;
+  const time = recordTime(obj, defaultTime);
+  if (time === undefined) {
+    const key = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
+    return key
+      ? `${key} ${shownValue(obj[key])} is not a time`
+      : "the record has no valid `start_time`, `end_time` or `@timestamp`";
+  }
+  const host = obj.host;
+  if (present(host) !== undefined && !isNodeName(host)) return `host ${shownValue(host)} is not a node name`;
 
   const flow: Flow = {
-    time: recordTime(obj) ?? 0,
+    time,
     verdict,
     direction: "unknown",
     isReply: false,
@@ -124,7 +163,6 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT): F
   if (verdict === "dropped") flow.dropReason = "POLICY_DENIED";
   const node = present(obj.host);
   if (node) flow.node = node;
-  const ported = protocol === "TCP" || protocol === "UDP" || protocol === "SCTP";
   if (ported && sourcePort !== undefined) flow.sourcePort = sourcePort;
   if (ported && destinationPort !== undefined) flow.destinationPort = destinationPort;
   const policies = parts.policies(obj);
@@ -158,18 +196,18 @@ function unwrap(value: unknown): Json | undefined {
 }
 
 /** A parsed line to a record; `parts` (a decoder's caches) only for records not in an envelope. */
-export function calicoRecordFromJson(value: unknown, parts: FlowLogParts = DIRECT): SourceRecord {
+export function calicoRecordFromJson(value: unknown, parts: FlowLogParts = DIRECT, defaultTime?: number): SourceRecord {
   const obj = unwrap(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not a Calico flow-log object" };
   if (!looksLikeFlowLog(obj)) return { kind: "bad", reason: "the object is not a Calico flow-log record" };
-  const flow = calicoFlowLogToModel(obj, obj === value ? parts : DIRECT);
+  const flow = calicoFlowLogToModel(obj, obj === value ? parts : DIRECT, defaultTime);
   return typeof flow === "string" ? { kind: "bad", reason: flow } : { kind: "flow", flow };
 }
 
 export const calicoFlowLogFormat: RecordFormat = {
   name: "calico",
   system: "calico",
-  createDecoder: () => new CalicoFlowLogDecoder(),
+  createDecoder: (options) => new CalicoFlowLogDecoder(options),
   detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
-  toRecord: (value) => calicoRecordFromJson(value),
+  toRecord: (value, options) => calicoRecordFromJson(value, undefined, options?.defaultTime),
 };

@@ -15,6 +15,7 @@ import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../aggregate.js";
 import type { Json } from "../calico/json.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
+import { reportDroppedLabels } from "../parse-chunk.js";
 import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
 import { explainGoldmaneError, isRetryable } from "./errors.js";
@@ -122,6 +123,7 @@ class Sink {
       this.progress.bad++;
     } else {
       this.builder.addFlow(model);
+      reportDroppedLabels(model, this.progress.records, this.builder);
       this.progress.flows += model.count;
     }
     if (this.builder.flows >= this.batchFlows || Date.now() - this.lastFlush >= this.flushMs) this.flush();

@@ -1,8 +1,16 @@
 import type { Flow } from "../../model/flow.js";
 import { isDns1123Label } from "../../model/k8s-names.js";
 import { type CalicoEndpointType, calicoEndpoint, calicoEndpointType } from "../calico/endpoint.js";
-import { calicoProtocol, calicoReporter, calicoVerdict } from "../calico/fields.js";
-import { connectionCount } from "../calico/flow-log.js";
+import {
+  calicoProtocol,
+  calicoReporter,
+  calicoVerdict,
+  invalidAction,
+  invalidProtocol,
+  invalidReporter,
+  shownValue,
+} from "../calico/fields.js";
+import { connectionCount, invalidCount } from "../calico/flow-log.js";
 import { asInteger, asObject, field, type Json, present } from "../calico/json.js";
 import { parseCalicoLabels } from "../calico/labels.js";
 import { goldmanePolicies } from "../calico/policies.js";
@@ -22,6 +30,7 @@ export function goldmaneKey(flow: Json): Json | undefined {
 
 function side(key: Json, labels: unknown, prefix: "source" | "dest", camel: "source" | "dest") {
   const type: CalicoEndpointType | undefined = calicoEndpointType(field(key, `${prefix}_type`, `${camel}Type`));
+  const droppedLabels: string[] = [];
   return calicoEndpoint(
     {
       type,
@@ -29,24 +38,39 @@ function side(key: Json, labels: unknown, prefix: "source" | "dest", camel: "sou
       nameAggr: present(field(key, `${prefix}_name`, `${camel}Name`)),
       namespace: present(field(key, `${prefix}_namespace`, `${camel}Namespace`)),
       ip: undefined,
-      labels: parseCalicoLabels(labels),
+      labels: parseCalicoLabels(labels, droppedLabels),
+      droppedLabels,
     },
     prefix,
   );
 }
 
-export function goldmaneFlowToModel(flow: Json): Flow | string {
+export function goldmaneFlowToModel(flow: Json, defaultTime?: number): Flow | string {
   const key = goldmaneKey(flow);
   if (!key) return "the Goldmane flow has no `Key`";
   const source = side(key, field(flow, "source_labels", "sourceLabels"), "source", "source");
   if (typeof source === "string") return source;
   const destination = side(key, field(flow, "dest_labels", "destLabels"), "dest", "dest");
   if (typeof destination === "string") return destination;
-  const startTime = asInteger(field(flow, "start_time", "startTime"));
+  const startRaw = field(flow, "start_time", "startTime");
+  const startTime = startRaw === undefined && defaultTime !== undefined ? defaultTime / 1000 : asInteger(startRaw);
   if (startTime === undefined) return "the Goldmane flow has no valid `startTime`";
+  const live = field(flow, "num_connections_live", "numConnectionsLive");
+  const started = field(flow, "num_connections_started", "numConnectionsStarted");
+  const wrong =
+    invalidProtocol(key.proto, "proto") ??
+    invalidAction(key.action) ??
+    invalidReporter(key.reporter) ??
+    invalidCount(live, "numConnectionsLive") ??
+    invalidCount(started, "numConnectionsStarted");
+  if (wrong) return wrong;
   const protocol = calicoProtocol(key.proto);
-  const destPort = asInteger(field(key, "dest_port", "destPort")) ?? 0;
-  if (destPort < 0 || destPort > 65535) return `destPort ${destPort} is not a port number`;
+  const destPortRaw = field(key, "dest_port", "destPort");
+  // protobuf-JSON omits zero values: an absent port is 0.
+  const destPort = destPortRaw === undefined ? 0 : asInteger(destPortRaw);
+  if (destPort === undefined || destPort < 0 || destPort > 65535) {
+    return `destPort ${shownValue(destPortRaw)} is not a port number`;
+  }
   const verdict = calicoVerdict(key.action);
   const result: Flow = {
     time: startTime * 1000,
@@ -57,10 +81,7 @@ export function goldmaneFlowToModel(flow: Json): Flow | string {
     source,
     destination,
     sourceSystem: "calico",
-    count: connectionCount(
-      field(flow, "num_connections_live", "numConnectionsLive"),
-      field(flow, "num_connections_started", "numConnectionsStarted"),
-    ),
+    count: connectionCount(live, started),
   };
   const reporter = calicoReporter(key.reporter);
   if (reporter) {

@@ -1,5 +1,5 @@
 import { asObject } from "../calico/json.js";
-import type { RecordFormat, SourceRecord } from "../record.js";
+import type { DecodeOptions, RecordFormat, SourceRecord } from "../record.js";
 import { goldmaneFlowToModel, goldmaneKey } from "./flow.js";
 
 /**
@@ -15,10 +15,10 @@ function unwrapFlow(value: unknown) {
   return inner && goldmaneKey(inner) ? inner : undefined;
 }
 
-export function goldmaneRecordFromJson(value: unknown): SourceRecord {
+export function goldmaneRecordFromJson(value: unknown, options: DecodeOptions = {}): SourceRecord {
   const flow = unwrapFlow(value);
   if (!flow) return { kind: "bad", reason: "the object is not a Goldmane flow (no `Key`)" };
-  const result = goldmaneFlowToModel(flow);
+  const result = goldmaneFlowToModel(flow, options.defaultTime);
   return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
 }
 

@@ -1,7 +1,15 @@
 import type { Flow } from "../../model/flow.js";
 import type { CalicoEndpointType } from "../calico/endpoint.js";
 import { calicoEndpoint } from "../calico/endpoint.js";
-import { calicoProtocol, calicoReporter, calicoVerdict } from "../calico/fields.js";
+import {
+  calicoProtocol,
+  calicoReporter,
+  calicoVerdict,
+  invalidAction,
+  invalidProtocol,
+  invalidReporter,
+  shownValue,
+} from "../calico/fields.js";
 import { asInteger, asObject, type Json, present } from "../calico/json.js";
 import { parseCalicoLabels } from "../calico/labels.js";
 import { goldmanePolicies } from "../calico/policies.js";
@@ -23,6 +31,7 @@ function side(item: Json, prefix: "source" | "dest") {
   const namespace = present(item[`${prefix}_namespace`]);
   const network = rawName === undefined ? "pub" : NETWORK_NAMES[rawName];
   const type: CalicoEndpointType = network ? "net" : namespace ? "wep" : "ns";
+  const droppedLabels: string[] = [];
   return calicoEndpoint(
     {
       type,
@@ -30,22 +39,33 @@ function side(item: Json, prefix: "source" | "dest") {
       nameAggr: network ?? rawName,
       namespace: network ? undefined : namespace,
       ip: undefined,
-      labels: parseCalicoLabels(item[`${prefix}_labels`]),
+      labels: parseCalicoLabels(item[`${prefix}_labels`], droppedLabels),
+      droppedLabels,
     },
     prefix,
   );
 }
 
-export function whiskerFlowToModel(item: Json): Flow | string {
+export function whiskerFlowToModel(item: Json, defaultTime?: number): Flow | string {
   const source = side(item, "source");
   if (typeof source === "string") return source;
   const destination = side(item, "dest");
   if (typeof destination === "string") return destination;
-  const time = typeof item.start_time === "string" ? Date.parse(item.start_time) : Number.NaN;
+  const time =
+    item.start_time === undefined && defaultTime !== undefined
+      ? defaultTime
+      : typeof item.start_time === "string"
+        ? Date.parse(item.start_time)
+        : Number.NaN;
   if (Number.isNaN(time)) return "the Whisker flow has no valid `start_time`";
+  const wrong =
+    invalidProtocol(item.protocol, "protocol") ?? invalidAction(item.action) ?? invalidReporter(item.reporter);
+  if (wrong) return wrong;
   const protocol = calicoProtocol(item.protocol);
-  const destPort = asInteger(item.dest_port) ?? 0;
-  if (destPort < 0 || destPort > 65535) return `dest_port ${destPort} is not a port number`;
+  const destPort = item.dest_port === undefined ? 0 : asInteger(item.dest_port);
+  if (destPort === undefined || destPort < 0 || destPort > 65535) {
+    return `dest_port ${shownValue(item.dest_port)} is not a port number`;
+  }
   const verdict = calicoVerdict(item.action);
   const flow: Flow = {
     time,
@@ -86,10 +106,10 @@ export const whiskerFormat: RecordFormat = {
     const obj = asObject(value);
     return obj && Array.isArray(obj.items) && obj.total !== undefined ? obj.items : undefined;
   },
-  toRecord: (value): SourceRecord => {
+  toRecord: (value, options): SourceRecord => {
     const obj = asObject(value);
     if (!obj || !isWhiskerFlow(obj)) return { kind: "bad", reason: "the object is not a Whisker flow" };
-    const flow = whiskerFlowToModel(obj);
+    const flow = whiskerFlowToModel(obj, options?.defaultTime);
     return typeof flow === "string" ? { kind: "bad", reason: flow } : { kind: "flow", flow };
   },
 };

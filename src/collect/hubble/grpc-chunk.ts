@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Batch, BatchBuilder } from "../aggregate.js";
+import { reportDroppedLabels } from "../parse-chunk.js";
 import { EndpointMemo, responseToRecord } from "./grpc-flow.js";
 import { WireReader } from "./wire.js";
 
@@ -74,6 +75,7 @@ export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number, memo = w
     switch (record.kind) {
       case "flow":
         builder.addFlow(record.flow);
+        reportDroppedLabels(record.flow, n, builder);
         break;
       case "lost":
         builder.addLost(record.lost);

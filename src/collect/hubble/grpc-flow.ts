@@ -1,7 +1,7 @@
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import type { LostEventsRecord, SourceRecord } from "../record.js";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "./enum-names.js";
-import { EndpointCache, hubbleFlowToModel } from "./json-flow.js";
+import { EndpointCache, hubbleFlowToModel, isNodeName, shown } from "./json-flow.js";
 import { WireReader } from "./wire.js";
 
 /**
@@ -457,6 +457,9 @@ export function responseToRecord(
   } catch (err) {
     return { kind: "bad", reason: `malformed GetFlowsResponse: ${(err as Error).message}` };
   }
+  const node = decoded.kind === "flow" ? decoded.node : decoded.kind === "lost" ? decoded.lost.node : undefined;
+  if (node !== undefined && !isNodeName(node))
+    return { kind: "bad", reason: `node_name ${shown(node)} is not a node name` };
   switch (decoded.kind) {
     case "flow": {
       const result: Flow | string = hubbleFlowToModel(decoded.flow, decoded.node, decoded.time, memo);

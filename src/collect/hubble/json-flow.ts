@@ -1,15 +1,26 @@
+import { isIP } from "node:net";
 import {
   emptyEndpoint,
   type Flow,
   type FlowEndpoint,
   IDENTITY_KIND,
+  isTcpFlags,
   type Protocol,
   type ReservedEntity,
   type TrafficDirection,
   type Verdict,
 } from "../../model/flow.js";
-import { invalidLabel, isDns1123Label, isDns1123Subdomain, isDnsName } from "../../model/k8s-names.js";
-import type { LostEventsRecord, RecordDecoder, RecordFormat, RepeatedFlow, SourceRecord } from "../record.js";
+import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
+import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
+import {
+  type DecodeOptions,
+  droppedLabelsReason,
+  type LostEventsRecord,
+  type RecordDecoder,
+  type RecordFormat,
+  type RepeatedFlow,
+  type SourceRecord,
+} from "../record.js";
 import { deriveWorkload } from "../workload.js";
 import { EndpointSplicer } from "./endpoint-splice.js";
 import { LineTemplates } from "./line-template.js";
@@ -24,6 +35,9 @@ type Json = Record<string, unknown>;
 
 const VERDICT_BY_NUMBER = ["unknown", "forwarded", "dropped", "error", "audit", "redirected", "unknown", "unknown"];
 const VERDICT_BY_NAME: Record<string, Verdict> = {
+  VERDICT_UNKNOWN: "unknown",
+  TRACED: "unknown",
+  TRANSLATED: "unknown",
   FORWARDED: "forwarded",
   DROPPED: "dropped",
   ERROR: "error",
@@ -170,17 +184,64 @@ function enumName(v: unknown, byNumber: readonly string[]): string | undefined {
   return undefined;
 }
 
-function parseVerdict(v: unknown): Verdict {
-  if (typeof v === "number") return (VERDICT_BY_NUMBER[v] as Verdict | undefined) ?? "unknown";
-  if (typeof v === "string") return VERDICT_BY_NAME[v] ?? "unknown";
-  return "unknown";
+/** A Hubble verdict (absent: unknown), or undefined when the value is not one. */
+function parseVerdict(v: unknown): Verdict | undefined {
+  if (v === undefined) return "unknown";
+  if (typeof v === "number") return VERDICT_BY_NUMBER[v] as Verdict | undefined;
+  if (typeof v === "string") return VERDICT_BY_NAME[v];
+  return undefined;
 }
 
-function parseDirection(v: unknown): TrafficDirection {
-  if (typeof v === "number") return DIRECTION_BY_NUMBER[v] ?? "unknown";
+/** A traffic direction (absent: unknown), or undefined when the value is not one. */
+function parseDirection(v: unknown): TrafficDirection | undefined {
+  if (v === undefined || v === "TRAFFIC_DIRECTION_UNKNOWN") return "unknown";
+  if (typeof v === "number") return DIRECTION_BY_NUMBER[v];
   if (v === "INGRESS") return "ingress";
   if (v === "EGRESS") return "egress";
-  return "unknown";
+  return undefined;
+}
+
+/**
+ * A uint32 field read as a port or type number: absent is 0 (protojson omits zeros), a JSON
+ * integer or a string of digits (protojson accepts both) within `max`; anything else undefined.
+ */
+export function uintField(v: unknown, max: number): number | undefined {
+  if (v === undefined) return 0;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d{1,16}$/.test(v) ? Number(v) : Number.NaN;
+  return Number.isInteger(n) && n >= 0 && n <= max ? n : undefined;
+}
+
+/** A protobuf enum value as protojson writes it: a name (`POLICY_DENIED`) or a number. */
+function isEnumValue(v: unknown): boolean {
+  return (
+    (typeof v === "number" && Number.isInteger(v) && v >= 0) ||
+    (typeof v === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(v))
+  );
+}
+
+/** A node name as Hubble gives it: a DNS subdomain, after Relay's `cluster/` prefix. */
+export function isNodeName(v: unknown): v is string {
+  if (typeof v !== "string") return false;
+  const slash = v.indexOf("/");
+  return slash === -1
+    ? isDns1123Subdomain(v)
+    : isDns1123Subdomain(v.slice(0, slash)) && isDns1123Subdomain(v.slice(slash + 1));
+}
+
+/** An IPv4 or IPv6 address, without a zone (`%eth0`). */
+export function isIpAddress(v: unknown): v is string {
+  return typeof v === "string" && isIP(v) !== 0 && !v.includes("%");
+}
+
+/** Text for a wrong value in a reason: JSON, cut short. */
+export function shown(v: unknown): string {
+  const text =
+    v !== null && typeof v === "object"
+      ? Array.isArray(v)
+        ? "a list"
+        : "an object"
+      : (JSON.stringify(v) ?? String(v));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**
@@ -235,7 +296,8 @@ export class EndpointCache {
           k.labelCount === labelCount &&
           k.cluster === cluster &&
           k.workloadKind === workloadKind &&
-          k.workloadName === workloadName
+          k.workloadName === workloadName &&
+          sameLabels(k.labels, labels)
         ) {
           return c.endpoint;
         }
@@ -246,7 +308,15 @@ export class EndpointCache {
     }
     if (this.size >= this.maxEntries) this.clear();
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
-    candidates.push({ shape: { namespace, labelCount, cluster, workloadKind, workloadName }, endpoint });
+    const shape = {
+      namespace,
+      labelCount,
+      cluster,
+      workloadKind,
+      workloadName,
+      labels: labels as unknown[] | undefined,
+    };
+    candidates.push({ shape, endpoint });
     this.size++;
     return endpoint;
   }
@@ -289,6 +359,8 @@ function perFlowKey(ip: string | undefined, names: unknown, service: unknown): s
 interface EndpointShape {
   namespace: unknown;
   labelCount: number;
+  /** The label texts: a record may keep an identity and change a label (Cilium would not). */
+  labels: unknown[] | undefined;
   cluster: unknown;
   workloadKind: unknown;
   workloadName: unknown;
@@ -313,7 +385,15 @@ function endpointCacheKey(obj: Json): string | undefined {
     const w = asObject(workloads[0]);
     workload = `${String(w?.kind)}/${String(w?.name)}`;
   } else if (workloads !== undefined && !Array.isArray(workloads)) return undefined;
-  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.length : 0}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
+  return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${String(identity)}\u0001${labels ? labels.join("\u0001") : ""}\u0001${workload}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
+}
+
+/** Label lists with the same entries (the same list object, in the common case). */
+function sameLabels(a: unknown[] | undefined, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(b) || a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: unknown): FlowEndpoint | string {
@@ -340,7 +420,16 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
     ep.podName = podName;
   }
   const entities: ReservedEntity[] = [];
-  for (const label of asStringArray(obj.labels)) {
+  const rawLabels = obj.labels;
+  if (rawLabels !== undefined && rawLabels !== null && !Array.isArray(rawLabels)) {
+    return `labels ${shown(rawLabels)} is not a list of labels`;
+  }
+  const dropped: string[] = [];
+  for (const label of (rawLabels ?? []) as unknown[]) {
+    if (typeof label !== "string") {
+      dropped.push(shown(label));
+      continue;
+    }
     const colon = label.indexOf(":");
     const source = colon === -1 ? "" : label.slice(0, colon);
     const kv = label.slice(colon + 1);
@@ -354,17 +443,22 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
     const key = eq === -1 ? kv : kv.slice(0, eq);
     const value = eq === -1 ? "" : kv.slice(eq + 1);
     if (key.startsWith(NAMESPACE_LABEL_PREFIX)) {
-      ep.namespaceLabels[key.slice(NAMESPACE_LABEL_PREFIX.length)] = value;
+      const namespaceKey = key.slice(NAMESPACE_LABEL_PREFIX.length);
+      if (isLabelKey(namespaceKey) && isLabelValue(value)) ep.namespaceLabels[namespaceKey] = value;
+      else dropped.push(shown(label));
     } else if (key === SERVICE_ACCOUNT_LABEL) {
-      ep.serviceAccount = value;
+      if (isDns1123Subdomain(value)) ep.serviceAccount = value;
+      else dropped.push(shown(label));
     } else if (key === POD_NAMESPACE_LABEL) {
       if (!ep.namespace && isDns1123Label(value)) ep.namespace = value;
     } else if (!key.startsWith(CILIUM_INTERNAL_LABEL_PREFIX) && source === "k8s") {
-      ep.labels[key] = value;
+      if (isLabelKey(key) && isLabelValue(value)) ep.labels[key] = value;
+      else dropped.push(shown(label));
     }
   }
-  const bad = invalidLabel(ep.labels) ?? invalidLabel(ep.namespaceLabels);
-  if (bad) return bad;
+  if (dropped.length > 0) {
+    ep.droppedLabels = droppedLabelsReason(dropped);
+  }
   if (entities.length === 0) {
     const identity = asNumber(obj.identity);
     const entity = identity !== undefined && !ep.podName ? RESERVED_BY_IDENTITY[identity] : undefined;
@@ -421,8 +515,6 @@ export function dnsNames(v: unknown): string[] {
     .filter(isDnsName);
 }
 
-const IP_LIKE = /^[0-9a-fA-F:.]{2,45}$/;
-
 /** Converts one parsed Hubble Flow object to the flow model. */
 export function hubbleFlowToModel(
   raw: Json,
@@ -437,10 +529,14 @@ export function hubbleFlowToModel(
   const dstNames = field(raw, "destination_names", "destinationNames");
   const srcService = field(raw, "source_service", "sourceService");
   const dstService = field(raw, "destination_service", "destinationService");
+  const noSource = missingEndpoint(raw.source, srcIp, "source");
+  if (noSource) return noSource;
   const source = cache
     ? cache.get(raw.source, srcIp, srcNames, srcService)
     : completeEndpoint(parseEndpoint(raw.source, srcIp), srcNames, srcService);
   if (typeof source === "string") return `source: ${source}`;
+  const noDestination = missingEndpoint(raw.destination, dstIp, "destination");
+  if (noDestination) return noDestination;
   const destination = cache
     ? cache.get(raw.destination, dstIp, dstNames, dstService)
     : completeEndpoint(parseEndpoint(raw.destination, dstIp), dstNames, dstService);
@@ -448,13 +544,25 @@ export function hubbleFlowToModel(
   return flowWithEndpoints(raw, source, destination, envelopeNode, envelopeTime);
 }
 
+/** Why one side of a flow is missing: an endpoint that is not an object, or neither endpoint nor IP. */
+function missingEndpoint(raw: unknown, ip: string | undefined, side: string): string | undefined {
+  if (raw === undefined)
+    return ip === undefined ? `the flow has no ${side} (neither an endpoint nor an IP)` : undefined;
+  return asObject(raw) ? undefined : `${side} ${shown(raw)} is not an endpoint object`;
+}
+
 export function flowIps(raw: Json): [string | undefined, string | undefined] | string {
-  const ipObj = asObject(raw.IP) ?? asObject(raw.ip);
-  const srcIp = ipObj && asString(ipObj.source);
-  const dstIp = ipObj && asString(ipObj.destination);
-  if (srcIp !== undefined && !IP_LIKE.test(srcIp)) return `IP.source ${JSON.stringify(srcIp)} is not an IP address`;
-  if (dstIp !== undefined && !IP_LIKE.test(dstIp)) {
-    return `IP.destination ${JSON.stringify(dstIp)} is not an IP address`;
+  const ipRaw = raw.IP ?? raw.ip;
+  if (ipRaw === undefined) return [undefined, undefined];
+  const ipObj = asObject(ipRaw);
+  if (!ipObj) return `IP ${shown(ipRaw)} is not an object`;
+  const srcIp = ipObj.source;
+  const dstIp = ipObj.destination;
+  if (srcIp !== undefined && !isIpAddress(srcIp)) {
+    return `IP.source ${shown(srcIp)} is not an IP address`;
+  }
+  if (dstIp !== undefined && !isIpAddress(dstIp)) {
+    return `IP.destination ${shown(dstIp)} is not an IP address`;
   }
   return [srcIp, dstIp];
 }
@@ -467,15 +575,19 @@ export function flowWithEndpoints(
   envelopeNode: string | undefined,
   envelopeTime: number | undefined,
 ): Flow | string {
-  const time = parseTime(raw.time) ?? envelopeTime;
-  if (time === undefined) return "the flow has no valid `time`";
+  const rawTime = raw.time;
+  const time = rawTime === undefined ? envelopeTime : parseTime(rawTime);
+  if (time === undefined)
+    return rawTime === undefined ? "the flow has no `time`" : `time ${shown(rawTime)} is not a time`;
 
   let protocol: Protocol = "other";
   let sourcePort: number | undefined;
   let destinationPort: number | undefined;
   let icmpType: number | undefined;
   let tcpFlags: Flow["tcpFlags"];
-  const l4 = asObject(raw.l4);
+  const l4Raw = raw.l4;
+  const l4 = asObject(l4Raw);
+  if (l4Raw !== undefined && !l4) return `l4 ${shown(l4Raw)} is not an object`;
   if (l4) {
     const tcp = asObject(l4.TCP);
     const udp = asObject(l4.UDP);
@@ -485,27 +597,51 @@ export function flowWithEndpoints(
     const ported = tcp ?? udp ?? sctp;
     if (ported) {
       protocol = tcp ? "TCP" : udp ? "UDP" : "SCTP";
-      sourcePort = asNumber(field(ported, "source_port", "sourcePort")) ?? 0;
-      destinationPort = asNumber(field(ported, "destination_port", "destinationPort")) ?? 0;
-      if (sourcePort > 65535 || destinationPort > 65535) return "a port is larger than 65535";
-      const flags = tcp && asObject(tcp.flags);
-      if (flags) tcpFlags = flags as Flow["tcpFlags"];
+      const src = field(ported, "source_port", "sourcePort");
+      const dst = field(ported, "destination_port", "destinationPort");
+      sourcePort = uintField(src, 65535);
+      if (sourcePort === undefined) return `l4.${protocol}.source_port ${shown(src)} is not a port (0 to 65535)`;
+      destinationPort = uintField(dst, 65535);
+      if (destinationPort === undefined) {
+        return `l4.${protocol}.destination_port ${shown(dst)} is not a port (0 to 65535)`;
+      }
+      const flagsRaw = tcp?.flags;
+      if (flagsRaw !== undefined && !isTcpFlags(flagsRaw)) {
+        return `l4.TCP.flags ${shown(flagsRaw)} is not an object of booleans`;
+      }
+      if (flagsRaw !== undefined) tcpFlags = flagsRaw;
     } else if (icmp4 || icmp6) {
       protocol = icmp4 ? "ICMPv4" : "ICMPv6";
-      icmpType = asNumber((icmp4 ?? icmp6)?.type) ?? 0;
+      const type = (icmp4 ?? icmp6)?.type;
+      icmpType = uintField(type, 255);
+      if (icmpType === undefined) return `l4.${protocol}.type ${shown(type)} is not an ICMP type (0 to 255)`;
     }
   }
-  const node = asString(field(raw, "node_name", "nodeName")) ?? envelopeNode;
-  const uuid = asString(raw.uuid);
+  const nodeRaw = field(raw, "node_name", "nodeName");
+  if (nodeRaw !== undefined && !isNodeName(nodeRaw)) return `node_name ${shown(nodeRaw)} is not a node name`;
+  const node = (nodeRaw as string | undefined) ?? envelopeNode;
+  const uuid = raw.uuid;
+  if (uuid !== undefined && typeof uuid !== "string") return `uuid ${shown(uuid)} is not a string`;
   const isReplyRaw = field(raw, "is_reply", "isReply");
+  if (isReplyRaw !== undefined && isReplyRaw !== null && typeof isReplyRaw !== "boolean") {
+    return `is_reply ${shown(isReplyRaw)} is not true or false`;
+  }
   const isReply = typeof isReplyRaw === "boolean" ? isReplyRaw : raw.reply === true ? true : undefined;
   const traceReason = enumName(field(raw, "trace_reason", "traceReason"), TRACE_REASON_BY_NUMBER);
   const dropReason = field(raw, "drop_reason_desc", "dropReasonDesc");
+  const verdict = parseVerdict(raw.verdict);
+  if (verdict === undefined) return `verdict ${shown(raw.verdict)} is not a Hubble verdict`;
+  const directionRaw = field(raw, "traffic_direction", "trafficDirection");
+  const direction = parseDirection(directionRaw);
+  if (direction === undefined) return `traffic_direction ${shown(directionRaw)} is not a traffic direction`;
+  if (dropReason !== undefined && !isEnumValue(dropReason)) {
+    return `drop_reason_desc ${shown(dropReason)} is not a drop reason name or number`;
+  }
 
   const flow: Flow = {
     time,
-    verdict: parseVerdict(raw.verdict),
-    direction: parseDirection(field(raw, "traffic_direction", "trafficDirection")),
+    verdict,
+    direction,
     isReply,
     protocol,
     source,
@@ -525,7 +661,7 @@ export function flowWithEndpoints(
   const dns = asObject(asObject(raw.l7)?.dns);
   if (dns) {
     const query = asString(dns.query)?.replace(/\.$/, "").toLowerCase();
-    const ips = asStringArray(dns.ips).filter((ip) => IP_LIKE.test(ip));
+    const ips = asStringArray(dns.ips).filter(isIpAddress);
     if (query && isDnsName(query) && ips.length > 0) flow.dnsAnswer = { query, ips };
   }
   return flow;
@@ -538,7 +674,7 @@ const NON_FLOW_EVENTS: Array<[string, string]> = [
 ];
 
 /** Classifies one parsed JSON value from a Hubble file: envelope, legacy bare flow, or other. */
-export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): SourceRecord {
+export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache, defaultTime?: number): SourceRecord {
   let obj = asObject(value);
   if (!obj) return { kind: "bad", reason: "the line is JSON but not an object" };
   // Log shippers (fluent-bit, Vector) wrap the exporter line in a `log` or `message` string.
@@ -551,16 +687,28 @@ export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): Sou
     }
     if (!obj) return { kind: "bad", reason: "the `log`/`message` field is not a JSON object" };
   }
-  const envelopeNode = asString(field(obj, "node_name", "nodeName"));
+  const envelopeNodeRaw = field(obj, "node_name", "nodeName");
+  if (envelopeNodeRaw !== undefined && !isNodeName(envelopeNodeRaw)) {
+    return { kind: "bad", reason: `node_name ${shown(envelopeNodeRaw)} is not a node name` };
+  }
+  const envelopeNode = envelopeNodeRaw as string | undefined;
   const inner = asObject(obj.flow);
-  const envelopeTime = inner?.time === undefined ? parseTime(obj.time) : undefined;
+  const envelopeTime =
+    inner?.time !== undefined ? undefined : obj.time === undefined ? defaultTime : parseTime(obj.time);
   if (inner) return flowRecord(hubbleFlowToModel(inner, envelopeNode, envelopeTime, cache));
   const lost = asObject(field(obj, "lost_events", "lostEvents"));
   if (lost) {
-    const record: LostEventsRecord = {
-      source: enumName(lost.source, LOST_SOURCE_BY_NUMBER) ?? "UNKNOWN_LOST_EVENT_SOURCE",
-      lost: asNumber(field(lost, "num_events_lost", "numEventsLost")) ?? 0,
-    };
+    const source =
+      lost.source === undefined ? "UNKNOWN_LOST_EVENT_SOURCE" : enumName(lost.source, LOST_SOURCE_BY_NUMBER);
+    if (source === undefined || !isEnumValue(source)) {
+      return { kind: "bad", reason: `lost_events.source ${shown(lost.source)} is not a lost-event source` };
+    }
+    const countRaw = field(lost, "num_events_lost", "numEventsLost");
+    const count = uintField(countRaw, Number.MAX_SAFE_INTEGER);
+    if (count === undefined) {
+      return { kind: "bad", reason: `lost_events.num_events_lost ${shown(countRaw)} is not a count` };
+    }
+    const record: LostEventsRecord = { source, lost: count };
     if (envelopeNode) record.node = envelopeNode;
     if (envelopeTime !== undefined) record.time = envelopeTime;
     return { kind: "lost", lost: record };
@@ -569,7 +717,7 @@ export function hubbleRecordFromJson(value: unknown, cache?: EndpointCache): Sou
     if (field(obj, protoName, camelName) !== undefined) return { kind: "skip", what: protoName };
   }
   if (obj.verdict !== undefined || obj.IP !== undefined || obj.source !== undefined || obj.l4 !== undefined) {
-    return flowRecord(hubbleFlowToModel(obj, undefined, undefined, cache));
+    return flowRecord(hubbleFlowToModel(obj, undefined, defaultTime, cache));
   }
   return { kind: "bad", reason: "the object is not a Hubble flow, envelope or event" };
 }
@@ -588,9 +736,14 @@ export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
   private readonly templates = new LineTemplates(parseTimeSpan);
+  private readonly defaultTime: number | undefined;
+
+  constructor(options: DecodeOptions = {}) {
+    this.defaultTime = options.defaultTime;
+  }
 
   decode(value: unknown): SourceRecord {
-    return hubbleRecordFromJson(value, this.cache);
+    return hubbleRecordFromJson(value, this.cache, this.defaultTime);
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
@@ -598,9 +751,10 @@ export class HubbleDecoder implements RecordDecoder {
     if (!located) return undefined;
     const repeat = this.templates.match(text, located);
     if (repeat) return repeat;
+    if (nestedDeeperThan(text, MAX_DEPTH)) return undefined;
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
-    const record = hubbleRecordFromJson(value, this.cache);
+    const record = hubbleRecordFromJson(value, this.cache, this.defaultTime);
     if (record.kind === "flow") this.templates.learn(text, located, record.flow);
     return record;
   }
@@ -618,6 +772,6 @@ export const hubbleFormat: RecordFormat = {
     obj.agent_event !== undefined ||
     obj.debug_event !== undefined ||
     (obj.verdict !== undefined && (obj.IP !== undefined || obj.l4 !== undefined || obj.source !== undefined)),
-  toRecord: (value) => hubbleRecordFromJson(value),
-  createDecoder: () => new HubbleDecoder(),
+  toRecord: (value, options) => hubbleRecordFromJson(value, undefined, options?.defaultTime),
+  createDecoder: (options) => new HubbleDecoder(options),
 };

@@ -1,4 +1,4 @@
-import type { Flow, TcpFlags } from "../../model/flow.js";
+import { type Flow, isTcpFlags, type TcpFlags } from "../../model/flow.js";
 import { type FlowRole, flowRole, roleFromMarkers } from "../../model/initiator.js";
 import type { RepeatedFlow } from "../record.js";
 import { detached, textAt } from "../substrings.js";
@@ -387,8 +387,8 @@ export class LineTemplates {
     if (flags) return flags;
     try {
       const value: unknown = JSON.parse(text);
-      if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
-      flags = value as TcpFlags;
+      if (!isTcpFlags(value)) return undefined;
+      flags = value;
     } catch {
       return undefined;
     }
