@@ -254,6 +254,7 @@ describe("flowpol ingest: bad input", () => {
         '{"node_status":{"state_change":"NODE_UNAVAILABLE","node_names":["n2"]},"time":"2021-06-16T16:52:14Z"}',
         '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"1"},"node_name":"n1","time":"2021-06-16T16:52:14Z"}',
         "{not json}",
+        "",
       ].join("\n"),
     );
     const r = runCli(["ingest", "--db", db, file]);
