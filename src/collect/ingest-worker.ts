@@ -1,40 +1,7 @@
 import { parentPort } from "node:worker_threads";
-import type { Batch } from "./aggregate.js";
-import { formatByName } from "./formats.js";
-import { GRPC_FORMAT } from "./hubble/grpc-format.js";
-import { parseChunk } from "./parse-chunk.js";
-import { decoderFor, type RecordDecoder } from "./record.js";
+import { parseJob, type WorkerJob } from "./parse-job.js";
 
-export interface WorkerJob {
-  seq: number;
-  bytes: Uint8Array;
-  startLine: number;
-  format: string;
-  defaultTime?: number | undefined;
-}
-
-const decoders = new Map<string, RecordDecoder>();
-
-function decoder(name: string, defaultTime: number | undefined): RecordDecoder {
-  const key = `${name}@${defaultTime ?? ""}`;
-  let decode = decoders.get(key);
-  if (!decode) {
-    decode = decoderFor(formatByName(name), { defaultTime });
-    decoders.set(key, decode);
-  }
-  return decode;
-}
-
-/** The gRPC decoder loads the generated protobuf code: only workers that parse gRPC need it. */
-let grpcChunks: Promise<typeof import("./hubble/grpc-chunk.js")> | undefined;
-
-async function parseJob(job: WorkerJob): Promise<Batch> {
-  if (job.format !== GRPC_FORMAT) {
-    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format, job.defaultTime));
-  }
-  grpcChunks ??= import("./hubble/grpc-chunk.js");
-  return (await grpcChunks).parseGrpcChunk(job.bytes, job.startLine);
-}
+export type { WorkerJob };
 
 /**
  * Worker thread entry: parses chunks of lines (or of gRPC messages, format `hubble-grpc`) and
@@ -44,7 +11,7 @@ parentPort?.on("message", async (job: WorkerJob) => {
   try {
     const batch = await parseJob(job);
     // File chunks live in shared memory that the pool fills again once this answer arrives. Other
-    // chunks (gRPC messages) were moved here and go back with the batch: kept, they would count as
+    // chunks (gRPC messages) were copied here and go back with the batch: kept, they would count as
     // external memory until a full collection, and make V8 run one every few chunks.
     const memory = job.bytes.buffer;
     parentPort?.postMessage(

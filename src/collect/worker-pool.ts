@@ -1,15 +1,20 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { type ResourceLimits, Worker } from "node:worker_threads";
 import { InternalError } from "../errors.js";
 import type { Batch } from "./aggregate.js";
 import { BufferPool } from "./buffer-pool.js";
-import type { WorkerJob } from "./ingest-worker.js";
+import { parseJob, type WorkerJob } from "./parse-job.js";
 
-/** Bounded heaps: a worker holds one chunk and its batch at a time, so RSS stays flat. */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 };
+/**
+ * Heap limits per worker. The parser's memory is bounded by its own caches (see docs/design.md,
+ * "Parse memory"); the limit only stops a runaway worker, whose jobs the main thread then parses.
+ */
+const WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
 /** Chunk buffers kept for reuse: enough for every worker's chunk and the ones queued behind. */
 const KEPT_BUFFERS = 8;
+/** Workers started in place of dead ones over a pool's life; past this the main thread parses. */
+const MAX_REPLACEMENTS = 4;
 
 /**
  * Jobs a worker holds at once: the one it parses and the next, waiting in its message queue. It
@@ -18,52 +23,92 @@ const KEPT_BUFFERS = 8;
  */
 const JOBS_PER_WORKER = 2;
 
-interface Pending {
-  worker: Worker;
+interface Task {
+  job: WorkerJob;
   resolve: (b: Batch) => void;
   reject: (e: Error) => void;
+}
+
+interface Pending extends Task {
+  worker: Worker;
   shared: SharedArrayBuffer | undefined;
+}
+
+export interface ParsePoolOptions {
+  /** Heap limits per worker; tests pass tiny ones to make workers die. */
+  resourceLimits?: ResourceLimits;
 }
 
 /**
  * A small pool of parse workers. Each job's batch comes back through its own promise; callers
  * that apply batches in order await them in order.
+ *
+ * Invariant: every job is answered exactly once, with the batch of all its lines. A worker that
+ * dies (out of memory, crash, exit) loses no job: the jobs it held are parsed again on the main
+ * thread, from the same bytes, and a fresh worker takes its place.
  */
 export class ParsePool {
   private readonly workers: Worker[] = [];
-  private readonly waiting: Array<{ job: WorkerJob; resolve: (b: Batch) => void; reject: (e: Error) => void }> = [];
+  private readonly waiting: Task[] = [];
   private readonly inFlight = new Map<number, Pending>();
+  private readonly script = workerScript();
+  private readonly limits: ResourceLimits;
+  private replacements = 0;
+  private closing = false;
   private seq = 0;
+  /** Workers that died, with why: the ingest reports them. */
+  readonly deaths: string[] = [];
   /** Shared chunk buffers, given back here when the worker that read one answers. */
   readonly buffers = new BufferPool(KEPT_BUFFERS);
 
-  constructor(size: number) {
-    const script = workerScript();
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(script, { resourceLimits: WORKER_LIMITS });
-      worker.unref();
-      worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
-        const pending = this.inFlight.get(msg.seq);
-        if (!pending) return;
-        this.inFlight.delete(msg.seq);
-        if (pending.shared) this.buffers.give(pending.shared);
-        if (msg.batch) pending.resolve(msg.batch);
-        else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
-        this.dispatch();
-      });
-      worker.on("error", (err) => {
-        // A crashed worker gets no more jobs; with none left, the waiting jobs fail too.
-        this.workers.splice(this.workers.indexOf(worker), 1);
-        const crashed = new InternalError(`parse worker crashed: ${err.message}`, undefined, { cause: err });
-        for (const [seq, pending] of this.inFlight) {
-          if (pending.worker !== worker) continue;
-          this.inFlight.delete(seq);
-          pending.reject(crashed);
-        }
-        if (this.workers.length === 0) for (const task of this.waiting.splice(0)) task.reject(crashed);
-      });
-      this.workers.push(worker);
+  constructor(size: number, options: ParsePoolOptions = {}) {
+    this.limits = options.resourceLimits ?? WORKER_LIMITS;
+    for (let i = 0; i < size; i++) this.start();
+  }
+
+  private start(): void {
+    const worker = new Worker(this.script, { resourceLimits: this.limits });
+    worker.unref();
+    worker.on("message", (msg: { seq: number; batch?: Batch; error?: string }) => {
+      const pending = this.inFlight.get(msg.seq);
+      if (!pending) return;
+      this.inFlight.delete(msg.seq);
+      if (pending.shared) this.buffers.give(pending.shared);
+      if (msg.batch) pending.resolve(msg.batch);
+      else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
+      this.dispatch();
+    });
+    worker.on("error", (err) => this.died(worker, err.message));
+    worker.on("exit", (code) => this.died(worker, `exited with code ${code}`));
+    this.workers.push(worker);
+  }
+
+  /** A worker is gone: its jobs are parsed on the main thread and a fresh worker takes its place. */
+  private died(worker: Worker, reason: string): void {
+    const at = this.workers.indexOf(worker);
+    if (at < 0 || this.closing) return;
+    this.workers.splice(at, 1);
+    this.deaths.push(reason);
+    for (const [seq, pending] of this.inFlight) {
+      if (pending.worker !== worker) continue;
+      this.inFlight.delete(seq);
+      this.parseHere(pending);
     }
+    if (this.replacements < MAX_REPLACEMENTS) {
+      this.replacements++;
+      this.start();
+    }
+    this.dispatch();
+  }
+
+  private parseHere(task: Task & { shared?: SharedArrayBuffer | undefined }): void {
+    parseJob(task.job).then(
+      (batch) => {
+        if (task.shared) this.buffers.give(task.shared);
+        task.resolve(batch);
+      },
+      (err: unknown) => task.reject(err instanceof Error ? err : new InternalError(String(err))),
+    );
   }
 
   get size(): number {
@@ -90,17 +135,23 @@ export class ParsePool {
           least = jobs;
         }
       }
-      if (!worker) return;
+      if (!worker) {
+        // No worker left: the main thread parses what waits.
+        if (this.workers.length === 0) for (const task of this.waiting.splice(0)) this.parseHere(task);
+        return;
+      }
       const task = this.waiting.shift() as (typeof this.waiting)[number];
       const memory = task.job.bytes.buffer;
       const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
       const seq = ++this.seq;
-      this.inFlight.set(seq, { worker, resolve: task.resolve, reject: task.reject, shared });
-      worker.postMessage({ ...task.job, seq }, shared ? [] : [memory as ArrayBuffer]);
+      this.inFlight.set(seq, { ...task, worker, shared });
+      // Copied, not moved: the main thread keeps the bytes to parse them again if the worker dies.
+      worker.postMessage({ ...task.job, seq });
     }
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
