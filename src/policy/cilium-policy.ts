@@ -77,7 +77,7 @@ export function translateCiliumPolicy(value: Obj): TranslatedPolicy {
   }
   const raw = {
     kind: "NetworkPolicy",
-    metadata: { name: metadata.name, namespace },
+    metadata: { name: metadata.name, namespace, labels: metadata.labels },
     spec: {
       podSelector: selector.pods ?? {},
       policyTypes,
