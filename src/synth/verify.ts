@@ -7,7 +7,7 @@ import { parseCidr } from "../policy/ip-range.js";
 import type { NetworkPolicy } from "../policy/types.js";
 import { parseNetworkPolicy } from "../policy/validate.js";
 import { judgeConnection } from "../policy/verdict.js";
-import { hostCidr, METADATA_IPV4 } from "./cidr.js";
+import { hostCidr, isIp, isMetadataIp, METADATA_IPV4 } from "./cidr.js";
 import { PURPOSE_LABEL } from "./manifests.js";
 
 /**
@@ -25,11 +25,19 @@ export interface NetworkPolicyObject {
 }
 
 /** Why an observed connection may stay denied; anything else fails the proof. */
-export type DeniedReason = "metadata-address" | "no-address" | "no-ports" | "below-min-flows" | "unselectable";
+export type DeniedReason =
+  | "metadata-address"
+  | "no-address"
+  | "invalid-value"
+  | "no-ports"
+  | "below-min-flows"
+  | "unselectable";
 
 export const DENIED_REASONS: Record<DeniedReason, string> = {
-  "metadata-address": `the cloud metadata address ${METADATA_IPV4} (pass --allow-metadata to allow it)`,
+  "metadata-address": `a cloud metadata address (${METADATA_IPV4}, fd00:ec2::254, any spelling; pass --allow-metadata to allow it)`,
   "no-address": "a peer with no address: no NetworkPolicy peer can name it",
+  "invalid-value":
+    "an address or port that is not valid (a store written before ingest checked every value: ingest the source again into a new store)",
   "no-ports": "a protocol without ports (ICMP and the like): NetworkPolicy rules name TCP, UDP and SCTP",
   "below-min-flows": "fewer flows than --min-flows",
   unselectable: "a workload with no stable labels: no selector picks exactly its pods",
@@ -106,8 +114,10 @@ function sidesOf(r: EdgeResult): DeniedConnection["sides"] {
 function reasonFor(edge: ObservedEdge, context: ProofContext): DeniedReason | undefined {
   const peers = [edge.src, edge.dst];
   if (peers.some((p) => p.kind === "unknown")) return "no-address";
-  if (!context.allowMetadata && peers.some((p) => p.kind === "ip" && p.ip === METADATA_IPV4)) return "metadata-address";
+  if (peers.some((p) => p.kind === "ip" && !isIp(p.ip))) return "invalid-value";
+  if (!context.allowMetadata && peers.some((p) => p.kind === "ip" && isMetadataIp(p.ip))) return "metadata-address";
   if (!["TCP", "UDP", "SCTP"].includes(edge.protocol)) return "no-ports";
+  if (!Number.isInteger(edge.port) || edge.port < 1 || edge.port > 65535) return "invalid-value";
   if (edge.flows < context.minFlows) return "below-min-flows";
   if (peers.some((p) => p.kind === "workload" && context.unselectable.has(p.id))) return "unselectable";
   return undefined;
