@@ -14,6 +14,7 @@ import {
 import { isDns1123Label } from "../model/k8s-names.js";
 import { openStore } from "../store/db.js";
 import { readGraphInput } from "../store/read-graph.js";
+import { parseTimeMs } from "./time-flags.js";
 
 /** Flags shared by `graph` and `generate`: which part of the store, which catalog. */
 export interface GraphScopeOptions {
@@ -67,27 +68,10 @@ export function toScope(o: GraphScopeOptions): Scope {
     excludeNamespaces: excluded.sort(),
     minFlows: o.minFlows,
   };
-  if (o.since !== undefined) scope.since = parseTime(o.since, "--since", o.now);
-  if (o.until !== undefined) scope.until = parseTime(o.until, "--until", o.now);
+  if (o.since !== undefined) scope.since = parseTimeMs("--since", o.since, o.now);
+  if (o.until !== undefined) scope.until = parseTimeMs("--until", o.until, o.now);
   if (scope.since !== undefined && scope.until !== undefined && scope.since > scope.until) {
     throw new UsageError("--since is after --until", "swap them, or widen the window");
   }
   return scope;
-}
-
-const RELATIVE = /^(\d+)(m|h|d)$/;
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** ISO 8601 (`2026-01-02T03:04:05Z`, `2026-01-02`) or a duration before now (`30m`, `24h`, `7d`). */
-export function parseTime(value: string, flag: string, now: number): number {
-  const rel = RELATIVE.exec(value);
-  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2] as string] as number);
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  throw new UsageError(
-    `${flag} ${JSON.stringify(value)} is not a time`,
-    `use ISO 8601 (2026-01-02T03:04:05Z) or a duration before now (30m, 24h, 7d)`,
-  );
 }

@@ -8,6 +8,7 @@ import { type HubbleSource, readHubbleFlows } from "../../verify/read-hubble.js"
 import { waveFilesFromGit } from "../../verify/wave-from-git.js";
 import { readWavePolicies, type WavePolicy } from "../../verify/wave-policies.js";
 import { type Output, writeLine } from "../output.js";
+import { parseTimeMs } from "../time-flags.js";
 
 export interface VerifyOptions {
   inputs: string[];
@@ -22,23 +23,6 @@ export interface VerifyOptions {
   env: NodeJS.ProcessEnv;
   /** Read from Hubble Relay instead of files. */
   hubble: HubbleSource | undefined;
-}
-
-const DURATION = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** --since: an ISO 8601 time, or a duration before now (`30m`, `2h`, `1d`). */
-export function parseSince(value: string, now: number): number {
-  const d = DURATION.exec(value);
-  if (d) return now - Number(d[1]) * UNIT_MS[d[2]!]!;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(t)) {
-    throw new UsageError(
-      `--since ${value} is not a time`,
-      "give the time the wave was applied, e.g. 2026-11-26T14:00:00Z, or a duration such as 30m or 2h",
-    );
-  }
-  return t;
 }
 
 function readPolicyPaths(paths: readonly string[]): Array<{ path: string; text: string }> {
@@ -84,7 +68,7 @@ function describe(f: VerifyFinding, withPolicies: boolean): string[] {
 export async function verify(options: VerifyOptions, out: Output): Promise<void> {
   if (options.policies && options.wave)
     throw new UsageError("--policies and --wave both name the wave's policies", "give one of them");
-  const since = parseSince(options.since, options.now);
+  const since = parseTimeMs("--since", options.since, options.now);
   let policies: WavePolicy[] = [];
   if (options.policies) policies = readWavePolicies(readPolicyPaths(options.policies));
   if (options.wave)
