@@ -16,8 +16,8 @@ flowpol stats --db "$DB"
 echo
 echo "== the dependency graph"
 flowpol graph --db "$DB"
-flowpol graph --db "$DB" --format html --out "$OUT/graph.html"
-flowpol graph --db "$DB" --format mermaid --out "$OUT/graph.mmd"
+flowpol graph --db "$DB" -o html --out "$OUT/graph.html"
+flowpol graph --db "$DB" -o mermaid --out "$OUT/graph.mmd"
 echo
 echo "== least-privilege NetworkPolicies, with the proof"
 flowpol generate --db "$DB" --out "$OUT/policies"
@@ -25,15 +25,15 @@ flowpol generate --db "$DB" --out "$OUT/policies-cilium" --flavor cilium >/dev/n
 flowpol generate --db "$DB" --out "$OUT/policies-calico-staged" --flavor calico-staged >/dev/null 2>&1
 echo
 echo "== the discovery report (Markdown with a Mermaid graph, and a self-contained HTML page)"
-flowpol report --db "$DB" -o "$OUT/REPORT.md"
-flowpol report --db "$DB" --format html -o "$OUT/report.html"
+flowpol report --db "$DB" --out "$OUT/REPORT.md"
+flowpol report --db "$DB" -o html --out "$OUT/report.html"
 echo "wrote $OUT/REPORT.md and $OUT/report.html"
 echo
 echo "== the staged rollout into a GitOps repository (a fresh local one here)"
 rm -rf "$OUT/gitops"
 git init --quiet -b main "$OUT/gitops"
 git -C "$OUT/gitops" -c user.name=demo -c user.email=demo@example.com commit --quiet --allow-empty -m "empty GitOps repository"
-flowpol rollout --db "$DB" --repo "$OUT/gitops" > "$OUT/PULL_REQUEST.md"
+flowpol rollout --db "$DB" --repo "$OUT/gitops" --out "$OUT/PULL_REQUEST.md"
 echo
 echo "Results in $OUT/:"
 echo "  $OUT/flowpol.db                 the store (flowpol stats --db $OUT/flowpol.db)"

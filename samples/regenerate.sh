@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flowpol() { node dist/cli/main.js "$@"; }
-flowpol simulate --flows 6000 -o samples/online-boutique/hubble.jsonl.gz
-flowpol simulate --format calico --flows 3000 -o samples/online-boutique/calico-flows.log.gz
-flowpol simulate --format goldmane --flows 3000 -o samples/online-boutique/goldmane.jsonl.gz
+flowpol simulate --flows 6000 --out samples/online-boutique/hubble.jsonl.gz
+flowpol simulate --format calico --flows 3000 --out samples/online-boutique/calico-flows.log.gz
+flowpol simulate --format goldmane --flows 3000 --out samples/online-boutique/goldmane.jsonl.gz

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 
 /** Writes a file whole or not at all: a temporary file in the same folder, then a rename. */
-export function writeFileAtomic(path: string, text: string, flag = "-o"): void {
+export function writeFileAtomic(path: string, text: string, flag = "--out"): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, text);

@@ -1,4 +1,14 @@
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InternalError, UsageError } from "../errors.js";
 
@@ -13,11 +23,14 @@ export function writeTree(
 ): { written: number; removed: string[] } {
   const root = resolve(outDir);
   try {
-    mkdirSync(root, { recursive: true });
+    makeDirs(root);
   } catch (err) {
-    throw new UsageError(`cannot create the output folder ${outDir}: ${(err as Error).message}`, "check --out", {
-      cause: err,
-    });
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(
+      `cannot create the output folder ${outDir}: ${why}`,
+      "point --out at a folder you can write (its parent must exist or be creatable)",
+      { cause: err },
+    );
   }
   if (!statSync(root).isDirectory()) throw new UsageError(`${outDir} is not a folder`, "point --out at a folder");
   const targets = files.map((f) => {
@@ -32,7 +45,7 @@ export function writeTree(
   const keep = new Set(targets.map((t) => t.target));
   let written = 0;
   for (const t of targets) {
-    mkdirSync(dirname(t.target), { recursive: true });
+    makeDirs(dirname(t.target));
     let same = false;
     try {
       same = readFileSync(t.target, "utf8") === t.content;
@@ -64,6 +77,22 @@ export function writeTree(
     }
   }
   return { written, removed: removed.sort() };
+}
+
+/**
+ * `mkdir -p`, one folder at a time from the deepest one that exists. Node's own recursive mkdir
+ * never returns where the kernel answers ENOENT for a parent that exists (`/proc/x`): this fails.
+ */
+export function makeDirs(path: string): void {
+  const missing: string[] = [];
+  let current = resolve(path);
+  while (!existsSync(current)) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const dir of missing) mkdirSync(dir);
 }
 
 /**

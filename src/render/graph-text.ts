@@ -50,9 +50,14 @@ export function graphJson(g: DependencyGraph): string {
       warnings: g.warnings,
       belowMinFlows: g.belowMinFlows,
     },
-    null,
+    isoTimes,
     2,
   )}\n`;
+}
+
+/** Times are ISO 8601 in every JSON flowpol prints: `first` and `last` are epoch milliseconds in the graph. */
+function isoTimes(key: string, value: unknown): unknown {
+  return (key === "first" || key === "last") && typeof value === "number" ? new Date(value).toISOString() : value;
 }
 
 function nodeGroup(n: GraphNode): string {

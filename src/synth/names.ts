@@ -2,11 +2,22 @@ import { createHash } from "node:crypto";
 
 /**
  * Policy names: valid DNS-1123 labels of at most 63 characters, unique per namespace. A name
- * that is too long is cut and ends with an 8-character hash of the full name, so two long names
- * never collide by truncation.
+ * that is too long is cut and gets an 8-character hash of the full name, so two long names
+ * never collide by truncation; the direction suffix (`-egress`, `-ingress`) stays at the end.
+ * Kubernetes would take 253 characters for a NetworkPolicy; 63 keeps a name usable as a label
+ * value too (docs/design.md, "Policy names").
  */
 export const MAX_NAME = 63;
 const HASH_LENGTH = 8;
+const KEPT_SUFFIX = /-(egress|ingress)$/;
+
+/** `base` cut to fit `-hash` (and its direction suffix) in MAX_NAME. */
+function cutWithHash(base: string, hash: string): string {
+  const suffix = KEPT_SUFFIX.exec(base)?.[0] ?? "";
+  const stem = base.slice(0, base.length - suffix.length);
+  const room = MAX_NAME - hash.length - 1 - suffix.length;
+  return `${stem.slice(0, room).replace(/-+$/, "")}-${hash}${suffix}`;
+}
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -19,8 +30,7 @@ export function toDnsLabel(raw: string): string {
     .replace(/^-+|-+$/g, "");
   const base = cleaned || "policy";
   if (base.length <= MAX_NAME) return base;
-  const hash = shortHash(raw);
-  return `${base.slice(0, MAX_NAME - HASH_LENGTH - 1).replace(/-+$/, "")}-${hash}`;
+  return cutWithHash(base, shortHash(raw));
 }
 
 export function shortHash(text: string): string {
@@ -34,8 +44,8 @@ export class NameAllocator {
   allocate(wanted: string, identity: string): string {
     let name = toDnsLabel(wanted);
     if (this.used.has(name)) {
-      const suffix = `-${shortHash(identity)}`;
-      name = `${name.slice(0, MAX_NAME - suffix.length).replace(/-+$/, "")}${suffix}`;
+      const hash = shortHash(identity);
+      name = name.length + hash.length + 1 <= MAX_NAME ? `${name}-${hash}` : cutWithHash(name, hash);
     }
     for (let i = 2; this.used.has(name); i++) name = toDnsLabel(`${wanted}-${i}`);
     this.used.add(name);

@@ -24,7 +24,7 @@ function ingest(...args: string[]) {
 }
 
 function stats(): Record<string, unknown> {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }

@@ -31,10 +31,10 @@ describe("a reader that closes the pipe early", () => {
     writeFileSync(file, `${lines.join("\n")}\n`);
     const db = join(tmp.dir, "flows.db");
 
-    const ingest = await runWithClosedStdout(["ingest", "--json", "--db", db, file]);
+    const ingest = await runWithClosedStdout(["ingest", "-o", "json", "--db", db, file]);
     expect(ingest.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
     expect(ingest.code).toBe(0);
-    const stats = runCli(["stats", "--json", "--db", db]);
+    const stats = runCli(["stats", "-o", "json", "--db", db]);
     expect(JSON.parse(stats.stdout).flows).toBe(lines.length);
 
     const closed = await runWithClosedStdout(["stats", "--db", db]);

@@ -19,7 +19,7 @@ const tmp = tempDir("flowpol-grpc-");
 let fileStore: Record<string, string[]>;
 
 function statsOf(db: string) {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { flows: number; lostEvents: number; gaps: number; unavailableNodes: string[] };
 }

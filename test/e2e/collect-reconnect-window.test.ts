@@ -53,7 +53,7 @@ describe("a reconnect of collect hubble", () => {
     );
     try {
       const db = join(tmp.dir, "window.db");
-      const p = spawnCli(["collect", "hubble", "--server", `127.0.0.1:${port}`, "--db", db, "--json"]);
+      const p = spawnCli(["collect", "hubble", "--server", `127.0.0.1:${port}`, "--db", db, "-o", "json"]);
       expect(await p.exited, p.stderr()).toBe(0);
       expect(requests.length).toBe(2);
       const since = requests[1]?.since;
@@ -63,7 +63,7 @@ describe("a reconnect of collect hubble", () => {
       const summary = JSON.parse(p.stdout());
       expect(summary.flows).toBe(3);
       expect(summary.duplicates).toBe(2);
-      const stats = JSON.parse(runCli(["stats", "--json", "--db", db]).stdout);
+      const stats = JSON.parse(runCli(["stats", "-o", "json", "--db", db]).stdout);
       expect(stats.flows).toBe(3);
     } finally {
       server.forceShutdown();

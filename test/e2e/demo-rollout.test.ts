@@ -25,7 +25,7 @@ function deniedAt(commit: string): Set<string> {
   rmSync(join(dir, "policies"), { recursive: true, force: true });
   const archive = execFileSync("git", ["-C", join(out, "gitops"), "archive", commit, "policies"]);
   execFileSync("tar", ["-x", "-C", dir], { input: archive });
-  const r = runCli(["diff", "--db", join(out, "flowpol.db"), "--policies", join(dir, "policies"), "--format", "json"]);
+  const r = runCli(["diff", "--db", join(out, "flowpol.db"), "--policies", join(dir, "policies"), "-o", "json"]);
   expect(r.code, r.stderr).toBe(0);
   const edges = (JSON.parse(r.stdout) as DiffJson).edges;
   return new Set(

@@ -106,7 +106,7 @@ beforeAll(() => {
   policies = join(tmp.dir, "policies");
   writeFileSync(join(tmp.dir, "policies.yaml"), POLICIES);
   policies = join(tmp.dir, "policies.yaml");
-  const r = runCli(["diff", "--db", db, "--policies", policies, "--format", "json"]);
+  const r = runCli(["diff", "--db", db, "--policies", policies, "-o", "json"]);
   expect(r.code, r.stderr).toBe(0);
   jsonReport = JSON.parse(r.stdout);
 });
@@ -221,7 +221,7 @@ describe("flowpol diff", () => {
   });
 
   it("fails the CI gate with exit 3 on denied flows, after printing the report", () => {
-    const r = runCli(["diff", "--db", db, "--policies", policies, "--fail-on", "denied", "--format", "markdown"]);
+    const r = runCli(["diff", "--db", db, "--policies", policies, "--fail-on", "denied", "-o", "markdown"]);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("## Observed traffic against declared NetworkPolicies");
     expect(r.stderr).toMatch(/error: \d+ observed edges \(\d+ flows\) would be denied/);
@@ -258,7 +258,7 @@ describe("flowpol diff", () => {
     } else {
       expect(r.stdout).toMatch(/shop\/redis ingress\[0\]\s+\S+labelled\.yaml:\d+\s+0\s+0\s+UNUSED/);
     }
-    const json = JSON.parse(runCli(["diff", "--db", db, "--policies", file, "--format", "json"]).stdout) as {
+    const json = JSON.parse(runCli(["diff", "--db", db, "--policies", file, "-o", "json"]).stdout) as {
       rules: Array<{ policy: string; exception: string | null }>;
     };
     expect(json.rules.find((x) => x.policy === "redis")?.exception).toBe(code === 0 ? "dns" : null);
@@ -267,7 +267,7 @@ describe("flowpol diff", () => {
   it("reads `kubectl get networkpolicies -A -o yaml` (a List) from stdin with the same result", () => {
     const items = parseAllDocuments(POLICIES).map((d) => d.toJS());
     const list = stringify({ apiVersion: "v1", kind: "List", items });
-    const fromStdin = runCli(["diff", "--db", db, "--policies", "-", "--format", "json"], { input: list });
+    const fromStdin = runCli(["diff", "--db", db, "--policies", "-", "-o", "json"], { input: list });
     expect(fromStdin.code, fromStdin.stderr).toBe(0);
     expect(fromStdin.stdout).toContain('"file": "<stdin>:');
     // The same verdicts and rules; only the file the rules came from differs (<stdin>).
@@ -289,9 +289,9 @@ describe("flowpol diff", () => {
     ],
     [
       "an unknown format is a usage error",
-      ["--policies", "GOOD", "--format", "xml"],
+      ["--policies", "GOOD", "-o", "xml"],
       2,
-      /--format xml is not a format/,
+      /-o "xml" is not an output format of this command/,
     ],
     [
       "an unknown check is a usage error",

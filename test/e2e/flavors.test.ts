@@ -36,7 +36,7 @@ interface DiffJson {
 }
 
 function verdicts(db: string, policies: string): { totals: DiffJson["totals"]; edges: string[] } {
-  const r = runCli(["diff", "--db", db, "--policies", policies, "--format", "json"]);
+  const r = runCli(["diff", "--db", db, "--policies", policies, "-o", "json"]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   const d = JSON.parse(r.stdout) as DiffJson;

@@ -90,7 +90,7 @@ describe("flowpol generate", () => {
   it("on the real Hubble captures: allows Prometheus's scrape of NodeLocal DNS (a pod recorded without labels does not hide its workload's)", () => {
     const out = join(tmp.dir, "captures");
     expect(runCli(["generate", "--db", hubbleDb, "--out", out]).code).toBe(0);
-    const diff = runCli(["diff", "--db", hubbleDb, "--policies", out, "--format", "json"]);
+    const diff = runCli(["diff", "--db", hubbleDb, "--policies", out, "-o", "json"]);
     const edges = (
       JSON.parse(diff.stdout) as { edges: Array<{ source: string; destination: string; port: number; status: string }> }
     ).edges;
@@ -173,7 +173,7 @@ describe("flowpol generate", () => {
     ["a prefix of 0 without the flag", ["--cidr-prefix", "0"], 2, /every address/],
     ["a prefix over 32", ["--cidr-prefix", "33"], 2, /0-32/],
     ["a bad node CIDR", ["--node-cidr", "10.0.0.0"], 2, /is not a CIDR/],
-    ["a bad time", ["--since", "yesterday"], 2, /--since "yesterday" is not a time/],
+    ["a bad time", ["--since", "yesterday"], 2, /--since "yesterday" is neither a duration nor an ISO 8601 time/],
     ["since after until", ["--since", "2026-02-01", "--until", "2026-01-01"], 2, /--since is after --until/],
     ["a bad namespace", ["--namespace", "Shop!"], 2, /is not a namespace name/],
     ["a namespace with no workloads", ["--namespace", "nothing-here"], 2, /no namespace in scope/],
@@ -212,14 +212,14 @@ describe("flowpol generate", () => {
 
 describe("flowpol graph", () => {
   it.each([["table"], ["json"], ["dot"], ["mermaid"]])("prints the %s format as the golden file", (format) => {
-    const r = runCli(["graph", "--db", shopDb, "--format", format]);
+    const r = runCli(["graph", "--db", shopDb, "-o", format]);
     expect(r.code, r.stderr).toBe(0);
     expectGolden(r.stdout, join(REPO_ROOT, `test/golden/graph/shop.${format === "table" ? "txt" : format}`));
   });
 
   it("writes one self-contained HTML page that fetches nothing", () => {
     const file = join(tmp.dir, "graph.html");
-    const r = runCli(["graph", "--db", boutiqueDb, "--format", "html", "--out", file]);
+    const r = runCli(["graph", "--db", boutiqueDb, "-o", "html", "--out", file]);
     expect(r.code, r.stderr).toBe(0);
     const html = readFileSync(file, "utf8");
     expect(html).toMatch(/^<!doctype html>/);
@@ -230,8 +230,8 @@ describe("flowpol graph", () => {
 
   it("renders in headless Chromium with every node and connection, without any network request", async () => {
     const file = join(tmp.dir, "chromium.html");
-    expect(runCli(["graph", "--db", boutiqueDb, "--format", "html", "--out", file]).code).toBe(0);
-    const json = JSON.parse(runCli(["graph", "--db", boutiqueDb, "--format", "json"]).stdout) as {
+    expect(runCli(["graph", "--db", boutiqueDb, "-o", "html", "--out", file]).code).toBe(0);
+    const json = JSON.parse(runCli(["graph", "--db", boutiqueDb, "-o", "json"]).stdout) as {
       nodes: unknown[];
       allowed: unknown[];
       denied: unknown[];
@@ -259,7 +259,7 @@ describe("flowpol graph", () => {
   });
 
   it("rejects an unknown format", () => {
-    const r = runCli(["graph", "--db", shopDb, "--format", "png"]);
+    const r = runCli(["graph", "--db", shopDb, "-o", "png"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("table, json, dot, mermaid, html");
   });

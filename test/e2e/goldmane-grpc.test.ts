@@ -323,7 +323,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       expect(stored.every((e) => e.first >= since - 60_000)).toBe(true);
       expect(stored.length).toBeLessThanOrEqual(recent.length);
       // The full history read by List: an edge is in a 30-minute window when the file's is.
-      const graphArgs = (d: string) => ["graph", "--db", d, "--since", "30m", "--format", "json"];
+      const graphArgs = (d: string) => ["graph", "--db", d, "--since", "30m", "-o", "json"];
       const listDb = join(dir, "since-full.db");
       await collect(server.port, listDb);
       expect(runCli(graphArgs(listDb)).stdout).toEqual(runCli(graphArgs(fileDb)).stdout);

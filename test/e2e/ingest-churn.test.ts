@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), "flowpol-churn-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function stats(db: string): Record<string, unknown> {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
 }

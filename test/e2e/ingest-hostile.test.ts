@@ -20,7 +20,7 @@ beforeEach(() => {
 afterEach(() => cleanup());
 
 function stats(): Record<string, unknown> {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }

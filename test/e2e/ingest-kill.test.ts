@@ -30,7 +30,7 @@ function bytesDone(db: string): number {
 describe("an ingest killed part way", () => {
   it("leaves a consistent store that a re-run completes without double counting", async () => {
     const file = join(dir, "flows.jsonl");
-    expect(runCli(["simulate", "--flows", "30000", "-o", file]).code).toBe(0);
+    expect(runCli(["simulate", "--flows", "30000", "--out", file]).code).toBe(0);
     const db = join(dir, "killed.db");
 
     const child = spawn(process.execPath, [CLI, "ingest", "--db", db, "--workers", "1", file], { stdio: "ignore" });
@@ -50,7 +50,7 @@ describe("an ingest killed part way", () => {
     const fresh = join(dir, "fresh.db");
     expect(runCli(["ingest", "--db", fresh, file]).code).toBe(0);
     expect(readEdges(db)).toEqual(readEdges(fresh));
-    const flows = (path: string) => JSON.parse(runCli(["stats", "--json", "--db", path]).stdout).flows;
+    const flows = (path: string) => JSON.parse(runCli(["stats", "-o", "json", "--db", path]).stdout).flows;
     expect(flows(db)).toBe(flows(fresh));
   });
 });

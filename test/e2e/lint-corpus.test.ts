@@ -104,7 +104,7 @@ function assemble(caseName: string | undefined, withWorkloads: boolean): string 
 }
 
 async function lintRows(dir: string, args: string[] = []): Promise<{ rows: Row[]; stderr: string }> {
-  const r = await runInProcess(["lint", dir, "--format", "json", "--fail-on", "never", ...args]);
+  const r = await runInProcess(["lint", dir, "-o", "json", "--fail-on", "never", ...args]);
   expect(r.code, r.stderr).toBe(0);
   return { rows: JSON.parse(r.stdout) as Row[], stderr: r.stderr };
 }

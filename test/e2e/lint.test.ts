@@ -95,7 +95,7 @@ beforeAll(async () => {
   tmp = tempDir();
   file = join(tmp.dir, "shop.yaml");
   writeFileSync(file, MANIFEST);
-  const r = await runInProcess(["lint", file, "--format", "json", "--fail-on", "never"]);
+  const r = await runInProcess(["lint", file, "-o", "json", "--fail-on", "never"]);
   expect(r.code, r.stderr).toBe(0);
   report = JSON.parse(r.stdout);
 });
@@ -129,7 +129,7 @@ describe("flowpol lint", () => {
     const r = await runInProcess([
       "lint",
       file,
-      "--format",
+      "-o",
       "json",
       "--fail-on",
       "never",
@@ -160,7 +160,7 @@ describe("flowpol lint", () => {
     mkdirSync(dir);
     writeFileSync(join(dir, "a.yaml"), MANIFEST);
     writeFileSync(join(dir, "b.yaml"), MANIFEST.split("---\n").slice(3).join("---\n"));
-    const r = await runInProcess(["lint", dir, "--format", "json", "--fail-on", "never"]);
+    const r = await runInProcess(["lint", dir, "-o", "json", "--fail-on", "never"]);
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as typeof report;
     expect(rows.filter((f) => f.id === "NP015-duplicate-name").map((f) => f.location.replace(`${dir}/`, ""))).toEqual([

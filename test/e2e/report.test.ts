@@ -34,7 +34,7 @@ afterAll(() => tmp.cleanup());
 /** Endpoints with at least one allowed flow: the nodes the graph must draw. */
 /** The nodes of `flowpol graph` (every namespace) with an allowed connection: the report draws that graph. */
 function expectedNodeCount(): number {
-  const r = runCli(["graph", "--db", db, "--format", "json", "--exclude-namespace", ""]);
+  const r = runCli(["graph", "--db", db, "-o", "json", "--exclude-namespace", ""]);
   const graph = JSON.parse(r.stdout) as { allowed: Array<{ from: string; to: string }> };
   return new Set(graph.allowed.flatMap((e) => [e.from, e.to])).size;
 }
@@ -136,7 +136,7 @@ describe("flowpol report --policies", () => {
 describe("flowpol report (html) in headless Chromium", () => {
   it("draws the graph with one node per endpoint, no console errors and no network", async () => {
     const out = join(tmp.dir, "report.html");
-    const r = runCli(["report", "--db", db, "--format", "html", "-o", out]);
+    const r = runCli(["report", "--db", db, "-o", "html", "--out", out]);
     expect(r.code, r.stderr).toBe(0);
     const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     try {
@@ -173,7 +173,7 @@ describe("flowpol report (html) in headless Chromium", () => {
 
   it("escapes names so that no flow data becomes markup", () => {
     const out = join(tmp.dir, "escaped.html");
-    expect(runCli(["report", "--db", db, "--format", "html", "-o", out]).code).toBe(0);
+    expect(runCli(["report", "--db", db, "-o", "html", "--out", out]).code).toBe(0);
     const html = readFileSync(out, "utf8");
     const data = html.slice(
       html.indexOf('id="graph-data">'),
@@ -186,7 +186,7 @@ describe("flowpol report (html) in headless Chromium", () => {
 
 describe("flowpol report refuses bad input", () => {
   it.each([
-    ["an unknown --format", ["--format", "pdf"], 2, /--format pdf is not a report format/],
+    ["an unknown -o", ["-o", "pdf"], 2, /-o "pdf" is not an output format of this command/],
     [
       "a store that does not exist",
       ["--db", "/nonexistent/flowpol.db"],
@@ -205,9 +205,9 @@ describe("flowpol report refuses bad input", () => {
     expect(r.code).toBe(code);
   });
 
-  it("leaves no partial file when -o cannot be written", () => {
+  it("leaves no partial file when --out cannot be written", () => {
     const folder = join(tmp.dir, "missing");
-    const r = runCli(["report", "--db", db, "-o", join(folder, "r.md")]);
+    const r = runCli(["report", "--db", db, "--out", join(folder, "r.md")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("cannot write");
     expect(existsSync(folder)).toBe(false);

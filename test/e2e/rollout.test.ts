@@ -29,7 +29,9 @@ beforeEach(() => {
 afterEach(() => tmp.cleanup());
 
 function rollout(...args: string[]) {
-  return runCli(["rollout", "--repo", repo, "--from", from, "--no-db", ...args], { env: { FLOWPOL_DB: "" } });
+  return runCli(["rollout", "--repo", repo, "--from", from, "--no-db", "-o", "markdown", ...args], {
+    env: { FLOWPOL_DB: "" },
+  });
 }
 
 function subjects(ref = BRANCH, base = "main"): string[] {
@@ -188,6 +190,28 @@ describe("flowpol rollout", () => {
   it("pushes nothing without --push", () => {
     expect(rollout().code).toBe(0);
     expect(git(remote, "for-each-ref", "--format=%(refname)")).toBe("refs/heads/main");
+  });
+
+  it("prints a short summary by default, and writes the pull request text to --out", () => {
+    const file = join(tmp.dir, "PR.md");
+    const r = runCli(["rollout", "--repo", repo, "--from", from, "--no-db", "--out", file], {
+      env: { FLOWPOL_DB: "" },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`created ${BRANCH} from main: 6 commit(s)`);
+    expect(r.stdout).toContain(`pull request text: ${BRANCH}:policies/PULL_REQUEST.md and in ${file}`);
+    expect(r.stdout.split("\n").length).toBeLessThan(12);
+    expect(r.stdout).not.toContain("## Waves");
+    expect(readFileSync(file, "utf8").trimEnd()).toBe(show("policies/PULL_REQUEST.md"));
+  });
+
+  it("-o json gives the branch and its commits", () => {
+    const r = runCli(["rollout", "--repo", repo, "--from", from, "--no-db", "-o", "json"], { env: { FLOWPOL_DB: "" } });
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { branch: string; updated: boolean; commits: Array<{ step: string }> };
+    expect(json.branch).toBe(BRANCH);
+    expect(json.updated).toBe(false);
+    expect(json.commits.map((c) => c.step)).toEqual(["1", "2", "3.1", "3.2", "4.1", "4.2"]);
   });
 
   it("opens the pull request with gh when it is signed in (gh is a stub)", () => {
@@ -371,7 +395,7 @@ describe("flowpol rollout from the store", () => {
       "apps/shop/netpol.yaml":
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: legacy-allow-9999\n  namespace: online-boutique\nspec:\n  podSelector: {}\n  ingress:\n    - ports:\n        - port: 9999\n",
     });
-    const r = runCli(["rollout", "--repo", gitops, "--db", db]);
+    const r = runCli(["rollout", "--repo", gitops, "--db", db, "-o", "markdown"]);
     expect(r.code, r.stderr).toBe(0);
     expect(git(gitops, "show", `${BRANCH}:policies/REPORT.md`)).toContain("# flowpol discovery report");
     expect(git(gitops, "ls-tree", "--name-only", BRANCH, "policies/online-boutique/")).toContain(
@@ -394,7 +418,7 @@ describe("flowpol rollout from the store", () => {
       "| online-boutique | NetworkPolicy `allow-ingress-from-prometheus` | Ingress | shared service prometheus: Prometheus-style metrics scraper |",
     );
     expect(r.stdout).toContain("```mermaid\nflowchart LR");
-    const again = runCli(["rollout", "--repo", gitops, "--db", db]);
+    const again = runCli(["rollout", "--repo", gitops, "--db", db, "-o", "markdown"]);
     expect(again.stderr).toContain("is up to date");
   });
 });

@@ -95,7 +95,7 @@ interface DiffEdge {
 
 /** `flowpol diff --format json` of a store against a policy folder: its edges. */
 function judge(db: string, policies: string): DiffEdge[] {
-  const r = runCli(["diff", "--db", db, "--policies", policies, "--format", "json"]);
+  const r = runCli(["diff", "--db", db, "--policies", policies, "-o", "json"]);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { edges: DiffEdge[] }).edges;
 }

@@ -18,7 +18,7 @@ let cleanFlows: number;
 let cleanStore: Record<string, string[]>;
 
 function flows(db: string): number {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout).flows;
 }
@@ -34,7 +34,7 @@ function query<T>(db: string, sql: string): T[] {
 
 beforeAll(() => {
   bigFile = join(tmp.dir, "big.jsonl");
-  expect(runCli(["simulate", "--flows", "60000", "-o", bigFile]).code).toBe(0);
+  expect(runCli(["simulate", "--flows", "60000", "--out", bigFile]).code).toBe(0);
   const db = join(tmp.dir, "clean.db");
   expect(runCli(["ingest", "--db", db, bigFile]).code).toBe(0);
   cleanFlows = flows(db);

@@ -78,7 +78,7 @@ describe("flowpol verify", () => {
   });
 
   it("prints one JSON object with --json", () => {
-    const r = verify("--json");
+    const r = verify("-o", "json");
     const report = JSON.parse(r.stdout) as {
       stopped: number;
       flowsRead: number;
@@ -104,8 +104,8 @@ describe("flowpol verify from Hubble Relay (the replay server on loopback)", () 
   it("reads the flows since the wave began over gRPC and finds the same drops as from the file", async () => {
     const server = await startReplayServer(["--from", FLOWS]);
     try {
-      const grpc = runCli(["verify", "--server", `127.0.0.1:${server.port}`, "--since", SINCE, "--json"]);
-      const file = verify("--json");
+      const grpc = runCli(["verify", "--server", `127.0.0.1:${server.port}`, "--since", SINCE, "-o", "json"]);
+      const file = verify("-o", "json");
       expect(grpc.code, grpc.stderr).toBe(3);
       const a = JSON.parse(grpc.stdout) as { findings: unknown[]; stopped: number };
       const b = JSON.parse(file.stdout) as { findings: unknown[]; stopped: number };
@@ -161,7 +161,12 @@ describe("flowpol verify from Hubble Relay (the replay server on loopback)", () 
 
 describe("flowpol verify refuses bad input", () => {
   it.each([
-    ["a --since that is not a time", ["--since", "yesterday"], 2, /--since yesterday is not a time/],
+    [
+      "a --since that is not a time",
+      ["--since", "yesterday"],
+      2,
+      /--since "yesterday" is neither a duration nor an ISO 8601 time/,
+    ],
     [
       "a wave with no commit",
       ["--since", SINCE, "--wave", "9", "--ref", BRANCH],

@@ -48,7 +48,7 @@ export async function diffJson(db: string, policies: string, failOnDenied = true
     db,
     "--policies",
     policies,
-    "--format",
+    "-o",
     "json",
     ...(failOnDenied ? ["--fail-on", "denied"] : []),
   ]);

@@ -19,7 +19,7 @@ afterAll(() => tmp.cleanup());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function flows(db: string): number {
-  const r = runCli(["stats", "--json", "--db", db]);
+  const r = runCli(["stats", "-o", "json", "--db", db]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout).flows;
 }
@@ -29,7 +29,7 @@ describe.skipIf(!enabled)("store torture", () => {
     "loses nothing and counts nothing twice",
     async () => {
       const file = join(tmp.dir, "flows.jsonl");
-      expect(runCli(["simulate", "--flows", "30000", "-o", file]).code).toBe(0);
+      expect(runCli(["simulate", "--flows", "30000", "--out", file]).code).toBe(0);
       const cleanDb = join(tmp.dir, "clean.db");
       expect(runCli(["ingest", "--db", cleanDb, file]).code).toBe(0);
       const expected = flows(cleanDb);

@@ -20,6 +20,25 @@ describe("policy names", () => {
     expect(a).not.toBe(b);
   });
 
+  it("keeps the direction suffix of a name it cuts", () => {
+    const long = `allow-${"checkout".repeat(6)}-to-${"payment".repeat(4)}-egress`;
+    const name = toDnsLabel(long);
+    expect(long.length).toBeGreaterThan(63);
+    expect(name).toHaveLength(63);
+    expect(name).toMatch(/^allow-checkout[-a-z]*-[0-9a-f]{8}-egress$/);
+    expect(toDnsLabel(`${long.slice(0, -7)}-ingress`)).toMatch(/-[0-9a-f]{8}-ingress$/);
+  });
+
+  it("keeps the suffix when a long repeated name gets its identity's hash", () => {
+    const names = new NameAllocator();
+    const wanted = `allow-web-to-${"d".repeat(40)}-egress`;
+    const first = names.allocate(wanted, "Deployment/web");
+    const second = names.allocate(wanted, "StatefulSet/web");
+    expect(first).toBe(wanted);
+    expect(second).toHaveLength(63);
+    expect(second).toMatch(/-[0-9a-f]{8}-egress$/);
+  });
+
   it("gives a repeated name in one namespace a hash of its identity", () => {
     const names = new NameAllocator();
     const first = names.allocate("allow-web-to-db", "Deployment/web");

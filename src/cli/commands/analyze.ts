@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Command } from "commander";
 import { InputError, UsageError } from "../../errors.js";
 import { analyzerIssues } from "../../policy/analyzer-checks.js";
 import { connectivityList, focus } from "../../policy/connlist.js";
@@ -8,7 +9,60 @@ import type { Topology } from "../../policy/objects.js";
 import { semanticDiff } from "../../policy/semantic-diff.js";
 import { DIFF_FORMATS, type DiffFormat, formatSemanticDiff } from "../../policy/semantic-diff-format.js";
 import { describeProblem, loadTopology } from "../../policy-io/load-topology.js";
+import { collectList } from "../flags.js";
 import { type Output, writeLine } from "../output.js";
+
+/** `flowpol analyze list|diff`: netpol-analyzer's flags, kept as the analyzer spells them. */
+export function define(out: Output): Command {
+  return new Command("analyze")
+    .description("connectivity of Kubernetes manifests, in np-guard netpol-analyzer's formats")
+    .addCommand(defineList(out))
+    .addCommand(defineDiff(out));
+}
+
+function defineList(out: Output): Command {
+  return new Command("list")
+    .description("list the allowed connections between the workloads (and external IP ranges) of a manifest folder")
+    .requiredOption("--dirpath <path>", "a folder (read recursively) or file of manifests, or - for stdin")
+    .option("-o, --output <format>", `output format: ${CONNLIST_FORMATS.join(", ")}`, "txt")
+    .option(
+      "--focusworkload <names>",
+      "only connections of these workloads (name or ns/name, comma-separated)",
+      collectList,
+    )
+    .option("--focus-direction <dir>", "with --focusworkload: only ingress or only egress")
+    .option("--focusworkload-peer <names>", "with --focusworkload: only connections with these peers", collectList)
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      await analyzeList(
+        {
+          dirpath: o.dirpath,
+          output: o.output,
+          focusWorkloads: o.focusworkload ?? [],
+          focusDirection: o.focusDirection,
+          focusPeers: o.focusworkloadPeer ?? [],
+          semantics: o.k8sSemantics ? "kubernetes" : "analyzer",
+          quiet: o.quiet,
+        },
+        out,
+      );
+    });
+}
+
+function defineDiff(out: Output): Command {
+  return new Command("diff")
+    .description("the connectivity change between two manifest folders (added, removed, changed)")
+    .requiredOption("--dir1 <path>", "the reference manifests")
+    .requiredOption("--dir2 <path>", "the changed manifests")
+    .option("-o, --output <format>", `output format: ${DIFF_FORMATS.join(", ")}`, "txt")
+    .option("--k8s-semantics", "Kubernetes semantics instead of the analyzer's (ipBlocks match pod IPs)", false)
+    .option("-q, --quiet", "no warnings on stderr", false)
+    .action(async (o) => {
+      const semantics = o.k8sSemantics ? "kubernetes" : "analyzer";
+      await analyzeDiff({ dir1: o.dir1, dir2: o.dir2, output: o.output, semantics, quiet: o.quiet }, out);
+    });
+}
 
 /**
  * `flowpol analyze list|diff`: the connectivity of a manifest folder, and the connectivity change

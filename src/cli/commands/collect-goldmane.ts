@@ -1,8 +1,78 @@
+import { Command } from "commander";
 import { type CollectSummary, collectGoldmane } from "../../collect/goldmane/collector.js";
 import type { TlsFlags } from "../../collect/goldmane/tls.js";
-import { type Db, openStore } from "../../store/db.js";
+import { UsageError } from "../../errors.js";
+import { type Db, openStore, resolveDbPath } from "../../store/db.js";
+import { collectList } from "../flags.js";
+import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { ProgressLine } from "../progress.js";
+import { durationOption, isoTime, parseTimeMs, timeOption } from "../time-flags.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("goldmane")
+    .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")
+    .addOption(dbOption())
+    .option(
+      "--server <host:port>",
+      "Goldmane's address (after kubectl port-forward -n calico-system svc/goldmane 7443:7443)",
+      "localhost:7443",
+    )
+    .option(
+      "--tls-ca-cert-files <files>",
+      "CA certificate(s) to verify Goldmane (PEM; repeat or comma-separate)",
+      collectList,
+    )
+    .option("--tls-client-cert-file <file>", "client certificate (PEM) signed by the Calico operator's CA")
+    .option("--tls-client-key-file <file>", "the client certificate's private key (PEM)")
+    .option("--tls-server-name <name>", "name to check in Goldmane's certificate (e.g. goldmane)")
+    .option(
+      "--follow",
+      "stream new flows until --duration, Ctrl-C or SIGTERM (reconnects when the server goes away)",
+      false,
+    )
+    .addOption(
+      timeOption(
+        "--since <time>",
+        "read history from this time first (Goldmane keeps about 1h; not used once a cursor is stored)",
+      ),
+    )
+    .addOption(durationOption("--duration <duration>", "with --follow: stop after this long"))
+    .option(
+      "--page-size <n>",
+      "flow records per List page (above the number of flow keys: one page, no re-reads)",
+      parseIntFlag("--page-size", 1),
+      1000,
+    )
+    .addOption(durationOption("--timeout <duration>", "how long to wait for Goldmane to answer", "10s"));
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
+    async (o) => {
+      if (o.duration !== undefined && !o.follow) {
+        throw new UsageError("--duration only applies with --follow", "add --follow, or drop --duration");
+      }
+      const now = Date.now();
+      await collectGoldmaneCommand(
+        {
+          db: resolveDbPath(o.db),
+          server: o.server,
+          tls: {
+            caCertFiles: o.tlsCaCertFiles ?? [],
+            clientCertFile: o.tlsClientCertFile,
+            clientKeyFile: o.tlsClientKeyFile,
+            serverName: o.tlsServerName,
+          },
+          follow: o.follow,
+          ...(o.since !== undefined ? { sinceMs: Math.max(1, now - parseTimeMs("--since", o.since, now)) } : {}),
+          durationMs: o.duration,
+          pageSize: o.pageSize,
+          timeoutMs: o.timeout,
+          json: o.output === "json",
+        },
+        out,
+      );
+    },
+  );
+}
 
 export interface CollectGoldmaneCommandOptions {
   db: string;
@@ -65,7 +135,9 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
     writeLine(out.stderr, "stopped before List was read whole: nothing stored (the next run reads the same range)");
   }
   if (options.json) {
-    writeLine(out.stdout, JSON.stringify(summary, null, 2));
+    const { resumedFrom, ...counts } = summary;
+    const json = { ...counts, ...(resumedFrom !== undefined ? { resumedFrom: isoTime(resumedFrom * 1000) } : {}) };
+    writeLine(out.stdout, JSON.stringify(json, null, 2));
     return;
   }
   const how = summary.mode === "list" ? "listed" : "streamed";

@@ -1,10 +1,90 @@
+import { Command, type OptionValues } from "commander";
 import { type CollectSummary, collectHubble } from "../../collect/hubble/collector.js";
 import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
+import { UsageError } from "../../errors.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { type Db, openStore } from "../../store/db.js";
+import { type Db, openStore, resolveDbPath } from "../../store/db.js";
+import { collectList } from "../flags.js";
+import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { formatDuration, ProgressLine } from "../progress.js";
-import { type FlagTime, formatFlagTime } from "../time-flags.js";
+import { durationOption, type FlagTime, formatFlagTime, parseTimeFlag, timeOption } from "../time-flags.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("hubble")
+    .description("stream flows from Hubble Relay (or a Hubble server) over gRPC into the store")
+    .addOption(dbOption())
+    .option("--server <host:port>", "Hubble Relay address", "localhost:4245")
+    .option("--tls", "use TLS", false)
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
+    .option("--tls-client-cert-file <file>", "client certificate (PEM) for mutual TLS")
+    .option("--tls-client-key-file <file>", "client key (PEM) for mutual TLS")
+    .option("--tls-server-name <name>", "the name the server certificate must carry")
+    .option("--tls-allow-insecure", "do not verify the server certificate (insecure)", false)
+    .addOption(timeOption("--since <time>", "flows since this time"))
+    .addOption(timeOption("--until <time>", "flows until this time"))
+    .option("--last <n>", "the last N flows of the ring buffer", parseIntFlag("--last", 1))
+    .option("-f, --follow", "keep streaming new flows", false)
+    .addOption(durationOption("--duration <duration>", "stop after this long"))
+    .option("--namespace <ns>", "only flows from or to this namespace (repeat or comma-separate)", collectList, [])
+    .addOption(durationOption("--request-timeout <duration>", "how long to wait for the server to answer", "12s"))
+    .addOption(
+      durationOption("--reconnect-timeout <duration>", "give up when the server stays unreachable this long", "5m"),
+    )
+    .option(
+      "--workers <n>",
+      "decode worker threads (default: cores - 1, at most 4; 0 decodes on the main thread)",
+      parseIntFlag("--workers"),
+    );
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
+    async (o) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        await collectHubbleCommand({ ...commandOptions(o, Date.now()), signal: stop.signal }, out);
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    },
+  );
+}
+
+function commandOptions(o: OptionValues, now: number): Omit<CollectHubbleCommandOptions, "signal"> {
+  if (o.last !== undefined && (o.since !== undefined || o.until !== undefined)) {
+    throw new UsageError("--last cannot be combined with --since or --until", "use --last N, or a time window");
+  }
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(o.server)) {
+    throw new UsageError(
+      `--server ${JSON.stringify(o.server)} is not host:port`,
+      "write --server like localhost:4245 or hubble-relay.kube-system.svc:80",
+    );
+  }
+  return {
+    db: resolveDbPath(o.db),
+    server: o.server,
+    tls: {
+      tls: o.tls,
+      caCertFiles: o.tlsCaCertFiles,
+      ...(o.tlsClientCertFile ? { clientCertFile: o.tlsClientCertFile } : {}),
+      ...(o.tlsClientKeyFile ? { clientKeyFile: o.tlsClientKeyFile } : {}),
+      ...(o.tlsServerName ? { serverName: o.tlsServerName } : {}),
+      allowInsecure: o.tlsAllowInsecure,
+    },
+    ...(o.since !== undefined ? { since: parseTimeFlag("--since", o.since, now) } : {}),
+    ...(o.until !== undefined ? { until: parseTimeFlag("--until", o.until, now) } : {}),
+    ...(o.last !== undefined ? { last: o.last } : {}),
+    follow: o.follow,
+    ...(o.duration !== undefined ? { durationMs: o.duration } : {}),
+    namespaces: o.namespace,
+    requestTimeoutMs: o.requestTimeout,
+    reconnectTimeoutMs: o.reconnectTimeout,
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    json: o.output === "json",
+  };
+}
 
 export interface CollectHubbleCommandOptions {
   db: string;
@@ -91,7 +171,14 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) {
-    writeLine(out.stdout, JSON.stringify({ server: options.server, ...summary, seconds }, null, 2));
+    const { resumedFrom, ...counts } = summary;
+    const json = {
+      server: options.server,
+      ...counts,
+      ...(resumedFrom ? { resumedFrom: formatFlagTime(resumedFrom) } : {}),
+      seconds,
+    };
+    writeLine(out.stdout, JSON.stringify(json, null, 2));
     return;
   }
   const parts = [`${summary.flows} flows`, `${summary.replies} replies`];

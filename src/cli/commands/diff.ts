@@ -1,13 +1,35 @@
 import { readFileSync } from "node:fs";
+import { Command } from "commander";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
 import { diffObserved, unusedRules } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { workloadId } from "../../policy/objects.js";
 import type { Pod, RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
-import { openStore } from "../../store/db.js";
+import { openStore, resolveDbPath } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
+import { collectList } from "../flags.js";
+import { addOutputOptions, dbOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("diff")
+    .description(
+      "observed traffic against declared NetworkPolicies: allowed, denied, unprotected; unused rules; coverage",
+    )
+    .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
+    .addOption(dbOption())
+    .option(
+      "--fail-on <checks>",
+      "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
+      collectList,
+      [],
+    );
+  const spec = { formats: DIFF_REPORT_FORMATS, default: "table", legacyFormat: true };
+  return addOutputOptions(cmd, spec, out).action(async (o) => {
+    await diff({ policies: o.policies, db: resolveDbPath(o.db), format: o.output, failOn: o.failOn }, out);
+  });
+}
 
 /**
  * `flowpol diff --policies PATH...`: observed traffic (the store) against declared policies.
@@ -27,7 +49,7 @@ export interface DiffOptions {
 
 export async function diff(options: DiffOptions, out: Output): Promise<void> {
   if (!(DIFF_REPORT_FORMATS as readonly string[]).includes(options.format)) {
-    throw new UsageError(`--format ${options.format} is not a format`, `use one of: ${DIFF_REPORT_FORMATS.join(", ")}`);
+    throw new UsageError(`-o ${options.format} is not a format`, `use one of: ${DIFF_REPORT_FORMATS.join(", ")}`);
   }
   for (const f of options.failOn) {
     if (!(FAIL_ON as readonly string[]).includes(f)) {

@@ -1,11 +1,26 @@
-import { renameSync, writeFileSync } from "node:fs";
+import { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { graphDot, graphHtml, graphJson, graphMermaid, graphTable } from "../../render/index.js";
 import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
+import { addOutputOptions, outFile, outFileOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { addScopeOptions, scopeOf } from "../scope-options.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
 
 export const GRAPH_FORMATS = ["table", "json", "dot", "mermaid", "html"] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
+
+export function define(out: Output): Command {
+  const cmd = addScopeOptions(
+    new Command("graph").description("the service dependency graph: workloads, platform entities, external peers"),
+    "are shown",
+  ).addOption(outFileOption());
+  const spec = { formats: GRAPH_FORMATS, default: "table", hasOut: true, legacyFormat: true };
+  return addOutputOptions(cmd, spec, out).action(async (o) => {
+    const file = outFile(o.out);
+    await graph({ ...scopeOf(o), format: o.output, ...(file !== undefined ? { out: file } : {}) }, out);
+  });
+}
 
 export interface GraphCommandOptions extends GraphScopeOptions {
   format: string;
@@ -24,9 +39,7 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
   ];
   const text = render(g);
   if (options.out) {
-    const tmp = `${options.out}.tmp-${process.pid}`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, options.out);
+    writeFileAtomic(options.out, text);
     writeLine(out.stderr, `wrote ${options.out}`);
   } else out.stdout.write(text);
   for (const w of g.warnings) writeLine(out.stderr, `warning: ${w.message}`);

@@ -1,8 +1,48 @@
+import { Command } from "commander";
 import { type InputResult, ingestInputs } from "../../collect/ingest.js";
 import { InputError, UsageError } from "../../errors.js";
-import { openStore } from "../../store/db.js";
+import { openStore, resolveDbPath } from "../../store/db.js";
+import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { formatBytes, formatDuration, ProgressLine } from "../progress.js";
+import { recordFormatOption } from "../record-format.js";
+import { parseIsoTime } from "../time-flags.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("ingest")
+    .description(
+      "read flow files (Hubble JSON, exporter files, Calico flow logs, Goldmane and Whisker JSON; .gz; - for stdin) into the store",
+    )
+    .argument("<files...>", "flow files, or - for stdin")
+    .addOption(dbOption())
+    .addOption(recordFormatOption())
+    .option("--strict", "stop at the first bad line and store nothing from that input", false)
+    .option(
+      "--default-time <time>",
+      "ISO 8601 time for records that carry no time at all (without it they are bad lines)",
+    )
+    .option(
+      "--workers <n>",
+      "parse worker threads (default: one per 256 MiB of input, at most one per core and 4)",
+      parseIntFlag("--workers"),
+    );
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
+    async (files: string[], o) => {
+      await ingest(
+        {
+          inputs: files,
+          db: resolveDbPath(o.db),
+          format: o.format,
+          strict: o.strict,
+          workers: o.workers,
+          defaultTime: o.defaultTime,
+          json: o.output === "json",
+        },
+        out,
+      );
+    },
+  );
+}
 
 export interface IngestCommandOptions {
   inputs: string[];
@@ -45,23 +85,27 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) writeLine(out.stdout, JSON.stringify(results.map(resultJson), null, 2));
-  else for (const r of results) reportResult(r, out);
+  else for (const r of results) reportResult(r, results.length, out);
   const flows = results.reduce((n, r) => n + r.counts.flows, 0);
   if (!options.json) {
     writeLine(out.stderr, `ingested ${flows} flows from ${results.length} input(s) in ${seconds.toFixed(1)}s`);
   }
   const failedInputs = results.filter((r) => r.outcome === "failed");
   const badLines = results.reduce((n, r) => n + r.counts.bad, 0);
-  if (failedInputs.length > 0 || badLines > 0) {
-    const first = failedInputs[0]?.error;
+  const only = results.length === 1 ? failedInputs[0]?.error : undefined;
+  if (only) throw new InputError(only.message, undefined, only.hint);
+  if (failedInputs.length > 0) {
     throw new InputError(
-      failedInputs.length > 0
-        ? `${failedInputs.length} input(s) failed${first ? `; first: ${first.message}` : ""}`
-        : `${badLines} bad line(s) were skipped; ${storedSummary(flows)} from the other lines`,
+      `${failedInputs.length} of ${results.length} inputs failed (${options.json ? "in the JSON" : "named above"}); ${storedSummary(flows)} from the others`,
       undefined,
-      failedInputs.length > 0
-        ? first?.hint
-        : "fix the lines named above and ingest the file again: lines already stored are not counted twice",
+      "fix or drop the failed inputs and ingest again: what was stored is not counted twice",
+    );
+  }
+  if (badLines > 0) {
+    throw new InputError(
+      `${badLines} bad line(s) were skipped; ${storedSummary(flows)} from the other lines`,
+      undefined,
+      "fix the lines named above and ingest the file again: lines already stored are not counted twice",
     );
   }
 }
@@ -72,19 +116,17 @@ function storedSummary(flows: number): string {
   return `${flows} flow${flows === 1 ? " was" : "s were"} stored`;
 }
 
-/** `--default-time` in ms: an RFC 3339 time only (a duration back from now would not repeat). */
+/** `--default-time` in ms: an absolute time only (a duration back from now would not repeat). */
 function defaultTimeMs(value: string): number {
-  const ms = RFC3339.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) {
+  const t = parseIsoTime(value);
+  if (t === undefined) {
     throw new UsageError(
-      `--default-time ${JSON.stringify(value)} is not an RFC 3339 time`,
+      `--default-time ${JSON.stringify(value)} is not an ISO 8601 time`,
       "write it like 2026-01-02T15:04:05Z (the time the export was taken)",
     );
   }
-  return ms;
+  return t.seconds * 1000 + Math.floor(t.nanos / 1e6);
 }
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
 function resultJson(r: InputResult) {
   return {
@@ -98,10 +140,12 @@ function resultJson(r: InputResult) {
   };
 }
 
-function reportResult(r: InputResult, out: Output): void {
+/** One input's outcome; a lone input's failure is said once, as the command's error. */
+function reportResult(r: InputResult, inputs: number, out: Output): void {
   const c = r.counts;
   switch (r.outcome) {
     case "failed":
+      if (inputs === 1) return;
       writeLine(out.stderr, `error: ${r.error?.message}`);
       if (r.error?.hint) writeLine(out.stderr, `  fix: ${r.error.hint}`);
       return;

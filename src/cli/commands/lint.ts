@@ -1,9 +1,35 @@
 import { readFileSync } from "node:fs";
+import { Command } from "commander";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { type Finding, lint as lintTopology, type Severity } from "../../policy/lint.js";
 import type { Topology } from "../../policy/objects.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
+import { collectList } from "../flags.js";
+import { addOutputOptions } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("lint")
+    .description(
+      "review NetworkPolicy manifests: split peers, missing DNS, allow-alls, flat trust, missing default deny...",
+    )
+    .argument(
+      "<paths...>",
+      "manifest files or folders (policies, and the Pods/workloads/Namespaces they apply to), or -",
+    )
+    .option("--fail-on <severity>", "exit 3 on findings at this level or above: error, warning, info, never", "warning")
+    .option(
+      "--cluster-cidr <cidr>",
+      "pod and Service address ranges, for ipBlock checks (repeat or comma-separate)",
+      collectList,
+      [],
+    );
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyFormat: true }, out).action(
+    async (paths: string[], o) => {
+      await lint({ paths, format: o.output, failOn: o.failOn, clusterCidrs: o.clusterCidr }, out);
+    },
+  );
+}
 
 /**
  * `flowpol lint PATH...`: findings on NetworkPolicy manifests (with the Pods, workloads and
@@ -39,7 +65,7 @@ const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export async function lint(options: LintOptions, out: Output): Promise<void> {
   if (!["text", "json"].includes(options.format)) {
-    throw new UsageError(`--format ${options.format} is not a format`, "use text or json");
+    throw new UsageError(`-o ${options.format} is not a format`, "use text or json");
   }
   if (!(FAIL_LEVELS as readonly string[]).includes(options.failOn)) {
     throw new UsageError(`--fail-on ${options.failOn} is not a severity`, `use one of: ${FAIL_LEVELS.join(", ")}`);

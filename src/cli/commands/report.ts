@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
@@ -10,15 +11,35 @@ import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { coverageMarkdown } from "../../report/replay-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
-import { openStore } from "../../store/db.js";
+import { openStore, resolveDbPath } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
 import { loadGraph } from "../load-graph.js";
+import { addOutputOptions, dbOption, outFile, outFileOption, parseIntFlag } from "../options.js";
 import type { Output } from "../output.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
 export const REPORT_FORMATS = ["markdown", "html"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export function define(out: Output): Command {
+  const cmd = new Command("report")
+    .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
+    .addOption(dbOption())
+    .addOption(outFileOption())
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)");
+  const spec = { formats: REPORT_FORMATS, default: "markdown", hasOut: true, legacyFormat: true };
+  return addOutputOptions(cmd, spec, out).action(async (o) => {
+    const options = { format: o.output, out: outFile(o.out), minJobRuns: o.minJobRuns, policies: o.policies };
+    await report({ db: resolveDbPath(o.db), ...options }, out);
+  });
+}
 
 export interface ReportOptions {
   db: string;
@@ -31,10 +52,7 @@ export interface ReportOptions {
 /** `flowpol report`: what a platform team reads before it decides to enforce. */
 export async function report(options: ReportOptions, out: Output): Promise<void> {
   if (!(REPORT_FORMATS as readonly string[]).includes(options.format)) {
-    throw new UsageError(
-      `--format ${options.format} is not a report format`,
-      `use one of: ${REPORT_FORMATS.join(", ")}`,
-    );
+    throw new UsageError(`-o ${options.format} is not a report format`, `use one of: ${REPORT_FORMATS.join(", ")}`);
   }
   const declared = options.policies
     ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies

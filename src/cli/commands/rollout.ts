@@ -1,37 +1,81 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { Command, type OptionValues } from "commander";
 import type { Observed } from "../../diff/observed.js";
-import { CheckFailedError, InputError, UsageError } from "../../errors.js";
+import { CheckFailedError, UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
-import { buildTopology } from "../../policy/objects.js";
-import type { NetworkPolicy } from "../../policy/types.js";
-import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze, type Findings } from "../../report/analyze.js";
-import { reportMarkdown } from "../../report/markdown.js";
-import { replay } from "../../report/replay.js";
-import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { analyze } from "../../report/analyze.js";
 import { sharedServiceRows } from "../../report/shared.js";
-import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
-import { commitSteps } from "../../rollout/commit-steps.js";
-import { Git } from "../../rollout/git.js";
-import { openPullRequest } from "../../rollout/github.js";
-import { isManagedFile } from "../../rollout/managed.js";
-import { planSteps } from "../../rollout/plan.js";
-import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout/policy-set.js";
-import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
+import type { PolicyFile } from "../../rollout/policy-set.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
-import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
-import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
+import { DEFAULT_BRANCH, type RolloutEvidence, type RolloutResult, runRollout } from "../../rollout/run-rollout.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
+import { addOutputOptions, dbOption, existingDb, outFile, outFileOption, parseIntFlag, splitList } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { writeFileAtomic } from "../write-file-atomic.js";
 import { wholeGraph } from "./report.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("rollout")
+    .description("commit generated policies to a GitOps repository in staged waves, with the pull request text")
+    .requiredOption("--repo <dir>", "a working clone of the GitOps repository")
+    .option("--from <dir>", "the folder `flowpol generate --out` wrote (default: generate from the store)")
+    .option("--flavor <name>", "when generating from the store: kubernetes, cilium or calico-staged", "kubernetes")
+    .option("--path <dir>", "folder inside the repository for the policies", "policies")
+    .option("--base <branch>", "branch to start from", "main")
+    .option("--branch <name>", "branch to create or update (default: flowpol/network-policies[-wave-N])")
+    .option(
+      "--wave <n>",
+      "only waves 1..N, on a branch of their own (1 observe, 2 allow, 3 deny ingress, 4 deny egress)",
+      parseIntFlag("--wave", 1),
+    )
+    .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
+    .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
+    .addOption(dbOption())
+    .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
+    .option("--template <file>", "pull request template (default: templates/pull-request.md)")
+    .option(
+      "--min-job-runs <n>",
+      "Jobs and CronJobs seen in fewer runs are flagged",
+      parseIntFlag("--min-job-runs", 1),
+      3,
+    )
+    .option("--push <remote>", "push the branch to this remote")
+    .option("--open", "open the pull request with the gh CLI (or print the command)", false)
+    .addOption(outFileOption("also write the pull request text (Markdown) to FILE"));
+  const spec = { formats: ["text", "markdown", "json"], default: "text" };
+  return addOutputOptions(cmd, spec, out).action(async (o) => {
+    await rollout(rolloutOptions(o), out);
+  });
+}
+
+function rolloutOptions(o: OptionValues): RolloutOptions {
+  return {
+    repo: o.repo,
+    from: o.from,
+    flavor: o.flavor,
+    path: o.path,
+    base: o.base,
+    branch: o.branch,
+    wave: o.wave,
+    waveOrder: o.waveOrder,
+    egressOrder: o.egressOrder,
+    db: o.db === false ? undefined : existingDb(o.db),
+    template: o.template,
+    minJobRuns: o.minJobRuns,
+    push: o.push,
+    open: o.open,
+    output: o.output,
+    out: outFile(o.out),
+    env: process.env,
+  };
+}
 
 export interface RolloutOptions {
   repo: string;
@@ -52,6 +96,10 @@ export interface RolloutOptions {
   minJobRuns: number;
   push: string | undefined;
   open: boolean;
+  /** text: a summary; markdown: the pull request text; json: the summary as JSON. */
+  output: string;
+  /** Also write the pull request text here. */
+  out: string | undefined;
   env: NodeJS.ProcessEnv;
 }
 
@@ -97,26 +145,6 @@ function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
   return tree.files.map((f) => ({ path: f.path, text: f.content }));
 }
 
-/** Every valid NetworkPolicy in a repository tree (files that are not Kubernetes YAML are skipped). */
-function policiesInTree(files: ReadonlyMap<string, string>): NetworkPolicy[] {
-  const manifests: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
-  for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!/\.(ya?ml|json)$/i.test(path) || isKustomizationPath(path)) continue;
-    if (
-      !/kind:\s*(Cilium|StagedKubernetes)?NetworkPolicy|"kind"\s*:\s*"(Cilium|StagedKubernetes)?NetworkPolicy"/.test(
-        text,
-      )
-    )
-      continue;
-    parseManifestText(path, text, manifests);
-  }
-  return buildTopology(manifests.objects).policies;
-}
-
-export const DEFAULT_BRANCH = "flowpol/network-policies";
-export const PULL_REQUEST_FILE = "PULL_REQUEST.md";
-export const REPORT_FILE = "REPORT.md";
-
 export function defaultTemplatePath(): string {
   return fileURLToPath(new URL("../../../templates/pull-request.md", import.meta.url));
 }
@@ -132,11 +160,21 @@ function readTemplate(path: string): string {
   }
 }
 
-function parentDir(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i === -1 ? "" : path.slice(0, i);
+/** What the store adds to the pull request: the report, the graph and the observed connections. */
+function storeEvidence(db: string, minJobRuns: number): RolloutEvidence {
+  const store = openStore(db, { mustExist: true, readonly: true });
+  try {
+    const snapshot = readStoreSnapshot(store);
+    const observed = readObserved(store);
+    const graph = wholeGraph(db);
+    const findings = analyze(snapshot, { minJobRuns, shared: sharedServiceRows(graph) });
+    return { findings, mermaid: graphMermaid(graph).trimEnd(), observed };
+  } finally {
+    store.close();
+  }
 }
 
+/** `flowpol rollout`: the policy set onto a branch of the GitOps repository, one commit per wave step. */
 export async function rollout(options: RolloutOptions, out: Output): Promise<void> {
   if (options.wave !== undefined && (options.wave < 1 || options.wave > 4)) {
     throw new UsageError(
@@ -155,213 +193,70 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   }
   const templateFile = options.template ?? defaultTemplatePath();
   const template = readTemplate(templateFile);
-  const files = options.from ? readPolicyDir(options.from) : generateFromStore(options.db!, options.flavor as Flavor);
-  const branch = options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH);
-  const git = new Git(options.repo, options.env);
-  const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
-  // Checked before anything is written: a refused push must leave the repository as it was.
-  if (options.push) {
-    const remote = await git.run(["remote", "get-url", options.push], { allowFailure: true });
-    if (remote.code !== 0)
-      throw new UsageError(
-        `--push ${options.push} is not a remote of ${repo.top}`,
-        "name a remote from `git remote -v`",
-      );
-  }
-
-  let findings: Findings | undefined;
-  let mermaid: string | undefined;
-  let observed: Observed | undefined;
-  if (options.db) {
-    const db = openStore(options.db, { mustExist: true, readonly: true });
-    try {
-      const snapshot = readStoreSnapshot(db);
-      observed = readObserved(db);
-      const graph = wholeGraph(options.db);
-      findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
-      mermaid = graphMermaid(graph).trimEnd();
-    } finally {
-      db.close();
-    }
-  }
-
-  const { placed, kustomizations } = placeFiles(files);
-  for (const f of placed) {
-    if (f.path === PULL_REQUEST_FILE || f.path === REPORT_FILE) {
-      throw new InputError(
-        `${options.from ?? "generated"}/${f.path}: flowpol rollout writes this file itself`,
-        undefined,
-        "remove it from the policy folder",
-      );
-    }
-  }
-  const parent = repo.branchTip ?? repo.baseCommit;
-  const existing = await readTreeFiles(git, parent, repo.prefix);
-  const managed = new Set([...existing].filter(([p, t]) => isManagedFile(p, t)).map(([p]) => p));
-  const full = (rel: string) => (repo.prefix ? `${repo.prefix}/${rel}` : rel);
-  const rel = (path: string) => (repo.prefix ? path.slice(repo.prefix.length + 1) : path);
-
-  const kustomizeDirs = new Map<string, string | undefined>();
-  for (const path of managed)
-    if (isKustomizationPath(path)) kustomizeDirs.set(parentDir(rel(path)), existing.get(path));
-  for (const k of kustomizations) kustomizeDirs.set(parentDir(k.path), k.text);
-
-  const wanted = [
-    ...placed.map((f) => f.path),
-    ...[...kustomizeDirs.keys()].map((d) => (d ? `${d}/kustomization.yaml` : "kustomization.yaml")),
-  ];
-  wanted.push(PULL_REQUEST_FILE, REPORT_FILE);
-  const foreign = wanted.map(full).filter((p) => existing.has(p) && !managed.has(p));
-  if (foreign.length > 0) {
-    throw new UsageError(
-      `${foreign.length} file(s) under --path are not managed by flowpol and would be overwritten: ${foreign.slice(0, 5).join(", ")}`,
-      `flowpol never touches files without the label app.kubernetes.io/managed-by: flowpol; move them, or choose another --path`,
-    );
-  }
-
-  const links = await readTreeLinks(git, parent, repo.prefix);
-  const throughLinks = wanted.map(full).filter((p) => links.some((l) => p === l || p.startsWith(`${l}/`)));
-  if (throughLinks.length > 0) {
-    throw new UsageError(
-      `${throughLinks.length} file(s) would replace or go through a committed symlink or submodule: ${throughLinks.slice(0, 5).join(", ")}`,
-      "flowpol never writes through links: replace the link with a folder, or choose another --path",
-    );
-  }
-
-  // Managed files no longer generated are removed in the step they belong to.
-  const desired = new Set(wanted.map(full));
-  const stale: PlacedFile[] = [];
-  for (const path of [...managed].sort()) {
-    if (desired.has(path) || isKustomizationPath(path)) continue;
-    const r = rel(path);
-    try {
-      const again = placeFiles([{ path: r, text: existing.get(path)! }]).placed;
-      for (const a of again) stale.push({ ...a, path: r });
-    } catch {
-      stale.push({
-        path: r,
-        text: "",
-        wave: "deny-egress",
-        namespace: r.includes("/") ? r.slice(0, r.indexOf("/")) : "",
-        objects: [],
-      });
-    }
-  }
-
-  const maxWave = options.wave ?? 4;
-  const inScope = (f: PlacedFile) => ({ observe: 1, allow: 2, "deny-ingress": 3, "deny-egress": 4 })[f.wave] <= maxWave;
-  let steps = planSteps(placed.filter(inScope), stale.filter(inScope), {
-    waveOrder: options.waveOrder,
-    egressOrder: options.egressOrder,
-    facts: findings?.namespaceFacts,
+  const files = options.from
+    ? readPolicyDir(options.from)
+    : generateFromStore(options.db as string, options.flavor as Flavor);
+  const result = await runRollout({
+    ...options,
+    branch: options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH),
+    files,
+    origin: options.from ?? "generated",
+    template,
+    templateFile,
+    evidence: options.db ? storeEvidence(options.db, options.minJobRuns) : undefined,
+    warn: (line) => writeLine(out.stderr, line),
   });
-  let replaySections: ReplaySections | undefined;
-  if (observed) {
-    // From the base, not the branch tip: each state is what the base becomes once merged up to that step.
-    const tree = await readTreeFiles(git, repo.baseCommit, "");
-    const before = policiesInTree(tree);
-    const proposal = new Set<string>();
-    const states: WaveState[] = [];
-    for (const s of steps) {
-      for (const f of s.files) {
-        tree.set(full(f.path), f.text);
-        proposal.add(full(f.path));
-      }
-      for (const r of s.removals) tree.delete(full(r));
-      states.push({ id: s.id, policies: policiesInTree(tree) });
-    }
-    const final = states[states.length - 1]?.policies ?? [];
-    const result = replay(observed, final, (p) => !proposal.has(p.source?.file ?? ""));
-    const waves = replayWaves(observed, before, states);
-    for (const w of waves) {
-      if (w.broken.length > 0) {
-        writeLine(
-          out.stderr,
-          `warning: wave ${w.id} denies ${w.broken.length} observed connection(s) that the final state allows (listed in the pull request)`,
-        );
-      }
-    }
-    replaySections = {
-      wouldDeny: wouldDenyMarkdown(result),
-      unusedRules: unusedRulesMarkdown(result),
-      waves: waveReplayMarkdown(waves),
-    };
-  }
-  const prText = pullRequestText(template, templateFile, {
-    steps,
-    prefix: repo.prefix,
-    base: options.base,
-    branch,
-    findings,
-    graphMermaid: mermaid,
-    replay: replaySections,
-  });
-  const observeExtras: PlacedFile[] = [
-    { path: PULL_REQUEST_FILE, text: prText, wave: "observe", namespace: "", objects: [] },
-  ];
-  if (findings && mermaid !== undefined) {
-    observeExtras.push({
-      path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
-      wave: "observe",
-      namespace: "",
-      objects: [],
-    });
-  }
-  steps = steps.map((s) => (s.kind === "observe" ? { ...s, files: [...observeExtras, ...s.files] } : s));
+  if (options.out) writeFileAtomic(options.out, result.pullRequestText);
+  if (options.output === "json") writeLine(out.stdout, JSON.stringify(rolloutJson(result, options), null, 2));
+  else if (options.output === "markdown") {
+    // The pull request text alone on stdout; the summary goes to stderr.
+    out.stdout.write(result.pullRequestText);
+    printSummary(result, options, out.stderr);
+  } else printSummary(result, options, out.stdout);
+  if (result.opened)
+    writeLine(out.stderr, result.opened.opened ? `opened ${result.opened.output}` : result.opened.output);
+}
 
-  const { tip, commits } = await commitSteps(git, {
-    parent,
-    prefix: repo.prefix,
-    steps,
-    existing,
-    managed,
-    kustomizeDirs,
-    update: repo.branchTip !== undefined,
-  });
+function rolloutJson(r: RolloutResult, options: RolloutOptions) {
+  return {
+    branch: r.branch,
+    base: r.base,
+    updated: r.updated,
+    commits: r.commits.map((c) => ({
+      commit: c.commit,
+      step: c.step.id,
+      title: c.step.title,
+      added: c.added,
+      changed: c.changed,
+      removed: c.removed,
+    })),
+    carriesEarlierWaves: r.carriesEarlierWaves,
+    pullRequest: `${r.branch}:${r.pullRequestPath}`,
+    pullRequestFile: options.out ?? null,
+    pushedTo: r.pushedTo ?? null,
+  };
+}
 
-  if (commits.length === 0) {
-    writeLine(out.stderr, `${branch} is up to date: nothing changed, no commit made`);
-  } else {
-    await git.run(["update-ref", `refs/heads/${branch}`, tip, repo.branchTip ?? ""]);
-    writeLine(
-      out.stderr,
-      `${repo.branchTip ? "updated" : "created"} ${branch} from ${options.base}: ${commits.length} commit(s)`,
-    );
-    for (const c of commits) {
+function printSummary(r: RolloutResult, options: RolloutOptions, stream: Writable): void {
+  if (r.commits.length === 0) writeLine(stream, `${r.branch} is up to date: nothing changed, no commit made`);
+  else {
+    writeLine(stream, `${r.updated ? "updated" : "created"} ${r.branch} from ${r.base}: ${r.commits.length} commit(s)`);
+    for (const c of r.commits) {
       writeLine(
-        out.stderr,
+        stream,
         `  ${c.commit.slice(0, 12)} wave ${c.step.id} ${c.step.title} (+${c.added.length} ~${c.changed.length} -${c.removed.length})`,
       );
     }
   }
-  if (options.wave && options.wave > 1) {
-    const earlier = commits.filter((c) => c.step.wave < options.wave!);
-    if (earlier.length > 0) {
-      writeLine(
-        out.stderr,
-        `note: waves before ${options.wave} are not on ${options.base} yet, so this branch carries them too`,
-      );
-    }
+  if (r.carriesEarlierWaves) {
+    writeLine(stream, `note: waves before ${options.wave} are not on ${r.base} yet, so this branch carries them too`);
   }
-  out.stdout.write(prText);
-
-  if (options.push) {
-    await git.run(["push", "--quiet", options.push, `refs/heads/${branch}:refs/heads/${branch}`]);
-    writeLine(out.stderr, `pushed ${branch} to ${options.push}`);
+  if (options.output !== "markdown") {
+    const file = options.out ? ` and in ${options.out}` : "";
+    writeLine(
+      stream,
+      `pull request text: ${r.branch}:${r.pullRequestPath}${file} (print it with -o markdown, or git show ${r.branch}:${r.pullRequestPath})`,
+    );
   }
-  if (options.open) {
-    const scratch = mkdtempSync(join(tmpdir(), "flowpol-pr-"));
-    try {
-      const bodyFile = join(scratch, PULL_REQUEST_FILE);
-      writeFileSync(bodyFile, prText);
-      const result = await openPullRequest(
-        { cwd: repo.top, base: options.base, branch, title: pullRequestTitle(steps), bodyFile, env: options.env },
-        ["git", "-C", repo.top, "show", `${branch}:${full(PULL_REQUEST_FILE)}`],
-      );
-      writeLine(out.stderr, result.opened ? `opened ${result.output}` : result.output);
-    } finally {
-      if (existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
-    }
-  }
+  if (r.pushedTo) writeLine(stream, `pushed ${r.branch} to ${r.pushedTo}`);
 }

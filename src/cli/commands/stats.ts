@@ -1,6 +1,19 @@
-import { openStore } from "../../store/db.js";
+import { Command } from "commander";
+import { openStore, resolveDbPath } from "../../store/db.js";
 import { storeStats } from "../../store/stats.js";
+import { addOutputOptions, dbOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("stats")
+    .description("summarise the store: flows, edges, workloads, namespaces, window, gaps, bad lines")
+    .addOption(dbOption());
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
+    async (o) => {
+      await stats({ db: resolveDbPath(o.db), json: o.output === "json" }, out);
+    },
+  );
+}
 
 export interface StatsOptions {
   db: string;

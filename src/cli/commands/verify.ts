@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Command, type OptionValues } from "commander";
 import { CheckFailedError, InputError, UsageError } from "../../errors.js";
 import type { Flow } from "../../model/flow.js";
 import { VerifyCollector, type VerifyFinding } from "../../verify/match.js";
@@ -7,8 +8,66 @@ import { type ReadFlowsResult, readFlows } from "../../verify/read-flows.js";
 import { type HubbleSource, readHubbleFlows } from "../../verify/read-hubble.js";
 import { waveFilesFromGit } from "../../verify/wave-from-git.js";
 import { readWavePolicies, type WavePolicy } from "../../verify/wave-policies.js";
+import { collectList } from "../flags.js";
+import { addOutputOptions } from "../options.js";
 import { type Output, writeLine } from "../output.js";
-import { parseTimeMs } from "../time-flags.js";
+import { recordFormatOption } from "../record-format.js";
+import { durationOption, parseTimeMs, timeOption } from "../time-flags.js";
+
+export function define(out: Output): Command {
+  const cmd = new Command("verify")
+    .description(
+      "after a wave: every flow (Hubble or Calico) dropped or audited by policy since it began (exit 3 if any)",
+    )
+    .argument(
+      "[files...]",
+      "flow files in any format ingest reads (Hubble JSON, exporter files, Calico flow logs, Goldmane, Whisker; .gz; - for stdin)",
+    )
+    .option("--server <host:port>", "read the flows since --since from Hubble Relay instead of files")
+    .option("--tls", "use TLS with --server", false)
+    .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
+    .option("--tls-server-name <name>", "the name the server certificate must carry")
+    .addOption(durationOption("--timeout <duration>", "give up reading from --server after this long", "2m"))
+    .addOption(timeOption("--since <time>", "when the wave was applied").makeOptionMandatory())
+    .option("--policies <paths...>", "the wave's policy files or folders")
+    .option("--wave <id>", "the wave's policies from the rollout branch: a step id such as 2 or 3.1")
+    .option("--repo <dir>", "the GitOps repository, for --wave", ".")
+    .option("--ref <rev>", "the rollout branch or commit, for --wave", "HEAD")
+    .addOption(recordFormatOption());
+  return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
+    async (files: string[], o) => {
+      await verify(verifyOptions(files, o), out);
+    },
+  );
+}
+
+function verifyOptions(files: string[], o: OptionValues): VerifyOptions {
+  return {
+    inputs: files,
+    since: o.since,
+    policies: o.policies,
+    wave: o.wave,
+    repo: o.repo,
+    ref: o.ref,
+    format: o.format,
+    json: o.output === "json",
+    now: Date.now(),
+    env: process.env,
+    hubble:
+      o.server === undefined
+        ? undefined
+        : {
+            server: o.server,
+            tls: {
+              tls: o.tls,
+              caCertFiles: o.tlsCaCertFiles,
+              ...(o.tlsServerName !== undefined ? { serverName: o.tlsServerName } : {}),
+              allowInsecure: false,
+            },
+            requestTimeoutMs: o.timeout,
+          },
+  };
+}
 
 export interface VerifyOptions {
   inputs: string[];
@@ -123,7 +182,7 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
           lostEvents: read.lost,
           badLines: read.bad,
           stopped: total,
-          findings,
+          findings: findings.map((f) => ({ ...f, first: iso(f.first), last: iso(f.last) })),
         },
         null,
         2,

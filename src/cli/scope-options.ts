@@ -1,0 +1,44 @@
+import type { Command, OptionValues } from "commander";
+import { DEFAULT_SHARED_MIN_NAMESPACES } from "../graph/build.js";
+import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
+import { resolveDbPath } from "../store/db.js";
+import { collectList } from "./flags.js";
+import type { GraphScopeOptions } from "./load-graph.js";
+import { dbOption, parseIntFlag } from "./options.js";
+import { timeOption } from "./time-flags.js";
+
+/** The options of `graph` and `generate` that choose the part of the store and the catalog. */
+export function addScopeOptions(cmd: Command, subject: string): Command {
+  return cmd
+    .addOption(dbOption())
+    .option("--namespace <ns>", `only these namespaces ${subject} (repeat or comma-separate)`, collectList, [])
+    .option(
+      "--exclude-namespace <ns>",
+      `never these namespaces (repeat or comma-separate; default: ${DEFAULT_EXCLUDED_NAMESPACES.join(",")})`,
+      collectList,
+    )
+    .addOption(timeOption("--since <time>", "only connections seen since this time"))
+    .addOption(timeOption("--until <time>", "only connections seen until this time"))
+    .option("--min-flows <n>", "leave out connections with fewer flows", parseIntFlag("--min-flows", 1), 1)
+    .option("--catalog <file>", "extra shared-service catalog YAML (repeatable)", collectList, [])
+    .option(
+      "--shared-min-namespaces <n>",
+      "a destination called from this many namespaces on one port is a shared service",
+      parseIntFlag("--shared-min-namespaces", 2),
+      DEFAULT_SHARED_MIN_NAMESPACES,
+    );
+}
+
+export function scopeOf(o: OptionValues): GraphScopeOptions {
+  return {
+    db: resolveDbPath(o.db),
+    namespaces: o.namespace,
+    ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace } : {}),
+    ...(o.since !== undefined ? { since: o.since } : {}),
+    ...(o.until !== undefined ? { until: o.until } : {}),
+    minFlows: o.minFlows,
+    catalogs: o.catalog,
+    sharedMinNamespaces: o.sharedMinNamespaces,
+    now: Date.now(),
+  };
+}
