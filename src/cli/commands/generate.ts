@@ -20,6 +20,7 @@ import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { addOutputOptions, parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { addScopeOptions, scopeOf } from "../scope-options.js";
+import { isoTime } from "../time-flags.js";
 import { writeTree } from "../write-tree.js";
 
 export function define(out: Output): Command {
@@ -176,7 +177,12 @@ function generatedJson(r: Generated, options: GenerateCommandOptions) {
     belowMinFlows: r.graph.belowMinFlows,
     warnings: r.graph.warnings.map((w) => w.message),
     notices: r.plan.notices.map((n) => n.message),
-    notAllowed: r.plan.notAllowed.map((n) => ({ ...n.edge, reason: n.reason })),
+    notAllowed: r.plan.notAllowed.map((n) => ({
+      ...n.edge,
+      first: isoTime(n.edge.first),
+      last: isoTime(n.edge.last),
+      reason: n.reason,
+    })),
     proof: { ...r.proof, denied: r.proof.denied.map(deniedOf) },
     unobserved: r.unobserved,
   };
