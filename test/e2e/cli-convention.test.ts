@@ -28,7 +28,7 @@ const TIME_KEY = /^(first|last|since|until|time|resumedFrom|.*(Time|At))$/;
 /** Every time in a JSON value: ISO strings under time-like keys, and no epoch numbers or {seconds, nanos} anywhere. */
 function expectIsoTimes(value: unknown, where = "$"): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => expectIsoTimes(v, `${where}[${i}]`));
+    for (const [i, v] of value.entries()) expectIsoTimes(v, `${where}[${i}]`);
     return;
   }
   if (value === null || typeof value !== "object") {
