@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
  * that is too long is cut and gets an 8-character hash of the full name, so two long names
  * never collide by truncation; the direction suffix (`-egress`, `-ingress`) stays at the end.
  * Kubernetes would take 253 characters for a NetworkPolicy; 63 keeps a name usable as a label
- * value too (docs/design.md, "Policy names").
+ * value too (docs/design.md, "Policies").
  */
 export const MAX_NAME = 63;
 const HASH_LENGTH = 8;
