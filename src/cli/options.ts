@@ -38,7 +38,7 @@ export function existingDb(flag: string | undefined): string | undefined {
 export interface OutputSpec {
   formats: readonly string[];
   default: string;
-  /** The command writes files with --out: a bad -o value that looks like a path hints at it. */
+  /** The command writes files with --out: a bad -o value (an old `-o FILE`) gets --out as the fix. */
   hasOut?: boolean;
   /** The old `--json` flag (same as -o json). */
   legacyJson?: boolean;

@@ -543,7 +543,11 @@ describe("flowpol collect hubble errors", () => {
   it.each([
     { what: "--last with --since", args: ["--last", "5", "--since", "1h"], message: /--last cannot be combined/ },
     { what: "a --since that is no time", args: ["--since", "yesterday"], message: /--since "yesterday" is neither/ },
-    { what: "a --duration that is no duration", args: ["--duration", "soon"], message: /--duration takes a duration/ },
+    {
+      what: "a --duration that is no duration",
+      args: ["--duration", "soon"],
+      message: /--duration "soon" is not a duration/,
+    },
     { what: "a --server without a port", args: ["--server", "relay"], message: /--server "relay" is not host:port/ },
     { what: "a client certificate without its key", args: ["--tls-client-cert-file", "x.crt"], message: /go together/ },
   ])("rejects $what as a usage error", ({ args, message }) => {
