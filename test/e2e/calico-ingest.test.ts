@@ -72,7 +72,7 @@ describe("flowpol ingest of the real Calico records", () => {
     expect(stats()).toMatchObject({ flows: 1, badLines: 2 });
     const bad = ingest("--default-time", "yesterday", EE_DOCS);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--default-time "yesterday" is not an RFC 3339 time');
+    expect(bad.stderr).toContain('--default-time "yesterday" is not an ISO 8601 time');
   });
 
   it("ingests the Calico Enterprise documentation records cleanly and finds what they contain", () => {
