@@ -41,7 +41,6 @@ export {
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
 export { mergePorts, synthesize } from "./plan.js";
-export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
 export {
   DENIED_REASONS,
   type DeniedConnection,
@@ -54,4 +53,5 @@ export {
   proveObserved,
   proveUnobserved,
   type UnobservedProof,
-} from "./verify.js";
+} from "./proof.js";
+export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";

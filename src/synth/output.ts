@@ -4,7 +4,7 @@ import { evidenceMarkdown, namespaceFacts } from "../render/evidence.js";
 import { toYaml } from "../render/yaml.js";
 import { type Manifest, toManifest } from "./manifests.js";
 import type { Flavor, PolicyIntent, PolicyPlan } from "./model.js";
-import type { NetworkPolicyObject } from "./verify.js";
+import type { NetworkPolicyObject } from "./proof.js";
 
 /**
  * The generated tree as plain data (relative path and text); the CLI writes it. Per namespace a
