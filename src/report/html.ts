@@ -1,4 +1,4 @@
-import type { Findings } from "./analyze.js";
+import type { Findings } from "./findings.js";
 import type { GraphView } from "./graph-view.js";
 import type { ReplayResult } from "./replay.js";
 import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";

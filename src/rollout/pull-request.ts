@@ -1,5 +1,5 @@
 import { markdownText } from "../render/markdown-text.js";
-import type { EdgeRow, Findings } from "../report/analyze.js";
+import type { EdgeRow, Findings } from "../report/findings.js";
 import { formatSpan } from "../report/span.js";
 import type { Step } from "./plan.js";
 import { MARKDOWN_MARKER } from "./policy-set.js";

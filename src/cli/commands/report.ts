@@ -3,7 +3,7 @@ import { UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze } from "../../report/analyze.js";
+import { analyze } from "../../report/findings.js";
 import { graphView } from "../../report/graph-view.js";
 import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";

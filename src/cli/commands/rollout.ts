@@ -9,7 +9,7 @@ import { buildTopology } from "../../policy/objects.js";
 import type { NetworkPolicy } from "../../policy/types.js";
 import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze, type Findings } from "../../report/analyze.js";
+import { analyze, type Findings } from "../../report/findings.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
 import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
