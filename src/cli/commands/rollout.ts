@@ -11,8 +11,8 @@ import { type Manifests, parseManifestText } from "../../policy-io/read-manifest
 import { graphMermaid } from "../../render/index.js";
 import { analyze, type Findings } from "../../report/findings.js";
 import { reportMarkdown } from "../../report/markdown.js";
-import { replay } from "../../report/replay.js";
-import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { replay } from "../../report/policy-verdicts.js";
+import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/policy-verdicts-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
