@@ -24,7 +24,7 @@ import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
-import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
+import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-verdicts.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
