@@ -1,4 +1,4 @@
-import { cmp, type Selector } from "./model.js";
+import { cmp, type Selector } from "./dependency-graph.js";
 
 /**
  * Stable selectors: for each workload, the smallest label set that selects all its pods and no
