@@ -1,5 +1,5 @@
 import { type DependencyGraph, formatLabels, type GraphEdge, type WorkloadNode } from "../graph/index.js";
-import type { NamespacePlan, NotAllowed } from "../synth/model.js";
+import type { NamespacePlan, NotAllowed } from "../synth/intent.js";
 import { markdownText } from "./markdown-text.js";
 
 /**

@@ -14,15 +14,6 @@
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
-  DESCRIPTION_ANNOTATION,
-  kubernetesSpec,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  type Manifest,
-  PURPOSE_LABEL,
-  toManifest,
-} from "./manifests.js";
-export {
   defaultSynthOptions,
   FLAVORS,
   type Flavor,
@@ -37,7 +28,16 @@ export {
   type SynthNotice,
   type SynthOptions,
   type Unisolated,
-} from "./model.js";
+} from "./intent.js";
+export {
+  DESCRIPTION_ANNOTATION,
+  kubernetesSpec,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  type Manifest,
+  PURPOSE_LABEL,
+  toManifest,
+} from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
 export { mergePorts, synthesize } from "./plan.js";

@@ -1,4 +1,4 @@
-import type { Flavor, Peer, PolicyIntent, PortRef, Rule } from "./model.js";
+import type { Flavor, Peer, PolicyIntent, PortRef, Rule } from "./intent.js";
 
 /**
  * Plan to Kubernetes objects, per flavor. Objects are plain data; `src/render/yaml.ts` writes

@@ -2,8 +2,8 @@ import type { DependencyGraph } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
 import { evidenceMarkdown, namespaceFacts } from "../render/evidence.js";
 import { toYaml } from "../render/yaml.js";
+import type { Flavor, PolicyIntent, PolicyPlan } from "./intent.js";
 import { type Manifest, toManifest } from "./manifests.js";
-import type { Flavor, PolicyIntent, PolicyPlan } from "./model.js";
 import type { NetworkPolicyObject } from "./proof.js";
 
 /**

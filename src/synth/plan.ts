@@ -19,7 +19,7 @@ import type {
   Rule,
   SynthNotice,
   SynthOptions,
-} from "./model.js";
+} from "./intent.js";
 import { NameAllocator } from "./names.js";
 
 /**
