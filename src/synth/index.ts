@@ -40,7 +40,6 @@ export {
 } from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
-export { mergePorts, synthesize } from "./plan.js";
 export {
   DENIED_REASONS,
   type DeniedConnection,
@@ -55,3 +54,4 @@ export {
   type UnobservedProof,
 } from "./proof.js";
 export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
+export { mergePorts, synthesize } from "./synthesize.js";
