@@ -1,7 +1,7 @@
 import { compilePolicy } from "./compile.js";
 import { type Endpoint, ipEndpoint, type PolicyEngine } from "./engine.js";
 import { type IpRange, parseCidr } from "./ip-range.js";
-import { type Topology, workloadId } from "./objects.js";
+import { type Topology, topologyWorkloadId } from "./objects.js";
 import { compileSelector, isEmptySelector, selectorToString } from "./selector.js";
 import type { LabelSelector, Labels, NetworkPolicy, Pod } from "./types.js";
 
@@ -90,7 +90,7 @@ export interface EgressSubject {
  */
 export function egressSubjects(topo: Topology): EgressSubject[] {
   if (topo.workloads.length > 0) {
-    return topo.workloads.filter((w) => !isDnsPod(w.pod)).map((w) => ({ pod: w.pod, who: workloadId(w) }));
+    return topo.workloads.filter((w) => !isDnsPod(w.pod)).map((w) => ({ pod: w.pod, who: topologyWorkloadId(w) }));
   }
   const out: EgressSubject[] = [];
   const seen = new Set<string>();

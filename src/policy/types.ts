@@ -1,4 +1,4 @@
-import type { Protocol } from "./conn-set.js";
+import type { PolicyProtocol } from "./conn-set.js";
 
 /**
  * The networking.k8s.io/v1 objects the engine reads, as plain data (already parsed from YAML or
@@ -67,7 +67,7 @@ export interface PolicyPeer {
 }
 
 export interface PolicyPort {
-  protocol?: Protocol;
+  protocol?: PolicyProtocol;
   port?: number | string;
   endPort?: number;
 }
@@ -108,7 +108,7 @@ export interface NetworkPolicy {
 export interface ContainerPort {
   name?: string;
   containerPort: number;
-  protocol: Protocol;
+  protocol: PolicyProtocol;
 }
 
 /**

@@ -26,7 +26,7 @@ import {
  * A policy for both directions is split in two, `<name>-ingress` and `<name>-egress`.
  */
 
-type Direction = "Ingress" | "Egress";
+type PolicyType = "Ingress" | "Egress";
 type Obj = Record<string, unknown>;
 
 const STAGED_KINDS = new Set(["StagedNetworkPolicy", "StagedKubernetesNetworkPolicy", "StagedGlobalNetworkPolicy"]);
@@ -56,17 +56,17 @@ function isEmptySelector(sel: unknown): boolean {
 
 /** Which directions an object isolates, and whether it selects every pod of its namespace. */
 interface Shape {
-  directions: Direction[];
+  directions: PolicyType[];
   /** Whether the object has any allow rule in a direction. */
-  hasRules: (direction: Direction) => boolean;
+  hasRules: (direction: PolicyType) => boolean;
   namespaceWide: boolean;
   /** Removes everything of the other direction from a copy of the document. */
-  keepOnly: (doc: Document, direction: Direction) => void;
+  keepOnly: (doc: Document, direction: PolicyType) => void;
 }
 
 function kubernetesShape(spec: Obj): Shape {
   const declared = Array.isArray(spec.policyTypes) ? (spec.policyTypes as unknown[]) : undefined;
-  const directions: Direction[] = declared
+  const directions: PolicyType[] = declared
     ? (["Ingress", "Egress"] as const).filter((d) => declared.includes(d))
     : spec.egress !== undefined
       ? ["Ingress", "Egress"]
@@ -84,7 +84,7 @@ function kubernetesShape(spec: Obj): Shape {
 
 function ciliumShape(spec: Obj): Shape {
   const has = (...keys: string[]) => keys.some((k) => spec[k] !== undefined);
-  const directions: Direction[] = [];
+  const directions: PolicyType[] = [];
   if (has("ingress", "ingressDeny")) directions.push("Ingress");
   if (has("egress", "egressDeny")) directions.push("Egress");
   return {
@@ -103,7 +103,7 @@ function ciliumShape(spec: Obj): Shape {
 
 function calicoShape(spec: Obj): Shape {
   const declared = Array.isArray(spec.types) ? (spec.types as unknown[]) : undefined;
-  const directions: Direction[] = declared
+  const directions: PolicyType[] = declared
     ? (["Ingress", "Egress"] as const).filter((d) => declared.includes(d))
     : spec.egress !== undefined
       ? ["Ingress", "Egress"]
@@ -176,7 +176,7 @@ interface PlacedDoc {
   direction: PlacedObject["direction"];
   wave: WaveKind;
   namespace: string;
-  split: Direction | undefined;
+  split: PolicyType | undefined;
   kind: string;
   name: string;
   text: string;
@@ -228,7 +228,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
       },
     ];
   }
-  const roleFor = (d: Direction): ObjectRole =>
+  const roleFor = (d: PolicyType): ObjectRole =>
     !shape.namespaceWide ? "allow" : shape.hasRules(d) ? "namespace-wide" : "default-deny";
   if (shape.directions.length === 0) {
     throw new InputError(
@@ -237,7 +237,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
       "check the policy",
     );
   }
-  const waveFor = (d: Direction): WaveKind =>
+  const waveFor = (d: PolicyType): WaveKind =>
     d === "Egress" ? "deny-egress" : shape.namespaceWide ? "deny-ingress" : "allow";
   if (shape.directions.length === 1) {
     const d = shape.directions[0]!;
