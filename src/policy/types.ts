@@ -127,8 +127,7 @@ export interface Namespace {
   labels: Labels;
 }
 
-/** The label every namespace carries automatically since Kubernetes 1.21. */
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+export { NAMESPACE_NAME_LABEL } from "../model/labels.js";
 
 /** A rule of a policy, identified for reporting: `ns/name` ingress rule #index (0-based). */
 export interface RuleRef {

@@ -2,15 +2,13 @@ import { createHash } from "node:crypto";
 import { type Document, parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import {
+  DESCRIPTION_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-  MARKDOWN_MARKER,
-  type ObjectRole,
-  type PlacedFile,
-  type PlacedObject,
-  type PolicyFile,
-  type WaveKind,
-} from "./policy-set.js";
+  MANAGED_MARKDOWN_MARKER,
+  PURPOSE_LABEL,
+} from "../model/labels.js";
+import type { ObjectRole, PlacedFile, PlacedObject, PolicyFile, WaveKind } from "./policy-set.js";
 
 /**
  * Places every generated object in the wave where it cannot enforce more than that wave means
@@ -209,8 +207,8 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
   const labels = isObj(metadata.labels) ? metadata.labels : {};
   const annotations = isObj(metadata.annotations) ? metadata.annotations : {};
   const notes = {
-    purpose: typeof labels["flowpol.io/purpose"] === "string" ? labels["flowpol.io/purpose"] : "",
-    why: typeof annotations["flowpol.io/description"] === "string" ? annotations["flowpol.io/description"] : "",
+    purpose: typeof labels[PURPOSE_LABEL] === "string" ? labels[PURPOSE_LABEL] : "",
+    why: typeof annotations[DESCRIPTION_ANNOTATION] === "string" ? annotations[DESCRIPTION_ANNOTATION] : "",
   };
   ensureManagedLabel(doc);
   if (shape === "staged") {
@@ -275,7 +273,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
 }
 
 function withMarkdownMarker(text: string): string {
-  return text.startsWith(MARKDOWN_MARKER) ? text : `${MARKDOWN_MARKER}\n${text}`;
+  return text.startsWith(MANAGED_MARKDOWN_MARKER) ? text : `${MANAGED_MARKDOWN_MARKER}\n${text}`;
 }
 
 function stepKey(d: { wave: WaveKind; namespace: string }): string {

@@ -1,8 +1,9 @@
+import { MANAGED_MARKDOWN_MARKER } from "../model/labels.js";
 import { markdownText } from "../render/markdown-text.js";
 import type { EdgeRow, Findings } from "../report/findings.js";
 import { formatSpan } from "../report/span.js";
 import type { RolloutStep } from "./plan.js";
-import { MARKDOWN_MARKER } from "./policy-set.js";
+
 import { fillTemplate } from "./template.js";
 
 /** The replay of stored flows through proposal + declared policies, when the policy engine is available. */
@@ -164,7 +165,7 @@ export function pullRequestText(template: string, templateFile: string, input: P
     },
     templateFile,
   );
-  return `${MARKDOWN_MARKER}\n${body.endsWith("\n") ? body : `${body}\n`}`;
+  return `${MANAGED_MARKDOWN_MARKER}\n${body.endsWith("\n") ? body : `${body}\n`}`;
 }
 
 export function pullRequestTitle(steps: readonly RolloutStep[]): string {

@@ -29,15 +29,7 @@ export {
   type SynthOptions,
   type Unisolated,
 } from "./intent.js";
-export {
-  DESCRIPTION_ANNOTATION,
-  kubernetesSpec,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  type Manifest,
-  PURPOSE_LABEL,
-  toManifest,
-} from "./manifests.js";
+export { kubernetesSpec, type Manifest, toManifest } from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
 export {
