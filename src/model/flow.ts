@@ -104,6 +104,8 @@ export interface TcpFlags {
 export interface Flow {
   /** Milliseconds since the Unix epoch. */
   time: number;
+  /** The Kubernetes cluster the record names (Hubble `cluster_name`, Calico `cluster`), if any. */
+  cluster?: string;
   node?: string;
   uuid?: string;
   verdict: Verdict;
