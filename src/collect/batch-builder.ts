@@ -13,7 +13,7 @@ import {
   type SeenSpan,
   type ServiceAggregate,
 } from "../model/batch.js";
-import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, IDENTITY_KIND } from "../model/flow.js";
+import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, flowCluster, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 
 export function endpointRef(ep: FlowEndpoint, cluster: string): EndpointRef {
@@ -176,7 +176,7 @@ export class BatchBuilder {
 
   /** The aggregates a flow adds to, created (in first-seen order) when new. */
   private prepare(flow: Flow): PreparedFlow {
-    const cluster = this.clusterFlag ?? flow.cluster ?? DEFAULT_CLUSTER;
+    const cluster = this.clusterFlag ?? flowCluster(flow) ?? DEFAULT_CLUSTER;
     const src = this.stateOf(flow.source, cluster);
     const dst = this.stateOf(flow.destination, cluster);
     const dnsNames = flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || !!flow.dnsAnswer;
