@@ -1,6 +1,6 @@
 import { DEFAULT_CLUSTER } from "../../model/batch.js";
 import { openFlowStore } from "../../store/open.js";
-import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import { parseClusterFlag, resolveCluster } from "../../store/resolve-cluster.js";
 import { type Output, writeLine } from "../output.js";
 
 export interface StatsOptions {
@@ -11,9 +11,11 @@ export interface StatsOptions {
 }
 
 export async function stats(options: StatsOptions, out: Output): Promise<void> {
-  const cluster = parseClusterFlag(options.cluster);
+  parseClusterFlag(options.cluster);
   const store = await openFlowStore(options.db, { mustExist: true, readonly: true });
   try {
+    // Without --cluster: every cluster's figures; with it, one the store holds.
+    const cluster = options.cluster === undefined ? undefined : await resolveCluster(store, options.cluster);
     const s = await store.stats(cluster);
     if (options.json) {
       writeLine(out.stdout, JSON.stringify(s, null, 2));
