@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GrpcChannel } from "../collect/grpc/http2-client.js";
-import { collectHubble } from "../collect/hubble/collector.js";
 import { decodeResponse } from "../collect/hubble/grpc-flow.js";
 import { getFlowsMethod } from "../collect/hubble/observer-service.js";
 import { GetFlowsRequestSchema } from "../gen/observer/observer_pb.js";
+import { collectHubble } from "../ingest/hubble-relay.js";
 import { writeSimulation } from "../samples/write-simulation.js";
-import { openStore } from "../store/db.js";
+import { SqliteStore } from "../store/sqlite-store.js";
 import type { BenchContext, BenchRow } from "./types.js";
 
 /**
@@ -71,10 +71,10 @@ async function bareDecode(address: string, expected: number): Promise<number> {
 }
 
 async function collect(address: string, expected: number, dbPath: string): Promise<number> {
-  const db = openStore(dbPath);
+  const store = SqliteStore.open(dbPath);
   try {
     const summary = await collectHubble({
-      db,
+      store,
       server: address,
       tls: { tls: false, caCertFiles: [], allowInsecure: false },
       follow: false,
@@ -85,7 +85,7 @@ async function collect(address: string, expected: number, dbPath: string): Promi
     if (summary.flows !== expected) throw new Error(`collected ${summary.flows} flows, expected ${expected}`);
     return summary.flows;
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
