@@ -5,8 +5,8 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
-import { MANAGED_BY_LABEL } from "../../src/model/labels.js";
 import { DEFAULT_CLUSTER } from "../../src/model/batch.js";
+import { MANAGED_BY_LABEL } from "../../src/model/labels.js";
 import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
 import { readGraphInput } from "../../src/store/read-graph.js";

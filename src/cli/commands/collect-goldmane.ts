@@ -1,5 +1,5 @@
 import type { TlsFlags } from "../../collect/goldmane/tls.js";
-import { type GoldmaneCollectSummary, collectGoldmane } from "../../ingest/goldmane.js";
+import { collectGoldmane, type GoldmaneCollectSummary } from "../../ingest/goldmane.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag } from "../../store/resolve-cluster.js";
 import type { FlowStore } from "../../store/store.js";

@@ -1,6 +1,6 @@
 import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { type HubbleCollectSummary, collectHubble } from "../../ingest/hubble-relay.js";
+import { collectHubble, type HubbleCollectSummary } from "../../ingest/hubble-relay.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag } from "../../store/resolve-cluster.js";
 import type { FlowStore } from "../../store/store.js";
