@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { GrpcChannel } from "../collect/grpc/http2-client.js";
+import { openChannel, type Transport } from "../collect/grpc/channel.js";
 import { collectHubble } from "../collect/hubble/collector.js";
 import { decodeResponse } from "../collect/hubble/grpc-flow.js";
+import { HUBBLE_TRANSPORT } from "../collect/hubble/observer-client.js";
 import { getFlowsMethod } from "../collect/hubble/observer-service.js";
 import { GetFlowsRequestSchema } from "../gen/observer/observer_pb.js";
 import { writeSimulation } from "../samples/write-simulation.js";
@@ -52,9 +53,9 @@ async function measure(run: () => Promise<number>): Promise<Rate> {
   };
 }
 
-/** The baseline: the collector's transport (http2-client.ts), decoding every message on the main thread. */
-async function bareDecode(address: string, expected: number): Promise<number> {
-  const channel = new GrpcChannel(address);
+/** A bare client on `transport`, decoding every message on the main thread. */
+async function bareDecode(address: string, expected: number, transport: Transport = HUBBLE_TRANSPORT): Promise<number> {
+  const channel = openChannel(address, undefined, transport);
   let flows = 0;
   const call = channel.serverStream(
     getFlowsMethod.path,
@@ -98,13 +99,17 @@ export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]
   try {
     let bare = 0;
     let collected = 0;
+    let grpcJs = 0;
     for (let i = 0; i < ROUNDS; i++) {
+      const g = await measure(() => bareDecode(server.address, server.events, "grpc-js"));
       const b = await measure(() => bareDecode(server.address, server.events));
       const c = await measure(() => collect(server.address, server.events, join(ctx.dir, `grpc-${i}.db`)));
       ctx.log(
         `round ${i + 1}: bare client ${Math.round(b.flowsPerSecond)} flows/s (${b.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow), ` +
           `collect ${Math.round(c.flowsPerSecond)} flows/s (${c.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow, all threads)`,
       );
+      ctx.log(`round ${i + 1}: bare client on grpc-js ${Math.round(g.flowsPerSecond)} flows/s`);
+      grpcJs = Math.max(grpcJs, g.flowsPerSecond);
       bare = Math.max(bare, b.flowsPerSecond);
       collected = Math.max(collected, c.flowsPerSecond);
     }
@@ -118,6 +123,16 @@ export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]
         ratio: Number(ratio.toFixed(2)),
         target: ">= 100000 flows/s, >= 0.7x bare decode",
         pass: collected >= 100_000 && ratio >= 0.7,
+      },
+      {
+        // Why collect hubble keeps its own transport (grpc/channel.ts): it must beat grpc-js.
+        name: `hubble gRPC transport: bare decode on ${HUBBLE_TRANSPORT} vs grpc-js (best of ${ROUNDS})`,
+        value: Math.round(bare),
+        unit: "flows/s",
+        baseline: Math.round(grpcJs),
+        ratio: Number((bare / grpcJs).toFixed(2)),
+        target: ">= 1.2x grpc-js, else collect hubble moves to grpc-js",
+        pass: bare >= 1.2 * grpcJs,
       },
     ];
   } finally {

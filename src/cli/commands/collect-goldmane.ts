@@ -1,5 +1,5 @@
 import { collectGoldmane, type GoldmaneCollectSummary } from "../../collect/goldmane/collector.js";
-import type { TlsFlags } from "../../collect/goldmane/tls.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import { type Db, openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
 import { ProgressLine } from "../progress.js";

@@ -1,5 +1,5 @@
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import { collectHubble, type HubbleCollectSummary } from "../../collect/hubble/collector.js";
-import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
 import { type Db, openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
@@ -9,7 +9,7 @@ import { type FlagTime, formatFlagTime } from "../time-flags.js";
 export interface CollectHubbleCommandOptions {
   db: string;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: FlagTime;
   until?: FlagTime;
   last?: number;

@@ -1,4 +1,3 @@
-import type { ClientReadableStream } from "@grpc/grpc-js";
 import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import { type Db, openedStore } from "../../store/db.js";
@@ -14,15 +13,16 @@ import {
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../batch-builder.js";
 import type { Json } from "../calico/json.js";
-import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
+import { classifyGrpcError, explainConnectFailure } from "../grpc/errors.js";
+import type { TlsFlags } from "../grpc/tls.js";
 import { reportDroppedLabels } from "../parse-chunk.js";
 import { GoldmaneClient } from "./client.js";
 import { WindowDedup } from "./dedup.js";
-import { explainGoldmaneError, isRetryable } from "./errors.js";
 import { goldmaneFlowToModel } from "./flow.js";
 import { flowKeyId, type ListRead } from "./list-pages.js";
 import { Aborted, type ListRange, listRanges, readRange, type StoredCursor, WINDOW_SECONDS } from "./list-reader.js";
-import { goldmaneCredentials, type TlsFlags } from "./tls.js";
+import { goldmaneErrors } from "./service.js";
+import { goldmaneTls } from "./tls.js";
 
 /**
  * `flowpol collect goldmane`: reads flows from Goldmane's `goldmane.Flows` API into the store.
@@ -190,9 +190,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<GoldmaneCollectSummary> {
   const now = options.now ?? Date.now;
-  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
-  const client = new GoldmaneClient(options.server, credentials, channelOptions);
+  const tls = goldmaneTls(options.tls);
+  const client = new GoldmaneClient(options.server, tls);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const errors = goldmaneErrors(options.server, connectTimeoutMs);
   let db: Db | undefined;
   let ingestId: number | undefined;
   let sink: Sink | undefined;
@@ -201,8 +202,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
-      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
-      throw explainGoldmaneError(err, options.server, found);
+      throw await explainConnectFailure(err, errors, tls);
     });
     const source = goldmaneSource(options.server);
     const opened = openedStore(options.db);
@@ -325,19 +325,20 @@ async function streamFlows(
     const resume = sink.resumeFrom;
     const startTimeGte =
       resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
-    const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
+    const call = client.stream({ startTimeGte });
     const cancel = () => call.cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });
     const durationTimer = stopAt !== undefined ? setTimeout(cancel, Math.max(0, stopAt - Date.now())) : undefined;
     try {
-      for await (const result of call as AsyncIterable<FlowResult>) {
+      for await (const result of call) {
         failures = 0;
         sink.add(result);
         report();
       }
     } catch (err) {
       if (stopReason()) continue;
-      if (!isRetryable(err)) throw explainGoldmaneError(err, options.server);
+      const classified = classifyGrpcError(err, goldmaneErrors(options.server, options.connectTimeoutMs ?? 10_000));
+      if (!classified.retryable) throw classified.error;
     } finally {
       options.signal?.removeEventListener("abort", cancel);
       if (durationTimer) clearTimeout(durationTimer);

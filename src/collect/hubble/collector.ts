@@ -1,14 +1,12 @@
 import { availableParallelism } from "node:os";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SourceError } from "../../errors.js";
 import { FlowFilterSchema } from "../../gen/flow/flow_pb.js";
 import {
   type GetFlowsRequest,
   GetFlowsRequestSchema,
-  ServerStatusRequestSchema,
   type ServerStatusResponse,
-  ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
 import type { Batch } from "../../model/batch.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
@@ -23,8 +21,9 @@ import {
   tryReleaseLease,
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
-import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
-import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
+import type { GrpcChannel, StreamCall } from "../grpc/channel.js";
+import { classifyGrpcError } from "../grpc/errors.js";
+import type { TlsFlags } from "../grpc/tls.js";
 import { ParsePool } from "../worker-pool.js";
 import {
   ChunkWriter,
@@ -36,11 +35,10 @@ import {
   peekResponse,
   responseKey,
 } from "./grpc-chunk.js";
-import { classifyGrpcError } from "./grpc-errors.js";
 import { decodeResponse } from "./grpc-flow.js";
-import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
+import { connectObserver } from "./observer-client.js";
+import { getFlowsMethod } from "./observer-service.js";
 import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "./recent-keys.js";
-import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./tls-options.js";
 
 /**
  * `flowpol collect hubble`: streams GetFlows from Hubble Relay (or a Hubble server) into the store
@@ -52,7 +50,7 @@ export interface CollectOptions {
   /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
   db: Db | (() => Db);
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: NanoTime;
   until?: NanoTime;
   last?: number;
@@ -126,14 +124,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export async function collectHubble(options: CollectOptions): Promise<HubbleCollectSummary> {
   const now = options.now ?? Date.now;
-  const channelOptions = clientChannelOptions(options.tls);
-  const channel = new GrpcChannel(options.server, channelOptions);
-  const errorContext = {
-    server: options.server,
-    tls: channelOptions.tls !== undefined,
-    clientCert: options.tls.clientCertFile !== undefined,
-    requestTimeoutMs: options.requestTimeoutMs,
-  };
   const stop = new AbortController();
   let stoppedBy: HubbleCollectSummary["stoppedBy"] = "end";
   const onAbort = () => {
@@ -160,12 +150,15 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
   let ingestId: number | undefined;
   let lease: Lease | undefined;
   let store: Db | undefined;
+  let connected: GrpcChannel | undefined;
 
   try {
-    const status = await serverStatus(channel, options.requestTimeoutMs).catch(async (err) => {
-      const probe = isUnexplainedDrop(err) ? await probeTls(options.server, tlsProbeOptions(options.tls)) : undefined;
-      throw classifyGrpcError(err, { ...errorContext, ...(probe ? { probe } : {}) }).error;
-    });
+    const {
+      channel,
+      status,
+      errors: errorContext,
+    } = await connectObserver(options.server, options.tls, options.requestTimeoutMs);
+    connected = channel;
     options.onStatus?.(status);
     const db = openedStore(options.db);
     const writer = new BatchWriter(db);
@@ -269,7 +262,7 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       options.onProgress?.({ flows: counts.flows, lost: counts.lost, messages: summary.messages });
     };
 
-    let paused: ServerStreamCall | undefined;
+    let paused: StreamCall | undefined;
     const flush = () => {
       if (chunk.count === 0 && pendingGaps.length === 0) return;
       const first = messageNo;
@@ -367,7 +360,7 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       }
     };
 
-    let current: ServerStreamCall | undefined;
+    let current: StreamCall | undefined;
     const flushTimer = setInterval(() => {
       flush();
       drain(0).catch(() => {}); // the error surfaces at the final drain
@@ -440,7 +433,7 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
     if (store && lease) tryReleaseLease(store, lease);
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
-    channel.close();
+    connected?.close();
     await pool?.close();
   }
 }
@@ -459,9 +452,4 @@ function buildRequest(options: CollectOptions, resumeFrom: NanoTime | undefined)
   if (options.since) request.since = toTimestamp(options.since);
   if (options.last !== undefined) request.number = BigInt(options.last);
   return request;
-}
-
-async function serverStatus(channel: GrpcChannel, timeoutMs: number): Promise<ServerStatusResponse> {
-  const request = toBinary(ServerStatusRequestSchema, create(ServerStatusRequestSchema));
-  return fromBinary(ServerStatusResponseSchema, await channel.unary(serverStatusMethod.path, request, timeoutMs));
 }
