@@ -1,9 +1,7 @@
-import type { ClientReadableStream } from "@grpc/grpc-js";
 import { BatchBuilder } from "../collect/batch-builder.js";
 import type { Json } from "../collect/calico/json.js";
 import { GoldmaneClient } from "../collect/goldmane/client.js";
 import { WindowDedup } from "../collect/goldmane/dedup.js";
-import { explainGoldmaneError, isRetryable } from "../collect/goldmane/errors.js";
 import { goldmaneFlowToModel } from "../collect/goldmane/flow.js";
 import { flowKeyId, type ListRead } from "../collect/goldmane/list-pages.js";
 import {
@@ -14,8 +12,10 @@ import {
   type StoredCursor,
   WINDOW_SECONDS,
 } from "../collect/goldmane/list-reader.js";
-import { goldmaneCredentials, type TlsFlags } from "../collect/goldmane/tls.js";
-import { isUnexplainedDrop, probeTls } from "../collect/grpc/tls-probe.js";
+import { goldmaneErrors } from "../collect/goldmane/service.js";
+import { goldmaneTls } from "../collect/goldmane/tls.js";
+import { classifyGrpcError, explainConnectFailure } from "../collect/grpc/errors.js";
+import type { TlsFlags } from "../collect/grpc/tls.js";
 import { reportDroppedLabels } from "../collect/parse-chunk.js";
 import type { Flow, FlowResult } from "../gen/goldmane/goldmane_pb.js";
 import type { FlowStore } from "../store/store.js";
@@ -165,17 +165,17 @@ class Sink {
 }
 
 export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<GoldmaneCollectSummary> {
-  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
-  const client = new GoldmaneClient(options.server, credentials, channelOptions);
+  const tls = goldmaneTls(options.tls);
+  const client = new GoldmaneClient(options.server, tls);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const errors = goldmaneErrors(options.server, connectTimeoutMs);
   let session: LiveSession | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
-      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
-      throw explainGoldmaneError(err, options.server, found);
+      throw await explainConnectFailure(err, errors, tls);
     });
     const live = await LiveSession.open({
       store: options.store,
@@ -268,18 +268,19 @@ async function streamFlows(
       const resume = sink.resumeFrom;
       const startTimeGte =
         resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
-      const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
+      const call = client.stream({ startTimeGte });
       const cancel = () => call.cancel();
       stop.signal.addEventListener("abort", cancel, { once: true });
       try {
-        for await (const result of call as AsyncIterable<FlowResult>) {
+        for await (const result of call) {
           backoff.reset();
           sink.add(result);
           report();
         }
       } catch (err) {
         if (stop.signal.aborted) continue;
-        if (!isRetryable(err)) throw explainGoldmaneError(err, options.server);
+        const classified = classifyGrpcError(err, goldmaneErrors(options.server, options.connectTimeoutMs ?? 10_000));
+        if (!classified.retryable) throw classified.error;
       } finally {
         stop.signal.removeEventListener("abort", cancel);
       }

@@ -1,4 +1,4 @@
-import type { TlsFlags } from "../../collect/goldmane/tls.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import { collectGoldmane, type GoldmaneCollectSummary } from "../../ingest/goldmane.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag } from "../../store/resolve-cluster.js";

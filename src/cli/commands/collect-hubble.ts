@@ -1,4 +1,4 @@
-import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
 import { collectHubble, type HubbleCollectSummary } from "../../ingest/hubble-relay.js";
 import { openFlowStore } from "../../store/open.js";
@@ -13,7 +13,7 @@ export interface CollectHubbleCommandOptions {
   /** `--cluster`: the cluster these flows come from. */
   cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: FlagTime;
   until?: FlagTime;
   last?: number;
