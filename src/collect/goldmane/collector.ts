@@ -12,7 +12,7 @@ import {
   tryReleaseLease,
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
-import { BatchBuilder } from "../aggregate.js";
+import { BatchBuilder } from "../batch-builder.js";
 import type { Json } from "../calico/json.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { reportDroppedLabels } from "../parse-chunk.js";

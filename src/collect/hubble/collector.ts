@@ -10,6 +10,7 @@ import {
   type ServerStatusResponse,
   ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
+import type { Batch } from "../../model/batch.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
@@ -22,7 +23,6 @@ import {
   tryReleaseLease,
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
-import type { Batch } from "../aggregate.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { ParsePool } from "../worker-pool.js";

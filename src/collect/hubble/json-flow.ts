@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import type { LostEventsRecord } from "../../model/batch.js";
 import {
   emptyEndpoint,
   type Flow,
@@ -16,7 +17,6 @@ import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
-  type LostEventsRecord,
   type RecordDecoder,
   type RecordFormat,
   type RepeatedFlow,
