@@ -3,14 +3,7 @@ import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
-import {
-  acquireLeases,
-  bindLease,
-  CURSOR_LEASE_HINT,
-  type Lease,
-  renewLease,
-  tryReleaseLease,
-} from "../../store/lease.js";
+import { acquireLeases, bindLease, CURSOR_LEASE_HINT, type Lease, tryReleaseLease } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import { BatchBuilder } from "../batch-builder.js";
 import type { Json } from "../calico/json.js";
