@@ -6,6 +6,7 @@ import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
 import { type FlowpolError, InputError, toFlowpolError } from "../errors.js";
 import type { Db } from "../store/db.js";
+import { addDuplicates, FlowUuids } from "../store/flow-uuids.js";
 import {
   findCompleteByContent,
   findPriorIngests,
@@ -22,6 +23,7 @@ import { type Batch, BatchBuilder } from "./aggregate.js";
 import { arrayElementLines } from "./array-element-lines.js";
 import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
 import { lineChunks } from "./chunks.js";
+import { withoutFlows } from "./drop-flows.js";
 import { detectFormat, formatByName } from "./formats.js";
 import { BatchMerger } from "./merge-batches.js";
 import { addValue, jsonText, parseChunk } from "./parse-chunk.js";
@@ -76,6 +78,8 @@ export interface InputResult {
   badLines: Array<{ line: number; reason: string }>;
   /** A last line without its newline, left unread: the file may still be written. */
   heldLine?: number;
+  /** Flows not stored again: their uuid and time were stored already (from this or another input). */
+  duplicates?: number;
   error?: FlowpolError;
 }
 
@@ -363,7 +367,10 @@ async function ingestOne(
     const badLines: Array<{ line: number; reason: string }> = [];
     const overlong: Array<{ line: number; reason: string }> = [];
     let heldLine: number | undefined;
-    const heldNote = () => (heldLine === undefined ? {} : { heldLine });
+    const heldNote = () => ({
+      ...(heldLine === undefined ? {} : { heldLine }),
+      ...(duplicates > 0 ? { duplicates } : {}),
+    });
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
       chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
@@ -388,15 +395,34 @@ async function ingestOne(
     let newBytes = 0;
 
     // Batches from the workers are merged and written every FLUSH_BATCHES chunks, each flush in one
-    // transaction with the ingest log's progress: the store is always at a chunk boundary.
-    const merger = new BatchMerger();
+    // transaction with the ingest log's progress: the store is always at a chunk boundary. Flows
+    // whose uuid and time are stored already (another input, or earlier in this one) are taken out
+    // in that transaction.
+    const uuids = new FlowUuids(db);
+    let duplicates = 0;
+    let pending: Batch[] = [];
     let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
     const flush = () => {
-      if (merger.size === 0 || !flushedTo) return;
-      const batch = merger.take();
+      if (pending.length === 0 || !flushedTo) return;
+      const batches = pending;
+      pending = [];
       const mark = flushedTo;
       const apply = () => {
+        const drops = uuids.repeats(batches);
+        const merger = new BatchMerger();
+        let dropped = 0;
+        batches.forEach((b, i) => {
+          const drop = drops[i] as Set<number>;
+          dropped += drop.size;
+          merger.add(withoutFlows(b, drop));
+        });
+        const batch = merger.take();
         writer.write(batch, ingestId, format.system);
+        uuids.record(ingestId);
+        addDuplicates(db, ingestId, dropped);
+        duplicates += dropped;
+        counts.flows -= batches.reduce((n, b) => n + b.flows, 0) - batch.flows;
+        counts.replies -= batches.reduce((n, b) => n + b.replies, 0) - batch.replies;
         recordProgress(db, ingestId, {
           bytesDone: mark.endOffset,
           linesDone: mark.endLine,
@@ -412,7 +438,7 @@ async function ingestOne(
         renewLease(db, held, now());
       };
       if (singleTransaction) apply();
-      else db.transaction(apply)();
+      else db.transaction(apply).immediate();
     };
 
     const commit = async () => {
@@ -433,9 +459,9 @@ async function ingestOne(
           "fix or remove the line, or run without --strict to skip bad lines and ingest the rest",
         );
       }
-      merger.add(batch);
+      pending.push(batch);
       flushedTo = head;
-      if (merger.size >= FLUSH_BATCHES) flush();
+      if (pending.length >= FLUSH_BATCHES) flush();
       addCounts(counts, batch);
       for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
       options.onProgress?.({
@@ -618,6 +644,8 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
       "fix or remove the element",
     );
   }
+  let duplicates = 0;
+  let stored = batch;
   const isFile = input !== "-";
   db.transaction(() => {
     const id = startIngest(
@@ -631,28 +659,36 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
       },
       now(),
     );
-    new BatchWriter(db).write(batch, id, format.system);
+    const uuids = new FlowUuids(db);
+    const drop = uuids.repeats([batch])[0] as Set<number>;
+    const kept = withoutFlows(batch, drop);
+    new BatchWriter(db).write(kept, id, format.system);
+    uuids.record(id);
+    addDuplicates(db, id, drop.size);
+    duplicates = drop.size;
+    stored = kept;
     recordProgress(db, id, {
       bytesDone: size,
       linesDone: items.length,
       contentHash,
       counts: {
-        flows: batch.flows,
-        replies: batch.replies,
-        skipped: batch.skipped,
-        bad: batch.bad,
-        lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+        flows: kept.flows,
+        replies: kept.replies,
+        skipped: kept.skipped,
+        bad: kept.bad,
+        lost: kept.lost.reduce((n, l) => n + l.lost, 0),
       },
     });
     finishIngest(db, id, "complete", now());
-  })();
+  }).immediate();
   const counts = zeroCounts();
-  addCounts(counts, batch);
+  addCounts(counts, stored);
   return {
     input,
     outcome: "ingested",
     format: format.name,
     counts,
     badLines: batch.badLines.slice(0, SHOWN_BAD_LINES).map((b, k) => ({ line: b.line, reason: elementReason(b, k) })),
+    ...(duplicates > 0 ? { duplicates } : {}),
   };
 }

@@ -12,6 +12,7 @@ import {
 } from "../../gen/observer/observer_pb.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import { type Db, openedStore } from "../../store/db.js";
+import { addDuplicates, FlowUuids, newestUuidBlock } from "../../store/flow-uuids.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
 import {
   acquireLeases,
@@ -23,6 +24,7 @@ import {
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
 import type { Batch } from "../aggregate.js";
+import { withoutFlows } from "../drop-flows.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { ParsePool } from "../worker-pool.js";
@@ -219,12 +221,15 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       }
       return newestKeys;
     };
+    // A store written before uuid blocks existed cannot tell the window's flows apart: no re-read.
+    const rereadWindow = stored !== undefined && (newestUuidBlock(db) ?? -1) >= stored.seconds * 1000;
     if (stored) {
       summary.resumedFrom = { seconds: stored.seconds, nanos: stored.nanos };
       options.onResume?.(summary.resumedFrom);
       beginResume();
     }
 
+    const uuids = new FlowUuids(db);
     const chunk = new ChunkWriter();
     const batchMessages = options.batchMessages ?? 8192;
     const queue: Array<{ batch: Promise<Batch>; cursor?: { time: NanoTime; keys: string[] }; messages: number }> = [];
@@ -234,10 +239,17 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     const commitOne = async () => {
       const item = queue.shift();
       if (!item) return;
-      const batch = await item.batch;
+      const parsed = await item.batch;
       const gaps = pendingGaps.splice(0);
+      let batch = parsed;
       db.transaction(() => {
+        // Flows whose uuid and time are stored (a reconnect's re-read window, another input) count once.
+        const drop = uuids.repeats([parsed])[0] as Set<number>;
+        batch = withoutFlows(parsed, drop);
+        summary.duplicates += drop.size;
+        addDuplicates(db, sessionId, drop.size);
         writer.write(batch, sessionId, "hubble");
+        uuids.record(sessionId);
         for (const g of gaps) {
           writer.recordGap({
             system: "hubble",
@@ -260,7 +272,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
           saveCursor(db, source, { ...item.cursor.time, keys: item.cursor.keys }, sessionId, now());
         }
         renewLease(db, held, now());
-      })();
+      }).immediate();
       counts.flows += batch.flows;
       counts.replies += batch.replies;
       counts.skipped += batch.skipped;
@@ -307,7 +319,9 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
         } else if (ns > resumedAt + REPLAY_WINDOW_NS) resuming = undefined;
       } else if (resuming === "cursor" && newest) {
         const c = compareTime(t, newest);
-        if (c < 0) return false;
+        // Older than the cursor: re-read from Relay's window. A flow with a uuid is taken when the
+        // store's uuid blocks cover the cursor (they drop it if stored); anything else was stored.
+        if (c < 0) return rereadWindow && responseKey(buf).startsWith("uuid:");
         if (c === 0) {
           const key = responseKey(buf);
           const left = overlap.get(key) ?? 0;
@@ -385,7 +399,8 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       let lastGood = now();
       let firstRequest = true;
       while (!stop.signal.aborted) {
-        const from = resuming === "window" && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
+        const rewind = resuming === "window" || (resuming === "cursor" && rereadWindow);
+        const from = rewind && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
         const request = buildRequest(options, firstRequest && !stored ? undefined : from);
         firstRequest = false;
         let received = false;
