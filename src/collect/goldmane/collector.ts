@@ -7,6 +7,7 @@ import {
   acquireLeases,
   bindLease,
   CURSOR_LEASE_HINT,
+  keepRenewed,
   type Lease,
   renewLease,
   tryReleaseLease,
@@ -61,6 +62,8 @@ export interface GoldmaneCollectOptions {
   batchFlows?: number;
   flushMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** How often the cursor's lease is renewed while nothing is written (default LEASE_RENEW_MS). */
+  leaseRenewMs?: number;
 }
 
 export interface CollectProgress {
@@ -99,6 +102,7 @@ class Sink {
     private readonly flushMs: number,
     private readonly now: () => number,
     readonly stored: StoredCursor | undefined,
+    private readonly lease: Lease,
   ) {
     this.writer = new BatchWriter(db);
     this.dedup = new WindowDedup(stored);
@@ -172,6 +176,7 @@ class Sink {
         counts: { flows: batch.flows, replies: batch.replies, skipped: 0, bad: batch.bad, lost: 0 },
       });
       if (cursor) saveCursor(this.db, this.source, { ...cursor, nanos: 0 }, this.ingestId, this.now());
+      renewLease(this.db, this.lease, this.now());
     })();
   }
 }
@@ -198,6 +203,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let lease: Lease | undefined;
+  let stopRenewing: (() => void) | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
@@ -209,6 +215,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     db = opened;
     const held = acquireLeases(opened, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
     lease = held;
+    stopRenewing = keepRenewed(opened, held, now, options.leaseRenewMs);
     const cursor = loadCursor(opened, source);
     const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
@@ -237,6 +244,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       options.flushMs ?? 1000,
       now,
       stored,
+      held,
     );
     sink = activeSink;
     if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
@@ -253,6 +261,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     throw err;
   } finally {
     if (flushTimer) clearInterval(flushTimer);
+    stopRenewing?.();
     if (db && lease) tryReleaseLease(db, lease);
     client.close();
   }

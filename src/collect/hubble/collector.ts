@@ -18,6 +18,7 @@ import {
   acquireLeases,
   bindLease,
   CURSOR_LEASE_HINT,
+  keepRenewed,
   type Lease,
   renewLease,
   tryReleaseLease,
@@ -75,6 +76,8 @@ export interface CollectOptions {
   onProgress?: (p: CollectProgress) => void;
   onReconnect?: (info: { attempt: number; delayMs: number; reason: string }) => void;
   onResume?: (from: NanoTime) => void;
+  /** How often the cursor's lease is renewed while nothing is written (default LEASE_RENEW_MS). */
+  leaseRenewMs?: number;
 }
 
 export interface CollectProgress {
@@ -161,6 +164,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   };
   let ingestId: number | undefined;
   let lease: Lease | undefined;
+  let stopRenewing: (() => void) | undefined;
   let store: Db | undefined;
 
   try {
@@ -175,6 +179,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
 
     const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
     lease = held;
+    stopRenewing = keepRenewed(db, held, now, options.leaseRenewMs);
     const sessionId = db.transaction(() => {
       closeStaleSessions(db, source, now());
       const id = startIngest(
@@ -452,6 +457,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     if (store && ingestId !== undefined) finishIngest(store, ingestId, "failed", now());
     throw err;
   } finally {
+    stopRenewing?.();
     if (store && lease) tryReleaseLease(store, lease);
     if (durationTimer) clearTimeout(durationTimer);
     options.signal?.removeEventListener("abort", onAbort);
