@@ -263,7 +263,7 @@ export class BatchBuilder {
   private readonly flowIds: FlowIds = { uuids: [], times: [], counts: [], parts: [], contributions: [] };
   /** The contribution of each flow object (a template's repeats share theirs). */
   private readonly contributionOf = new WeakMap<Flow, number>();
-  private readonly plainContributions = new Map<string, number>();
+  private readonly contributionIds = new Map<string, number>();
   private readonly edgeIndex = new Map<EdgeAggregate, number>();
   private readonly serviceIndex = new Map<ServiceAggregate, number>();
 
@@ -454,22 +454,21 @@ export class BatchBuilder {
     let part = this.contributionOf.get(flow);
     if (part === undefined) {
       const edge = prepared.edge ? (this.edgeIndex.get(prepared.edge) ?? -1) : -1;
-      const service = prepared.service ? (this.serviceIndex.get(prepared.service) ?? -1) : -1;
-      // Flows without DNS names or policies add to the same counters whenever their aggregates do.
-      const plain = !prepared.dnsNames && !(edge !== -1 && flow.policies && flow.policies.length > 0);
-      const plainKey = plain ? `${prepared.src.id}>${prepared.dst.id}>${edge}>${service}` : "";
-      part = plain ? this.plainContributions.get(plainKey) : undefined;
+      const contribution: Contribution = {
+        src: prepared.src.id,
+        dst: prepared.dst.id,
+        edge,
+        service: prepared.service ? (this.serviceIndex.get(prepared.service) ?? -1) : -1,
+        dnsNames: prepared.dnsNames ? this.dnsNameIndexes(flow) : [],
+        policies: edge !== -1 && flow.policies ? [...flow.policies] : [],
+      };
+      // One entry per distinct contribution, whichever flow objects (a template's, or one per line) make it.
+      const key = `${contribution.src}>${contribution.dst}>${edge}>${contribution.service}>${contribution.dnsNames.join(",")}>${contribution.policies.join("\n")}`;
+      part = this.contributionIds.get(key);
       if (part === undefined) {
         part = ids.contributions.length;
-        ids.contributions.push({
-          src: prepared.src.id,
-          dst: prepared.dst.id,
-          edge,
-          service,
-          dnsNames: prepared.dnsNames ? this.dnsNameIndexes(flow) : [],
-          policies: edge !== -1 && flow.policies ? [...flow.policies] : [],
-        });
-        if (plain) this.plainContributions.set(plainKey, part);
+        ids.contributions.push(contribution);
+        this.contributionIds.set(key, part);
       }
       this.contributionOf.set(flow, part);
     }
