@@ -18,18 +18,37 @@ import type { Db } from "./db.js";
 export const UUID_WINDOW_MS = 6 * 60 * 60 * 1000;
 export const MAX_UUIDS = 2_000_000;
 /** Blocks whose keys are kept in memory between writes (the latest read or written). */
-const CACHED_BLOCKS = 6;
+const CACHED_BLOCKS = 3;
 /** Writes between two prunings. */
 const PRUNE_EVERY = 32;
 
 interface CachedBlock {
   first: number;
   last: number;
-  keys: Set<string>;
+  keys: UuidTimes;
 }
 
-function key(uuid: string, time: number): string {
-  return `${time} ${uuid}`;
+/**
+ * Flow uuids with their times: a uuid maps to its time; the rare same uuid at another time (not
+ * a repeat) is kept under a key that holds the time too. No key string is built per flow.
+ */
+class UuidTimes {
+  private readonly times = new Map<string, number>();
+
+  has(uuid: string, time: number): boolean {
+    const t = this.times.get(uuid);
+    return t === time || (t !== undefined && this.times.get(`${time} ${uuid}`) === time);
+  }
+
+  add(uuid: string, time: number): void {
+    if (!this.times.has(uuid)) this.times.set(uuid, time);
+    else this.times.set(`${time} ${uuid}`, time);
+  }
+}
+
+function inBlocks(blocks: readonly CachedBlock[], uuid: string, time: number): boolean {
+  for (const b of blocks) if (time >= b.first && time <= b.last && b.keys.has(uuid, time)) return true;
+  return false;
 }
 
 export class FlowUuids {
@@ -39,7 +58,7 @@ export class FlowUuids {
   private readonly insert;
   private writes = 0;
   /** The keys of the flows kept by the last `repeats`, written by `record`. */
-  private pending: { keys: Set<string>; uuids: string[]; times: number[]; first: number; last: number } | undefined;
+  private pending: { keys: UuidTimes; uuids: string[]; times: number[]; first: number; last: number } | undefined;
 
   constructor(private readonly db: Db) {
     this.overlapping = db.prepare("SELECT id, first, last FROM flow_uuid_blocks WHERE last >= ? AND first <= ?");
@@ -67,7 +86,7 @@ export class FlowUuids {
     const blocks = (this.overlapping.all(first, last) as Array<{ id: number; first: number; last: number }>).map(
       (row) => this.block(row),
     );
-    const fresh = new Set<string>();
+    const fresh = new UuidTimes();
     const uuids: string[] = [];
     const times: number[] = [];
     const drops = batches.map((b) => {
@@ -77,12 +96,11 @@ export class FlowUuids {
       for (let i = 0; i < ids.uuids.length; i++) {
         const uuid = ids.uuids[i] as string;
         const time = ids.times[i] as number;
-        const k = key(uuid, time);
-        if (fresh.has(k) || blocks.some((bl) => time >= bl.first && time <= bl.last && bl.keys.has(k))) {
+        if (fresh.has(uuid, time) || inBlocks(blocks, uuid, time)) {
           drop.add(i);
           continue;
         }
-        fresh.add(k);
+        fresh.add(uuid, time);
         uuids.push(uuid);
         times.push(time);
       }
@@ -112,8 +130,8 @@ export class FlowUuids {
     }
     const { keys } = this.load.get(row.id) as { keys: string };
     const [uuids, times] = JSON.parse(keys) as [string[], number[]];
-    const set = new Set<string>();
-    for (let i = 0; i < uuids.length; i++) set.add(key(uuids[i] as string, times[i] as number));
+    const set = new UuidTimes();
+    for (let i = 0; i < uuids.length; i++) set.add(uuids[i] as string, times[i] as number);
     const block = { first: row.first, last: row.last, keys: set };
     this.remember(row.id, block);
     return block;
