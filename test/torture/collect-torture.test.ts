@@ -13,7 +13,7 @@ import { runCli } from "../helpers/cli.js";
 import { type RunningCli, startCli } from "../helpers/cli-async.js";
 import { makeMtlsFiles } from "../helpers/mtls-certs.js";
 import { tempDir } from "../helpers/paths.js";
-import { startReplayServer } from "../helpers/processes.js";
+import { spawnCli, waitForOutput } from "../helpers/processes.js";
 import { storeContent } from "../helpers/store-tables.js";
 
 /**
@@ -102,7 +102,16 @@ describe.skipIf(!enabled)("collector and store-edge torture", () => {
   it(
     "collect hubble: kill -9 at random points, two at once, then one more run: the store of a clean run",
     async () => {
-      const server = await startReplayServer(["--from", hubbleFile, "--rate", "8000"]);
+      // Loading the file before it listens takes a while on a loaded machine.
+      const replay = spawnCli(["replay-server", "--listen", "127.0.0.1:0", "--from", hubbleFile, "--rate", "8000"]);
+      const port = Number((await waitForOutput(replay, /listening on 127\.0\.0\.1:(\d+)/, 120_000))[1]);
+      const server = {
+        port,
+        stop: async () => {
+          replay.child.kill("SIGTERM");
+          await replay.exited;
+        },
+      };
       const figures = newFigures();
       try {
         const deadline = Date.now() + budgetMs;
