@@ -1,11 +1,13 @@
 import {
   BAD_LINES_KEPT_PER_BATCH,
   type Batch,
+  type Contribution,
   canonicalLabels,
   DEFAULT_CLUSTER,
   type EdgeAggregate,
   type EndpointRef,
   endpointKey,
+  type FlowIds,
   type LostEventsRecord,
   type NamespaceAggregate,
   type PodAggregate,
@@ -150,21 +152,28 @@ export class BatchBuilder {
   }
 
   addFlow(flow: Flow): void {
-    this.apply(this.prepare(flow), flow, flow.time, flow.count);
+    this.apply(this.prepare(flow), flow, flow.time, flow.count, flow.uuid);
   }
 
   /**
    * The same as `addFlow({ ...template, time, count })`, for decoders that recognise a record they
    * have seen before: the endpoints, edge and service are looked up once per template and batch.
    */
-  addRepeat(template: Flow, time: number, count: number): void {
+  addRepeat(template: Flow, time: number, count: number, uuid?: string): void {
     let prepared = this.preparedTemplates.get(template);
     if (!prepared) {
       prepared = this.prepare(template);
       this.preparedTemplates.set(template, prepared);
     }
-    this.apply(prepared, template, time, count);
+    this.apply(prepared, template, time, count, uuid);
   }
+
+  private readonly flowIds: FlowIds = { uuids: [], times: [], counts: [], parts: [], contributions: [] };
+  /** The contribution of each flow object (a template's repeats share theirs). */
+  private readonly contributionOf = new WeakMap<Flow, number>();
+  private readonly contributionIds = new Map<string, number>();
+  private readonly edgeIndex = new Map<EdgeAggregate, number>();
+  private readonly serviceIndex = new Map<ServiceAggregate, number>();
 
   private readonly preparedTemplates = new WeakMap<Flow, PreparedFlow>();
 
@@ -217,6 +226,7 @@ export class BatchBuilder {
         srcReported: 0,
         dstReported: 0,
       };
+      this.edgeIndex.set(edge, this.edges.size);
       this.edges.set(key, edge);
     }
     let service: ServiceAggregate | undefined;
@@ -233,6 +243,7 @@ export class BatchBuilder {
           last: Number.NEGATIVE_INFINITY,
           count: 0,
         };
+        this.serviceIndex.set(service, this.services.size);
         this.services.set(skey, service);
       }
     }
@@ -252,11 +263,12 @@ export class BatchBuilder {
     return { src, dst, dnsNames, edge, service };
   }
 
-  private apply(prepared: PreparedFlow, flow: Flow, time: number, count: number): void {
+  private apply(prepared: PreparedFlow, flow: Flow, time: number, count: number, uuid: string | undefined): void {
     this.flows += count;
     this.observeEndpoint(prepared.src, time, count);
     this.observeEndpoint(prepared.dst, time, count);
     if (prepared.dnsNames) this.observeDnsNames(flow, time);
+    if (uuid !== undefined) this.recordFlowId(prepared, flow, time, count, uuid);
     const edge = prepared.edge;
     if (!edge) {
       this.replies += count;
@@ -366,13 +378,60 @@ export class BatchBuilder {
     }
   }
 
+  private recordFlowId(prepared: PreparedFlow, flow: Flow, time: number, count: number, uuid: string): void {
+    const ids = this.flowIds;
+    let part = this.contributionOf.get(flow);
+    if (part === undefined) {
+      const edge = prepared.edge ? (this.edgeIndex.get(prepared.edge) ?? -1) : -1;
+      const contribution: Contribution = {
+        src: prepared.src.id,
+        dst: prepared.dst.id,
+        edge,
+        service: prepared.service ? (this.serviceIndex.get(prepared.service) ?? -1) : -1,
+        dnsNames: prepared.dnsNames ? this.dnsNameIndexes(flow) : [],
+        policies: edge !== -1 && flow.policies ? [...flow.policies] : [],
+      };
+      // One entry per distinct contribution, whichever flow objects (a template's, or one per line) make it.
+      const key = `${contribution.src}>${contribution.dst}>${edge}>${contribution.service}>${contribution.dnsNames.join(",")}>${contribution.policies.join("\n")}`;
+      part = this.contributionIds.get(key);
+      if (part === undefined) {
+        part = ids.contributions.length;
+        ids.contributions.push(contribution);
+        this.contributionIds.set(key, part);
+      }
+      this.contributionOf.set(flow, part);
+    }
+    ids.uuids.push(uuid);
+    ids.times.push(time);
+    ids.counts.push(count);
+    ids.parts.push(part);
+  }
+
+  /** The DNS name entries a flow (already observed) added 1 to, as `observeDnsNames` adds them. */
+  private dnsNameIndexes(flow: Flow): number[] {
+    const indexes: number[] = [];
+    const add = (ip: string | undefined, name: string) => {
+      const at = ip ? this.dnsIndex.get(`${ip}|${name}`) : undefined;
+      if (at !== undefined) indexes.push(at);
+    };
+    for (const name of flow.source.dnsNames) add(flow.source.ip, name);
+    for (const name of flow.destination.dnsNames) add(flow.destination.ip, name);
+    if (flow.dnsAnswer) for (const ip of flow.dnsAnswer.ips) add(ip, flow.dnsAnswer.query);
+    return indexes;
+  }
+
+  private readonly dnsIndex = new Map<string, number>();
+
   private observeDnsNames(flow: Flow, time: number): void {
     const add = (ip: string | undefined, name: string) => {
       if (!ip) return;
       const key = `${ip}|${name}`;
       const known = this.dnsNames.get(key);
       if (known) widen(known, time, 1);
-      else this.dnsNames.set(key, { ip, name, first: time, last: time, count: 1 });
+      else {
+        this.dnsIndex.set(key, this.dnsNames.size);
+        this.dnsNames.set(key, { ip, name, first: time, last: time, count: 1 });
+      }
     };
     for (const name of flow.source.dnsNames) add(flow.source.ip, name);
     for (const name of flow.destination.dnsNames) add(flow.destination.ip, name);
@@ -393,6 +452,7 @@ export class BatchBuilder {
       edges: [...this.edges.values()],
       dnsNames: [...this.dnsNames.values()],
       services: [...this.services.values()],
+      ...(this.flowIds.uuids.length > 0 && { flowIds: this.flowIds }),
     };
   }
 }

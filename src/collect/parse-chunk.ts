@@ -156,7 +156,7 @@ function addRecord(value: unknown, line: number, decode: RecordDecoder, builder:
 function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: BatchBuilder): void {
   switch (record.kind) {
     case "repeat":
-      builder.addRepeat(record.flow, record.time, record.count);
+      builder.addRepeat(record.flow, record.time, record.count, record.uuid);
       reportDroppedLabels(record.flow, line, builder);
       return;
     case "flow":

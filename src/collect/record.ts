@@ -17,6 +17,8 @@ export interface RepeatedFlow {
   flow: Flow;
   time: number;
   count: number;
+  /** The record's uuid, which the template's flow does not hold. */
+  uuid?: string;
 }
 
 /** What a user can say about every record of an input. */

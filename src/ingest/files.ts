@@ -69,6 +69,8 @@ export interface InputResult {
   badLines: Array<{ line: number; reason: string }>;
   /** A last line without its newline, left unread: the file may still be written. */
   heldLine?: number;
+  /** Flows not stored again: their uuid and time were stored already (from this or another input). */
+  duplicates?: number;
   error?: FlowpolError;
 }
 
@@ -343,7 +345,10 @@ async function ingestOne(
     const badLines: Array<{ line: number; reason: string }> = [];
     const overlong: Array<{ line: number; reason: string }> = [];
     let heldLine: number | undefined;
-    const heldNote = () => (heldLine === undefined ? {} : { heldLine });
+    const heldNote = () => ({
+      ...(heldLine === undefined ? {} : { heldLine }),
+      ...(duplicates > 0 ? { duplicates } : {}),
+    });
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const chunks = lineChunks(source, {
       chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
@@ -368,8 +373,10 @@ async function ingestOne(
     let newBytes = 0;
 
     // Batches from the workers are merged and written every FLUSH_BATCHES chunks, each flush in one
-    // transaction with the ingest log's progress: the store is always at a chunk boundary.
+    // transaction with the ingest log's progress: the store is always at a chunk boundary. The store
+    // takes out flows whose uuid and time it holds already (another input, or earlier in this one).
     const merger = new BatchMerger();
+    let duplicates = 0;
     let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
     const flush = async () => {
       if (merger.size === 0 || !flushedTo) return;
@@ -379,13 +386,16 @@ async function ingestOne(
         wholeBatches.push(batch);
         return;
       }
-      await store.commitBatch({
+      const committed = await store.commitBatch({
         ingestId,
         lease: held,
         batch,
         system: format.system,
         progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
       });
+      duplicates += committed.duplicates;
+      counts.flows -= batch.flows - committed.flows;
+      counts.replies -= batch.replies - committed.replies;
     };
 
     const commit = async () => {
@@ -463,7 +473,7 @@ async function ingestOne(
         return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
       }
       const mark = flushedTo ?? { endOffset: 0, endLine: 0, digest: "" };
-      await store.storeWholeInput({
+      const stored = await store.storeWholeInput({
         row,
         startedAt,
         batches: wholeBatches,
@@ -471,6 +481,9 @@ async function ingestOne(
         progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
         format: format.name,
       });
+      duplicates += stored.duplicates;
+      counts.flows = stored.flows;
+      counts.replies = stored.replies;
       return { input, outcome: "ingested", format: format.name, counts, badLines, ...heldNote() };
     }
     if (prior && newBytes === 0 && prior.status === "complete") {
@@ -598,7 +611,7 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     );
   }
   const isFile = input !== "-";
-  await store.storeWholeInput({
+  const stored = await store.storeWholeInput({
     row: {
       source_system: format.system,
       kind: isFile ? "file" : "stdin",
@@ -613,11 +626,15 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
   });
   const counts = zeroCounts();
   addCounts(counts, batch);
+  counts.flows = stored.flows;
+  counts.replies = stored.replies;
+  const duplicates = stored.duplicates;
   return {
     input,
     outcome: "ingested",
     format: format.name,
     counts,
     badLines: batch.badLines.slice(0, SHOWN_BAD_LINES).map((b, k) => ({ line: b.line, reason: elementReason(b, k) })),
+    ...(duplicates > 0 ? { duplicates } : {}),
   };
 }

@@ -60,6 +60,8 @@ export interface GoldmaneCollectOptions {
   batchFlows?: number;
   flushMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** How often the cursor's lease is renewed while nothing is written (default LEASE_RENEW_MS). */
+  leaseRenewMs?: number;
 }
 
 export interface GoldmaneCollectProgress {
@@ -182,6 +184,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       source: goldmaneSource(options.server),
       system: "calico",
       format: options.follow ? "goldmane-stream" : "goldmane-list",
+      ...(options.leaseRenewMs !== undefined && { leaseRenewMs: options.leaseRenewMs }),
     });
     session = live;
     const stored = live.stored ? { start: live.stored.seconds, keys: live.stored.keys } : undefined;

@@ -60,6 +60,8 @@ export interface CollectOptions {
   onProgress?: (p: HubbleCollectProgress) => void;
   onReconnect?: (info: { attempt: number; delayMs: number; reason: string }) => void;
   onResume?: (from: NanoTime) => void;
+  /** How often the cursor's lease is renewed while nothing is written (default LEASE_RENEW_MS). */
+  leaseRenewMs?: number;
 }
 
 export interface HubbleCollectProgress {
@@ -126,7 +128,13 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
     } = await connectObserver(options.server, options.tls, options.requestTimeoutMs);
     connected = channel;
     options.onStatus?.(status);
-    const live = await LiveSession.open({ store: options.store, source, system: "hubble", format: GRPC_FORMAT });
+    const live = await LiveSession.open({
+      store: options.store,
+      source,
+      system: "hubble",
+      format: GRPC_FORMAT,
+      ...(options.leaseRenewMs !== undefined && { leaseRenewMs: options.leaseRenewMs }),
+    });
     session = live;
     const pendingGaps: Array<{ node: string; detail: string; time: number | null }> = [];
     for (const node of status.unavailableNodes) {
@@ -163,6 +171,8 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       }
       return newestKeys;
     };
+    // A store written before uuid blocks existed cannot tell the window's flows apart: no re-read.
+    const rereadWindow = stored !== undefined && ((await live.newestUuidTime()) ?? -1) >= stored.seconds * 1000;
     if (stored) {
       summary.resumedFrom = { seconds: stored.seconds, nanos: stored.nanos };
       options.onResume?.(summary.resumedFrom);
@@ -181,10 +191,12 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       const batch = await item.batch;
       const gaps = pendingGaps.splice(0).map((g) => ({ kind: "node_unavailable", count: 1, ...g }));
       const cursor = item.cursor ? { ...item.cursor.time, keys: item.cursor.keys } : undefined;
-      await live.commit(batch, item.messages, cursor, gaps);
+      // The store takes out flows whose uuid and time it holds (a reconnect's re-read window, another input).
+      const committed = await live.commit(batch, item.messages, cursor, gaps);
       await live.settle();
-      counts.flows += batch.flows;
-      counts.replies += batch.replies;
+      summary.duplicates += committed?.duplicates ?? 0;
+      counts.flows += committed?.flows ?? 0;
+      counts.replies += committed?.replies ?? 0;
       counts.skipped += batch.skipped;
       counts.bad += batch.bad;
       counts.lost += batch.lost.reduce((n, l) => n + l.lost, 0);
@@ -229,7 +241,9 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
         } else if (ns > resumedAt + REPLAY_WINDOW_NS) resuming = undefined;
       } else if (resuming === "cursor" && newest) {
         const c = compareTime(t, newest);
-        if (c < 0) return false;
+        // Older than the cursor: re-read from Relay's window. A flow with a uuid is taken when the
+        // store's uuid blocks cover the cursor (they drop it if stored); anything else was stored.
+        if (c < 0) return rereadWindow && responseKey(buf).startsWith("uuid:");
         if (c === 0) {
           const key = responseKey(buf);
           const left = overlap.get(key) ?? 0;
@@ -302,7 +316,8 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       let lastGood = now();
       let firstRequest = true;
       while (!stop.signal.aborted) {
-        const from = resuming === "window" && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
+        const rewind = resuming === "window" || (resuming === "cursor" && rereadWindow);
+        const from = rewind && newest ? fromNanos(toNanos(newest) - REPLAY_WINDOW_NS) : newest;
         const request = buildRequest(options, firstRequest && !stored ? undefined : from);
         firstRequest = false;
         let received = false;

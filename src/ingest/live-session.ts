@@ -1,8 +1,8 @@
 import { type Batch, batchCounts } from "../model/batch.js";
 import type { CollectCursor } from "../store/collect-cursor.js";
 import type { IngestCounts } from "../store/ingest-log.js";
-import { CURSOR_LEASE_HINT, type Lease } from "../store/lease.js";
-import type { FlowStore, StoreGapRecord } from "../store/store.js";
+import { CURSOR_LEASE_HINT, LEASE_RENEW_MS, type Lease } from "../store/lease.js";
+import type { Committed, FlowStore, StoreGapRecord } from "../store/store.js";
 
 /**
  * A live collection's side of the store, the same for every streaming source (Hubble Relay,
@@ -18,13 +18,18 @@ export interface LiveSessionOptions {
   source: string;
   system: string;
   format: string;
+  /** How often the cursor's lease is renewed while nothing is stored (a quiet `--follow` run). */
+  leaseRenewMs?: number;
 }
 
 export class LiveSession {
   /** What this session stored, summed over its commits. */
   readonly counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
+  /** Flows the store held already (same uuid and time), not counted again. */
+  duplicates = 0;
   private committing: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private renewal: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly store: FlowStore,
@@ -60,7 +65,13 @@ export class LiveSession {
         },
         lease,
       );
-      return new LiveSession(store, lease, ingestId, options.source, options.system, stored);
+      const session = new LiveSession(store, lease, ingestId, options.source, options.system, stored);
+      session.renewal = setInterval(() => {
+        // A renewal that fails (store busy, disk full) is left to the next one or the next commit.
+        store.renewLease(lease).catch(() => {});
+      }, options.leaseRenewMs ?? LEASE_RENEW_MS);
+      session.renewal.unref();
+      return session;
     } catch (err) {
       await store.releaseLease(lease);
       throw err;
@@ -71,11 +82,16 @@ export class LiveSession {
    * Queues a batch for the store, after the ones queued before; `linesDone` counts the records
    * read so far, `cursor` is where a resumed session starts. A failed commit fails `settle`.
    */
-  commit(batch: Batch, linesDone: number, cursor?: CollectCursor, gaps: StoreGapRecord[] = []): Promise<void> {
-    this.committing = this.committing.then(async () => {
-      if (this.failure !== undefined) return;
+  commit(
+    batch: Batch,
+    linesDone: number,
+    cursor?: CollectCursor,
+    gaps: StoreGapRecord[] = [],
+  ): Promise<Committed | undefined> {
+    const done = this.committing.then(async (): Promise<Committed | undefined> => {
+      if (this.failure !== undefined) return undefined;
       try {
-        await this.store.commitBatch({
+        const committed = await this.store.commitBatch({
           ingestId: this.ingestId,
           lease: this.lease,
           batch,
@@ -84,13 +100,22 @@ export class LiveSession {
           ...(cursor ? { cursor: { source: this.source, cursor } } : {}),
           ...(gaps.length > 0 ? { gaps } : {}),
         });
-        const added = batchCounts(batch);
+        const added = { ...batchCounts(batch), flows: committed.flows, replies: committed.replies };
         for (const k of Object.keys(added) as Array<keyof IngestCounts>) this.counts[k] += added[k];
+        this.duplicates += committed.duplicates;
+        return committed;
       } catch (err) {
         this.failure = err;
+        return undefined;
       }
     });
-    return this.committing;
+    this.committing = done.then(() => {});
+    return done;
+  }
+
+  /** The time (ms) of the newest flow whose uuid the store keeps (see FlowStore). */
+  newestUuidTime(): Promise<number | undefined> {
+    return this.store.newestUuidTime();
   }
 
   /** Waits for every queued commit; throws the first commit's failure. */
@@ -101,6 +126,7 @@ export class LiveSession {
 
   /** Settles, closes the row (`complete`, or `failed` when anything failed) and releases the lease. */
   async finish(outcome: "complete" | "failed"): Promise<void> {
+    clearInterval(this.renewal);
     try {
       await this.committing;
       const status = outcome === "complete" && this.failure === undefined ? "complete" : "failed";

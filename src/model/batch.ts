@@ -96,6 +96,34 @@ export interface Batch {
   edges: EdgeAggregate[];
   dnsNames: Array<{ ip: string; name: string } & SeenSpan>;
   services: ServiceAggregate[];
+  /** The flows of the batch that carry a uuid (Hubble), to drop repeats of stored flows. */
+  flowIds?: FlowIds;
+}
+
+/**
+ * What each flow with a uuid added to its batch, so a flow found stored already can be taken out
+ * again (`withoutFlows`). Parallel arrays, one entry per flow; `parts[i]` indexes `contributions`.
+ */
+export interface FlowIds {
+  uuids: string[];
+  times: number[];
+  counts: number[];
+  parts: number[];
+  contributions: Contribution[];
+}
+
+/** The counters one flow adds to: indexes into the batch's arrays (-1: none). */
+export interface Contribution {
+  /** Indexes into `endpoints`. */
+  src: number;
+  dst: number;
+  /** Into `edges`; -1 for a reply, which counts only as a reply. */
+  edge: number;
+  /** Into `services`. */
+  service: number;
+  /** Into `dnsNames`. */
+  dnsNames: number[];
+  policies: string[];
 }
 
 /** What a batch adds to the counts of what was read (the ingest log's). */

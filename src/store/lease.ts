@@ -83,6 +83,25 @@ export function renewLease(db: Db, lease: Lease, now: number): void {
   db.prepare("UPDATE leases SET renewed_at = ? WHERE token = ?").run(now, lease.token);
 }
 
+/** How often a long run renews its lease even when it stores nothing (a quiet `--follow` stream). */
+export const LEASE_RENEW_MS = LEASE_TTL_MS / 5;
+
+/**
+ * Renews the lease every `everyMs` until the returned function is called. A renewal that fails
+ * (store busy, disk full) is left to the next one; the run's own writes report such errors.
+ */
+export function keepRenewed(db: Db, lease: Lease, now: () => number, everyMs = LEASE_RENEW_MS): () => void {
+  const timer = setInterval(() => {
+    try {
+      renewLease(db, lease, now());
+    } catch {
+      // The next renewal or the run's next write tries again.
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export function releaseLease(db: Db, lease: Lease): void {
   db.prepare("DELETE FROM leases WHERE token = ?").run(lease.token);
 }

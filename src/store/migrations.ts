@@ -216,4 +216,20 @@ CREATE INDEX pods_by_endpoint ON pods(endpoint_id);
 CREATE INDEX endpoints_by_cluster ON endpoints(cluster);
 `,
   },
+  {
+    version: 6,
+    description: "flow uuids stored recently, in blocks, so a flow read again from another input counts once",
+    sql: `
+CREATE TABLE flow_uuid_blocks (
+  id INTEGER PRIMARY KEY,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  ingest_id INTEGER REFERENCES ingests(id),
+  keys TEXT NOT NULL
+);
+CREATE INDEX flow_uuid_blocks_by_last ON flow_uuid_blocks(last);
+ALTER TABLE ingests ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -1,8 +1,10 @@
 import type { Observed } from "../diff/observed.js";
 import type { GraphInput, Scope } from "../graph/input.js";
 import { batchCounts } from "../model/batch.js";
+import { withoutFlows } from "../model/drop-flows.js";
 import { type CollectCursor, closeStaleSessions, loadCursor, saveCursor } from "./collect-cursor.js";
 import { type Db, type OpenOptions, openStore } from "./db.js";
+import { addDuplicates, FlowUuids, newestUuidBlock } from "./flow-uuids.js";
 import {
   findCompleteByContent,
   findPriorIngests,
@@ -17,7 +19,15 @@ import { readGraphInput } from "./read-graph.js";
 import { readObserved } from "./read-observed.js";
 import { readStoreSnapshot, type StoreSnapshot } from "./read-report.js";
 import { type StoreStats, storeClusters, storeStats } from "./stats.js";
-import type { BatchCommit, BeginIngest, FlowStore, ObservedWindow, WholeInput } from "./store.js";
+import type {
+  BatchCommit,
+  BeginIngest,
+  Committed,
+  FlowStore,
+  ObservedWindow,
+  StoredWholeInput,
+  WholeInput,
+} from "./store.js";
 import { BatchWriter } from "./write-batch.js";
 
 /**
@@ -26,6 +36,7 @@ import { BatchWriter } from "./write-batch.js";
  */
 export class SqliteStore implements FlowStore {
   private writerOf: BatchWriter | undefined;
+  private uuidsOf: FlowUuids | undefined;
 
   constructor(
     readonly db: Db,
@@ -40,6 +51,12 @@ export class SqliteStore implements FlowStore {
   private get writer(): BatchWriter {
     this.writerOf ??= new BatchWriter(this.db);
     return this.writerOf;
+  }
+
+  /** Recently stored flow uuids (flow-uuids.ts): a flow stored already, from any input, counts once. */
+  private get uuids(): FlowUuids {
+    this.uuidsOf ??= new FlowUuids(this.db);
+    return this.uuidsOf;
   }
 
   async findPriorIngests(headHash: string, path: string): Promise<IngestRow[]> {
@@ -70,28 +87,48 @@ export class SqliteStore implements FlowStore {
     })();
   }
 
-  async commitBatch(commit: BatchCommit): Promise<void> {
-    this.db.transaction(() => this.apply(commit))();
+  async commitBatch(commit: BatchCommit): Promise<Committed> {
+    // IMMEDIATE: two runs storing overlapping inputs at once see each other's uuids.
+    return this.db.transaction(() => this.apply(commit)).immediate();
   }
 
-  private apply(commit: Omit<BatchCommit, "lease"> & { lease?: Lease }): void {
-    const { ingestId, batch, system } = commit;
+  private apply(commit: Omit<BatchCommit, "lease"> & { lease?: Lease }): Committed {
+    const { ingestId, system } = commit;
+    const drop = this.uuids.repeats([commit.batch])[0] ?? new Set<number>();
+    const batch = withoutFlows(commit.batch, drop);
     this.writer.write(batch, ingestId, system);
+    this.uuids.record(ingestId);
+    addDuplicates(this.db, ingestId, drop.size);
     for (const g of commit.gaps ?? []) this.writer.recordGap({ ...g, system, ingestId });
     recordProgress(this.db, ingestId, { ...commit.progress, counts: batchCounts(batch) });
     if (commit.cursor) saveCursor(this.db, commit.cursor.source, commit.cursor.cursor, ingestId, this.now());
     if (commit.lease) renewLease(this.db, commit.lease, this.now());
+    return { duplicates: drop.size, flows: batch.flows, replies: batch.replies };
   }
 
-  async storeWholeInput(whole: WholeInput): Promise<number> {
-    return this.db.transaction(() => {
-      const id = startIngest(this.db, whole.row, whole.startedAt);
-      for (const batch of whole.batches) {
-        this.apply({ ingestId: id, batch, system: whole.system, progress: whole.progress });
-      }
-      finishIngest(this.db, id, "complete", this.now(), whole.format);
-      return id;
-    })();
+  async storeWholeInput(whole: WholeInput): Promise<StoredWholeInput> {
+    return this.db
+      .transaction(() => {
+        const ingestId = startIngest(this.db, whole.row, whole.startedAt);
+        const stored: StoredWholeInput = { ingestId, duplicates: 0, flows: 0, replies: 0 };
+        for (const batch of whole.batches) {
+          const c = this.apply({ ingestId, batch, system: whole.system, progress: whole.progress });
+          stored.duplicates += c.duplicates;
+          stored.flows += c.flows;
+          stored.replies += c.replies;
+        }
+        finishIngest(this.db, ingestId, "complete", this.now(), whole.format);
+        return stored;
+      })
+      .immediate();
+  }
+
+  async renewLease(lease: Lease): Promise<void> {
+    renewLease(this.db, lease, this.now());
+  }
+
+  async newestUuidTime(): Promise<number | undefined> {
+    return newestUuidBlock(this.db);
   }
 
   async finishIngest(

@@ -43,13 +43,20 @@ export interface FlowStore {
    * `closeStaleSessions` first marks this source's collection sessions still `running` as failed.
    */
   beginIngest(begin: BeginIngest, lease: Lease): Promise<number>;
-  /** Stores one batch with its bookkeeping, exactly once (see the contract above). */
-  commitBatch(commit: BatchCommit): Promise<void>;
+  /**
+   * Stores one batch with its bookkeeping, exactly once (see the contract above). Flows whose uuid
+   * and time the store holds already, from any input, are taken out first (`duplicates`).
+   */
+  commitBatch(commit: BatchCommit): Promise<Committed>;
   /**
    * Stores a whole input at once (stdin, `--strict`, JSON arrays): a `complete` ingest-log row and
    * its batches, atomically; nothing is stored when the call fails. Returns the row's id.
    */
-  storeWholeInput(whole: WholeInput): Promise<number>;
+  storeWholeInput(whole: WholeInput): Promise<StoredWholeInput>;
+  /** Keeps a live run's lease fresh while it stores nothing (a quiet `--follow` stream). */
+  renewLease(lease: Lease): Promise<void>;
+  /** The time (ms) of the newest flow whose uuid the store keeps; undefined when it keeps none. */
+  newestUuidTime(): Promise<number | undefined>;
   finishIngest(
     ingestId: number,
     status: "complete" | "failed",
@@ -98,6 +105,17 @@ export interface BatchCommit {
   cursor?: { source: string; cursor: CollectCursor };
   /** Gaps that are not lost-events records (e.g. nodes Relay reported unavailable). */
   gaps?: StoreGapRecord[];
+}
+
+/** What a commit stored: its flows and replies after repeats of stored flows were taken out. */
+export interface Committed {
+  duplicates: number;
+  flows: number;
+  replies: number;
+}
+
+export interface StoredWholeInput extends Committed {
+  ingestId: number;
 }
 
 export interface StoreGapRecord {

@@ -55,6 +55,13 @@ describe("Markdown outputs escape strings from flow records", () => {
     expect(r.stdout).toContain("\\[link\\]\\(https://evil.example\\)");
   });
 
+  it("the HTML report: the drop reason and the node name are text, not markup", () => {
+    const r = runCli(["report", "--db", db, "--format", "html"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(IMG);
+    expect(r.stdout).toContain("&#60;img src=x onerror=alert(1)&#62;");
+  });
+
   it("EVIDENCE.md: the drop reason", () => {
     const out = join(dir, "out");
     const r = runCli(["generate", "--db", db, "--out", out]);

@@ -99,6 +99,7 @@ function resultJson(r: InputResult) {
     ...r.counts,
     badLines: r.badLines,
     heldLine: r.heldLine ?? null,
+    duplicates: r.duplicates ?? 0,
     error: r.error ? { message: r.error.message, hint: r.error.hint ?? null } : null,
   };
 }
@@ -121,6 +122,7 @@ function reportResult(r: InputResult, out: Output): void {
       if (c.skipped) parts.push(`${c.skipped} non-flow events skipped`);
       if (c.lost) parts.push(`${c.lost} events lost upstream`);
       if (c.bad) parts.push(`${c.bad} bad lines`);
+      if (r.duplicates) parts.push(`${r.duplicates} flows already stored (same uuid and time) not counted again`);
       writeLine(out.stdout, `${r.input}: ${r.outcome} (${r.format}): ${parts.join(", ")}`);
       for (const b of r.badLines) writeLine(out.stderr, `  ${r.input}:${b.line}: ${b.reason}`);
       if (c.bad > r.badLines.length) writeLine(out.stderr, `  ... and ${c.bad - r.badLines.length} more bad lines`);

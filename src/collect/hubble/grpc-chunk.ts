@@ -79,8 +79,8 @@ export function parseGrpcChunk(
     const len = buf.readUInt32LE(at);
     const start = at + 4;
     const end = start + len;
-    // Without uuids: the batch does not read them, and the main thread de-duplicates by them.
-    const record = responseToRecord(buf, start, end, memo, false);
+    // With uuids: the store drops flows whose uuid and time it holds (see store/flow-uuids.ts).
+    const record = responseToRecord(buf, start, end, memo, true);
     switch (record.kind) {
       case "flow":
         builder.addFlow(record.flow);

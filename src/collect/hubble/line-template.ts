@@ -362,7 +362,14 @@ export class LineTemplates {
       key = flowRole(flow) === "reply" ? REPLY : (flow.destinationPort ?? NO_PORT);
     }
     const variant = template.variant(key) ?? template.addVariant(key, flow ?? (this.flow(line, template) as Flow));
-    return { kind: "repeat", flow: variant, time, count: base.count };
+    if (values.uuid === -1) return { kind: "repeat", flow: variant, time, count: base.count };
+    return {
+      kind: "repeat",
+      flow: variant,
+      time,
+      count: base.count,
+      uuid: detached(line.slice(values.uuid, values.uuidEnd)),
+    };
   }
 
   /** The line just read as a whole flow, by the rules of `hubbleFlowToModel`. */
