@@ -363,7 +363,13 @@ export class LineTemplates {
     }
     const variant = template.variant(key) ?? template.addVariant(key, flow ?? (this.flow(line, template) as Flow));
     if (values.uuid === -1) return { kind: "repeat", flow: variant, time, count: base.count };
-    return { kind: "repeat", flow: variant, time, count: base.count, uuid: detached(line.slice(values.uuid, values.uuidEnd)) };
+    return {
+      kind: "repeat",
+      flow: variant,
+      time,
+      count: base.count,
+      uuid: detached(line.slice(values.uuid, values.uuidEnd)),
+    };
   }
 
   /** The line just read as a whole flow, by the rules of `hubbleFlowToModel`. */
