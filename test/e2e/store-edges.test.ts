@@ -277,7 +277,7 @@ describe("concurrent collections of one server", () => {
       const samples = sharedFiles(SHARED_HUBBLE, ".jsonl").map((f) => join(SHARED_HUBBLE, f));
       const fileDb = join(tmp.dir, "collect-file.db");
       expect(runCli(["ingest", "--db", fileDb, ...samples]).code).toBe(0);
-      const server = await startHubbleReplayServer(["--from", ...samples, "--rate", "1500"]);
+      const server = await startHubbleReplayServer(["--from", ...samples, "--rate", "200"]); // slow enough that the first run still holds the cursor when the second starts
       try {
         const db = join(tmp.dir, "collect.db");
         const args = ["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", db];
@@ -293,6 +293,6 @@ describe("concurrent collections of one server", () => {
         await server.stop();
       }
     },
-    60_000,
+    120_000,
   );
 });
