@@ -73,6 +73,16 @@ export function readManifests(paths: readonly string[], options: ReadOptions = {
   return result;
 }
 
+/** Manifests given as texts (files of a git tree), read as `readManifests` reads files. */
+export function readManifestTexts(files: ReadonlyArray<{ path: string; text: string }>): Manifests {
+  const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
+  for (const { path, text } of files) {
+    result.files.push(path);
+    if (!parseManifestFast(path, text, result)) parseManifestText(path, text, result);
+  }
+  return result;
+}
+
 /**
  * The fast path: js-yaml reads the values (several times faster than a full YAML document
  * model), noting the line where each document's root starts. Field lines are found only when
