@@ -1,8 +1,16 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { runWorld, type WorldRun } from "./pipeline.js";
-import { decisionsDifferingFromHubble, overPermissive, unexplainedDenials } from "./properties.js";
-import { FORMATS, type Format, type World, worldArb } from "./world.js";
+import { buildProbes, type Probes } from "./probes.js";
+import {
+  addressesNotDenied,
+  clonesDiffering,
+  decisionsDifferingFromHubble,
+  overPermissive,
+  unexplainedDenials,
+} from "./properties.js";
+import { waveFailures } from "./waves.js";
+import { FORMATS, type World, worldArb } from "./world.js";
 
 /**
  * Issue 14's promise as properties over random clusters, end to end through the CLI (ingest into
@@ -10,6 +18,8 @@ import { FORMATS, type Format, type World, worldArb } from "./world.js";
  * (default 5), FLOWPOL_PBT_SEED the seed.
  */
 const RUNS = Number(process.env.FLOWPOL_PBT_RUNS ?? 5);
+/** Rollouts cost a git repository and a diff per wave and store: fewer worlds (FLOWPOL_PBT_WAVE_RUNS). */
+const WAVE_RUNS = Number(process.env.FLOWPOL_PBT_WAVE_RUNS ?? 1);
 const SEED = Number(process.env.FLOWPOL_PBT_SEED ?? 1414);
 const TIMEOUT = 600_000;
 
@@ -22,6 +32,17 @@ function run(world: World): Promise<WorldRun> {
     cache.set(key, r);
   }
   return r;
+}
+const probeCache = new Map<string, Promise<Probes>>();
+async function probes(world: World): Promise<Probes> {
+  const key = JSON.stringify(world);
+  let p = probeCache.get(key);
+  if (!p) {
+    const dir = (await run(world)).dir;
+    p = buildProbes(world, dir);
+    probeCache.set(key, p);
+  }
+  return p;
 }
 afterAll(async () => {
   for (const r of cache.values()) (await r).cleanup();
@@ -46,19 +67,55 @@ describe("property: every observed connection is allowed (or listed with a reaso
   }
 });
 
-describe("property: no unobserved pair of workloads is allowed except through a named exception", () => {
-  it(
-    "hubble",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(worldArb, async (world) => {
-          expect(await overPermissive(world, await run(world), "hubble")).toEqual([]);
-        }),
-        params,
-      );
-    },
-    TIMEOUT,
-  );
+describe("property: no unobserved pair of workloads (pods created later among them) is allowed except through a named exception, per source", () => {
+  for (const format of FORMATS) {
+    it(
+      format,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(worldArb, async (world) => {
+            expect(await overPermissive(await probes(world), await run(world), format)).toEqual([]);
+          }),
+          params,
+        );
+      },
+      TIMEOUT,
+    );
+  }
+});
+
+describe("property: unobserved addresses are denied (external, nodes on port 53, unseen nodes, NodeLocal DNS off 53), per source", () => {
+  for (const format of FORMATS) {
+    it(
+      format,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(worldArb, async (world) => {
+            expect(await addressesNotDenied(await probes(world), await run(world), format)).toEqual([]);
+          }),
+          params,
+        );
+      },
+      TIMEOUT,
+    );
+  }
+});
+
+describe("property: a pod created later with a workload's labels gets the workload's access, per source", () => {
+  for (const format of FORMATS) {
+    it(
+      format,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(worldArb, async (world) => {
+            expect(await clonesDiffering(await probes(world), await run(world), format)).toEqual([]);
+          }),
+          params,
+        );
+      },
+      TIMEOUT,
+    );
+  }
 });
 
 describe("property: every source yields the same decisions", () => {
@@ -71,6 +128,23 @@ describe("property: every source yields the same decisions", () => {
             expect(await decisionsDifferingFromHubble(await run(world), format)).toEqual([]);
           }),
           params,
+        );
+      },
+      TIMEOUT,
+    );
+  }
+});
+
+describe("property: every rollout wave is safe for observed connections and the probes, per source", () => {
+  for (const format of FORMATS) {
+    it(
+      format,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(worldArb, async (world) => {
+            expect(await waveFailures(await run(world), format, await probes(world))).toEqual([]);
+          }),
+          { ...params, numRuns: WAVE_RUNS },
         );
       },
       TIMEOUT,

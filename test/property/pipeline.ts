@@ -2,8 +2,6 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { DEFAULT_EXCLUDED_NAMESPACES } from "../../src/graph/input.js";
-import type { SimConnection, SimWorkload } from "../../src/samples/scenario.js";
-import { workloadKey } from "../../src/samples/simulate.js";
 import { runInProcess } from "../helpers/in-process.js";
 import { tempDir } from "../helpers/paths.js";
 import { clusterOf, eventsOf, FORMATS, type Format, render, scenarioOf, type World } from "./world.js";
@@ -93,70 +91,6 @@ export function purposes(out: string): Map<string, string> {
     }
   }
   return map;
-}
-
-/**
- * Connections nobody observed, rendered as Hubble records into a probe store: every ordered pair
- * of observed workloads on every port observed into the destination, plus a pod created later in
- * each observed app namespace (labels no policy names) calling everything and called on 8080.
- */
-export async function probeUnobserved(world: World, dir: string): Promise<{ store: string; probes: number }> {
-  const scenario = scenarioOf(world);
-  // Only what flowpol saw: workloads in some connection, newcomers in their namespaces.
-  const seen = new Set(
-    scenario.connections.flatMap((c) => [c.from, c.to]).flatMap((p) => ("workload" in p ? [p.workload] : [])),
-  );
-  const known = scenario.workloads.filter((w) => seen.has(workloadKey(w)));
-  const appNamespaces = [...new Set(world.apps.map((a) => a.namespace))].filter((ns) =>
-    known.some((w) => w.namespace === ns),
-  );
-  const newcomers: SimWorkload[] = appNamespaces.map((namespace) => ({
-    namespace,
-    name: "newcomer",
-    kind: "Deployment",
-    labels: { app: "newcomer" },
-    replicas: 1,
-    serviceAccount: "newcomer",
-  }));
-  const probeScenario = { ...scenarioOf(world), workloads: [...scenario.workloads, ...newcomers] };
-  const observed = new Set(
-    scenario.connections
-      .filter((c) => c.verdict !== "dropped")
-      .map((c) => JSON.stringify([c.from, c.to, c.protocol, c.port])),
-  );
-  const portsInto = new Map<string, Set<string>>();
-  for (const c of scenario.connections) {
-    if (!("workload" in c.to)) continue;
-    const set = portsInto.get(c.to.workload) ?? new Set<string>();
-    set.add(`${c.protocol}/${c.port}`);
-    portsInto.set(c.to.workload, set);
-  }
-  for (const n of newcomers) portsInto.set(workloadKey(n), new Set(["TCP/8080"]));
-  const connections: SimConnection[] = [];
-  const probed = [...known, ...newcomers];
-  for (const src of probed) {
-    for (const dst of probed) {
-      if (src === dst) continue;
-      for (const pp of portsInto.get(workloadKey(dst)) ?? []) {
-        const [protocol, port] = pp.split("/") as ["TCP" | "UDP", string];
-        const c: SimConnection = {
-          from: { workload: workloadKey(src) },
-          to: { workload: workloadKey(dst) },
-          protocol,
-          port: Number(port),
-          weight: 1,
-        };
-        if (!observed.has(JSON.stringify([c.from, c.to, c.protocol, c.port]))) connections.push(c);
-      }
-    }
-  }
-  const cluster = clusterOf(probeScenario);
-  const input = join(dir, "probe.jsonl");
-  writeFileSync(input, render(cluster, eventsOf(cluster, connections), "hubble-probe"));
-  const store = join(dir, "probe.db");
-  const ingest = await cli(["ingest", "--db", store, input]);
-  if (ingest.code !== 0) throw new Error(`ingest probe failed: ${ingest.stderr}`);
-  return { store, probes: connections.length };
 }
 
 /** Namespaces flowpol generates no policies for by default (their pods are not isolated). */
