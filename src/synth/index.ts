@@ -10,7 +10,8 @@
  *   observed connections, directions left un-isolated where a workload cannot be selected.
  * - `proveObserved(observed, networkPolicies, context)`: the store's observed connections judged
  *   through the generated set by the one verdict (`src/policy/verdict.ts`), as `flowpol diff` does;
- *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed.
+ *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed;
+ *   `proveProbes(graph, networkPolicies)`: nor pods created later, nor addresses nobody observed.
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
@@ -41,6 +42,7 @@ export {
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
 export { mergePorts, synthesize } from "./plan.js";
+export { MAX_PROBES, type ProbeFailure, type ProbeProof, proveProbes } from "./probes.js";
 export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
 export {
   DENIED_REASONS,

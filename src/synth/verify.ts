@@ -126,7 +126,7 @@ function reasonFor(edge: ObservedEdge, context: ProofContext): DeniedReason | un
 }
 
 /** A generated object read as `diff` reads the written file (`buildTopology`, every flavor's translation). */
-function parseGenerated(p: NetworkPolicyObject): { policy: NetworkPolicy; purpose: string | undefined } {
+export function parseGenerated(p: NetworkPolicyObject): { policy: NetworkPolicy; purpose: string | undefined } {
   const value = { kind: "NetworkPolicy", ...p } as unknown as Record<string, unknown>;
   const topology = buildTopology([
     { value, source: { file: `${p.metadata.namespace}/${p.metadata.name}.yaml`, document: 0 } },

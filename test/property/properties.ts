@@ -108,3 +108,8 @@ export async function clonesDiffering(probes: Probes, r: WorldRun, format: Forma
     return [`no clone connection matched its workload's: ${cloneEdges.map(edgeLine).join("; ")}`];
   return differing;
 }
+
+/** generate's own proof found nothing over-permissive (pairs of workloads, pods created later, addresses). */
+export function generateOverPermissive(r: WorldRun, format: Format): string[] {
+  return r.runs[format].generate.stderr.split("\n").filter((l) => l.startsWith("over-permissive: "));
+}
