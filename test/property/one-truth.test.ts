@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { runWorld, type WorldRun } from "./pipeline.js";
+import { FLAVOR_RUNS, type RunName, runWorld, type WorldRun } from "./pipeline.js";
 import { buildProbes, type Probes } from "./probes.js";
 import {
   addressesNotDenied,
@@ -49,10 +49,13 @@ afterAll(async () => {
   for (const r of cache.values()) (await r).cleanup();
 });
 
+/** Every source, and the Hubble source's policies in flowpol's other flavors. */
+const RUN_NAMES: readonly RunName[] = [...FORMATS, ...FLAVOR_RUNS];
+
 const params = { numRuns: RUNS, seed: SEED, endOnFailure: false, interruptAfterTimeLimit: TIMEOUT - 60_000 };
 
-describe("property: every observed connection is allowed (or listed with a reason), per source", () => {
-  for (const format of FORMATS) {
+describe("property: every observed connection is allowed (or listed with a reason), per source and flavor", () => {
+  for (const format of RUN_NAMES) {
     it(
       format,
       async () => {
@@ -68,8 +71,8 @@ describe("property: every observed connection is allowed (or listed with a reaso
   }
 });
 
-describe("property: no unobserved pair of workloads (pods created later among them) is allowed except through a named exception, per source", () => {
-  for (const format of FORMATS) {
+describe("property: no unobserved pair of workloads (pods created later among them) is allowed except through a named exception, per source and flavor", () => {
+  for (const format of RUN_NAMES) {
     it(
       format,
       async () => {
@@ -87,8 +90,8 @@ describe("property: no unobserved pair of workloads (pods created later among th
   }
 });
 
-describe("property: unobserved addresses are denied (external, nodes on port 53, unseen nodes, NodeLocal DNS off 53), per source", () => {
-  for (const format of FORMATS) {
+describe("property: unobserved addresses are denied (external, nodes on port 53, unseen nodes, NodeLocal DNS off 53), per source and flavor", () => {
+  for (const format of RUN_NAMES) {
     it(
       format,
       async () => {
@@ -104,8 +107,8 @@ describe("property: unobserved addresses are denied (external, nodes on port 53,
   }
 });
 
-describe("property: a pod created later with a workload's labels gets the workload's access, per source", () => {
-  for (const format of FORMATS) {
+describe("property: a pod created later with a workload's labels gets the workload's access, per source and flavor", () => {
+  for (const format of RUN_NAMES) {
     it(
       format,
       async () => {
@@ -121,8 +124,8 @@ describe("property: a pod created later with a workload's labels gets the worklo
   }
 });
 
-describe("property: every source yields the same decisions", () => {
-  for (const format of FORMATS.filter((f) => f !== "hubble")) {
+describe("property: every source and flavor yields the same decisions", () => {
+  for (const format of RUN_NAMES.filter((f) => f !== "hubble")) {
     it(
       `${format} vs hubble`,
       async () => {
@@ -138,8 +141,8 @@ describe("property: every source yields the same decisions", () => {
   }
 });
 
-describe("property: every rollout wave is safe for observed connections and the probes, per source", () => {
-  for (const format of FORMATS) {
+describe("property: every rollout wave is safe for observed connections and the probes, per source and flavor", () => {
+  for (const format of RUN_NAMES) {
     it(
       format,
       async () => {

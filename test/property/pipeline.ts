@@ -31,7 +31,8 @@ export interface FormatRun {
 
 export interface WorldRun {
   dir: string;
-  runs: Record<Format, FormatRun>;
+  /** Per source; and the Hubble source's policies in the other flavors (`hubble-cilium`...). */
+  runs: Record<RunName, FormatRun>;
   cleanup: () => void;
 }
 
@@ -54,11 +55,15 @@ export async function diffJson(db: string, policies: string, failOnDenied = true
   return { code: r.code, edges, stderr: r.stderr };
 }
 
+/** flowpol's other flavors, generated from the Hubble store: each is judged as the kubernetes one. */
+export const FLAVOR_RUNS = ["hubble-cilium", "hubble-calico-staged"] as const;
+export type RunName = Format | (typeof FLAVOR_RUNS)[number];
+
 export async function runWorld(world: World, formats: readonly Format[] = FORMATS): Promise<WorldRun> {
   const tmp = tempDir("flowpol-pbt-");
   const cluster = clusterOf(scenarioOf(world));
   const events = eventsOf(cluster);
-  const runs = {} as Record<Format, FormatRun>;
+  const runs = {} as Record<RunName, FormatRun>;
   for (const format of formats) {
     const input = join(tmp.dir, `${format}.${format.startsWith("calico") ? "log" : "jsonl"}`);
     writeFileSync(input, render(cluster, events, format));
@@ -75,6 +80,15 @@ export async function runWorld(world: World, formats: readonly Format[] = FORMAT
     const out = join(tmp.dir, `policies-${format}`);
     const generate = await cli(["generate", "--db", store, "--out", out]);
     runs[format] = { store, out, generate, diff: await diffJson(store, out) };
+  }
+  if (runs.hubble) {
+    for (const name of FLAVOR_RUNS) {
+      const flavor = name.slice("hubble-".length);
+      const { store } = runs.hubble;
+      const out = join(tmp.dir, `policies-${name}`);
+      const generate = await cli(["generate", "--db", store, "--out", out, "--flavor", flavor]);
+      runs[name] = { store, out, generate, diff: await diffJson(store, out) };
+    }
   }
   return { dir: tmp.dir, runs, cleanup: tmp.cleanup };
 }

@@ -1,6 +1,5 @@
-import { type DiffEdge, diffJson, edgeLine, outOfScope, purposes, type WorldRun } from "./pipeline.js";
+import { type DiffEdge, diffJson, edgeLine, outOfScope, purposes, type RunName, type WorldRun } from "./pipeline.js";
 import type { Probes } from "./probes.js";
-import type { Format } from "./world.js";
 
 /** Issue 14's properties of one world's run, each a list of the connections that break it (empty: holds). */
 
@@ -8,7 +7,7 @@ import type { Format } from "./world.js";
  * Every observed connection allowed, or listed by generate's proof (`denied: A -> B TCP/80 ...:
  * reason`) with a documented reason. The diff judges; generate's list only explains.
  */
-export function unexplainedDenials(r: WorldRun, format: Format): string[] {
+export function unexplainedDenials(r: WorldRun, format: RunName): string[] {
   const explained = r.runs[format].generate.stderr
     .split("\n")
     .filter((l) => l.startsWith("denied: ") && !l.endsWith(": no documented reason"));
@@ -25,7 +24,7 @@ export function unexplainedDenials(r: WorldRun, format: Format): string[] {
  * Unobserved connections between workloads (pods created later among them) that the policies
  * allow through no named exception (shared service, DNS).
  */
-export async function overPermissive(probes: Probes, r: WorldRun, format: Format): Promise<string[]> {
+export async function overPermissive(probes: Probes, r: WorldRun, format: RunName): Promise<string[]> {
   if (r.runs[format].generate.code !== 0) return [`generate failed: ${r.runs[format].generate.stderr}`];
   if (!probes.unobserved) return [];
   const purpose = purposes(r.runs[format].out);
@@ -49,11 +48,11 @@ export async function overPermissive(probes: Probes, r: WorldRun, format: Format
  * generate lists those connections ("a peer with no address") and their decisions cannot match
  * Hubble's; every connection between workloads must.
  */
-export const ADDRESSLESS: ReadonlySet<Format> = new Set(["calico", "goldmane"]);
+export const ADDRESSLESS: ReadonlySet<RunName> = new Set(["calico", "goldmane"]);
 const isWorkload = (id: string) => /^[^/]+\/[^/]+\[[A-Za-z]+\]$/.test(id);
 
 /** The verdicts on the Hubble store of the policies generated from a source (see ADDRESSLESS). */
-export async function verdictsOnHubble(r: WorldRun, format: Format, workloadsOnly = false): Promise<string[]> {
+export async function verdictsOnHubble(r: WorldRun, format: RunName, workloadsOnly = false): Promise<string[]> {
   const { edges } = await diffJson(r.runs.hubble.store, r.runs[format].out, false);
   return edges
     .filter((e) => !workloadsOnly || (isWorkload(e.source) && isWorkload(e.destination)))
@@ -62,7 +61,7 @@ export async function verdictsOnHubble(r: WorldRun, format: Format, workloadsOnl
 }
 
 /** The same decisions as Hubble's policies, as far as the source can name the peers. */
-export async function decisionsDifferingFromHubble(r: WorldRun, format: Format): Promise<string[]> {
+export async function decisionsDifferingFromHubble(r: WorldRun, format: RunName): Promise<string[]> {
   const only = ADDRESSLESS.has(format);
   const mine = await verdictsOnHubble(r, format, only);
   const hubble = new Set(await verdictsOnHubble(r, "hubble", only));
@@ -71,7 +70,7 @@ export async function decisionsDifferingFromHubble(r: WorldRun, format: Format):
 }
 
 /** Unobserved addresses (external, node on port 53, unseen node, NodeLocal DNS off port 53) that are not denied. */
-export async function addressesNotDenied(probes: Probes, r: WorldRun, format: Format): Promise<string[]> {
+export async function addressesNotDenied(probes: Probes, r: WorldRun, format: RunName): Promise<string[]> {
   if (!probes.addresses) return [];
   const { edges } = await diffJson(probes.addresses, r.runs[format].out, false);
   return edges
@@ -86,7 +85,7 @@ const sameNode = (id: string) => id.replace(/^host\([^)]*\)$/, "host");
  * Connections of a pod created later with exactly an observed workload's labels, whose decision
  * differs from the workload's own (judged on the Hubble store, with the same policies).
  */
-export async function clonesDiffering(probes: Probes, r: WorldRun, format: Format): Promise<string[]> {
+export async function clonesDiffering(probes: Probes, r: WorldRun, format: RunName): Promise<string[]> {
   if (!probes.clones) return [];
   const original = new Map<string, Set<string>>();
   for (const e of (await diffJson(r.runs.hubble.store, r.runs[format].out, false)).edges) {
@@ -110,6 +109,6 @@ export async function clonesDiffering(probes: Probes, r: WorldRun, format: Forma
 }
 
 /** generate's own proof found nothing over-permissive (pairs of workloads, pods created later, addresses). */
-export function generateOverPermissive(r: WorldRun, format: Format): string[] {
+export function generateOverPermissive(r: WorldRun, format: RunName): string[] {
   return r.runs[format].generate.stderr.split("\n").filter((l) => l.startsWith("over-permissive: "));
 }

@@ -3,9 +3,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { git, makeRepo } from "../helpers/git-repo.js";
 import { runInProcess } from "../helpers/in-process.js";
-import { type DiffEdge, diffJson, edgeLine, purposes, type WorldRun } from "./pipeline.js";
+import { type DiffEdge, diffJson, edgeLine, purposes, type RunName, type WorldRun } from "./pipeline.js";
 import type { Probes } from "./probes.js";
-import type { Format } from "./world.js";
 
 const BRANCH = "flowpol/network-policies";
 
@@ -16,18 +15,20 @@ const BRANCH = "flowpol/network-policies";
  * isolates; it may not deny what the final state allows, nor allow through a rule what the final
  * state denies.
  */
-export async function waveFailures(r: WorldRun, format: Format, probes: Probes): Promise<string[]> {
+export async function waveFailures(r: WorldRun, format: RunName, probes: Probes): Promise<string[]> {
   const run = r.runs[format];
   if (run.generate.code !== 0) return [`generate failed: ${run.generate.stderr}`];
   const root = join(r.dir, `rollout-${format}`);
   mkdirSync(root, { recursive: true });
   const { repo } = makeRepo(root);
+  const t0 = Date.now();
   const rollout = await runInProcess(["rollout", "--repo", repo, "--from", run.out, "--db", run.store]);
+  if (process.env.FLOWPOL_PBT_TIMING) console.log(`rollout ${format}: ${Date.now() - t0} ms`);
   if (rollout.code !== 0) return [`rollout failed: ${rollout.stderr}`];
   const commits = git(repo, "rev-list", "--reverse", `main..${BRANCH}`).split("\n").filter(Boolean);
+  // The unobserved-pairs store is the final state's business: a wave only removes isolation.
   const stores: Array<[string, string | undefined]> = [
     ["observed", run.store],
-    ["unobserved", probes.unobserved],
     ["addresses", probes.addresses],
     ["clones", probes.clones],
   ];
