@@ -1,9 +1,9 @@
 import { cmp, type DependencyGraph, type WorkloadNode } from "../graph/index.js";
-import { IDENTITY_LABEL_KEYS } from "../graph/selectors.js";
+import { IDENTITY_LABEL_KEYS } from "../model/labels.js";
 import { type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
 import type { Labels } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
-import { type NetworkPolicyObject, parseGenerated } from "./verify.js";
+import { type NetworkPolicyObject, parseGenerated } from "./proof.js";
 
 /**
  * Beyond pairs of known workloads: connections of pods created later and of addresses nobody

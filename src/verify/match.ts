@@ -1,4 +1,4 @@
-import { endpointRef } from "../collect/aggregate.js";
+import { endpointRef } from "../collect/batch-builder.js";
 import { type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../diff/observed.js";
 import { judgeEdge, peerEndpoints } from "../diff/observed-diff.js";
 import type { Flow, FlowEndpoint } from "../model/flow.js";
@@ -72,7 +72,7 @@ function addSeen(side: Side, ep: FlowEndpoint): void {
 }
 
 function peerOfSide(side: Side): ObservedPeer {
-  const peer = peerOf(endpointRef(side.ep), workloadLabelSets([...side.labelSets.values()]));
+  const peer = peerOf(endpointRef(side.ep, ""), workloadLabelSets([...side.labelSets.values()]));
   if (peer.kind === "ip" && side.dnsNames.size > 0) peer.dnsNames = [...side.dnsNames].sort();
   return peer;
 }
@@ -118,7 +118,7 @@ export class VerifyCollector {
     };
     const client = reply ? flow.destination : flow.source;
     const server = reply ? flow.source : flow.destination;
-    const key = JSON.stringify([f, reply, endpointRef(client), endpointRef(server)]);
+    const key = JSON.stringify([f, reply, endpointRef(client, ""), endpointRef(server, "")]);
     const g = groups.get(key);
     if (g) {
       g.finding.count += flow.count;

@@ -5,14 +5,15 @@ import { fileURLToPath } from "node:url";
 import type { Observed } from "../../diff/observed.js";
 import { CheckFailedError, InputError, UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
+import { MANAGED_MARKDOWN_MARKER } from "../../model/labels.js";
 import { buildTopology } from "../../policy/objects.js";
 import type { NetworkPolicy } from "../../policy/types.js";
 import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze, type Findings } from "../../report/analyze.js";
+import { analyze, type Findings } from "../../report/findings.js";
 import { reportMarkdown } from "../../report/markdown.js";
-import { replay } from "../../report/replay.js";
-import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { replay } from "../../report/policy-verdicts.js";
+import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/policy-verdicts-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
@@ -20,17 +21,15 @@ import { Git } from "../../rollout/git.js";
 import { openPullRequest } from "../../rollout/github.js";
 import { isManagedFile } from "../../rollout/managed.js";
 import { planSteps } from "../../rollout/plan.js";
-import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout/policy-set.js";
+import type { PlacedFile, PolicyFile } from "../../rollout/policy-set.js";
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
-import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
-import { readStoreSnapshot } from "../../store/read-report.js";
+import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-verdicts.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { wholeGraph } from "./report.js";
 
 export interface RolloutOptions {
@@ -48,6 +47,7 @@ export interface RolloutOptions {
   flavor: string;
   /** The store, for the evidence, the report and the namespace order; undefined: none. */
   db: string | undefined;
+  cluster?: string | undefined;
   template: string | undefined;
   minJobRuns: number;
   push: string | undefined;
@@ -56,28 +56,27 @@ export interface RolloutOptions {
 }
 
 /** The policy set `flowpol generate` would write with its defaults, without touching the disk. */
-function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
-  const graph = loadGraph({
-    db,
-    namespaces: [],
-    minFlows: 1,
-    catalogs: [],
-    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
-    now: Date.now(),
-  });
-  if (graph.namespaces.length === 0) {
-    throw new UsageError(
-      "no namespace in the store has observed workloads",
-      "ingest flows first (`flowpol ingest FILE`)",
+async function generateFromStore(db: string, cluster: string | undefined, flavor: Flavor): Promise<PolicyFile[]> {
+  const { graph, observed } = await readingStore(db, cluster, async (read) => {
+    const graph = await loadGraph(
+      {
+        db,
+        namespaces: [],
+        minFlows: 1,
+        catalogs: [],
+        sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+        now: Date.now(),
+      },
+      read,
     );
-  }
-  const store = openStore(db, { mustExist: true, readonly: true });
-  let observed: Observed;
-  try {
-    observed = readObserved(store);
-  } finally {
-    store.close();
-  }
+    if (graph.namespaces.length === 0) {
+      throw new UsageError(
+        "no namespace in the store has observed workloads",
+        "ingest flows first (`flowpol ingest FILE`)",
+      );
+    }
+    return { graph, observed: await read.store.readObserved({}, read.cluster) };
+  });
   const { tree, proof } = synthesizeSound(
     graph,
     observed,
@@ -155,7 +154,9 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   }
   const templateFile = options.template ?? defaultTemplatePath();
   const template = readTemplate(templateFile);
-  const files = options.from ? readPolicyDir(options.from) : generateFromStore(options.db!, options.flavor as Flavor);
+  const files = options.from
+    ? readPolicyDir(options.from)
+    : await generateFromStore(options.db!, options.cluster, options.flavor as Flavor);
   const branch = options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH);
   const git = new Git(options.repo, options.env);
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
@@ -173,16 +174,13 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   let mermaid: string | undefined;
   let observed: Observed | undefined;
   if (options.db) {
-    const db = openStore(options.db, { mustExist: true, readonly: true });
-    try {
-      const snapshot = readStoreSnapshot(db);
-      observed = readObserved(db);
-      const graph = wholeGraph(options.db);
+    await readingStore(options.db, options.cluster, async (read) => {
+      const snapshot = await read.store.readSnapshot(read.cluster);
+      observed = await read.store.readObserved({}, read.cluster);
+      const graph = await wholeGraph(read);
       findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
       mermaid = graphMermaid(graph).trimEnd();
-    } finally {
-      db.close();
-    }
+    });
   }
 
   const { placed, kustomizations } = placeFiles(files);
@@ -302,7 +300,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   if (findings && mermaid !== undefined) {
     observeExtras.push({
       path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
+      text: `${MANAGED_MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
       wave: "observe",
       namespace: "",
       objects: [],
