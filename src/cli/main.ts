@@ -384,18 +384,24 @@ export function buildProgram(out: Output): Command {
   program
     .command("verify")
     .description("after a wave: every flow dropped or audited by policy since it began (exit 3 if any)")
-    .argument("[files...]", "flow files (Hubble JSON, exporter files; .gz; - for stdin)")
+    .argument(
+      "[files...]",
+      "flow files: Hubble JSON and exporter files, Calico flow logs, Goldmane/Whisker JSON (.gz; - for stdin)",
+    )
     .option("--server <host:port>", "read the flows since --since from Hubble Relay instead of files")
     .option("--tls", "use TLS with --server", false)
     .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
     .option("--tls-server-name <name>", "the name the server certificate must carry")
     .option("--timeout <duration>", "give up reading from --server after this long", durationFlag("--timeout"), 120_000)
     .requiredOption("--since <time>", "when the wave was applied: ISO 8601, or a duration ago (30m, 2h, 1d)")
-    .option("--policies <paths...>", "the wave's policy files or folders")
+    .option(
+      "--policies <paths...>",
+      "the wave's policy files or folders (NetworkPolicy, CiliumNetworkPolicy, StagedKubernetesNetworkPolicy)",
+    )
     .option("--wave <id>", "the wave's policies from the rollout branch: a step id such as 2 or 3.1")
     .option("--repo <dir>", "the GitOps repository, for --wave", ".")
     .option("--ref <rev>", "the rollout branch or commit, for --wave", "HEAD")
-    .option("--format <name>", "input format: auto, hubble", "auto")
+    .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--json", "one JSON object", false)
     .action(async (files: string[], o) => {
       const { verify } = await import("./commands/verify.js");

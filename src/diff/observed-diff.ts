@@ -74,21 +74,7 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   const endpointOf = (peer: ObservedPeer): Endpoint[] => {
     let e = endpoints.get(peer);
     if (!e) {
-      if (peer.kind === "workload") {
-        const ports = input.workloadPorts?.get(peer.id);
-        e = peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
-      } else if (peer.kind === "ip") {
-        const ip = ipEndpoint(peer.ip);
-        e = [
-          ip?.kind === "ip"
-            ? {
-                ...ip,
-                ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
-                ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
-              }
-            : (ip ?? { kind: "unknown" }),
-        ];
-      } else e = [{ kind: "unknown" }];
+      e = peerEndpoints(peer, input.workloadPorts);
       endpoints.set(peer, e);
     }
     return e;
@@ -137,6 +123,27 @@ export function diffObserved(input: DiffInput): ObservedDiff {
     totals,
     droppedEdges: input.observed.droppedEdges,
   };
+}
+
+/** The engine's endpoints for an observed peer: a workload stands for each of its label sets. */
+export function peerEndpoints(peer: ObservedPeer, workloadPorts?: ReadonlyMap<string, Pod["ports"]>): Endpoint[] {
+  if (peer.kind === "workload") {
+    const ports = workloadPorts?.get(peer.id);
+    return peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
+  }
+  if (peer.kind === "ip") {
+    const ip = ipEndpoint(peer.ip);
+    return [
+      ip?.kind === "ip"
+        ? {
+            ...ip,
+            ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
+            ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
+          }
+        : (ip ?? { kind: "unknown" }),
+    ];
+  }
+  return [{ kind: "unknown" }];
 }
 
 /** The one verdict (src/policy/verdict.ts), on a stored edge. */

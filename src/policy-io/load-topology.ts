@@ -39,7 +39,11 @@ export function describeProblem(p: ObjectProblem): string[] {
 }
 
 export function loadTopology(paths: readonly string[], options: LoadOptions = {}): Loaded {
-  const manifests = readManifests(paths, options);
+  return topologyOf(readManifests(paths, options), options);
+}
+
+/** The same, for manifests already read (e.g. from a git tree with `readManifestTexts`). */
+export function topologyOf(manifests: Manifests, options: LoadOptions = {}): Loaded {
   const warn = options.warn ?? (() => {});
   for (const w of manifests.warnings) warn(`${where(w)}: ${w.message}`);
   if (manifests.syntaxErrors.length > 0) {

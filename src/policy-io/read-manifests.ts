@@ -72,6 +72,16 @@ export function readManifests(paths: readonly string[], options: ReadManifestsOp
   return result;
 }
 
+/** Manifests given as texts (files of a git tree), read as `readManifests` reads files. */
+export function readManifestTexts(files: ReadonlyArray<{ path: string; text: string }>): Manifests {
+  const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
+  for (const { path, text } of files) {
+    result.files.push(path);
+    parseManifestText(path, text, result);
+  }
+  return result;
+}
+
 /**
  * One file's documents, each object with its line; field lines are found when asked for (an error,
  * a lint finding). The first syntax error is reported with its line and ends the file.

@@ -10,7 +10,8 @@
  *   observed connections, directions left un-isolated where a workload cannot be selected.
  * - `proveObserved(observed, networkPolicies, context)`: the store's observed connections judged
  *   through the generated set by the one verdict (`src/policy/verdict.ts`), as `flowpol diff` does;
- *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed.
+ *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed;
+ *   `proveProbes(graph, networkPolicies)`: nor pods created later, nor addresses nobody observed.
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
@@ -32,6 +33,7 @@ export {
 export { kubernetesSpec, type Manifest, toManifest } from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
+export { MAX_PROBES, type ProbeFailure, type ProbeProof, proveProbes } from "./probes.js";
 export {
   DENIED_REASONS,
   type DeniedConnection,

@@ -100,8 +100,9 @@ function k8sPorts(ports: PortRef[]): { ports?: Array<{ protocol: string; port: n
 function ciliumSpec(policy: PolicyIntent): Record<string, unknown> {
   const spec: Record<string, unknown> = { endpointSelector: selector(policy.podSelector) };
   if (policy.purpose === "default-deny") {
-    // An empty rule selects no peer: the endpoints are in default-deny for both directions.
-    return { ...spec, egress: [{}], ingress: [{}] };
+    // An empty rule selects no peer: the endpoints are in default-deny for that direction (only
+    // the directions the plan isolates: one may be left un-isolated).
+    return { ...spec, ...(policy.egress ? { egress: [{}] } : {}), ...(policy.ingress ? { ingress: [{}] } : {}) };
   }
   if (policy.ingress) spec.ingress = policy.ingress.flatMap((r) => ciliumRules(r, "from", false));
   if (policy.egress) spec.egress = policy.egress.flatMap((r) => ciliumRules(r, "to", policy.purpose === "dns"));
@@ -127,7 +128,11 @@ function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<R
     } else if (p.entity === "nodes") {
       for (const e of p.seenAs ?? ["host", "remote-node"]) entities.add(e);
     } else if (p.entity === "kube-apiserver") entities.add("kube-apiserver");
-    else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
+    else if (p.entity === "link-local-dns") {
+      // NodeLocal DNSCache's address is bound on every node: Cilium gives it the host identity,
+      // which no CIDR rule matches. `host` (the local node's addresses) is the narrowest peer.
+      entities.add("host");
+    } else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
       for (const n of p.dnsNames) fqdns.add(n.replace(/\.$/, ""));
     } else if (p.except) cidrSets.push({ cidr: p.cidr, except: [...p.except] });
     else cidrs.push(p.cidr);

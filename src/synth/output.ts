@@ -20,7 +20,7 @@ export interface GeneratedFile {
 export interface GeneratedTree {
   files: GeneratedFile[];
   manifests: Manifest[];
-  /** The same plan as networking.k8s.io/v1 objects, whatever the flavor: the proof replays these. */
+  /** The policy objects as written, in the flavor asked for: the proof reads them as `diff` reads the files. */
   networkPolicies: NetworkPolicyObject[];
 }
 
@@ -37,9 +37,7 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
     for (const p of nsPlan.policies) {
       const m = toManifest(p, flavor);
       manifests.push(m);
-      networkPolicies.push(
-        (flavor === "kubernetes" ? m : toManifest(p, "kubernetes")) as unknown as NetworkPolicyObject,
-      );
+      networkPolicies.push(m as unknown as NetworkPolicyObject);
       const file = `${p.name}.yaml`;
       resources.push(file);
       files.push({ path: `${nsPlan.namespace}/${file}`, content: toYaml(m, cidrComments(p)) });

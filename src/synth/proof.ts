@@ -5,8 +5,8 @@ import { cmp, type DependencyGraph, edgeKey, type GraphEdge, type GraphNode } fr
 import { PURPOSE_LABEL } from "../model/labels.js";
 import { type Endpoint, PolicyEngine } from "../policy/engine.js";
 import { parseCidr } from "../policy/ip-range.js";
+import { buildTopology } from "../policy/objects.js";
 import type { NetworkPolicy } from "../policy/types.js";
-import { parseNetworkPolicy } from "../policy/validate.js";
 import { judgeConnection } from "../policy/verdict.js";
 import { hostCidr, isIp, isMetadataIp, METADATA_IPV4 } from "./cidr.js";
 
@@ -18,8 +18,10 @@ import { hostCidr, isIp, isMetadataIp, METADATA_IPV4 } from "./cidr.js";
  * exception.
  */
 
-/** A generated object in networking.k8s.io/v1 form (any flavor's plan has one). */
+/** A generated policy object of any flavor, as written (NetworkPolicy, CiliumNetworkPolicy, StagedKubernetesNetworkPolicy). */
 export interface NetworkPolicyObject {
+  apiVersion?: string;
+  kind?: string;
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
   spec: Record<string, unknown>;
 }
@@ -123,8 +125,14 @@ function reasonFor(edge: ObservedEdge, context: ProofContext): DeniedReason | un
   return undefined;
 }
 
-function parseGenerated(p: NetworkPolicyObject): { policy: NetworkPolicy; purpose: string | undefined } {
-  const { policy, issues } = parseNetworkPolicy(p, p.metadata.namespace);
+/** A generated object read as `diff` reads the written file (`buildTopology`, every flavor's translation). */
+export function parseGenerated(p: NetworkPolicyObject): { policy: NetworkPolicy; purpose: string | undefined } {
+  const value = { kind: "NetworkPolicy", ...p } as unknown as Record<string, unknown>;
+  const topology = buildTopology([
+    { value, source: { file: `${p.metadata.namespace}/${p.metadata.name}.yaml`, document: 0 } },
+  ]);
+  const policy = topology.policies[0];
+  const issues = [...topology.problems, ...topology.unsupported].flatMap((x) => x.issues);
   if (!policy || issues.length > 0) {
     throw new InternalError(
       `generated policy ${p.metadata.namespace}/${p.metadata.name} is invalid: ${JSON.stringify(issues)}`,

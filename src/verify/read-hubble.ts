@@ -7,7 +7,7 @@ import { connectObserver } from "../collect/hubble/observer-client.js";
 import { getFlowsMethod } from "../collect/hubble/observer-service.js";
 import { GetFlowsRequestSchema } from "../gen/observer/observer_pb.js";
 import type { Flow } from "../model/flow.js";
-import type { ReadFlowsResult } from "./read-flows.js";
+import { countFlow, type ReadFlowsResult } from "./read-flows.js";
 
 export interface HubbleSource {
   server: string;
@@ -29,6 +29,7 @@ export async function readHubbleFlows(
     evicted: false,
     unavailableNodes: [],
     flows: 0,
+    replies: 0,
     lost: 0,
     skipped: 0,
     badLines: [],
@@ -49,7 +50,7 @@ export async function readHubbleFlows(
         message++;
         const record = responseToRecord(buf);
         if (record.kind === "flow") {
-          result.flows++;
+          countFlow(result, record.flow);
           result.oldest = Math.min(result.oldest ?? record.flow.time, record.flow.time);
           onFlow(record.flow);
         } else if (record.kind === "lost") result.lost += record.lost.lost;

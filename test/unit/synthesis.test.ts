@@ -16,6 +16,7 @@ import {
   generateTree,
   type NetworkPolicyObject,
   proveObserved,
+  proveProbes,
   proveUnobserved,
   type SynthOptions,
   synthesize,
@@ -191,6 +192,55 @@ describe("synthesis on a hand-built store", () => {
       spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] },
     };
     expect(proveUnobserved(graph, [...tree.networkPolicies, wide]).overPermissive.length).toBeGreaterThan(0);
+  });
+
+  it.each([["kubernetes"], ["cilium"], ["calico-staged"]] as const)(
+    "gives pods created later and addresses nobody observed no access beyond named exceptions (%s, read as written)",
+    (flavor) => {
+      const { graph, tree } = run(flavor);
+      const probes = proveProbes(graph, tree.networkPolicies);
+      expect(probes.skipped).toBeUndefined();
+      expect(probes.checked).toBeGreaterThan(20);
+      expect(probes.overPermissive).toEqual([]);
+    },
+  );
+
+  it("catches probes the policies let through: an open egress, port 53 to every address, a pod created later", () => {
+    const { graph, tree } = run("kubernetes");
+    const policy = (name: string, spec: Record<string, unknown>) => ({
+      metadata: { name, namespace: "shop", labels: {} },
+      spec,
+    });
+    const openEgress = policy("allow-egress-anywhere", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }],
+    });
+    const dnsAnywhere = policy("allow-dns-anywhere", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
+    });
+    const names = (...extra: NetworkPolicyObject[]) =>
+      proveProbes(graph, [...tree.networkPolicies, ...extra]).overPermissive.map(
+        (f) => `${f.probe} ${f.protocol}/${f.port}`,
+      );
+    expect(names(openEgress).some((n) => /-> (192\.0\.2\.1|198\.51\.100\.1|203\.0\.113\.1) TCP\/443/.test(n))).toBe(
+      true,
+    );
+    expect(names(dnsAnywhere).some((n) => /-> node \S+ UDP\/53/.test(n))).toBe(true);
+    // A pod created later in shop, with a label no policy names: both of its sides opened.
+    const intoCart = policy("allow-any-pod-to-cart", {
+      podSelector: { matchLabels: { app: "cart" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: {} }] }],
+    });
+    const outOfAny = policy("allow-any-pod-out-to-cart", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: "cart" } } }] }],
+    });
+    expect(names(intoCart, outOfAny)).toContainEqual(expect.stringMatching(/^a new pod in shop -> shop\/\S*cart/));
   });
 
   it("leaves a direction un-isolated, and says so, where a workload without stable labels would be denied", () => {

@@ -6,6 +6,7 @@ import {
   FLAVORS,
   type Flavor,
   isCidr,
+  proveProbes,
   proveUnobserved,
   synthesizeSound,
 } from "../../synth/index.js";
@@ -122,6 +123,18 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
       out.stderr,
       `denied: ${d.from} -> ${d.to} ${d.protocol}${d.port > 0 ? `/${d.port}` : ""} (${d.flows} flows) at ${where}: ${d.reason ? DENIED_REASONS[d.reason] : "no documented reason"}`,
     );
+  }
+  const probes = proveProbes(graph, tree.networkPolicies);
+  if (probes.skipped)
+    writeLine(out.stdout, `proof: pods created later and unobserved addresses not checked: ${probes.skipped}`);
+  else {
+    writeLine(
+      out.stdout,
+      `proof: ${probes.checked} probe(s) of pods created later and addresses nobody observed: ${probes.denied} denied, ${probes.allowedByException} allowed only by named exceptions, ${probes.overPermissive.length} over-permissive${probes.unisolated > 0 ? `, ${probes.unisolated} pass where a direction was left un-isolated` : ""}`,
+    );
+  }
+  for (const m of probes.overPermissive) {
+    writeLine(out.stderr, `over-permissive: ${m.probe} ${m.protocol}/${m.port} is allowed but was never observed`);
   }
   for (const m of unobserved.overPermissive) {
     writeLine(
