@@ -1,9 +1,7 @@
-import type { ClientReadableStream } from "@grpc/grpc-js";
 import { BatchBuilder } from "../collect/batch-builder.js";
 import type { Json } from "../collect/calico/json.js";
 import { GoldmaneClient } from "../collect/goldmane/client.js";
 import { WindowDedup } from "../collect/goldmane/dedup.js";
-import { explainGoldmaneError, isRetryable } from "../collect/goldmane/errors.js";
 import { goldmaneFlowToModel } from "../collect/goldmane/flow.js";
 import { flowKeyId, type ListRead } from "../collect/goldmane/list-pages.js";
 import {
@@ -14,8 +12,10 @@ import {
   type StoredCursor,
   WINDOW_SECONDS,
 } from "../collect/goldmane/list-reader.js";
-import { goldmaneCredentials, type TlsFlags } from "../collect/goldmane/tls.js";
-import { isUnexplainedDrop, probeTls } from "../collect/grpc/tls-probe.js";
+import { goldmaneErrors } from "../collect/goldmane/service.js";
+import { goldmaneTls } from "../collect/goldmane/tls.js";
+import { classifyGrpcError, explainConnectFailure } from "../collect/grpc/errors.js";
+import type { TlsFlags } from "../collect/grpc/tls.js";
 import { reportDroppedLabels } from "../collect/parse-chunk.js";
 import type { Flow, FlowResult } from "../gen/goldmane/goldmane_pb.js";
 import type { FlowStore } from "../store/store.js";
@@ -53,7 +53,7 @@ export interface GoldmaneCollectOptions {
   connectTimeoutMs?: number;
   signal?: AbortSignal;
   now?: () => number;
-  onProgress?: (p: CollectProgress) => void;
+  onProgress?: (p: GoldmaneCollectProgress) => void;
   /** Called when an earlier run's cursor makes this one start at that window (Unix seconds). */
   onResume?: (fromSeconds: number) => void;
   /** Write a batch after this many flows or this long, whichever first. */
@@ -62,7 +62,7 @@ export interface GoldmaneCollectOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-export interface CollectProgress {
+export interface GoldmaneCollectProgress {
   records: number;
   flows: number;
   duplicates: number;
@@ -70,7 +70,7 @@ export interface CollectProgress {
   bad: number;
 }
 
-export interface CollectSummary extends CollectProgress {
+export interface GoldmaneCollectSummary extends GoldmaneCollectProgress {
   server: string;
   mode: "list" | "stream";
   stoppedBy: StoppedBy;
@@ -86,7 +86,7 @@ function goldmaneSource(server: string): string {
 class Sink {
   private builder: BatchBuilder;
   private lastFlush = Date.now();
-  readonly progress: CollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
+  readonly progress: GoldmaneCollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
   private readonly dedup: WindowDedup;
 
   constructor(
@@ -164,18 +164,18 @@ class Sink {
   }
 }
 
-export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<CollectSummary> {
-  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
-  const client = new GoldmaneClient(options.server, credentials, channelOptions);
+export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<GoldmaneCollectSummary> {
+  const tls = goldmaneTls(options.tls);
+  const client = new GoldmaneClient(options.server, tls);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const errors = goldmaneErrors(options.server, connectTimeoutMs);
   let session: LiveSession | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
-      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
-      throw explainGoldmaneError(err, options.server, found);
+      throw await explainConnectFailure(err, errors, tls);
     });
     const live = await LiveSession.open({
       store: options.store,
@@ -190,7 +190,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     sink = activeSink;
     if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
-    const summary: CollectSummary = options.follow
+    const summary: GoldmaneCollectSummary = options.follow
       ? await streamFlows(client, activeSink, options, report)
       : await listFlows(client, activeSink, options, report);
     activeSink.flush();
@@ -212,7 +212,7 @@ async function listFlows(
   sink: Sink,
   options: GoldmaneCollectOptions,
   report: () => void,
-): Promise<CollectSummary> {
+): Promise<GoldmaneCollectSummary> {
   const reads: Array<{ range: ListRange; read: ListRead }> = [];
   try {
     for (const range of listRanges(sink.stored, options.sinceSeconds)) {
@@ -256,7 +256,7 @@ async function streamFlows(
   sink: Sink,
   options: GoldmaneCollectOptions,
   report: () => void,
-): Promise<CollectSummary> {
+): Promise<GoldmaneCollectSummary> {
   const delays = options.backoff ?? { initialMs: 250, maxMs: 10_000 };
   const backoff = new Backoff(delays.initialMs, delays.maxMs);
   const stop = new Stop(options.signal);
@@ -268,18 +268,19 @@ async function streamFlows(
       const resume = sink.resumeFrom;
       const startTimeGte =
         resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
-      const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
+      const call = client.stream({ startTimeGte });
       const cancel = () => call.cancel();
       stop.signal.addEventListener("abort", cancel, { once: true });
       try {
-        for await (const result of call as AsyncIterable<FlowResult>) {
+        for await (const result of call) {
           backoff.reset();
           sink.add(result);
           report();
         }
       } catch (err) {
         if (stop.signal.aborted) continue;
-        if (!isRetryable(err)) throw explainGoldmaneError(err, options.server);
+        const classified = classifyGrpcError(err, goldmaneErrors(options.server, options.connectTimeoutMs ?? 10_000));
+        if (!classified.retryable) throw classified.error;
       } finally {
         stop.signal.removeEventListener("abort", cancel);
       }

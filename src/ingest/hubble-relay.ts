@@ -1,8 +1,9 @@
 import { availableParallelism } from "node:os";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { GrpcChannel, type ServerStreamCall } from "../collect/grpc/http2-client.js";
-import { isUnexplainedDrop, probeTls } from "../collect/grpc/tls-probe.js";
+import type { GrpcChannel, StreamCall } from "../collect/grpc/channel.js";
+import { classifyGrpcError } from "../collect/grpc/errors.js";
+import type { TlsFlags } from "../collect/grpc/tls.js";
 import {
   ChunkWriter,
   compareTime,
@@ -13,21 +14,14 @@ import {
   peekResponse,
   responseKey,
 } from "../collect/hubble/grpc-chunk.js";
-import { classifyGrpcError } from "../collect/hubble/grpc-errors.js";
 import { decodeResponse } from "../collect/hubble/grpc-flow.js";
-import { getFlowsMethod, serverStatusMethod } from "../collect/hubble/observer-service.js";
+import { connectObserver } from "../collect/hubble/observer-client.js";
+import { getFlowsMethod } from "../collect/hubble/observer-service.js";
 import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "../collect/hubble/recent-keys.js";
-import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "../collect/hubble/tls-options.js";
 import { ParsePool } from "../collect/worker-pool.js";
 import { SourceError } from "../errors.js";
 import { FlowFilterSchema } from "../gen/flow/flow_pb.js";
-import {
-  type GetFlowsRequest,
-  GetFlowsRequestSchema,
-  ServerStatusRequestSchema,
-  type ServerStatusResponse,
-  ServerStatusResponseSchema,
-} from "../gen/observer/observer_pb.js";
+import { type GetFlowsRequest, GetFlowsRequestSchema, type ServerStatusResponse } from "../gen/observer/observer_pb.js";
 import type { Batch } from "../model/batch.js";
 import type { IngestCounts } from "../store/ingest-log.js";
 import type { FlowStore } from "../store/store.js";
@@ -45,7 +39,7 @@ export interface CollectOptions {
   /** `--cluster`: the cluster of every flow (else the cluster each flow names, else "default"). */
   cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: NanoTime;
   until?: NanoTime;
   last?: number;
@@ -63,18 +57,18 @@ export interface CollectOptions {
   signal?: AbortSignal;
   now?: () => number;
   onStatus?: (status: ServerStatusResponse) => void;
-  onProgress?: (p: CollectProgress) => void;
+  onProgress?: (p: HubbleCollectProgress) => void;
   onReconnect?: (info: { attempt: number; delayMs: number; reason: string }) => void;
   onResume?: (from: NanoTime) => void;
 }
 
-export interface CollectProgress {
+export interface HubbleCollectProgress {
   flows: number;
   lost: number;
   messages: number;
 }
 
-export interface CollectSummary extends IngestCounts {
+export interface HubbleCollectSummary extends IngestCounts {
   messages: number;
   duplicates: number;
   reconnects: number;
@@ -104,16 +98,8 @@ function toTimestamp(t: NanoTime) {
   return { ...timestampFromMs(0), seconds: BigInt(t.seconds), nanos: t.nanos };
 }
 
-export async function collectHubble(options: CollectOptions): Promise<CollectSummary> {
+export async function collectHubble(options: CollectOptions): Promise<HubbleCollectSummary> {
   const now = options.now ?? Date.now;
-  const channelOptions = clientChannelOptions(options.tls);
-  const channel = new GrpcChannel(options.server, channelOptions);
-  const errorContext = {
-    server: options.server,
-    tls: channelOptions.tls !== undefined,
-    clientCert: options.tls.clientCertFile !== undefined,
-    requestTimeoutMs: options.requestTimeoutMs,
-  };
   const stop = new Stop(options.signal);
 
   const source = cursorSource(options.server, options.namespaces);
@@ -121,7 +107,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
-  const summary: CollectSummary = {
+  const summary: HubbleCollectSummary = {
     ...counts,
     messages: 0,
     duplicates: 0,
@@ -130,12 +116,15 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     stoppedBy: "end",
   };
   let session: LiveSession | undefined;
+  let connected: GrpcChannel | undefined;
 
   try {
-    const status = await serverStatus(channel, options.requestTimeoutMs).catch(async (err) => {
-      const probe = isUnexplainedDrop(err) ? await probeTls(options.server, tlsProbeOptions(options.tls)) : undefined;
-      throw classifyGrpcError(err, { ...errorContext, ...(probe ? { probe } : {}) }).error;
-    });
+    const {
+      channel,
+      status,
+      errors: errorContext,
+    } = await connectObserver(options.server, options.tls, options.requestTimeoutMs);
+    connected = channel;
     options.onStatus?.(status);
     const live = await LiveSession.open({ store: options.store, source, system: "hubble", format: GRPC_FORMAT });
     session = live;
@@ -202,7 +191,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       options.onProgress?.({ flows: counts.flows, lost: counts.lost, messages: summary.messages });
     };
 
-    let paused: ServerStreamCall | undefined;
+    let paused: StreamCall | undefined;
     const flush = () => {
       if (chunk.count === 0 && pendingGaps.length === 0) return;
       const first = messageNo;
@@ -300,7 +289,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
       }
     };
 
-    let current: ServerStreamCall | undefined;
+    let current: StreamCall | undefined;
     const flushTimer = setInterval(() => {
       flush();
       drain(0).catch(() => {}); // the error surfaces at the final drain
@@ -367,7 +356,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     throw err;
   } finally {
     stop.dispose();
-    channel.close();
+    connected?.close();
     await pool?.close();
   }
 }
@@ -386,9 +375,4 @@ function buildRequest(options: CollectOptions, resumeFrom: NanoTime | undefined)
   if (options.since) request.since = toTimestamp(options.since);
   if (options.last !== undefined) request.number = BigInt(options.last);
   return request;
-}
-
-async function serverStatus(channel: GrpcChannel, timeoutMs: number): Promise<ServerStatusResponse> {
-  const request = toBinary(ServerStatusRequestSchema, create(ServerStatusRequestSchema));
-  return fromBinary(ServerStatusResponseSchema, await channel.unary(serverStatusMethod.path, request, timeoutMs));
 }

@@ -1,5 +1,5 @@
-import type { TlsFlags } from "../../collect/goldmane/tls.js";
-import { type CollectSummary, collectGoldmane } from "../../ingest/goldmane.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
+import { collectGoldmane, type GoldmaneCollectSummary } from "../../ingest/goldmane.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag } from "../../store/resolve-cluster.js";
 import type { FlowStore } from "../../store/store.js";
@@ -37,7 +37,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  let summary: CollectSummary;
+  let summary: GoldmaneCollectSummary;
   try {
     summary = await collectGoldmane({
       store,

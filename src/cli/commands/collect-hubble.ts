@@ -1,6 +1,6 @@
-import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { type CollectSummary, collectHubble } from "../../ingest/hubble-relay.js";
+import { collectHubble, type HubbleCollectSummary } from "../../ingest/hubble-relay.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag } from "../../store/resolve-cluster.js";
 import type { FlowStore } from "../../store/store.js";
@@ -13,7 +13,7 @@ export interface CollectHubbleCommandOptions {
   /** `--cluster`: the cluster these flows come from. */
   cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: FlagTime;
   until?: FlagTime;
   last?: number;
@@ -53,7 +53,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
       "WARNING: --tls-allow-insecure: the server's certificate is NOT verified; anyone on the path can read and forge flows",
     );
   }
-  let summary: CollectSummary;
+  let summary: HubbleCollectSummary;
   try {
     summary = await collectHubble({
       store,
