@@ -169,8 +169,3 @@ function migrateInTransaction(db: Db, latest: number): void {
     if (broken.length > 0) throw new Error(`the store's migration broke ${broken.length} reference(s)`);
   }).immediate();
 }
-
-/** A store given open, or opened now by the function given. */
-export function openedStore(store: Db | (() => Db)): Db {
-  return typeof store === "function" ? store() : store;
-}

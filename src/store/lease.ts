@@ -106,15 +106,6 @@ export function releaseLease(db: Db, lease: Lease): void {
   db.prepare("DELETE FROM leases WHERE token = ?").run(lease.token);
 }
 
-/** Releases unless the store fails; a lease left behind is taken over once its process is gone. */
-export function tryReleaseLease(db: Db, lease: Lease): void {
-  try {
-    releaseLease(db, lease);
-  } catch {
-    // The error that stopped the run is the one reported.
-  }
-}
-
 /** The hint when a collector's cursor is leased by another run. */
 export const CURSOR_LEASE_HINT =
   "one collection per server and filters at a time: stop the other run (or let it finish), then run this again; it resumes from the stored cursor";
