@@ -349,10 +349,18 @@ export function buildProgram(out: Output): Command {
       3,
     )
     .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)")
+    .option("--catalog <file>", "extra shared-service catalog YAML, as generate's (repeatable)", collectList, [])
     .action(async (o) => {
       const { report } = await import("./commands/report.js");
       await report(
-        { db: resolveDbPath(o.db), format: o.format, out: o.out, minJobRuns: o.minJobRuns, policies: o.policies },
+        {
+          db: resolveDbPath(o.db),
+          format: o.format,
+          out: o.out,
+          minJobRuns: o.minJobRuns,
+          policies: o.policies,
+          catalogs: o.catalog,
+        },
         out,
       );
     });

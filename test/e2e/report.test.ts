@@ -133,6 +133,93 @@ describe("flowpol report --policies", () => {
   });
 });
 
+describe("flowpol report --catalog", () => {
+  it("classifies shared services with the same catalog as generate", () => {
+    const catalog = join(tmp.dir, "catalog.yaml");
+    writeFileSync(
+      catalog,
+      [
+        "sharedServices:",
+        "  - name: product-catalog",
+        "    role: callee",
+        "    description: the shop's catalog, called by every storefront",
+        "    match: {namespaces: [online-boutique], workloads: [productcatalogservice]}",
+        "    ports: [{protocol: TCP, port: 3550}]",
+        "",
+      ].join("\n"),
+    );
+    const row = /\| product-catalog \(catalog\) \| called by \| online-boutique\/productcatalogservice \| 3550\/TCP \|/;
+    expect(runCli(["report", "--db", db]).stdout).not.toMatch(row);
+    const r = runCli(["report", "--db", db, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(row);
+    const bad = runCli(["report", "--db", db, "--catalog", join(tmp.dir, "missing.yaml")]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("missing.yaml");
+  });
+});
+
+describe("flowpol report and flowpol diff on one store", () => {
+  it("judge every observed connection the same way (named ports from the manifests included)", () => {
+    const folder = join(tmp.dir, "declared-named");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, "policies.yaml"),
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: default-deny-ingress, namespace: online-boutique}",
+        "spec: {podSelector: {}, policyTypes: [Ingress]}",
+        "---",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: frontend-http, namespace: online-boutique}",
+        "spec:",
+        "  podSelector: {matchLabels: {app: frontend}}",
+        "  ingress: [{ports: [{port: http}]}]",
+        "---",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: {name: frontend, namespace: online-boutique}",
+        "spec:",
+        "  selector: {matchLabels: {app: frontend}}",
+        "  template:",
+        "    metadata: {labels: {app: frontend}}",
+        "    spec: {containers: [{name: server, image: frontend, ports: [{name: http, containerPort: 8080}]}]}",
+        "",
+      ].join("\n"),
+    );
+    const d = runCli(["diff", "--db", db, "--policies", folder, "--format", "json"]);
+    expect(d.code, d.stderr).toBe(0);
+    const diff = JSON.parse(d.stdout) as {
+      edges: Array<{ status: string; source: string; destination: string; protocol: string; port: number }>;
+      rules: Array<{ namespace: string; policy: string; direction: string; index: number; unused: boolean }>;
+    };
+    const deniedByDiff = diff.edges
+      .filter((e) => e.status === "denied")
+      .map((e) => `${e.source} ${e.destination} ${e.port}/${e.protocol}`);
+    const unusedByDiff = diff.rules
+      .filter((u) => u.unused)
+      .map((u) => `${u.namespace}/${u.policy} ${u.direction}[${u.index}]`);
+
+    const r = runCli(["report", "--db", db, "--policies", folder]);
+    expect(r.code, r.stderr).toBe(0);
+    const section = r.stdout.slice(r.stdout.indexOf("### Observed connections the declared policies would deny"));
+    const deniedByReport = section
+      .slice(0, section.indexOf("### Declared rules that nothing used"))
+      .split("\n")
+      .filter((l) => /^\| [^-|]/.test(l) && !l.startsWith("| from "))
+      .map((l) => l.split(" | ").slice(0, 3).join(" ").replace(/^\| /, ""));
+    const unusedByReport = [...section.matchAll(/^- `([^`]+)`$/gm)].map((m) => m[1]);
+
+    expect(deniedByDiff.length).toBeGreaterThan(0);
+    // The frontend's callers on 8080 (the named port) are allowed by both.
+    expect(deniedByDiff.filter((e) => e.includes("frontend[Deployment] 8080/TCP"))).toEqual([]);
+    expect(deniedByReport.sort()).toEqual(deniedByDiff.sort());
+    expect(unusedByReport.sort()).toEqual(unusedByDiff.sort());
+  });
+});
+
 describe("flowpol report (html) in headless Chromium", () => {
   it("draws the graph with one node per endpoint, no console errors and no network", async () => {
     const out = join(tmp.dir, "report.html");

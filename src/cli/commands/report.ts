@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { diffInput } from "../../diff/observed-diff.js";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
@@ -26,6 +27,8 @@ export interface ReportOptions {
   out: string | undefined;
   minJobRuns: number;
   policies: string[] | undefined;
+  /** Extra shared-service catalogs, as generate's `--catalog`. */
+  catalogs: string[];
 }
 
 /** `flowpol report`: what a platform team reads before it decides to enforce. */
@@ -37,16 +40,16 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
     );
   }
   const declared = options.policies
-    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
+    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology
     : undefined;
-  const graph = wholeGraph(options.db);
+  const graph = wholeGraph(options.db, options.catalogs);
   const db = openStore(options.db, { mustExist: true, readonly: true });
   let text: string;
   try {
     const snapshot = readStoreSnapshot(db);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
     const view = graphView(graph);
-    const coverage = declared ? replay(readObserved(db), declared, () => true) : undefined;
+    const coverage = declared ? replay(diffInput(readObserved(db), declared), () => true) : undefined;
     text =
       options.format === "html"
         ? reportHtml(findings, view, coverage)
@@ -59,13 +62,13 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
 }
 
 /** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
-export function wholeGraph(db: string) {
+export function wholeGraph(db: string, catalogs: string[] = []) {
   return loadGraph({
     db,
     namespaces: [],
     excludeNamespaces: [],
     minFlows: 1,
-    catalogs: [],
+    catalogs,
     sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
     now: Date.now(),
   });
