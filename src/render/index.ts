@@ -2,4 +2,5 @@
 export { evidenceMarkdown, type NamespaceFacts, namespaceFacts } from "./evidence.js";
 export { graphHtml } from "./graph-html.js";
 export { graphDot, graphJson, graphMermaid, graphTable } from "./graph-text.js";
+export { type GraphView, graphView } from "./graph-view.js";
 export { sortDeep, toYaml, toYamlStream } from "./yaml.js";

@@ -31,12 +31,11 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-/** Endpoints with at least one allowed flow: the nodes the graph must draw. */
-/** The nodes of `flowpol graph` (every namespace) with an allowed connection: the report draws that graph. */
+/** The nodes of `flowpol graph` (every namespace) with a connection, allowed or denied: the report draws that graph. */
 function expectedNodeCount(): number {
   const r = runCli(["graph", "--db", db, "--format", "json", "--exclude-namespace", ""]);
-  const graph = JSON.parse(r.stdout) as { allowed: Array<{ from: string; to: string }> };
-  return new Set(graph.allowed.flatMap((e) => [e.from, e.to])).size;
+  const graph = JSON.parse(r.stdout) as Record<"allowed" | "denied", Array<{ from: string; to: string }>>;
+  return new Set([...graph.allowed, ...graph.denied].flatMap((e) => [e.from, e.to])).size;
 }
 
 describe("flowpol report (markdown)", () => {
@@ -240,12 +239,16 @@ describe("flowpol report (html) in headless Chromium", () => {
       const drawn = await page.locator("#graph g.node").count();
       expect(drawn).toBe(expectedNodeCount());
       expect(await page.locator("#graph path.link").count()).toBeGreaterThan(0);
-      // Clicking a node highlights its flows: the page is interactive.
+      // Clicking a node highlights its flows and lists them, with ports, counts and verdicts.
       await page.locator('#graph g.node:has(title:text-is("online-boutique/frontend"))').click();
       expect(await page.locator("#graph path.link.hot").count()).toBeGreaterThan(3);
-      await page.locator("#search").fill("coredns");
+      const flows = await page.locator("#graph-panel tr.flow").allTextContents();
+      expect(flows.length).toBeGreaterThan(5);
+      expect(flows).toContain("\u2190online-boutique/loadgenerator8080/TCP350allowed");
+      expect(flows.some((f) => f.startsWith("\u2190198.51.100.23") && f.endsWith("denied"))).toBe(true);
+      await page.locator("#graph-search").fill("coredns");
       expect(await page.locator("#graph g.node:not(.dim)").count()).toBe(1);
-      await page.locator("#search").fill("");
+      await page.locator("#graph-search").fill("");
       mkdirSync(ARTIFACTS, { recursive: true });
       const shot = join(ARTIFACTS, "report-online-boutique.png");
       await page.locator("#graph-wrap").screenshot({ path: shot });

@@ -22,7 +22,7 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
   const render = { table: graphTable, json: graphJson, dot: graphDot, mermaid: graphMermaid, html: graphHtml }[
     options.format as GraphFormat
   ];
-  const text = render(g);
+  const text = await render(g);
   if (options.out) {
     const tmp = `${options.out}.tmp-${process.pid}`;
     writeFileSync(tmp, text);

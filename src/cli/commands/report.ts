@@ -3,9 +3,9 @@ import { diffInput } from "../../diff/observed-diff.js";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
-import { graphMermaid } from "../../render/index.js";
+import { layoutGraph } from "../../render/graph-layout.js";
+import { graphMermaid, graphView } from "../../render/index.js";
 import { analyze } from "../../report/analyze.js";
-import { graphView } from "../../report/graph-view.js";
 import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/replay.js";
@@ -48,17 +48,21 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
   try {
     const snapshot = readStoreSnapshot(db);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
-    const view = graphView(graph);
     const coverage = declared ? replay(diffInput(readObserved(db), declared), () => true) : undefined;
     text =
       options.format === "html"
-        ? reportHtml(findings, view, coverage)
+        ? reportHtml(findings, await drawn(graph), coverage)
         : reportMarkdown(findings, graphMermaid(graph).trimEnd(), coverage ? coverageMarkdown(coverage) : undefined);
   } finally {
     db.close();
   }
   if (options.out) writeFileAtomic(options.out, text);
   else out.stdout.write(text);
+}
+
+async function drawn(graph: ReturnType<typeof wholeGraph>) {
+  const view = graphView(graph);
+  return { view, layout: await layoutGraph(view) };
 }
 
 /** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
