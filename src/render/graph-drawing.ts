@@ -1,4 +1,4 @@
-import { cut, type GraphLayout, linkText } from "./graph-layout.js";
+import { cut, type GraphLayout } from "./graph-layout.js";
 import type { GraphView, ViewNode } from "./graph-view.js";
 import { escapeHtml, scriptJson } from "./html-text.js";
 
