@@ -1,6 +1,6 @@
 import { effectivePolicyTypes } from "../policy/compile.js";
 import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
-import { type Topology, workloadId } from "../policy/objects.js";
+import { type Topology, topologyWorkloadId } from "../policy/objects.js";
 import { isEmptySelector } from "../policy/selector.js";
 import type { Namespace, NetworkPolicy, Pod, RuleRef } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
@@ -73,7 +73,7 @@ export function diffInput(
 ): DiffInput {
   const workloadPorts = new Map<string, Pod["ports"]>();
   for (const w of topology.workloads)
-    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(workloadId(w), w.pod.ports);
+    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);
   return { observed, policies: topology.policies, namespaces: topology.namespaces, workloadPorts };
 }
 

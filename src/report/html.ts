@@ -2,9 +2,9 @@ import { GRAPH_STYLE, graphDrawing } from "../render/graph-drawing.js";
 import type { GraphLayout } from "../render/graph-layout.js";
 import type { GraphView } from "../render/graph-view.js";
 import { escapeHtml } from "../render/html-text.js";
-import type { Findings } from "./analyze.js";
-import type { ReplayResult } from "./replay.js";
-import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
+import type { Findings } from "./findings.js";
+import type { ReplayResult } from "./policy-verdicts.js";
+import { COVERAGE_HEADERS, coverageRows } from "./policy-verdicts-text.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 import { formatSpan } from "./span.js";
 
