@@ -139,15 +139,26 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   const allowed = new Map<string, GraphEdge>();
   const denied = new Map<string, GraphEdge>();
   const unaddressed = new Map<string, GraphEdge>();
+  const left = { noPeer: 0, noEndInScope: 0, otherVerdict: 0 };
+  const recordsOf = new Map<GraphEdge, number>();
   for (const r of input.edges) {
     const src = nodeOf.get(r.srcId);
     const dst = nodeOf.get(r.dstId);
     const from = src ?? namedPeers.get(r.srcId);
     const to = dst ?? namedPeers.get(r.dstId);
-    if (!from || !to || !(scoped(from) || scoped(to))) continue;
+    if (!from || !to) {
+      left.noPeer++;
+      continue;
+    }
+    if (!(scoped(from) || scoped(to))) {
+      left.noEndInScope++;
+      continue;
+    }
     const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
-    if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
-    if ((!src || !dst) && !isAllowed) continue;
+    if ((!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") || ((!src || !dst) && !isAllowed)) {
+      left.otherVerdict++;
+      continue;
+    }
     const target = !src || !dst ? unaddressed : isAllowed ? allowed : denied;
     const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
     let e = target.get(key);
@@ -166,6 +177,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       };
       target.set(key, e);
     }
+    recordsOf.set(e, (recordsOf.get(e) ?? 0) + 1);
     e.count += r.count;
     e.first = Math.min(e.first, r.first);
     e.last = Math.max(e.last, r.last);
@@ -174,14 +186,34 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     if (r.dropReason) addSorted(e.dropReasons, r.dropReason);
   }
   let belowMinFlows = 0;
+  let belowMinRecords = 0;
   const allowedList: GraphEdge[] = [];
-  for (const e of allowed.values()) {
-    if (e.count < input.scope.minFlows) belowMinFlows++;
-    else allowedList.push(e);
+  for (const e of [...allowed.values(), ...unaddressed.values()]) {
+    if (e.count >= input.scope.minFlows) continue;
+    belowMinRecords += recordsOf.get(e) ?? 0;
+    if (allowed.has(edgeKey(e)) && allowed.get(edgeKey(e)) === e) belowMinFlows++;
   }
+  for (const e of allowed.values()) if (e.count >= input.scope.minFlows) allowedList.push(e);
   allowedList.sort(compareEdges);
   const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
   const deniedList = [...denied.values()].sort(compareEdges);
+  const shownList = [...allowedList, ...unaddressedList, ...deniedList];
+  const leftOut = input.leftOut ?? { outsideWindow: 0, noEndInScope: 0 };
+  const window = {
+    ...(input.scope.since !== undefined ? { since: input.scope.since } : {}),
+    ...(input.scope.until !== undefined ? { until: input.scope.until } : {}),
+  };
+  const records = {
+    stored: input.edges.length + leftOut.outsideWindow + leftOut.noEndInScope,
+    shown: shownList.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
+    connections: shownList.length,
+    outsideWindow: leftOut.outsideWindow,
+    noEndInScope: leftOut.noEndInScope + left.noEndInScope,
+    noPeer: left.noPeer,
+    otherVerdict: left.otherVerdict,
+    belowMinFlows: belowMinRecords,
+    ...(Object.keys(window).length > 0 ? { window } : {}),
+  };
 
   const namespaces = [
     ...new Set(
@@ -191,6 +223,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
   const shared = findSharedServices(nodes, allowedList, options);
   return {
+    records,
     nodes,
     allowed: allowedList,
     denied: deniedList,
