@@ -157,8 +157,18 @@ function describePeer(key: string): Pick<ViewNode, "label" | "name" | "detail"> 
   const parts = key.slice("peer:".length).split("/");
   const name = parts[parts.length - 1] ?? "";
   const kind = parts[parts.length - 2] ?? "";
+  const namespace = parts.length > 2 ? (parts[0] ?? "") : "";
+  const label = namedPeerLabel(kind, name, namespace);
   const network = kind === "Network" ? NAMED_NETWORKS[name] : undefined;
-  if (network) return { ...network, name: network.label };
-  const ns = parts.length > 2 ? `${parts[0]}/` : "";
-  return { label: `${ns}${name}`, name: `${ns}${name}`, detail: `${kind}, no address` };
+  return { label, name: label, detail: network ? network.detail : `${kind}, no address` };
+}
+
+/**
+ * A peer the source named but gave no address: Calico's `pub` is the public internet, `pvt` the
+ * private network (never both "world"); a NetworkSet is its namespace and name.
+ */
+export function namedPeerLabel(kind: string, name: string, namespace = ""): string {
+  const network = kind === "Network" ? NAMED_NETWORKS[name] : undefined;
+  if (network) return network.label;
+  return `${namespace ? `${namespace}/` : ""}${name || kind || "unnamed peer"}`;
 }
