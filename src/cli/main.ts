@@ -366,6 +366,7 @@ export function buildProgram(out: Output): Command {
       3,
     )
     .option("--policies <paths...>", "declared policies: add their coverage and gaps (flowpol diff)")
+    .option("--catalog <file>", "extra shared-service catalog YAML, as generate's (repeatable)", collectList, [])
     .action(async (o) => {
       const { report } = await import("./commands/report.js");
       await report(
@@ -376,6 +377,7 @@ export function buildProgram(out: Output): Command {
           out: o.out,
           minJobRuns: o.minJobRuns,
           policies: o.policies,
+          catalogs: o.catalog,
         },
         out,
       );

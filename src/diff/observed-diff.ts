@@ -1,5 +1,6 @@
 import { effectivePolicyTypes } from "../policy/compile.js";
 import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
+import { type Topology, topologyWorkloadId } from "../policy/objects.js";
 import { isEmptySelector } from "../policy/selector.js";
 import type { Namespace, NetworkPolicy, Pod, RuleRef } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
@@ -60,6 +61,20 @@ export interface DiffInput {
   namespaces?: readonly Namespace[];
   /** Container ports of workloads from manifests, by `ns/name[Kind]` id, to resolve named ports. */
   workloadPorts?: ReadonlyMap<string, Pod["ports"]>;
+}
+
+/**
+ * A policy folder as the diff reads it: its NetworkPolicies, its Namespace manifests and the
+ * container ports of its workloads. `flowpol diff`, the report and the rollout all judge with it.
+ */
+export function diffInput(
+  observed: Observed,
+  topology: Pick<Topology, "policies" | "namespaces" | "workloads">,
+): DiffInput {
+  const workloadPorts = new Map<string, Pod["ports"]>();
+  for (const w of topology.workloads)
+    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);
+  return { observed, policies: topology.policies, namespaces: topology.namespaces, workloadPorts };
 }
 
 const ruleKey = (r: RuleRef) => `${r.namespace}/${r.policy}/${r.direction}/${r.index}`;

@@ -4,6 +4,7 @@ import {
   cmp,
   compareEdges,
   type DependencyGraph,
+  type EdgeRecordAccount,
   type EntityNode,
   edgeKey,
   type GraphEdge,
@@ -41,7 +42,8 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   mergeIdentities(nodes, nodeOf);
   assignSelectors(nodes, warnings);
 
-  const { allowed, denied, unaddressed } = collectEdges(input, nodes, nodeOf, namedPeers);
+  const collected = collectEdges(input, nodes, nodeOf, namedPeers);
+  const { allowed, denied, unaddressed } = collected;
   let belowMinFlows = 0;
   const allowedList: GraphEdge[] = [];
   for (const e of allowed.values()) {
@@ -51,6 +53,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   allowedList.sort(compareEdges);
   const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
   const deniedList = [...denied.values()].sort(compareEdges);
+  const records = accountRecords(input, collected, [...allowedList, ...unaddressedList, ...deniedList]);
 
   const namespaces = [
     ...new Set(
@@ -60,6 +63,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
   const shared = findSharedServices(nodes, allowedList, options);
   return {
+    records,
     nodes,
     allowed: allowedList,
     denied: deniedList,
@@ -188,7 +192,7 @@ function collectEdges(
   nodes: Map<string, GraphNode>,
   nodeOf: Map<number, string>,
   namedPeers: Map<number, string>,
-): { allowed: Map<string, GraphEdge>; denied: Map<string, GraphEdge>; unaddressed: Map<string, GraphEdge> } {
+): CollectedEdges {
   const scoped = (id: string) => {
     const n = nodes.get(id);
     return n?.type === "workload" && n.inScope;
@@ -196,15 +200,26 @@ function collectEdges(
   const allowed = new Map<string, GraphEdge>();
   const denied = new Map<string, GraphEdge>();
   const unaddressed = new Map<string, GraphEdge>();
+  const left = { noPeer: 0, noEndInScope: 0, otherVerdict: 0 };
+  const recordsOf = new Map<GraphEdge, number>();
   for (const r of input.edges) {
     const src = nodeOf.get(r.srcId);
     const dst = nodeOf.get(r.dstId);
     const from = src ?? namedPeers.get(r.srcId);
     const to = dst ?? namedPeers.get(r.dstId);
-    if (!from || !to || !(scoped(from) || scoped(to))) continue;
+    if (!from || !to) {
+      left.noPeer++;
+      continue;
+    }
+    if (!(scoped(from) || scoped(to))) {
+      left.noEndInScope++;
+      continue;
+    }
     const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
-    if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
-    if ((!src || !dst) && !isAllowed) continue;
+    if ((!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") || ((!src || !dst) && !isAllowed)) {
+      left.otherVerdict++;
+      continue;
+    }
     const target = !src || !dst ? unaddressed : isAllowed ? allowed : denied;
     const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
     let e = target.get(key);
@@ -223,6 +238,7 @@ function collectEdges(
       };
       target.set(key, e);
     }
+    recordsOf.set(e, (recordsOf.get(e) ?? 0) + 1);
     e.count += r.count;
     e.first = Math.min(e.first, r.first);
     e.last = Math.max(e.last, r.last);
@@ -230,7 +246,41 @@ function collectEdges(
     addSorted(e.systems, r.system);
     if (r.dropReason) addSorted(e.dropReasons, r.dropReason);
   }
-  return { allowed, denied, unaddressed };
+  return { allowed, denied, unaddressed, left, recordsOf };
+}
+
+interface CollectedEdges {
+  allowed: Map<string, GraphEdge>;
+  denied: Map<string, GraphEdge>;
+  unaddressed: Map<string, GraphEdge>;
+  /** Edge records left out, by reason. */
+  left: { noPeer: number; noEndInScope: number; otherVerdict: number };
+  /** How many edge records each connection merges. */
+  recordsOf: Map<GraphEdge, number>;
+}
+
+/** Where the store's edge records went (see EdgeRecordAccount). */
+function accountRecords(input: GraphInput, collected: CollectedEdges, shown: readonly GraphEdge[]): EdgeRecordAccount {
+  const { left, recordsOf } = collected;
+  const leftOut = input.leftOut ?? { outsideWindow: 0, noEndInScope: 0 };
+  const below = [...collected.allowed.values(), ...collected.unaddressed.values()].filter(
+    (e) => e.count < input.scope.minFlows,
+  );
+  const window = {
+    ...(input.scope.since !== undefined ? { since: input.scope.since } : {}),
+    ...(input.scope.until !== undefined ? { until: input.scope.until } : {}),
+  };
+  return {
+    stored: input.edges.length + leftOut.outsideWindow + leftOut.noEndInScope,
+    shown: shown.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
+    connections: shown.length,
+    outsideWindow: leftOut.outsideWindow,
+    noEndInScope: leftOut.noEndInScope + left.noEndInScope,
+    noPeer: left.noPeer,
+    otherVerdict: left.otherVerdict,
+    belowMinFlows: below.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
+    ...(Object.keys(window).length > 0 ? { window } : {}),
+  };
 }
 
 /**

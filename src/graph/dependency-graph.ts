@@ -96,7 +96,33 @@ export interface GraphWarning {
   message: string;
 }
 
+/**
+ * The store's edge records (what `flowpol stats` counts as edges: one per source, destination,
+ * protocol, port, verdict and source system) and where each went: into a connection shown, or left
+ * out and why. A connection shown merges several records (verdicts, sources, host and remote-node).
+ */
+export interface EdgeRecordAccount {
+  /** Records in the store (when the reader says; else those it read). */
+  stored: number;
+  /** Records behind the connections shown (allowed, denied, to a named peer). */
+  shown: number;
+  /** Connections shown. */
+  connections: number;
+  outsideWindow: number;
+  noEndInScope: number;
+  /** An end with neither identity nor address. */
+  noPeer: number;
+  /** A verdict that is neither allowed nor dropped (e.g. traced), or dropped on the way to a named peer. */
+  otherVerdict: number;
+  /** Records of allowed connections below --min-flows. */
+  belowMinFlows: number;
+  /** The window asked for: counts stay the store's whole counts (edges keep one count, first and last seen). */
+  window?: { since?: number; until?: number };
+}
+
 export interface DependencyGraph {
+  /** Where the store's edge records went. */
+  records: EdgeRecordAccount;
   nodes: Map<string, GraphNode>;
   /** Connections that reached their target, merged per (from, to, protocol, port), sorted. */
   allowed: GraphEdge[];

@@ -1,5 +1,6 @@
 import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
 import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
+import { namedPeerLabel } from "../render/graph-view.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
 import type { StoreEdge, StoreEndpoint, StoreGap, StoreSnapshot, StoreSource } from "../store/read-report.js";
 import type { SharedServiceRow } from "./shared.js";
@@ -55,7 +56,8 @@ export function endpointLabel(e: StoreEndpoint): string {
     case "entity":
       return e.ip ? `${e.name} (${e.ip})` : e.name;
     case "external":
-      return e.dnsNames[0] ? `${e.dnsNames[0]} (${e.ip})` : e.ip || "world";
+      if (!e.ip) return namedPeerLabel(e.kind, e.name, e.namespace);
+      return e.dnsNames[0] ? `${e.dnsNames[0]} (${e.ip})` : e.ip;
     default:
       return e.namespace ? `${e.namespace}/${e.ip || "unknown"}` : e.ip || "unknown";
   }
@@ -163,7 +165,7 @@ export function analyze(
     sharedServices: options.shared,
     externalDestinations: [...external.entries()]
       .map(([id, x]) => ({
-        ip: byId.get(id)?.ip ?? "",
+        ip: byId.get(id)?.ip || label(id),
         dnsNames: byId.get(id)?.dnsNames ?? [],
         ports: [...x.ports].sort(),
         callers: [...x.callers].sort(),

@@ -1,11 +1,11 @@
-import type { Observed } from "../diff/observed.js";
-import { diffObserved, type NamespaceCoverage, unusedRules } from "../diff/observed-diff.js";
+import { type DiffInput, diffObserved, type NamespaceCoverage, unusedRules } from "../diff/observed-diff.js";
 import { type NetworkPolicy, type RuleRef, ruleRefToString } from "../policy/types.js";
 
 /**
  * The stored observed connections judged through a set of NetworkPolicies, as the report and the
- * pull request show it: `flowpol diff`'s result (the one verdict, src/policy/verdict.ts) reduced
- * to what would be denied, which declared rules nothing uses, and per-namespace coverage. Pure.
+ * pull request show it: `flowpol diff`'s result on the same input (`diffInput`: the policies, their
+ * Namespace manifests and named ports; the one verdict, src/policy/verdict.ts) reduced to what
+ * would be denied, which declared rules nothing uses, and per-namespace coverage. Pure.
  */
 export interface ReplayDenied {
   src: string;
@@ -27,13 +27,9 @@ export interface ReplayResult {
   coverage: NamespaceCoverage[];
 }
 
-export function replay(
-  observed: Observed,
-  policies: readonly NetworkPolicy[],
-  declared: (p: NetworkPolicy) => boolean,
-): ReplayResult {
-  const diff = diffObserved({ observed, policies });
-  const byRef = new Map(policies.map((p) => [`${p.namespace}/${p.name}`, p]));
+export function replay(input: DiffInput, declared: (p: NetworkPolicy) => boolean): ReplayResult {
+  const diff = diffObserved(input);
+  const byRef = new Map(input.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
   const isDeclared = (ref: RuleRef) => {
     const p = byRef.get(`${ref.namespace}/${ref.policy}`);
     return p !== undefined && declared(p);

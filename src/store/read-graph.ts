@@ -28,16 +28,21 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
     return e && e.type === "workload" ? e.namespace : "";
   };
 
-  const edges = (
+  const inWindow = db
+    .prepare(
+      `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
+              first_seen AS first, last_seen AS last, drop_reason AS dropReason
+       FROM edges WHERE last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+       ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
+    )
+    .all(since, until, cluster) as GraphInput["edges"];
+  const edges = inWindow.filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
+  const stored = (
     db
-      .prepare(
-        `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
-                first_seen AS first, last_seen AS last, drop_reason AS dropReason
-         FROM edges WHERE last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
-         ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
-      )
-      .all(since, until, cluster) as GraphInput["edges"]
-  ).filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
+      .prepare("SELECT count(*) AS n FROM edges WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)")
+      .get(cluster) as { n: number }
+  ).n;
+  const leftOut = { outsideWindow: stored - inWindow.length, noEndInScope: inWindow.length - edges.length };
 
   const used = new Set<number>();
   for (const e of edges) {
@@ -92,7 +97,7 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
     )
     .all(JSON.stringify(endpoints.map((e) => e.id))) as GraphInput["services"];
 
-  return { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+  return { scope, leftOut, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
 }
 
 function parseLabels(json: string): Record<string, string> {

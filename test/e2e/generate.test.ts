@@ -240,11 +240,11 @@ describe("flowpol graph", () => {
   it("renders in headless Chromium with every node and connection, without any network request", async () => {
     const file = join(tmp.dir, "chromium.html");
     expect(runCli(["graph", "--db", boutiqueDb, "--format", "html", "--out", file]).code).toBe(0);
-    const json = JSON.parse(runCli(["graph", "--db", boutiqueDb, "--format", "json"]).stdout) as {
-      nodes: unknown[];
-      allowed: unknown[];
-      denied: unknown[];
-    };
+    const json = JSON.parse(runCli(["graph", "--db", boutiqueDb, "--format", "json"]).stdout) as Record<
+      "allowed" | "denied",
+      Array<{ from: string; to: string; count: number }>
+    >;
+    const edges = [...json.allowed, ...json.denied];
     const browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -256,10 +256,15 @@ describe("flowpol graph", () => {
       page.on("request", (r) => requests.push(r.url()));
       page.on("pageerror", (e) => errors.push(String(e)));
       await page.goto(pathToFileURL(file).href);
-      expect(await page.locator(".node").count()).toBe(json.nodes.length);
-      expect(await page.locator("svg path").count()).toBe(json.allowed.length + json.denied.length);
-      await page.fill("#search", "frontend");
-      expect(await page.locator(".node:not(.dim)").count()).toBeGreaterThan(0);
+      expect(await page.locator("#graph g.node").count()).toBe(new Set(edges.flatMap((e) => [e.from, e.to])).size);
+      expect(await page.locator("#graph g.edge").count()).toBeGreaterThan(0);
+      // Every connection is in the page's data with its flows: the same total as the graph's.
+      const data = JSON.parse((await page.locator("#graph-data").textContent()) ?? "{}") as {
+        links: Array<{ flows: number }>;
+      };
+      expect(data.links.reduce((n, l) => n + l.flows, 0)).toBe(edges.reduce((n, e) => n + e.count, 0));
+      await page.fill("#graph-search", "frontend");
+      expect(await page.locator("#graph g.node:not(.dim)").count()).toBeGreaterThan(0);
       expect(errors).toEqual([]);
       expect(requests).toEqual([pathToFileURL(file).href]);
     } finally {

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
-import { diffObserved, unusedRules } from "../../diff/observed-diff.js";
+import { diffInput, diffObserved, unusedRules } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
-import { topologyWorkloadId } from "../../policy/objects.js";
-import type { Pod, RuleRef } from "../../policy/types.js";
+import type { RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { type Output, writeLine } from "../output.js";
 import { readingStore } from "../read-store.js";
@@ -47,15 +46,7 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
     );
   }
   const observed = await readingStore(options.db, options.cluster, (read) => read.store.readObserved({}, read.cluster));
-  const workloadPorts = new Map<string, Pod["ports"]>();
-  for (const w of topology.workloads)
-    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);
-  const result = diffObserved({
-    observed,
-    policies: topology.policies,
-    namespaces: topology.namespaces,
-    workloadPorts,
-  });
+  const result = diffObserved(diffInput(observed, topology));
 
   const byName = new Map(topology.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
   // Rules are named by index (ingress[0]); the location is where their policy starts, which costs

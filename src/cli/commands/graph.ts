@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
-import { graphDot, graphHtml, graphJson, graphMermaid, graphTable } from "../../render/index.js";
+import { graphDot, graphHtml, graphJson, graphMermaid, graphTable, recordsNote } from "../../render/index.js";
 import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 import { readingStore } from "../read-store.js";
@@ -23,7 +23,7 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
   const render = { table: graphTable, json: graphJson, dot: graphDot, mermaid: graphMermaid, html: graphHtml }[
     options.format as GraphFormat
   ];
-  const text = render(g);
+  const text = await render(g);
   if (options.out) {
     const tmp = `${options.out}.tmp-${process.pid}`;
     writeFileSync(tmp, text);
@@ -31,4 +31,6 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
     writeLine(out.stderr, `wrote ${options.out}`);
   } else out.stdout.write(text);
   for (const w of g.warnings) writeLine(out.stderr, `warning: ${w.message}`);
+  // The table says it in its EDGE RECORDS section; other formats keep their syntax and say it here.
+  if (options.format !== "table") for (const line of recordsNote(g)) writeLine(out.stderr, `note: ${line.trim()}`);
 }

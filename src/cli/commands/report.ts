@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
+import { diffInput } from "../../diff/observed-diff.js";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
-import { graphMermaid } from "../../render/index.js";
+import { layoutGraph } from "../../render/graph-layout.js";
+import { graphMermaid, graphView } from "../../render/index.js";
 import { analyze } from "../../report/findings.js";
-import { graphView } from "../../report/graph-view.js";
 import { reportHtml } from "../../report/html.js";
 import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/policy-verdicts.js";
@@ -25,6 +26,8 @@ export interface ReportOptions {
   out: string | undefined;
   minJobRuns: number;
   policies: string[] | undefined;
+  /** Extra shared-service catalogs, as generate's `--catalog`. */
+  catalogs: string[];
 }
 
 /** `flowpol report`: what a platform team reads before it decides to enforce. */
@@ -36,33 +39,37 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
     );
   }
   const declared = options.policies
-    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
+    ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology
     : undefined;
   const text = await readingStore(options.db, options.cluster, async (read) => {
-    const graph = await wholeGraph(read);
+    const graph = await wholeGraph(read, options.catalogs);
     const snapshot = await read.store.readSnapshot(read.cluster);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
-    const view = graphView(graph);
     const coverage = declared
-      ? replay(await read.store.readObserved({}, read.cluster), declared, () => true)
+      ? replay(diffInput(await read.store.readObserved({}, read.cluster), declared), () => true)
       : undefined;
     return options.format === "html"
-      ? reportHtml(findings, view, coverage)
+      ? reportHtml(findings, await drawn(graph), coverage)
       : reportMarkdown(findings, graphMermaid(graph).trimEnd(), coverage ? coverageMarkdown(coverage) : undefined);
   });
   if (options.out) writeFileAtomic(options.out, text);
   else out.stdout.write(text);
 }
 
+async function drawn(graph: Awaited<ReturnType<typeof wholeGraph>>) {
+  const view = graphView(graph);
+  return { view, layout: await layoutGraph(view) };
+}
+
 /** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
-export function wholeGraph(read: StoreRead) {
+export function wholeGraph(read: StoreRead, catalogs: string[] = []) {
   return loadGraph(
     {
       db: read.store.location,
       namespaces: [],
       excludeNamespaces: [],
       minFlows: 1,
-      catalogs: [],
+      catalogs,
       sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
       now: Date.now(),
     },

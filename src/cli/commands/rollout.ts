@@ -269,7 +269,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
       states.push({ id: s.id, policies: policiesInTree(tree) });
     }
     const final = states[states.length - 1]?.policies ?? [];
-    const result = replay(observed, final, (p) => !proposal.has(p.source?.file ?? ""));
+    const result = replay({ observed, policies: final }, (p) => !proposal.has(p.source?.file ?? ""));
     const waves = replayWaves(observed, before, states);
     for (const w of waves) {
       if (w.broken.length > 0) {
