@@ -159,16 +159,20 @@ async function ingestOneWithRestart(
   options: IngestOptions,
   getPool: () => ParsePool | undefined,
 ): Promise<InputResult> {
+  // What reached the store in committed transactions: a failed ingest reports exactly that.
+  const stored = zeroCounts();
   try {
-    return await ingestOne(input, options, getPool, true);
+    return await ingestOne(input, options, getPool, true, stored);
   } catch (err) {
-    if (err instanceof RestartAsNew) return ingestOne(input, options, getPool, false).catch((e) => failed(input, e));
-    return failed(input, err);
+    if (err instanceof RestartAsNew) {
+      return ingestOne(input, options, getPool, false, stored).catch((e) => failed(input, e, stored));
+    }
+    return failed(input, err, stored);
   }
 }
 
-function failed(input: string, err: unknown): InputResult {
-  return { input, outcome: "failed", counts: zeroCounts(), badLines: [], error: toFlowpolError(err) };
+function failed(input: string, err: unknown, stored: IngestCounts): InputResult {
+  return { input, outcome: "failed", counts: stored, badLines: [], error: toFlowpolError(err) };
 }
 
 interface Head {
@@ -258,6 +262,7 @@ async function ingestOne(
   options: IngestOptions,
   getPool: () => ParsePool | undefined,
   allowResume: boolean,
+  stored: IngestCounts,
 ): Promise<InputResult> {
   const now = options.now ?? Date.now;
   const opened = await openInput(input, options.stdin);
@@ -412,7 +417,10 @@ async function ingestOne(
         renewLease(db, held, now());
       };
       if (singleTransaction) apply();
-      else db.transaction(apply)();
+      else {
+        db.transaction(apply)();
+        addCounts(stored, batch);
+      }
     };
 
     const commit = async () => {
