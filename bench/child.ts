@@ -1,10 +1,12 @@
 import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
-import { diff } from "../cli/commands/diff.js";
-import { ingestInputs } from "../collect/ingest.js";
-import { openStore } from "../store/db.js";
+import { diff } from "../src/cli/commands/diff.js";
+import { ingestInputs } from "../src/collect/ingest.js";
+import { openStore } from "../src/store/db.js";
+import { storeStats } from "../src/store/stats.js";
 import { naiveCalicoIngest } from "./naive-calico-ingest.js";
 import { naiveDiff } from "./naive-diff.js";
+import { naiveGoldmaneIngest } from "./naive-goldmane-ingest.js";
 import { naiveIngest } from "./naive-ingest.js";
 
 /**
@@ -29,6 +31,7 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
   },
   "naive-ingest": async ([file]) => naiveIngest(file as string),
   "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
+  "naive-goldmane-ingest": async ([file]) => naiveGoldmaneIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
     const store = openStore(db as string);
@@ -40,7 +43,8 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
       });
       if (!result || result.outcome === "failed") throw new Error(`ingest failed: ${result?.error?.message}`);
       const edges = (store.prepare("SELECT count(*) AS n FROM edges").get() as { n: number }).n;
-      return { flows: result.counts.flows, edges };
+      const stored = storeStats(store).flows;
+      return { flows: result.counts.flows, stored, bad: result.counts.bad, edges };
     } finally {
       store.close();
     }

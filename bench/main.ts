@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
 import { diffBenchmark } from "./diff-bench.js";
+import { goldmaneIngestBenchmark } from "./goldmane-ingest-bench.js";
 import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import { synthBenchmark } from "./synth-bench.js";
@@ -16,6 +17,7 @@ import type { Benchmark, BenchRow } from "./types.js";
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
   "calico-ingest": calicoIngestBenchmark,
+  "goldmane-ingest": goldmaneIngestBenchmark,
   "hubble-grpc": hubbleGrpcBenchmark,
   synthesis: synthBenchmark,
   diff: diffBenchmark,
