@@ -128,6 +128,34 @@ function* churnEvents(state: ChurnState, count: number): Generator<SimEvent> {
   }
 }
 
+/** About `records` lines of high-churn traffic in `format` (without newlines); `podIps()` counts the pods made. */
+export function churnLines(
+  format: ChurnFormat,
+  records: number,
+  seed = 42,
+): { lines: Generator<string>; podIps: () => number } {
+  const factory = EMITTERS[format];
+  if (!factory) throw new Error(`no emitter for ${format}`);
+  const state = churnCluster(seed);
+  const emitter = factory.create(state.cluster, seed + 10);
+  // Goldmane merges a window's connections per workload pair: more events for as many records.
+  const events = Math.ceil(records / (format === "goldmane" ? 0.12 : factory.recordsPerEvent));
+  function* lines(): Generator<string> {
+    let written = 0;
+    for (const event of churnEvents(state, events)) {
+      for (const line of emitter.lines(event)) {
+        if (written++ >= records) return;
+        yield line;
+      }
+    }
+    for (const line of emitter.flush?.() ?? []) {
+      if (written++ >= records) return;
+      yield line;
+    }
+  }
+  return { lines: lines(), podIps: () => state.nextIp - 1 };
+}
+
 /** Writes about `records` lines of high-churn traffic in `format`; returns the lines and pod IPs written. */
 export async function writeChurn(
   format: ChurnFormat,
@@ -135,34 +163,21 @@ export async function writeChurn(
   path: string,
   seed = 42,
 ): Promise<{ records: number; podIps: number }> {
-  const factory = EMITTERS[format];
-  if (!factory) throw new Error(`no emitter for ${format}`);
-  const state = churnCluster(seed);
-  const emitter = factory.create(state.cluster, seed + 10);
+  const churn = churnLines(format, records, seed);
   const tmp = `${path}.tmp`;
   const out = createWriteStream(tmp);
   let written = 0;
   let buffer = "";
-  const put = async (lines: string[]) => {
-    for (const line of lines) {
-      if (written >= records) return;
-      buffer += `${line}\n`;
-      written++;
-    }
+  for (const line of churn.lines) {
+    buffer += `${line}\n`;
+    written++;
     if (buffer.length > 1 << 20) {
       if (!out.write(buffer)) await once(out, "drain");
       buffer = "";
     }
-  };
-  // Goldmane merges a window's connections per workload pair: more events for as many records.
-  const events = Math.ceil(records / (format === "goldmane" ? 0.12 : factory.recordsPerEvent));
-  for (const event of churnEvents(state, events)) {
-    await put(emitter.lines(event));
-    if (written >= records) break;
   }
-  await put(emitter.flush?.() ?? []);
   out.end(buffer);
   await once(out, "finish");
   renameSync(tmp, path);
-  return { records: written, podIps: state.nextIp - 1 };
+  return { records: written, podIps: churn.podIps() };
 }

@@ -3,6 +3,11 @@ export const MAX_DEPTH = 64;
 
 /** Whether the JSON text opens more than `max` arrays and objects inside each other (strings skipped). */
 export function nestedDeeperThan(text: string, max: number): boolean {
+  // Fewer openings than `max` in all cannot nest deeper (native searches; flow lines have ~20).
+  let openings = 0;
+  for (let i = text.indexOf("{"); i !== -1 && openings <= max; i = text.indexOf("{", i + 1)) openings++;
+  for (let i = text.indexOf("["); i !== -1 && openings <= max; i = text.indexOf("[", i + 1)) openings++;
+  if (openings <= max) return false;
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

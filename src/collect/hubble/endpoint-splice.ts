@@ -15,7 +15,6 @@
  */
 
 import { detached, textAt } from "../substrings.js";
-import { LearningThrottle } from "./learning-throttle.js";
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +50,6 @@ export class EndpointSplicer {
   /** Texts shorter than the prefix (`{"identity":2,"labels":["reserved:world"]}`). */
   private short: RememberedEndpoint[] = [];
   private entries = 0;
-  private readonly throttle = new LearningThrottle();
 
   /** The parsed line, or undefined when it must take the general path (`JSON.parse`). */
   parse(line: string): Json | undefined {
@@ -59,11 +57,10 @@ export class EndpointSplicer {
     return located && this.splice(line, located);
   }
 
-  /** Where the line's remembered endpoints are; learns the endpoints of a line that has none. */
-  locate(line: string): LocatedEndpoints | undefined {
+  /** Where the line's remembered endpoints are; learns the endpoints of a line that has none, if asked. */
+  locate(line: string, learns = true): LocatedEndpoints | undefined {
     const sourceKey = line.indexOf(SOURCE_KEY);
     if (sourceKey === -1) return undefined;
-    this.throttle.line();
     const sourceStart = sourceKey + SOURCE_KEY.length - 1;
     const source = this.find(line, sourceStart);
     const destinationKey = line.indexOf(DESTINATION_KEY, source ? sourceStart + source.text.length : sourceStart);
@@ -71,8 +68,7 @@ export class EndpointSplicer {
     const destinationStart = destinationKey + DESTINATION_KEY.length - 1;
     const destination = source && this.find(line, destinationStart);
     if (!source || !destination) {
-      this.throttle.miss();
-      if (this.throttle.learns) {
+      if (learns) {
         this.learn(line, sourceStart);
         this.learn(line, destinationStart);
       }

@@ -4,7 +4,6 @@ import type { RepeatedFlow } from "../record.js";
 import { detached, textAt } from "../substrings.js";
 import type { LocatedEndpoints, RememberedEndpoint } from "./endpoint-splice.js";
 import { valueSpans } from "./json-spans.js";
-import { LearningThrottle } from "./learning-throttle.js";
 
 /**
  * Hubble lines between the same two endpoints differ in a few values only: times, uuid, ports,
@@ -188,7 +187,6 @@ export class LineTemplates {
   private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
   private readonly flagTexts = new Map<string, TcpFlags>();
   private count = 0;
-  private readonly throttle = new LearningThrottle();
   private readonly values = new SlotValues();
 
   constructor(private readonly parseTimeSpan: TimeSpanParser) {}
@@ -198,7 +196,6 @@ export class LineTemplates {
    * and `learn`). Aggregates exactly as the line's own flow (`flowOf`) would.
    */
   match(line: string, at: LocatedEndpoints): RepeatedFlow | undefined {
-    this.throttle.line();
     const templates = this.candidates(line, at);
     if (templates) {
       for (const template of templates) {
@@ -206,7 +203,6 @@ export class LineTemplates {
         if (repeat) return repeat;
       }
     }
-    this.throttle.miss();
     return undefined;
   }
 
@@ -226,7 +222,7 @@ export class LineTemplates {
 
   /** Remembers the line's shape, with the flow decoded from it by the general rules. */
   learn(line: string, at: LocatedEndpoints, flow: Flow): void {
-    if (!this.throttle.learns || !line.startsWith('{"flow":')) return;
+    if (!line.startsWith('{"flow":')) return;
     const spans = valueSpans(line, 4);
     const segments: string[] = [];
     const slots: Slot[] = [];
