@@ -1,11 +1,9 @@
 import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
-import { diff } from "../src/cli/commands/diff.js";
 import { ingestInputs } from "../src/collect/ingest.js";
 import { openStore } from "../src/store/db.js";
 import { storeStats } from "../src/store/stats.js";
 import { naiveCalicoIngest } from "./naive-calico-ingest.js";
-import { naiveDiff } from "./naive-diff.js";
 import { naiveGoldmaneIngest } from "./naive-goldmane-ingest.js";
 import { naiveIngest } from "./naive-ingest.js";
 
@@ -14,8 +12,13 @@ import { naiveIngest } from "./naive-ingest.js";
  * Tasks register here; bench modules call them through measureInChild.
  */
 const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>> = {
-  "naive-diff": async ([policies, db, sample]) => naiveDiff(policies as string, db as string, Number(sample)),
+  "naive-diff": async ([policies, db, sample]) => {
+    const { naiveDiff } = await import("./naive-diff.js");
+    return naiveDiff(policies as string, db as string, Number(sample));
+  },
   "flowpol-diff": async ([policies, db]) => {
+    // Loaded only by the diff tasks: the ingest tasks load the collectors and the store alone.
+    const { diff } = await import("../src/cli/commands/diff.js");
     let bytes = 0;
     const sink = new Writable({
       write(chunk, _enc, cb) {

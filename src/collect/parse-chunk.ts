@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import type { Flow } from "../model/flow.js";
 import { type Batch, BatchBuilder } from "./aggregate.js";
-import { MAX_DEPTH, nestedDeeperThan } from "./json-depth.js";
+import { MAX_DEPTH, nestedDeeperThan } from "./fast/json-scan.js";
 import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Flow } from "../../model/flow.js";
+import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
 import { RepeatGate } from "../fast/repeat-gate.js";
-import { type JsonMember, topLevelMembers } from "../json-members.js";
 import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
 import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";

@@ -14,6 +14,7 @@
  * (duplicate keys, another nesting), the line takes the general path.
  */
 
+import { valueEnd } from "../fast/json-scan.js";
 import { detached, textAt } from "../substrings.js";
 
 type Json = Record<string, unknown>;
@@ -112,7 +113,7 @@ export class EndpointSplicer {
 
   private learn(line: string, start: number): void {
     if (this.find(line, start)) return;
-    const end = objectEnd(line, start);
+    const end = valueEnd(line, start);
     if (end === -1 || end - start > MAX_TEXT_LENGTH) return;
     const text = detached(line.slice(start, end));
     let value: unknown;
@@ -144,25 +145,4 @@ export class EndpointSplicer {
 
 function isObject(v: unknown): v is Json {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** The index just past the JSON object that starts at `start` (a `{`), or -1 if it does not close. */
-export function objectEnd(text: string, start: number): number {
-  let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 92 /* \ */) i++;
-        else if (s === 34) break;
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      depth++;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
 }

@@ -11,8 +11,8 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
+import { MAX_DEPTH, nestedDeeperThan } from "../fast/json-scan.js";
 import { RepeatGate } from "../fast/repeat-gate.js";
-import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
