@@ -1,4 +1,5 @@
 import type { Flow } from "../../model/flow.js";
+import { BoundedMap } from "../fast/bounded-map.js";
 import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
 import { RepeatGate } from "../fast/repeat-gate.js";
 import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
@@ -6,11 +7,6 @@ import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from ".
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";
 import { flowLogPolicies } from "./policies.js";
-
-function bounded<K, V>(map: Map<K, V>, limit: number): Map<K, V> {
-  if (map.size >= limit) map.clear();
-  return map;
-}
 
 /**
  * The fast path for flow-log lines. Flow logs repeat themselves: a line differs from an earlier
@@ -84,8 +80,8 @@ interface Template {
 export class CalicoFlowLogDecoder implements RecordDecoder {
   private readonly templates = new LineTemplates<Template>(MAX_TEMPLATE_STEPS);
   /** Converted endpoints and policy traces by their members' JSON text, shared between templates. */
-  private readonly endpoints = new Map<string, ReturnType<typeof flowLogEndpoint>>();
-  private readonly policyLists = new Map<string, string[]>();
+  private readonly endpoints = new BoundedMap<string, ReturnType<typeof flowLogEndpoint>>(MAX_PARTS);
+  private readonly policyLists = new BoundedMap<string, string[]>(MAX_PARTS);
   private readonly values = [0, 0, 0];
   private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
@@ -137,7 +133,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
         let ep = this.endpoints.get(key);
         if (ep === undefined) {
           ep = flowLogEndpoint(obj, side);
-          bounded(this.endpoints, MAX_PARTS).set(key, ep);
+          this.endpoints.set(key, ep);
         }
         return ep;
       },
@@ -146,7 +142,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
         let list = this.policyLists.get(key);
         if (!list) {
           list = flowLogPolicies(obj.policies);
-          bounded(this.policyLists, MAX_PARTS).set(key, list);
+          this.policyLists.set(key, list);
         }
         return list;
       },

@@ -1,5 +1,6 @@
 import { type Flow, isTcpFlags, type TcpFlags } from "../../model/flow.js";
 import { type FlowRole, flowRole, roleFromMarkers } from "../../model/initiator.js";
+import { BoundedMap } from "../fast/bounded-map.js";
 import { jsonStringEnd, plainStringEnd, unsignedEnd, valueSpans } from "../fast/json-scan.js";
 import type { RepeatedFlow } from "../record.js";
 import { detached, textAt } from "../substrings.js";
@@ -185,7 +186,7 @@ export type TimeSpanParser = (text: string, start: number, end: number) => numbe
 
 export class LineTemplates {
   private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
-  private readonly flagTexts = new Map<string, TcpFlags>();
+  private readonly flagTexts = new BoundedMap<string, TcpFlags>(MAX_FLAG_TEXTS);
   private count = 0;
   private readonly values = new SlotValues();
 
@@ -388,7 +389,6 @@ export class LineTemplates {
     } catch {
       return undefined;
     }
-    if (this.flagTexts.size >= MAX_FLAG_TEXTS) this.flagTexts.clear();
     this.flagTexts.set(detached(text), flags);
     return flags;
   }
