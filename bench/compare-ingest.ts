@@ -11,7 +11,8 @@ export interface IngestComparison {
   target: number | undefined;
 }
 
-const ROUNDS = 3;
+/** FLOWPOL_BENCH_ROUNDS=1 for a quick look on a busy machine. */
+const ROUNDS = Number(process.env.FLOWPOL_BENCH_ROUNDS ?? "3");
 
 /**
  * Each side's fastest of `ROUNDS` runs, taken in turn. Fails the run (throws) when flowpol stored
