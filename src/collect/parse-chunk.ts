@@ -2,7 +2,7 @@ import { isAscii, isUtf8 } from "node:buffer";
 import type { Batch } from "../model/batch.js";
 import type { Flow } from "../model/flow.js";
 import { BatchBuilder } from "./batch-builder.js";
-import { MAX_DEPTH, nestedDeeperThan } from "./json-depth.js";
+import { MAX_DEPTH, nestedDeeperThan } from "./fast/json-scan.js";
 import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**

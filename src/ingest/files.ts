@@ -154,16 +154,20 @@ async function ingestOneWithRestart(
   options: IngestOptions,
   getPool: () => ParsePool | undefined,
 ): Promise<InputResult> {
+  // What reached the store in committed transactions: a failed ingest reports exactly that.
+  const stored = zeroCounts();
   try {
-    return await ingestOne(input, options, getPool, true);
+    return await ingestOne(input, options, getPool, true, stored);
   } catch (err) {
-    if (err instanceof RestartAsNew) return ingestOne(input, options, getPool, false).catch((e) => failed(input, e));
-    return failed(input, err);
+    if (err instanceof RestartAsNew) {
+      return ingestOne(input, options, getPool, false, stored).catch((e) => failed(input, e, stored));
+    }
+    return failed(input, err, stored);
   }
 }
 
-function failed(input: string, err: unknown): InputResult {
-  return { input, outcome: "failed", counts: zeroCounts(), badLines: [], error: toFlowpolError(err) };
+function failed(input: string, err: unknown, stored: IngestCounts): InputResult {
+  return { input, outcome: "failed", counts: stored, badLines: [], error: toFlowpolError(err) };
 }
 
 interface Head {
@@ -253,6 +257,7 @@ async function ingestOne(
   options: IngestOptions,
   getPool: () => ParsePool | undefined,
   allowResume: boolean,
+  stored: IngestCounts,
 ): Promise<InputResult> {
   const now = options.now ?? Date.now;
   const opened = await openInput(input, options.stdin);
@@ -396,6 +401,7 @@ async function ingestOne(
       duplicates += committed.duplicates;
       counts.flows -= batch.flows - committed.flows;
       counts.replies -= batch.replies - committed.replies;
+      addCounts(stored, { ...batch, flows: committed.flows, replies: committed.replies });
     };
 
     const commit = async () => {
@@ -473,7 +479,7 @@ async function ingestOne(
         return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
       }
       const mark = flushedTo ?? { endOffset: 0, endLine: 0, digest: "" };
-      const stored = await store.storeWholeInput({
+      const whole = await store.storeWholeInput({
         row,
         startedAt,
         batches: wholeBatches,
@@ -481,9 +487,9 @@ async function ingestOne(
         progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
         format: format.name,
       });
-      duplicates += stored.duplicates;
-      counts.flows = stored.flows;
-      counts.replies = stored.replies;
+      duplicates += whole.duplicates;
+      counts.flows = whole.flows;
+      counts.replies = whole.replies;
       return { input, outcome: "ingested", format: format.name, counts, badLines, ...heldNote() };
     }
     if (prior && newBytes === 0 && prior.status === "complete") {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EndpointSplicer, objectEnd } from "../../src/collect/hubble/endpoint-splice.js";
+import { valueEnd as objectEnd } from "../../src/collect/fast/json-scan.js";
+import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
 import { capturedHubbleLines, simulatedLines, withLines } from "../helpers/simulated.js";
 
 /** Parses twice so the first pass teaches the splicer every endpoint. */

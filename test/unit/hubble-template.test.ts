@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { valueSpans } from "../../src/collect/fast/json-scan.js";
 import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
 import {
   HubbleDecoder,
@@ -6,7 +7,6 @@ import {
   hubbleRecordFromJson,
   parseTimeSpan,
 } from "../../src/collect/hubble/json-flow.js";
-import { valueSpans } from "../../src/collect/hubble/json-spans.js";
 import { LineTemplates } from "../../src/collect/hubble/line-template.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder, SourceRecord } from "../../src/collect/record.js";

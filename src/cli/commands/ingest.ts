@@ -77,6 +77,14 @@ function storedSummary(flows: number): string {
   return `${flows} flow${flows === 1 ? " was" : "s were"} stored`;
 }
 
+/** What a failed input left in the store: exactly the lines of its committed chunks. */
+function failedSummary(r: InputResult): string {
+  const c = r.counts;
+  if (c.flows + c.replies + c.skipped + c.bad === 0) return "nothing of it was stored";
+  const resume = r.input === "-" ? "" : "; ingesting it again resumes after them";
+  return `stored before the failure: ${c.flows} flows, ${c.replies} replies, ${c.bad} bad lines${resume}`;
+}
+
 /** `--default-time` in ms: an RFC 3339 time only (a duration back from now would not repeat). */
 function defaultTimeMs(value: string): number {
   const ms = RFC3339.test(value) ? Date.parse(value) : Number.NaN;
@@ -110,6 +118,7 @@ function reportResult(r: InputResult, out: Output): void {
     case "failed":
       writeLine(out.stderr, `error: ${r.error?.message}`);
       if (r.error?.hint) writeLine(out.stderr, `  fix: ${r.error.hint}`);
+      writeLine(out.stderr, `  ${r.input}: failed; ${failedSummary(r)}`);
       return;
     case "empty":
       writeLine(out.stderr, `${r.input}: empty, nothing to ingest`);

@@ -14,7 +14,8 @@ import {
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
 import { IDENTITY_LABEL_KEYS } from "../../model/labels.js";
-import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
+import { MAX_DEPTH, nestedDeeperThan } from "../fast/json-scan.js";
+import { RepeatGate } from "../fast/repeat-gate.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
@@ -741,6 +742,7 @@ export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
   private readonly templates = new LineTemplates(parseTimeSpan);
+  private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
 
   constructor(options: DecodeOptions = {}) {
@@ -752,15 +754,21 @@ export class HubbleDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    const located = this.splicer.locate(text);
+    const gate = this.gate;
+    if (!gate.tries()) return undefined;
+    const learns = gate.learns();
+    const located = this.splicer.locate(text, learns);
     if (!located) return undefined;
     const repeat = this.templates.match(text, located);
-    if (repeat) return repeat;
+    if (repeat) {
+      gate.hit();
+      return repeat;
+    }
     if (nestedDeeperThan(text, MAX_DEPTH)) return undefined;
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
     const record = hubbleRecordFromJson(value, this.cache, this.defaultTime);
-    if (record.kind === "flow") this.templates.learn(text, located, record.flow);
+    if (record.kind === "flow" && learns) this.templates.learn(text, located, record.flow);
     return record;
   }
 }

@@ -4,11 +4,15 @@ import { createInterface } from "node:readline";
 /**
  * The baseline for Calico flow logs, as a user would write it: read lines, JSON.parse each,
  * aggregate connections per (source, destination, port, action) in a Map. One core, no store,
- * no validation, no reporter de-duplication.
+ * no validation, no reporter de-duplication. `connections` counts as flowpol does: the larger of
+ * `num_flows` and `num_flows_started`, at least one.
  */
-export async function naiveCalicoIngest(path: string): Promise<{ records: number; edges: number }> {
+export async function naiveCalicoIngest(
+  path: string,
+): Promise<{ records: number; connections: number; edges: number }> {
   const edges = new Map<string, number>();
   let records = 0;
+  let connections = 0;
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
     if (!line) continue;
@@ -23,7 +27,9 @@ export async function naiveCalicoIngest(path: string): Promise<{ records: number
       r.dest_port,
       r.action,
     ].join("|");
-    edges.set(key, (edges.get(key) ?? 0) + (r.num_flows ?? 1));
+    const n = Math.max(1, r.num_flows ?? 0, r.num_flows_started ?? 0);
+    connections += n;
+    edges.set(key, (edges.get(key) ?? 0) + n);
   }
-  return { records, edges: edges.size };
+  return { records, connections, edges: edges.size };
 }

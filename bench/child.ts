@@ -1,10 +1,10 @@
 import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
-import { diff } from "../cli/commands/diff.js";
-import { ingestInputs } from "../ingest/files.js";
-import { SqliteStore } from "../store/sqlite-store.js";
+import { ingestInputs } from "../src/ingest/files.js";
+import { SqliteStore } from "../src/store/sqlite-store.js";
+import { storeStats } from "../src/store/stats.js";
 import { naiveCalicoIngest } from "./naive-calico-ingest.js";
-import { naiveDiff } from "./naive-diff.js";
+import { naiveGoldmaneIngest } from "./naive-goldmane-ingest.js";
 import { naiveIngest } from "./naive-ingest.js";
 
 /**
@@ -12,8 +12,13 @@ import { naiveIngest } from "./naive-ingest.js";
  * Tasks register here; bench modules call them through measureInChild.
  */
 const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>> = {
-  "naive-diff": async ([policies, db, sample]) => naiveDiff(policies as string, db as string, Number(sample)),
+  "naive-diff": async ([policies, db, sample]) => {
+    const { naiveDiff } = await import("./naive-diff.js");
+    return naiveDiff(policies as string, db as string, Number(sample));
+  },
   "flowpol-diff": async ([policies, db]) => {
+    // Loaded only by the diff tasks: the ingest tasks load the collectors and the store alone.
+    const { diff } = await import("../src/cli/commands/diff.js");
     let bytes = 0;
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -29,6 +34,7 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
   },
   "naive-ingest": async ([file]) => naiveIngest(file as string),
   "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
+  "naive-goldmane-ingest": async ([file]) => naiveGoldmaneIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
     const store = SqliteStore.open(db as string);
@@ -40,7 +46,8 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
       });
       if (!result || result.outcome === "failed") throw new Error(`ingest failed: ${result?.error?.message}`);
       const edges = (store.db.prepare("SELECT count(*) AS n FROM edges").get() as { n: number }).n;
-      return { flows: result.counts.flows, edges };
+      const stored = storeStats(store.db).flows;
+      return { flows: result.counts.flows, stored, bad: result.counts.bad, edges };
     } finally {
       store.close();
     }

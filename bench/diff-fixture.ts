@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { openStore } from "../store/db.js";
+import { openStore } from "../src/store/db.js";
 
 /**
  * A synthetic cluster for the `flowpol diff` benchmark: NAMESPACES x WORKLOADS_PER_NS workloads,

@@ -2,21 +2,24 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { openChannel, type Transport } from "../collect/grpc/channel.js";
-import { decodeResponse } from "../collect/hubble/grpc-flow.js";
-import { HUBBLE_TRANSPORT } from "../collect/hubble/observer-client.js";
-import { getFlowsMethod } from "../collect/hubble/observer-service.js";
-import { GetFlowsRequestSchema } from "../gen/observer/observer_pb.js";
-import { collectHubble } from "../ingest/hubble-relay.js";
-import { writeSimulation } from "../samples/write-simulation.js";
-import { SqliteStore } from "../store/sqlite-store.js";
+import { openChannel, type Transport } from "../src/collect/grpc/channel.js";
+import { decodeResponse } from "../src/collect/hubble/grpc-flow.js";
+import { HUBBLE_TRANSPORT } from "../src/collect/hubble/observer-client.js";
+import { getFlowsMethod } from "../src/collect/hubble/observer-service.js";
+import { GetFlowsRequestSchema } from "../src/gen/observer/observer_pb.js";
+import { collectHubble } from "../src/ingest/hubble-relay.js";
+import { writeSimulation } from "../src/samples/write-simulation.js";
+import { SqliteStore } from "../src/store/sqlite-store.js";
+import { storeStats } from "../src/store/stats.js";
+import { writeChurn } from "./churn-traffic.js";
 import type { BenchContext, BenchRow } from "./types.js";
 
 /**
  * Hubble gRPC collection: flows/s collected from the replay server over loopback (decode, map,
  * aggregate, write to SQLite) against, in the same run, a bare client on the same transport that
- * decodes every message on its main thread. The flows come from the simulator. Targets: >= 100,000
- * flows/s and >= 0.7 of the bare client's rate.
+ * decodes every message on its main thread. The flows come from the simulator and from generated
+ * high-churn traffic (churn-traffic.ts), one row each. Targets: >= 100,000 flows/s and >= 0.7 of
+ * the bare client's rate. The collector's stored count must equal the served count.
  */
 
 const ROUNDS = 3;
@@ -83,7 +86,10 @@ async function collect(address: string, expected: number, dbPath: string): Promi
       requestTimeoutMs: 10_000,
       reconnectTimeoutMs: 10_000,
     });
-    if (summary.flows !== expected) throw new Error(`collected ${summary.flows} flows, expected ${expected}`);
+    const stored = storeStats(store.db).flows;
+    if (summary.flows !== expected || stored !== expected) {
+      throw new Error(`collected ${summary.flows} flows and stored ${stored}, expected ${expected}`);
+    }
     return summary.flows;
   } finally {
     await store.close();
@@ -92,9 +98,23 @@ async function collect(address: string, expected: number, dbPath: string): Promi
 
 export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]> {
   const flows = Math.round(300_000 * ctx.scale);
-  const file = join(ctx.dir, "hubble-grpc.jsonl");
+  const simulated = join(ctx.dir, "hubble-grpc.jsonl");
   ctx.log(`simulating ${flows} Hubble flows...`);
-  await writeSimulation({ scenario: "online-boutique", flows, format: "hubble", seed: 7 }, file, process.stdout);
+  await writeSimulation({ scenario: "online-boutique", flows, format: "hubble", seed: 7 }, simulated, process.stdout);
+  const churn = join(ctx.dir, "hubble-grpc-churn.jsonl");
+  ctx.log(`generating ${flows} high-churn Hubble flows...`);
+  await writeChurn("hubble", flows, churn, 7);
+  const rows: BenchRow[] = [];
+  for (const [shape, file] of [
+    ["simulated", simulated],
+    ["high-churn", churn],
+  ] as const) {
+    rows.push(...(await collectFromReplay(ctx, shape, file)));
+  }
+  return rows;
+}
+
+async function collectFromReplay(ctx: BenchContext, shape: string, file: string): Promise<BenchRow[]> {
   const server = await startServer(file);
   try {
     let bare = 0;
@@ -104,13 +124,13 @@ export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]
     for (let i = 0; i < ROUNDS; i++) {
       const g = await measure(() => bareDecode(server.address, server.events, "grpc-js"));
       const b = await measure(() => bareDecode(server.address, server.events));
-      const c = await measure(() => collect(server.address, server.events, join(ctx.dir, `grpc-${i}.db`)));
+      const c = await measure(() => collect(server.address, server.events, join(ctx.dir, `grpc-${shape}-${i}.db`)));
       ctx.log(
-        `round ${i + 1}: bare client ${Math.round(b.flowsPerSecond)} flows/s (${b.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow), ` +
+        `${shape}, round ${i + 1}: bare client ${Math.round(b.flowsPerSecond)} flows/s (${b.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow), ` +
           `collect ${Math.round(c.flowsPerSecond)} flows/s (${c.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow, all threads)`,
       );
       ctx.log(
-        `round ${i + 1}: bare client on grpc-js ${Math.round(g.flowsPerSecond)} flows/s (${g.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow)`,
+        `${shape}, round ${i + 1}: bare client on grpc-js ${Math.round(g.flowsPerSecond)} flows/s (${g.cpuMicrosPerFlow.toFixed(1)} µs CPU/flow)`,
       );
       grpcJsCpu = Math.min(grpcJsCpu, g.cpuMicrosPerFlow);
       bareCpu = Math.min(bareCpu, b.cpuMicrosPerFlow);
@@ -120,7 +140,7 @@ export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]
     const ratio = collected / bare;
     return [
       {
-        name: `hubble gRPC collect, ${server.events} flows (best of ${ROUNDS})`,
+        name: `hubble gRPC collect (${shape}), ${server.events} flows (best of ${ROUNDS})`,
         value: Math.round(collected),
         unit: "flows/s",
         baseline: Math.round(bare),
@@ -131,7 +151,7 @@ export async function hubbleGrpcBenchmark(ctx: BenchContext): Promise<BenchRow[]
       {
         // Why collect hubble keeps its own transport (grpc/channel.ts): a bare decoding client on it
         // must cost clearly less CPU per flow than on grpc-js (CPU, not rate: the server is shared).
-        name: `hubble gRPC transport: client CPU per flow, grpc-js over ${HUBBLE_TRANSPORT} (best of ${ROUNDS})`,
+        name: `hubble gRPC transport (${shape}): client CPU per flow, grpc-js over ${HUBBLE_TRANSPORT} (best of ${ROUNDS})`,
         value: Number(bareCpu.toFixed(1)),
         unit: "µs/flow",
         baseline: Number(grpcJsCpu.toFixed(1)),

@@ -1,12 +1,12 @@
-import type { ObservedEdge } from "../diff/observed.js";
-import { diffObserved } from "../diff/observed-diff.js";
-import { DEFAULT_CLUSTER } from "../model/batch.js";
-import { type CompiledPolicy, type CompiledRule, compilePolicy } from "../policy/compile.js";
-import { isProtocol, type PolicyProtocol } from "../policy/conn-set.js";
-import { NAMESPACE_NAME_LABEL } from "../policy/types.js";
-import { loadTopology } from "../policy-io/load-topology.js";
-import { openStore } from "../store/db.js";
-import { readObserved } from "../store/read-observed.js";
+import type { ObservedEdge } from "../src/diff/observed.js";
+import { diffObserved } from "../src/diff/observed-diff.js";
+import { DEFAULT_CLUSTER } from "../src/model/batch.js";
+import { type CompiledPolicy, type CompiledRule, compilePolicy } from "../src/policy/compile.js";
+import { isProtocol, type PolicyProtocol } from "../src/policy/conn-set.js";
+import { NAMESPACE_NAME_LABEL } from "../src/policy/types.js";
+import { loadTopology } from "../src/policy-io/load-topology.js";
+import { openStore } from "../src/store/db.js";
+import { readObserved } from "../src/store/read-observed.js";
 
 /**
  * The benchmark's baseline: the obvious evaluator that, for every edge, scans every policy of the

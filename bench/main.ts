@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
 import { diffBenchmark } from "./diff-bench.js";
+import { goldmaneIngestBenchmark } from "./goldmane-ingest-bench.js";
 import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
 import { ingestBenchmark } from "./ingest-bench.js";
 import { synthBenchmark } from "./synth-bench.js";
@@ -11,11 +12,13 @@ import type { Benchmark, BenchRow } from "./types.js";
 /**
  * `npm run bench`: every benchmark, each reporting against a baseline measured in the same run
  * (this machine is shared and noisy). Prints a table; writes bench-results/latest.json.
- * FLOWPOL_BENCH_SCALE=0.1 runs a tenth of the volume; FLOWPOL_BENCH_ONLY=name runs one.
+ * FLOWPOL_BENCH_SCALE=0.1 runs a tenth of the volume; FLOWPOL_BENCH_ONLY=name runs one;
+ * FLOWPOL_BENCH_ROUNDS=1 takes one run per side of the file ingest comparisons (default 3).
  */
 const BENCHMARKS: Record<string, Benchmark> = {
   ingest: ingestBenchmark,
   "calico-ingest": calicoIngestBenchmark,
+  "goldmane-ingest": goldmaneIngestBenchmark,
   "hubble-grpc": hubbleGrpcBenchmark,
   synthesis: synthBenchmark,
   diff: diffBenchmark,

@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
-import { BUILTIN_CATALOG } from "../cli/load-graph.js";
-import { buildGraph, defaultScope, type GraphInput, parseCatalog } from "../graph/index.js";
-import { defaultSynthOptions, generateTree, synthesize } from "../synth/index.js";
+import { fileURLToPath } from "node:url";
+import { buildGraph, defaultScope, type GraphInput, parseCatalog } from "../src/graph/index.js";
+import { defaultSynthOptions, generateTree, synthesize } from "../src/synth/index.js";
 import type { BenchContext, BenchRow } from "./types.js";
+
+/** The built-in shared-services catalog, from the repository (the bench runs from dist-bench/bench/). */
+const CATALOG = fileURLToPath(new URL("../../templates/shared-services.yaml", import.meta.url));
 
 /**
  * The synthetic cluster: 50 namespaces of 100 workloads (two pods each), 1,000 external hosts
@@ -108,7 +111,7 @@ export function syntheticInput(workloads: number, edges: number, namespaces = 50
 
 /** Wall time, and CPU time of this process (the machine is shared: CPU time is the steadier figure). */
 function timeSynthesis(input: GraphInput): { ms: number; cpuMs: number; policies: number } {
-  const catalog = parseCatalog(readFileSync(BUILTIN_CATALOG, "utf8"), BUILTIN_CATALOG);
+  const catalog = parseCatalog(readFileSync(CATALOG, "utf8"), CATALOG);
   const started = performance.now();
   const cpu = process.cpuUsage();
   const graph = buildGraph(input, { catalog, sharedMinNamespaces: 3 });

@@ -1,5 +1,5 @@
-import { loadReplayEvents } from "../collect/hubble/replay-events.js";
-import { startHubbleReplayServer } from "../collect/hubble/replay-server.js";
+import { loadReplayEvents } from "../src/collect/hubble/replay-events.js";
+import { startHubbleReplayServer } from "../src/collect/hubble/replay-server.js";
 
 /** The replay server over a recorded file, in its own process so it does not share the client's core. */
 const file = process.argv[2] as string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { topLevelMembers } from "../../src/collect/json-members.js";
+import { nestedDeeperThan, topLevelMembers, valueEnd } from "../../src/collect/fast/json-scan.js";
 
 function summary(text: string) {
   return topLevelMembers(text)?.map((m) => `${m.key}=${text.slice(m.start, m.end)}${m.isInteger ? " (integer)" : ""}`);
@@ -27,5 +27,26 @@ describe("topLevelMembers", () => {
   ])("reads %s", (_what, text, expected) => {
     expect(() => JSON.parse(text)).not.toThrow();
     expect(summary(text)).toEqual(expected);
+  });
+});
+
+describe("valueEnd and nestedDeeperThan (the fast paths' one scanner)", () => {
+  it.each<[string, string, number]>([
+    ["an object with quotes and brackets in strings", '{"a":"}\\"]","b":[1,{}]} tail', 23],
+    ["a string ending in an escaped backslash", '"a\\\\" tail', 5],
+    ["a scalar", "123,", 3],
+    ["an object that does not close", '{"a":[1,2}', -1],
+    ["a string that does not close", '"abc', -1],
+  ])("measures %s", (_what, text, end) => {
+    expect(valueEnd(text, 0)).toBe(end);
+  });
+
+  it("tells nesting deeper than the limit, and not brackets inside strings", () => {
+    const deep = `${"[".repeat(70)}${"]".repeat(70)}`;
+    expect(nestedDeeperThan(deep, 64)).toBe(true);
+    expect(nestedDeeperThan(`${"[".repeat(64)}${"]".repeat(64)}`, 64)).toBe(false);
+    expect(nestedDeeperThan(`{"s":"${"[".repeat(100)}"}`, 64)).toBe(false);
+    const wide = `[${Array.from({ length: 100 }, () => "[]").join(",")}]`;
+    expect(nestedDeeperThan(wide, 64)).toBe(false);
   });
 });
