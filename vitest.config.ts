@@ -5,7 +5,12 @@ import { defineConfig } from "vitest/config";
  * property tests over random clusters, and the few unit files that take more than a few seconds).
  * `npx vitest run --project fast` runs only the fast ones; `npm test` runs both.
  */
-const SLOW_UNIT = ["test/unit/wave-safety.property.test.ts"];
+const SLOW_UNIT = [
+  "test/unit/calico-fast-path.test.ts",
+  "test/unit/hubble-template.test.ts",
+  "test/unit/ingest-workers.test.ts",
+  "test/unit/wave-safety.property.test.ts",
+];
 
 export default defineConfig({
   test: {
