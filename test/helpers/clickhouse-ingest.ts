@@ -26,53 +26,62 @@ export async function createOnEveryShard(urls: string[]): Promise<void> {
 }
 
 /**
- * Stores a flow file in a ClickHouse store the way a file ingest does: chunks of lines parsed
- * into batches, each committed with the input's progress. `stopAfter` leaves the run as a kill
- * would (the ingest `running`, the last batch's data written but not committed).
+ * Stores a flow file in a ClickHouse store through the store's write contract, as a file ingest
+ * does: a lease, an ingest-log row (resumed from the stored progress when an earlier run stopped),
+ * chunks of lines parsed into batches, each committed with the input's progress.
  */
 export async function ingestFileIntoClickHouse(
   store: ClickHouseStore,
   path: string,
-  options: { linesPerBatch?: number; stopAfter?: number; now?: number } = {},
-): Promise<number> {
+  options: { linesPerBatch?: number } = {},
+): Promise<"ingested" | "resumed" | "already-ingested"> {
   const raw = readFileSync(path);
   const content = path.endsWith(".gz") ? gunzipSync(raw) : raw;
   const lines = content.toString("utf8").split(/(?<=\n)/);
   const format = detectFormat(JSON.parse(lines[0] as string));
   if (!format) throw new Error(`no flow format in ${path}`);
-  const now = options.now ?? Date.UTC(2026, 0, 5);
-  const id = await store.startIngest(
-    {
-      source_system: format.system,
-      kind: "file",
-      path: resolve(path),
-      format: format.name,
-      head_hash: createHash("sha256")
-        .update(content.subarray(0, 64 * 1024))
-        .digest("hex"),
-    },
-    now,
-  );
-  const decode = decoderFor(format);
-  const hash = createHash("sha256");
-  const per = options.linesPerBatch ?? 1000;
-  let offset = 0;
-  for (let i = 0, n = 0; i < lines.length; i += per, n++) {
-    const bytes = Buffer.from(lines.slice(i, i + per).join(""));
-    hash.update(bytes);
-    offset += bytes.length;
-    const batch = parseChunk(bytes, i + 1, format, decode);
-    const progress = {
-      bytesDone: offset,
-      linesDone: Math.min(i + per, lines.length),
-      contentHash: hash.copy().digest("hex"),
-    };
-    if (options.stopAfter !== undefined && n >= options.stopAfter) {
-      await store.stage(batch, "killed-before-commit", { ingestId: id, system: format.system, progress });
-      return id;
+  const fullPath = resolve(path);
+  const headHash = createHash("sha256")
+    .update(content.subarray(0, 64 * 1024))
+    .digest("hex");
+  const lease = await store.acquireLeases([`input-path:${fullPath}`], `the input ${path}`, "wait");
+  try {
+    const [prior] = await store.findPriorIngests(headHash, fullPath);
+    if (prior?.status === "complete" && prior.bytes_done === content.length) return "already-ingested";
+    const ingestId = await store.beginIngest(
+      prior
+        ? { resume: prior, headHash, path: fullPath }
+        : {
+            row: {
+              source_system: format.system,
+              kind: "file",
+              path: fullPath,
+              format: format.name,
+              head_hash: headHash,
+            },
+          },
+      lease,
+    );
+    const decode = decoderFor(format);
+    const hash = createHash("sha256");
+    const per = options.linesPerBatch ?? 1000;
+    let offset = 0;
+    for (let i = 0; i < lines.length; i += per) {
+      const bytes = Buffer.from(lines.slice(i, i + per).join(""));
+      hash.update(bytes);
+      offset += bytes.length;
+      if (prior && offset <= prior.bytes_done) continue;
+      const batch = parseChunk(bytes, i + 1, format, decode);
+      const progress = {
+        bytesDone: offset,
+        linesDone: Math.min(i + per, lines.length),
+        contentHash: hash.copy().digest("hex"),
+      };
+      await store.commitBatch({ ingestId, lease, batch, system: format.system, progress });
     }
-    await store.commit(batch, { ingestId: id, system: format.system, progress }, now);
+    await store.finishIngest(ingestId, "complete", { format: format.name });
+    return prior ? "resumed" : "ingested";
+  } finally {
+    await store.releaseLease(lease);
   }
-  await store.finishIngest(id, "complete", now, format.name);
-  return id;
 }

@@ -16,7 +16,12 @@ export interface BatchRows {
   bad_lines: object[];
 }
 
+/** Flows whose source names no Kubernetes cluster (model/batch.ts will name this DEFAULT_CLUSTER). */
+const DEFAULT_CLUSTER = "default";
+const clusterOf = (x: object) => (x as { cluster?: string }).cluster ?? DEFAULT_CLUSTER;
+
 const ep = (prefix: string, r: EndpointRef) => ({
+  [`${prefix}cluster`]: clusterOf(r),
   [`${prefix}type`]: r.type,
   [`${prefix}namespace`]: r.namespace,
   [`${prefix}kind`]: r.kind,
@@ -35,6 +40,7 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
     })),
     namespaces: batch.namespaces.map((n) => ({
       batch: id,
+      cluster: clusterOf(n),
       name: n.name,
       labels: n.labels,
       first_seen: n.first,
@@ -42,6 +48,7 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
     })),
     pods: batch.pods.map((p) => ({
       batch: id,
+      cluster: clusterOf(p.endpoint),
       namespace: p.namespace,
       name: p.name,
       ...ep("ep_", p.endpoint),
@@ -54,7 +61,6 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
       const policies = Object.keys(e.policies).sort();
       return {
         batch: id,
-        cluster: (e as { cluster?: string }).cluster ?? "",
         ...ep("src_", e.src),
         ...ep("dst_", e.dst),
         protocol: e.protocol,

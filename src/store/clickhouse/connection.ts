@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { SourceError, UsageError } from "../../errors.js";
 import type { ClickHouseTarget } from "./url.js";
 
@@ -20,6 +20,8 @@ export class Connection {
       password: target.password,
       application: "flowpol",
       request_timeout: 300_000,
+      // Failures reach the user as flowpol's errors (below), not as the client's log lines.
+      log: { level: ClickHouseLogLevel.OFF },
       clickhouse_settings: {
         insert_distributed_sync: 1,
         output_format_json_quote_64bit_integers: 0,

@@ -7,6 +7,7 @@ import type { StoreStats } from "../stats.js";
 import type { Connection } from "./connection.js";
 import { literal, literalList } from "./sql.js";
 import {
+  committed,
   dnsNamesSql,
   edgesSql,
   endpointsSql,
@@ -28,6 +29,7 @@ import {
 type EndpointType = GraphInput["endpoints"][number]["type"];
 
 interface EndpointRow {
+  cluster: string;
   type: EndpointType;
   namespace: string;
   kind: string;
@@ -39,11 +41,13 @@ interface EndpointRow {
 }
 
 interface EdgeRow {
+  src_cluster: string;
   src_type: string;
   src_namespace: string;
   src_kind: string;
   src_name: string;
   src_ip: string;
+  dst_cluster: string;
   dst_type: string;
   dst_namespace: string;
   dst_kind: string;
@@ -60,10 +64,10 @@ interface EdgeRow {
   policies: string[];
 }
 
-type EpTuple = [string, string, string, string, string];
+type EpTuple = [string, string, string, string, string, string];
 
-const key = (type: string, namespace: string, kind: string, name: string, ip: string) =>
-  `${type}|${namespace}|${kind}|${name}|${ip}`;
+const key = (cluster: string, type: string, namespace: string, kind: string, name: string, ip: string) =>
+  `${cluster}|${type}|${namespace}|${kind}|${name}|${ip}`;
 
 export class Reader {
   constructor(
@@ -71,12 +75,14 @@ export class Reader {
     private readonly t: Tables,
   ) {}
 
-  /** Every endpoint with its id (1.. in identity order), and a lookup by identity. */
-  private async endpoints(): Promise<{ list: GraphInput["endpoints"]; ids: Map<string, number> }> {
-    const rows = await this.conn.query<EndpointRow>(endpointsSql(this.t));
+  /** Every endpoint (of a cluster) with its id (1.. in identity order), and a lookup by identity. */
+  private async endpoints(
+    cluster: string | undefined,
+  ): Promise<{ list: GraphInput["endpoints"]; ids: Map<string, number> }> {
+    const rows = await this.conn.query<EndpointRow>(endpointsSql(this.t, cluster));
     const ids = new Map<string, number>();
-    const list = rows.map((r, i) => {
-      ids.set(key(r.type, r.namespace, r.kind, r.name, r.ip), i + 1);
+    const list = rows.map(({ cluster: c, ...r }, i) => {
+      ids.set(key(c, r.type, r.namespace, r.kind, r.name, r.ip), i + 1);
       return { id: i + 1, ...r };
     });
     return { list, ids };
@@ -86,27 +92,38 @@ export class Reader {
     return ids.get(key(...k)) ?? 0;
   }
 
-  private edges(window: { since?: number | undefined; until?: number | undefined }, extra = "1"): Promise<EdgeRow[]> {
+  private edges(
+    window: { since?: number | undefined; until?: number | undefined },
+    cluster: string | undefined,
+  ): Promise<EdgeRow[]> {
     const since = window.since ?? Number.MIN_SAFE_INTEGER;
     const until = window.until ?? Number.MAX_SAFE_INTEGER;
     return this.conn.query<EdgeRow>(
-      edgesSql(this.t, `last >= ${literal(since)} AND first <= ${literal(until)} AND ${extra}`),
+      edgesSql(this.t, cluster, `last >= ${literal(since)} AND first <= ${literal(until)}`),
     );
   }
 
-  async graphInput(scope: Scope): Promise<GraphInput> {
+  private static src(ids: Map<string, number>, r: EdgeRow): number {
+    return Reader.idOf(ids, r.src_cluster, r.src_type, r.src_namespace, r.src_kind, r.src_name, r.src_ip);
+  }
+
+  private static dst(ids: Map<string, number>, r: EdgeRow): number {
+    return Reader.idOf(ids, r.dst_cluster, r.dst_type, r.dst_namespace, r.dst_kind, r.dst_name, r.dst_ip);
+  }
+
+  async graphInput(scope: Scope, cluster?: string): Promise<GraphInput> {
     const since = scope.since ?? Number.MIN_SAFE_INTEGER;
     const until = scope.until ?? Number.MAX_SAFE_INTEGER;
-    const { list: allEndpoints, ids } = await this.endpoints();
+    const { list: allEndpoints, ids } = await this.endpoints(cluster);
     const byId = new Map(allEndpoints.map((e) => [e.id, e]));
     const workloadNs = (id: number) => {
       const e = byId.get(id);
       return e && e.type === "workload" ? e.namespace : "";
     };
-    const edges = (await this.edges(scope))
+    const edges = (await this.edges(scope, cluster))
       .map((r) => ({
-        srcId: Reader.idOf(ids, r.src_type, r.src_namespace, r.src_kind, r.src_name, r.src_ip),
-        dstId: Reader.idOf(ids, r.dst_type, r.dst_namespace, r.dst_kind, r.dst_name, r.dst_ip),
+        srcId: Reader.src(ids, r),
+        dstId: Reader.dst(ids, r),
         protocol: r.protocol,
         port: r.port,
         verdict: r.verdict,
@@ -134,10 +151,10 @@ export class Reader {
     const endpoints = allEndpoints.filter(
       (e) => used.has(e.id) || (e.type === "workload" && namespaces.has(e.namespace)),
     );
-    const pods = (await this.pods(ids))
+    const pods = (await this.pods(ids, cluster))
       .filter((p) => namespaces.has(p.namespace))
       .map(({ labels, ...p }) => ({ ...p, labels: parseLabels(labels) }));
-    const namespaceRows = (await this.conn.query<{ name: string; labels: string }>(namespacesSql(this.t)))
+    const namespaceRows = (await this.conn.query<{ name: string; labels: string }>(namespacesSql(this.t, cluster)))
       .filter((n) => namespaces.has(n.name))
       .map((n) => ({ name: n.name, labels: parseLabels(n.labels) }));
     const ips = new Set(endpoints.filter((e) => e.ip).map((e) => e.ip));
@@ -145,11 +162,11 @@ export class Reader {
       ips.has(d.ip),
     );
     const endpointIds = new Set(endpoints.map((e) => e.id));
-    const services = (await this.services(ids)).filter((s) => endpointIds.has(s.endpointId));
+    const services = (await this.services(ids, cluster)).filter((s) => endpointIds.has(s.endpointId));
     return { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
   }
 
-  private async pods(ids: Map<string, number>) {
+  private async pods(ids: Map<string, number>, cluster: string | undefined) {
     const rows = await this.conn.query<{
       namespace: string;
       name: string;
@@ -158,7 +175,7 @@ export class Reader {
       service_account: string;
       first: number;
       last: number;
-    }>(podsSql(this.t));
+    }>(podsSql(this.t, cluster));
     return rows.map((p) => ({
       namespace: p.namespace,
       name: p.name,
@@ -171,10 +188,11 @@ export class Reader {
   }
 
   /** Services in SQLite's order (namespace, name, endpoint id, protocol, port): ids follow identity order. */
-  private async services(ids: Map<string, number>): Promise<GraphInput["services"]> {
+  private async services(ids: Map<string, number>, cluster: string | undefined): Promise<GraphInput["services"]> {
     const rows = await this.conn.query<{
       namespace: string;
       name: string;
+      ep_cluster: string;
       ep_type: string;
       ep_namespace: string;
       ep_kind: string;
@@ -183,22 +201,22 @@ export class Reader {
       protocol: string;
       port: number;
       count: number;
-    }>(servicesSql(this.t));
+    }>(servicesSql(this.t, cluster));
     return rows.map((s) => ({
       namespace: s.namespace,
       name: s.name,
-      endpointId: Reader.idOf(ids, s.ep_type, s.ep_namespace, s.ep_kind, s.ep_name, s.ep_ip),
+      endpointId: Reader.idOf(ids, s.ep_cluster, s.ep_type, s.ep_namespace, s.ep_kind, s.ep_name, s.ep_ip),
       protocol: s.protocol,
       port: s.port,
       count: s.count,
     }));
   }
 
-  async observed(window: ObservedWindow = {}): Promise<Observed> {
-    const { list, ids } = await this.endpoints();
+  async observed(window: ObservedWindow = {}, cluster?: string): Promise<Observed> {
+    const { list, ids } = await this.endpoints(cluster);
     const podSets = new Map<number, Array<Record<string, string>>>();
     const seenPairs = new Set<string>();
-    for (const p of await this.pods(ids)) {
+    for (const p of await this.pods(ids, cluster)) {
       const pair = `${p.endpointId}\u0000${p.labels}`;
       if (seenPairs.has(pair)) continue;
       seenPairs.add(pair);
@@ -224,9 +242,9 @@ export class Reader {
     const grouped = new Map<string, ObservedEdge>();
     let dropped = 0;
     const droppedKeys = new Set<string>();
-    for (const r of await this.edges(window)) {
-      const srcId = Reader.idOf(ids, r.src_type, r.src_namespace, r.src_kind, r.src_name, r.src_ip);
-      const dstId = Reader.idOf(ids, r.dst_type, r.dst_namespace, r.dst_kind, r.dst_name, r.dst_ip);
+    for (const r of await this.edges(window, cluster)) {
+      const srcId = Reader.src(ids, r);
+      const dstId = Reader.dst(ids, r);
       const k = `${srcId}|${dstId}|${r.protocol}|${r.port}`;
       if (!ALLOWED_VERDICTS.has(r.verdict as never)) {
         if (!droppedKeys.has(k)) {
@@ -247,24 +265,26 @@ export class Reader {
       grouped.set(k, edge);
       edges.push(edge);
     }
-    const namespaces = (await this.conn.query<{ name: string; labels: string }>(namespacesSql(this.t))).map((n) => ({
-      name: n.name,
-      labels: parseLabels(n.labels),
-    }));
+    const namespaces = (await this.conn.query<{ name: string; labels: string }>(namespacesSql(this.t, cluster))).map(
+      (n) => ({
+        name: n.name,
+        labels: parseLabels(n.labels),
+      }),
+    );
     const workloads = [...peers.values()].filter(
       (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
     );
     return { edges, namespaces, workloads, droppedEdges: dropped };
   }
 
-  async snapshot(): Promise<StoreSnapshot> {
-    const { list, ids } = await this.endpoints();
+  async snapshot(cluster?: string): Promise<StoreSnapshot> {
+    const { list, ids } = await this.endpoints(cluster);
     const names = new Map<string, string[]>();
     for (const r of await this.conn.query<{ ip: string; name: string }>(dnsNamesSql(this.t))) {
       names.set(r.ip, [...(names.get(r.ip) ?? []), r.name]);
     }
     const podCounts = new Map<number, number>();
-    for (const p of await this.pods(ids)) podCounts.set(p.endpointId, (podCounts.get(p.endpointId) ?? 0) + 1);
+    for (const p of await this.pods(ids, cluster)) podCounts.set(p.endpointId, (podCounts.get(p.endpointId) ?? 0) + 1);
     const endpoints = list.map((e) => ({
       id: e.id,
       type: e.type,
@@ -278,9 +298,9 @@ export class Reader {
       pods: podCounts.get(e.id) ?? 0,
       dnsNames: e.ip ? (names.get(e.ip) ?? []) : [],
     }));
-    const edges = (await this.edges({})).map((r) => ({
-      src: Reader.idOf(ids, r.src_type, r.src_namespace, r.src_kind, r.src_name, r.src_ip),
-      dst: Reader.idOf(ids, r.dst_type, r.dst_namespace, r.dst_kind, r.dst_name, r.dst_ip),
+    const edges = (await this.edges({}, cluster)).map((r) => ({
+      src: Reader.src(ids, r),
+      dst: Reader.dst(ids, r),
       protocol: r.protocol,
       port: r.port,
       verdict: r.verdict,
@@ -306,16 +326,24 @@ export class Reader {
       bySystem.set(i.source_system, s);
     }
     const sources = [...bySystem.values()].sort((a, b) => compareBytes(a.system, b.system));
-    const services = await this.services(ids);
+    const services = await this.services(ids, cluster);
     return { endpoints, edges, gaps, sources, services };
   }
 
   /** The ingest log joined with the progress of each ingest's committed batches. */
   async ingests(where = "1"): Promise<IngestLogRow[]> {
-    const [rows, progress] = await Promise.all([
+    const [logged, progress, wholes] = await Promise.all([
       this.conn.query<Omit<IngestLogRow, keyof Progress> & { finished: number }>(ingestsSql(this.t, where)),
       this.conn.query<Progress & { ingest_id: number }>(progressSql(this.t)),
+      this.conn.query<{ w: string }>(
+        `SELECT any(whole) AS w FROM ${this.t.table("batches")} WHERE whole != '' GROUP BY ingest_id`,
+      ),
     ]);
+    // A whole input's row is written with its batches' commit, in the same rows (see ClickHouseStore).
+    const rows = [
+      ...logged,
+      ...wholes.map((w) => JSON.parse(w.w) as Omit<IngestLogRow, keyof Progress> & { finished: number }),
+    ];
     const byId = new Map(progress.map((p) => [p.ingest_id, p]));
     return rows.map(({ finished, ...r }) => {
       const p = byId.get(r.id);
@@ -334,17 +362,28 @@ export class Reader {
     });
   }
 
-  async stats(): Promise<StoreStats> {
+  /** The Kubernetes clusters with endpoints, sorted. */
+  async clusters(): Promise<string[]> {
+    const rows = await this.conn.query<{ cluster: string }>(
+      `SELECT DISTINCT cluster FROM ${this.t.table("endpoints")} WHERE ${committed(this.t)} ORDER BY cluster`,
+    );
+    return rows.map((r) => r.cluster);
+  }
+
+  /** With a cluster, the graph's figures are that cluster's; the ingest log's are the store's. */
+  async stats(cluster?: string): Promise<StoreStats & { clusters: string[] }> {
     const ingests = (await this.ingests()).filter(
       (i) => i.status !== "running" || i.kind === "file" || i.kind === "grpc",
     );
     const sum = (f: (i: IngestLogRow) => number) => ingests.reduce((n, i) => n + f(i), 0);
-    const { list } = await this.endpoints();
+    const { list } = await this.endpoints(cluster);
     const edges = await this.conn.query<{ edges: number; allowed: number; denied: number }>(
       `SELECT count() AS edges, countIf(verdict IN ${literalList(["forwarded", "audit", "redirected"])}) AS allowed,
-         countIf(verdict = 'dropped') AS denied FROM (${edgesSql(this.t)})`,
+         countIf(verdict = 'dropped') AS denied FROM (${edgesSql(this.t, cluster)})`,
     );
-    const namespaces = await this.conn.query<{ n: number }>(`SELECT count() AS n FROM (${namespacesSql(this.t)})`);
+    const namespaces = await this.conn.query<{ n: number }>(
+      `SELECT count() AS n FROM (${namespacesSql(this.t, cluster)})`,
+    );
     const gaps = await this.conn.query<{ lost: number; gaps: number; nodes: string[] }>(
       `SELECT sumIf(g_count, g_kind = 'lost_events') AS lost, count() AS gaps,
          arraySort(groupUniqArrayIf(g_node, g_kind = 'node_unavailable' AND g_node != '')) AS nodes
@@ -374,6 +413,7 @@ export class Reader {
       sources,
       since: since === null ? null : new Date(since).toISOString(),
       until: until === null ? null : new Date(until).toISOString(),
+      clusters: await this.clusters(),
     };
   }
 }

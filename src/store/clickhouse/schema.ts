@@ -21,10 +21,12 @@ export interface TableSpec {
   version?: string;
 }
 
-const EP = (p: string) => `${p}type String, ${p}namespace String, ${p}kind String, ${p}name String, ${p}ip String`;
-const EP_KEY = (p: string) => `${p}type, ${p}namespace, ${p}kind, ${p}name, ${p}ip`;
+/** An endpoint's identity: its Kubernetes cluster, then SQLite's (type, namespace, kind, name, ip). */
+const EP = (p: string) =>
+  `${p}cluster String, ${p}type String, ${p}namespace String, ${p}kind String, ${p}name String, ${p}ip String`;
+const EP_KEY = (p: string) => `${p}cluster, ${p}type, ${p}namespace, ${p}kind, ${p}name, ${p}ip`;
 
-export const EDGE_KEY = `cluster, ${EP_KEY("src_")}, ${EP_KEY("dst_")}, protocol, port, verdict, system`;
+export const EDGE_KEY = `${EP_KEY("src_")}, ${EP_KEY("dst_")}, protocol, port, verdict, system`;
 
 export const TABLES: readonly TableSpec[] = [
   {
@@ -35,19 +37,19 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: "namespaces",
-    columns: "batch String, name String, labels String, first_seen Int64, last_seen Int64",
-    order: "name, batch",
-    shard: "cityHash64(name)",
+    columns: "batch String, cluster String, name String, labels String, first_seen Int64, last_seen Int64",
+    order: "cluster, name, batch",
+    shard: "cityHash64(cluster, name)",
   },
   {
     name: "pods",
-    columns: `batch String, namespace String, name String, ${EP("ep_")}, labels String, service_account String, first_seen Int64, last_seen Int64`,
-    order: "namespace, name, batch",
-    shard: "cityHash64(namespace, name)",
+    columns: `batch String, cluster String, namespace String, name String, ${EP("ep_")}, labels String, service_account String, first_seen Int64, last_seen Int64`,
+    order: "cluster, namespace, name, batch",
+    shard: "cityHash64(cluster, namespace, name)",
   },
   {
     name: "edges",
-    columns: `batch String, cluster String, ${EP("src_")}, ${EP("dst_")}, protocol String, port Int32, verdict String, system String,
+    columns: `batch String, ${EP("src_")}, ${EP("dst_")}, protocol String, port Int32, verdict String, system String,
       count Int64, src_reported Int64, dst_reported Int64, first_seen Int64, last_seen Int64, drop_reason String,
       policies Array(String), policy_counts Array(Int64)`,
     order: `${EDGE_KEY}, batch`,
@@ -82,9 +84,11 @@ export const TABLES: readonly TableSpec[] = [
     name: "batches",
     columns: `batch String, ingest_id Int64, end_offset Int64, lines_done Int64, content_hash String,
       flows Int64, replies Int64, skipped Int64, bad Int64, lost Int64,
-      cursor_source String, cursor_seconds Int64, cursor_nanos Int64, cursor_keys String, committed_at Int64`,
+      cursor_source String, cursor_seconds Int64, cursor_nanos Int64, cursor_keys String, committed_at Int64,
+      whole String`,
     order: "batch",
-    shard: "cityHash64(batch)",
+    // By ingest: the commit rows of one whole input go to one shard in one block, atomically.
+    shard: "cityHash64(ingest_id)",
   },
   {
     name: "ingests",

@@ -32,44 +32,71 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
-export interface CommitOptions {
-  ingestId: number;
-  system: string;
-  badLineOffset?: number;
-  /** The input's position after this batch (files: bytes and lines; collectors: messages). */
-  progress?: { bytesDone: number; linesDone: number; contentHash: string };
-  cursor?: { source: string; cursor: CollectCursor };
-  gaps?: GapRecord[];
-}
+/** The ingest-log fields a run starts a row with. */
+export type IngestStart = Pick<IngestRow, "source_system" | "kind" | "path" | "format" | "head_hash">;
+
+export type BeginIngest =
+  | { resume?: undefined; row: IngestStart; closeStaleSessions?: boolean }
+  | { resume: IngestRow; headHash: string; path: string };
 
 export interface GapRecord {
-  system: string;
   kind: string;
   node: string;
   detail: string;
   count: number;
   time: number | null;
-  ingestId: number | null;
 }
+
+export interface BatchCommit {
+  ingestId: number;
+  lease?: Lease;
+  batch: Batch;
+  system: string;
+  /** Where the input stands once this batch is stored (file offset and line, or messages read). */
+  progress: { bytesDone: number; linesDone: number; contentHash: string };
+  cursor?: { source: string; cursor: CollectCursor };
+  gaps?: GapRecord[];
+}
+
+export interface WholeInput {
+  row: IngestStart;
+  startedAt: number;
+  batches: Batch[];
+  system: string;
+  progress: { bytesDone: number; linesDone: number; contentHash: string };
+  format?: string;
+}
+
+/** How often a run that keeps committing renews its lease (the lease lapses after LEASE_TTL_MS). */
+const RENEW_MS = 60_000;
 
 const HOST = hostname();
 
 export class ClickHouseStore {
   private readonly reader: Reader;
   private lastVersion = 0;
+  /** The lease rows this run holds, to renew them without reading. */
+  private readonly held = new Map<string, { rows: LeaseRow[]; renewedAt: number }>();
 
   private constructor(
     private readonly conn: Connection,
     readonly target: ClickHouseTarget,
     private readonly tables: Tables,
+    private readonly now: () => number,
   ) {
     this.reader = new Reader(conn, tables);
+  }
+
+  /** The store as messages name it: the URL without its password. */
+  get location(): string {
+    return this.target.display;
   }
 
   /** Opens the store named by a clickhouse:// URL, creating or migrating its schema when writing. */
   static async open(
     db: string,
     options: OpenOptions = {},
+    now: () => number = Date.now,
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<ClickHouseStore> {
     const target = parseClickHouseUrl(db, env);
@@ -98,14 +125,14 @@ export class ClickHouseStore {
       await conn.close();
       throw err;
     }
-    return new ClickHouseStore(conn, target, tables);
+    return new ClickHouseStore(conn, target, tables, now);
   }
 
   close(): Promise<void> {
     return this.conn.close();
   }
 
-  /** A version for a versioned row: increasing within this process, ms-based across processes. */
+  /** A version for a versioned row: increasing within this process, time-based across processes. */
   private version(): number {
     this.lastVersion = Math.max(this.lastVersion + 1, Date.now() * 1000);
     return this.lastVersion;
@@ -118,85 +145,119 @@ export class ClickHouseStore {
   // --- write side -------------------------------------------------------------------------------
 
   /**
-   * Writes one batch and commits it. The batch id is derived from the ingest and the position the
-   * batch ends at when there is one (a batch written again after a failure gets the same id, and
-   * merges drop the copy), else it is random.
+   * Stores one batch with its progress, cursor and gaps, exactly once: its rows first, then its
+   * commit row. The batch id comes from the ingest and the progress, so a batch written again
+   * after a failure has the same id (merges drop the copy; reads count it once).
    */
-  async commit(batch: Batch | undefined, options: CommitOptions, now: number): Promise<string> {
-    const id = options.progress
-      ? createHash("sha256")
-          .update(
-            `${options.ingestId}\u0000${options.progress.bytesDone}\u0000${options.progress.linesDone}\u0000${options.progress.contentHash}`,
-          )
-          .digest("hex")
-          .slice(0, 32)
-      : randomUUID();
-    await this.stage(batch, id, options);
-    await this.conn.insert(this.t("batches"), [this.commitRow(batch, id, options, now)]);
-    return id;
+  async commitBatch(commit: BatchCommit): Promise<void> {
+    const id = batchId(commit.ingestId, commit.progress, "");
+    await this.stage(commit.batch, id, commit.ingestId, commit.system, commit.gaps ?? []);
+    await this.conn.insert(this.t("batches"), [this.commitRow(commit.batch, id, commit, "")]);
+    if (commit.lease) await this.renew(commit.lease);
   }
 
-  /** Inserts a batch's data rows without committing them (they count only once `commitStaged` runs). */
-  async stage(batch: Batch | undefined, id: string, options: CommitOptions): Promise<void> {
-    if (batch) {
-      const rows = batchRows(batch, id, options.ingestId, options.system, options.badLineOffset);
-      const base = batch.lost.length ?? 0;
-      const gaps = (options.gaps ?? []).map((g, i) => gapRow(g, id, base + i));
-      rows.gaps.push(...gaps);
-      // Sequential: a few large inserts at a time on a small server, and a failure stops the rest.
-      for (const [table, list] of Object.entries(rows)) await this.conn.insert(this.t(table), list);
-    } else if (options.gaps?.length) {
-      await this.conn.insert(
-        this.t("gaps"),
-        options.gaps.map((g, i) => gapRow(g, id, i)),
+  /**
+   * Stores a whole input at once (stdin, --strict, JSON arrays): every batch's rows, then one
+   * insert of all their commit rows, which also carry the complete ingest-log row. That insert is
+   * one block on one shard (`batches` is sharded by ingest): all of the input counts, or none.
+   */
+  async storeWholeInput(whole: WholeInput): Promise<number> {
+    const ingestId = this.newIngestId();
+    const row = {
+      id: ingestId,
+      ...whole.row,
+      format: whole.format ?? whole.row.format,
+      status: "complete",
+      started_at: whole.startedAt,
+      finished_at: this.now(),
+      finished: 1,
+    };
+    const commits: object[] = [];
+    for (const [i, batch] of whole.batches.entries()) {
+      const id = batchId(ingestId, whole.progress, String(i));
+      await this.stage(batch, id, ingestId, whole.system, []);
+      commits.push(this.commitRow(batch, id, { ingestId, progress: whole.progress }, JSON.stringify(row)));
+    }
+    if (commits.length === 0) {
+      commits.push(
+        this.commitRow(
+          undefined,
+          batchId(ingestId, whole.progress, "empty"),
+          { ingestId, progress: whole.progress },
+          JSON.stringify(row),
+        ),
       );
     }
+    await this.conn.insert(this.t("batches"), commits);
+    return ingestId;
   }
 
-  commitRow(batch: Batch | undefined, id: string, options: CommitOptions, now: number): object {
+  /** Inserts a batch's data rows; they count only once a commit row names the batch. */
+  private async stage(batch: Batch, id: string, ingestId: number, system: string, gaps: GapRecord[]): Promise<void> {
+    const rows = batchRows(batch, id, ingestId, system);
+    rows.gaps.push(...gaps.map((g, i) => gapRow(g, system, ingestId, id, batch.lost.length + i)));
+    // One table at a time: a few large inserts on a small server, and a failure stops the rest.
+    for (const [table, list] of Object.entries(rows)) await this.conn.insert(this.t(table), list);
+  }
+
+  private commitRow(
+    batch: Batch | undefined,
+    id: string,
+    commit: Pick<BatchCommit, "ingestId" | "progress" | "cursor">,
+    whole: string,
+  ): object {
     return {
       batch: id,
-      ingest_id: options.ingestId,
-      end_offset: options.progress?.bytesDone ?? 0,
-      lines_done: options.progress?.linesDone ?? 0,
-      content_hash: options.progress?.contentHash ?? "",
+      ingest_id: commit.ingestId,
+      end_offset: commit.progress.bytesDone,
+      lines_done: commit.progress.linesDone,
+      content_hash: commit.progress.contentHash,
       flows: batch?.flows ?? 0,
       replies: batch?.replies ?? 0,
       skipped: batch?.skipped ?? 0,
       bad: batch?.bad ?? 0,
       lost: batch ? batch.lost.reduce((n, l) => n + l.lost, 0) : 0,
-      cursor_source: options.cursor?.source ?? "",
-      cursor_seconds: options.cursor?.cursor.seconds ?? 0,
-      cursor_nanos: options.cursor?.cursor.nanos ?? 0,
-      cursor_keys: options.cursor ? JSON.stringify(options.cursor.cursor.keys) : "",
-      committed_at: now,
+      cursor_source: commit.cursor?.source ?? "",
+      cursor_seconds: commit.cursor?.cursor.seconds ?? 0,
+      cursor_nanos: commit.cursor?.cursor.nanos ?? 0,
+      cursor_keys: commit.cursor ? JSON.stringify(commit.cursor.cursor.keys) : "",
+      committed_at: this.now(),
+      whole,
     };
-  }
-
-  /** Commits staged batches together (stdin and --strict ingests: all or nothing). */
-  async commitStaged(rows: object[]): Promise<void> {
-    await this.conn.insert(this.t("batches"), rows);
-  }
-
-  async recordGap(gap: GapRecord, now: number): Promise<void> {
-    await this.commit(undefined, { ingestId: gap.ingestId ?? 0, system: gap.system, gaps: [gap] }, now);
   }
 
   // --- ingest log ---------------------------------------------------------------------------------
 
-  async startIngest(
-    row: Pick<IngestRow, "source_system" | "kind" | "path" | "format" | "head_hash">,
-    now: number,
-  ): Promise<number> {
-    const id = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-    await this.putIngest({ id, ...row, status: "running", started_at: now, finished_at: null });
+  private newIngestId(): number {
+    return Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  }
+
+  /** Starts (or reopens) an ingest-log row and binds the lease to it. */
+  async beginIngest(begin: BeginIngest, lease: Lease): Promise<number> {
+    let id: number;
+    if (begin.resume) {
+      id = begin.resume.id;
+      const row = await this.getIngest(id);
+      await this.putIngest({
+        ...row,
+        status: "running",
+        finished_at: null,
+        head_hash: begin.headHash,
+        path: begin.path,
+      });
+    } else {
+      if (begin.closeStaleSessions) await this.closeStaleSessions(begin.row.path);
+      id = this.newIngestId();
+      await this.putIngest({ id, ...begin.row, status: "running", started_at: this.now(), finished_at: null });
+    }
+    await this.bindLease(lease, id);
     return id;
   }
 
   private async putIngest(
-    row: Omit<
+    row: Pick<
       IngestRow,
-      "bytes_done" | "lines_done" | "content_hash" | "flows" | "replies" | "skipped" | "bad" | "lost"
+      "id" | "source_system" | "kind" | "path" | "format" | "head_hash" | "status" | "started_at" | "finished_at"
     >,
   ): Promise<void> {
     await this.conn.insert(this.t("ingests"), [
@@ -217,9 +278,14 @@ export class ClickHouseStore {
   }
 
   async getIngest(id: number): Promise<IngestRow> {
-    const [row] = await this.reader.ingests(`id = ${literal(id)}`);
+    const row = (await this.reader.ingests()).find((r) => r.id === id);
     if (!row) throw new InputError(`no ingest ${id} in the ClickHouse store ${this.target.display}`);
     return row;
+  }
+
+  /** Every row of the ingest log, with the progress of its committed batches. */
+  ingests(): Promise<IngestRow[]> {
+    return this.reader.ingests();
   }
 
   async findPriorIngests(headHash: string, path: string): Promise<IngestRow[]> {
@@ -231,25 +297,31 @@ export class ClickHouseStore {
 
   async findCompleteByContent(contentHash: string): Promise<IngestRow | undefined> {
     const rows = await this.reader.ingests();
-    return rows.find((r) => r.status === "complete" && r.content_hash === contentHash);
+    return rows.filter((r) => r.status === "complete" && r.content_hash === contentHash).sort((a, b) => a.id - b.id)[0];
   }
 
-  async finishIngest(id: number, status: "complete" | "failed", now: number, format?: string): Promise<void> {
-    const row = await this.getIngest(id);
-    await this.putIngest({ ...row, status, finished_at: now, format: format ?? row.format });
-  }
-
-  async reopenIngest(id: number, headHash: string, path: string): Promise<void> {
-    const row = await this.getIngest(id);
-    await this.putIngest({ ...row, status: "running", finished_at: null, head_hash: headHash, path });
+  async finishIngest(
+    ingestId: number,
+    status: "complete" | "failed",
+    options: { format?: string; at?: number } = {},
+  ): Promise<void> {
+    const row = await this.getIngest(ingestId);
+    await this.putIngest({
+      ...row,
+      status,
+      finished_at: options.at ?? this.now(),
+      format: options.format ?? row.format,
+    });
   }
 
   // --- collector cursors --------------------------------------------------------------------------
 
+  /** Where a collector left off: the cursor of its newest committed batch. */
   async loadCursor(source: string): Promise<CollectCursor | undefined> {
+    const order = "tuple(committed_at, cursor_seconds, cursor_nanos, batch)";
     const [row] = await this.conn.query<{ seconds: number; nanos: number; keys: string }>(
-      `SELECT argMax(cursor_seconds, tuple(committed_at, batch)) AS seconds, argMax(cursor_nanos, tuple(committed_at, batch)) AS nanos,
-         argMax(cursor_keys, tuple(committed_at, batch)) AS keys, count() AS n
+      `SELECT argMax(cursor_seconds, ${order}) AS seconds, argMax(cursor_nanos, ${order}) AS nanos,
+         argMax(cursor_keys, ${order}) AS keys, count() AS n
        FROM ${this.t("batches")} WHERE cursor_source = ${literal(source)} HAVING n > 0`,
     );
     if (!row) return undefined;
@@ -261,18 +333,12 @@ export class ClickHouseStore {
     };
   }
 
-  /** Saves a cursor with no batch (a commit of nothing but the cursor). */
-  async saveCursor(source: string, cursor: CollectCursor, ingestId: number, now: number): Promise<void> {
-    await this.commit(undefined, { ingestId, system: "", cursor: { source, cursor } }, now);
-  }
-
   /** Marks collection sessions of this source that were killed (still `running`) as failed. */
-  async closeStaleSessions(path: string, now: number): Promise<number> {
+  private async closeStaleSessions(path: string): Promise<void> {
     const rows = (await this.reader.ingests()).filter(
       (r) => r.kind === "grpc" && r.path === path && r.status === "running",
     );
-    for (const r of rows) await this.putIngest({ ...r, status: "failed", finished_at: now });
-    return rows.length;
+    for (const r of rows) await this.putIngest({ ...r, status: "failed", finished_at: this.now() });
   }
 
   // --- leases -------------------------------------------------------------------------------------
@@ -288,45 +354,46 @@ export class ClickHouseStore {
     );
   }
 
-  private async putLease(row: LeaseRow): Promise<void> {
-    await this.conn.insert(this.t("leases"), [{ ...row, version: this.version() }]);
+  private async putLeases(rows: LeaseRow[]): Promise<void> {
+    await this.conn.insert(
+      this.t("leases"),
+      rows.map((r) => ({ ...r, version: this.version() })),
+    );
   }
 
   /**
-   * Takes every key for this run, or none. Without transactions, a lease is claimed by inserting
-   * it and then reading every live claim on its keys: the oldest claim (acquired_at, token) wins;
-   * a run that does not win withdraws its claim and refuses, naming the winner.
+   * Takes every key for this run, or none. Without transactions, a run claims a lease by
+   * inserting it, then reads every live claim on its keys: the oldest claim (acquired_at, token)
+   * wins; a run that does not win withdraws its claim and refuses, naming the winner. Stale
+   * leases (their process gone, or not renewed for LEASE_TTL_MS) are released first, and
+   * `running` ingests no live lease protects are marked failed.
    */
-  async acquireLeases(keys: string[], what: string, now: number, hint: string): Promise<Lease> {
+  async acquireLeases(keys: string[], what: string, hint: string): Promise<Lease> {
+    const now = this.now();
     const token = randomUUID();
     const unique = [...new Set(keys)];
     const before = await this.liveLeases();
     const stale = before.filter((r) => !alive(r, now));
-    for (const r of stale) await this.putLease({ ...r, released: 1 });
-    await this.closeUnleasedIngests(
-      before.filter((r) => !stale.includes(r)),
-      now,
-    );
-    for (const key of unique) {
-      await this.putLease({
-        key,
-        token,
-        host: HOST,
-        pid: process.pid,
-        ingest_id: 0,
-        acquired_at: now,
-        renewed_at: now,
-        released: 0,
-      });
-    }
+    if (stale.length > 0) await this.putLeases(stale.map((r) => ({ ...r, released: 1 })));
+    await this.closeUnleasedIngests(before.filter((r) => !stale.includes(r)));
+    const mine = unique.map((key) => ({
+      key,
+      token,
+      host: HOST,
+      pid: process.pid,
+      ingest_id: 0,
+      acquired_at: now,
+      renewed_at: now,
+      released: 0,
+    }));
+    await this.putLeases(mine);
     const live = (await this.liveLeases()).filter((r) => alive(r, now) && unique.includes(r.key));
     for (const key of unique) {
-      const claims = live
+      const [winner] = live
         .filter((r) => r.key === key)
         .sort((a, b) => a.acquired_at - b.acquired_at || (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
-      const winner = claims[0];
       if (winner && winner.token !== token) {
-        await this.releaseLease({ keys: unique, token });
+        await this.putLeases(mine.map((r) => ({ ...r, released: 1 })));
         throw new LeaseHeld(
           `${what} is being stored by another flowpol run (process ${winner.pid} on ${winner.host}, since ${new Date(winner.acquired_at).toISOString()}); this run stored nothing from it`,
           undefined,
@@ -334,73 +401,79 @@ export class ClickHouseStore {
         );
       }
     }
+    this.held.set(token, { rows: mine, renewedAt: now });
     return { keys: unique, token };
   }
 
-  async bindLease(lease: Lease, ingestId: number, now: number): Promise<void> {
-    for (const key of lease.keys) {
-      await this.putLease({
-        key,
-        token: lease.token,
-        host: HOST,
-        pid: process.pid,
-        ingest_id: ingestId,
-        acquired_at: now,
-        renewed_at: now,
-        released: 0,
-      });
-    }
+  private async bindLease(lease: Lease, ingestId: number): Promise<void> {
+    const held = this.held.get(lease.token);
+    if (!held) return;
+    const now = this.now();
+    held.rows = held.rows.map((r) => ({ ...r, ingest_id: ingestId, renewed_at: now }));
+    held.renewedAt = now;
+    await this.putLeases(held.rows);
   }
 
-  async renewLease(lease: Lease, now: number): Promise<void> {
-    const rows = (await this.liveLeases()).filter((r) => r.token === lease.token);
-    for (const r of rows) await this.putLease({ ...r, renewed_at: now });
+  private async renew(lease: Lease): Promise<void> {
+    const held = this.held.get(lease.token);
+    const now = this.now();
+    if (!held || now - held.renewedAt < RENEW_MS) return;
+    held.rows = held.rows.map((r) => ({ ...r, renewed_at: now }));
+    held.renewedAt = now;
+    await this.putLeases(held.rows);
   }
 
+  /** Never throws: a lease left behind is taken over once its process is gone. */
   async releaseLease(lease: Lease): Promise<void> {
-    for (const key of lease.keys) {
-      await this.putLease({
-        key,
-        token: lease.token,
-        host: HOST,
-        pid: process.pid,
-        ingest_id: 0,
-        acquired_at: 0,
-        renewed_at: 0,
-        released: 1,
-      });
+    const held = this.held.get(lease.token);
+    this.held.delete(lease.token);
+    if (!held) return;
+    try {
+      await this.putLeases(held.rows.map((r) => ({ ...r, released: 1 })));
+    } catch {
+      // The error that stopped the run is the one reported.
     }
   }
 
   /** Marks `running` ingests that no live lease protects (their run was killed) as failed. */
-  private async closeUnleasedIngests(live: LeaseRow[], now: number): Promise<void> {
+  private async closeUnleasedIngests(live: LeaseRow[]): Promise<void> {
     const protectedIds = new Set(live.map((r) => r.ingest_id));
-    const rows = (await this.reader.ingests("1")).filter((r) => r.status === "running" && !protectedIds.has(r.id));
-    for (const r of rows) await this.putIngest({ ...r, status: "failed", finished_at: now });
+    const rows = (await this.reader.ingests()).filter((r) => r.status === "running" && !protectedIds.has(r.id));
+    for (const r of rows) await this.putIngest({ ...r, status: "failed", finished_at: this.now() });
   }
 
   // --- reads --------------------------------------------------------------------------------------
 
-  readGraphInput(scope: Scope): Promise<GraphInput> {
-    return this.reader.graphInput(scope);
+  /** The Kubernetes clusters with flows, sorted. */
+  clusters(): Promise<string[]> {
+    return this.reader.clusters();
   }
 
-  readObserved(window: ObservedWindow = {}): Promise<Observed> {
-    return this.reader.observed(window);
+  readGraphInput(scope: Scope, cluster?: string): Promise<GraphInput> {
+    return this.reader.graphInput(scope, cluster);
   }
 
-  readStoreSnapshot(): Promise<StoreSnapshot> {
-    return this.reader.snapshot();
+  readObserved(window: ObservedWindow = {}, cluster?: string): Promise<Observed> {
+    return this.reader.observed(window, cluster);
   }
 
-  storeStats(): Promise<StoreStats> {
-    return this.reader.stats();
+  readSnapshot(cluster?: string): Promise<StoreSnapshot> {
+    return this.reader.snapshot(cluster);
   }
 
-  /** Every row of the ingest log (with progress), for tests and tools. */
-  ingests(): Promise<IngestRow[]> {
-    return this.reader.ingests();
+  stats(cluster?: string): Promise<StoreStats & { clusters: string[] }> {
+    return this.reader.stats(cluster);
   }
+}
+
+/** A batch's id: the ingest and where the input stands after it (and `part` within a whole input). */
+function batchId(ingestId: number, progress: BatchCommit["progress"], part: string): string {
+  return createHash("sha256")
+    .update(
+      `${ingestId}\u0000${progress.bytesDone}\u0000${progress.linesDone}\u0000${progress.contentHash}\u0000${part}`,
+    )
+    .digest("hex")
+    .slice(0, 32);
 }
 
 interface LeaseRow {
@@ -424,18 +497,18 @@ function alive(row: LeaseRow, now: number): boolean {
   }
 }
 
-function gapRow(g: GapRecord, batch: string, seq: number): object {
+function gapRow(g: GapRecord, system: string, ingestId: number, batch: string, seq: number): object {
   return {
     batch,
     seq,
-    source_system: g.system,
+    source_system: system,
     kind: g.kind,
     node: g.node,
     detail: g.detail,
     count: g.count,
     first_seen: g.time,
     last_seen: g.time,
-    ingest_id: g.ingestId ?? 0,
+    ingest_id: ingestId,
   };
 }
 

@@ -1,3 +1,5 @@
+import { literal } from "./sql.js";
+
 /**
  * The store's rows as SQLite holds them, computed from the committed batches: each batch is
  * folded once (GROUP BY key, batch with any(): copies of a batch are identical), then batches
@@ -16,50 +18,57 @@ export function committed(t: Tables): string {
   return `batch ${t.inOp} (SELECT batch FROM ${t.table("batches")})`;
 }
 
-const EP = "type, namespace, kind, name, ip";
+/** Rows of one Kubernetes cluster (`column` names it), or of all. */
+function ofCluster(column: string, cluster: string | undefined): string {
+  return cluster === undefined ? "1" : `${column} = ${literal(cluster)}`;
+}
 
-export function endpointsSql(t: Tables): string {
+const EP = "cluster, type, namespace, kind, name, ip";
+
+export function endpointsSql(t: Tables, cluster?: string): string {
   return `SELECT ${EP}, min(f) AS first, max(l) AS last, sum(n) AS flows FROM (
     SELECT ${EP}, batch, any(first_seen) AS f, any(last_seen) AS l, any(flows) AS n
-    FROM ${t.table("endpoints")} WHERE ${committed(t)} GROUP BY ${EP}, batch)
+    FROM ${t.table("endpoints")} WHERE ${committed(t)} AND ${ofCluster("cluster", cluster)} GROUP BY ${EP}, batch)
   GROUP BY ${EP} ORDER BY ${EP}`;
 }
 
-const EDGE = `src_type, src_namespace, src_kind, src_name, src_ip, dst_type, dst_namespace, dst_kind, dst_name, dst_ip,
-  protocol, port, verdict, system`;
+const EDGE = `src_cluster, src_type, src_namespace, src_kind, src_name, src_ip,
+  dst_cluster, dst_type, dst_namespace, dst_kind, dst_name, dst_ip, protocol, port, verdict, system`;
 
-/** Edges summed over clusters (flowpol's reads do not split by cluster yet). `having` filters the folded rows. */
-export function edgesSql(t: Tables, having = "1"): string {
+/** Edges of a cluster (by their source's), in identity order. `having` filters the folded rows. */
+export function edgesSql(t: Tables, cluster?: string, having = "1"): string {
   return `SELECT ${EDGE},
       sum(c) + greatest(sum(sr), sum(dr)) AS count, min(f) AS first, max(l) AS last,
       argMaxIf(reason, tuple(l, reason), reason != '') AS drop_reason,
       arraySort(groupUniqArrayArray(pol)) AS policies
     FROM (
-      SELECT ${EDGE}, cluster, batch, any(count) AS c, any(src_reported) AS sr, any(dst_reported) AS dr,
+      SELECT ${EDGE}, batch, any(count) AS c, any(src_reported) AS sr, any(dst_reported) AS dr,
         any(first_seen) AS f, any(last_seen) AS l, any(drop_reason) AS reason, any(policies) AS pol
-      FROM ${t.table("edges")} WHERE ${committed(t)} GROUP BY ${EDGE}, cluster, batch)
+      FROM ${t.table("edges")} WHERE ${committed(t)} AND ${ofCluster("src_cluster", cluster)} GROUP BY ${EDGE}, batch)
     GROUP BY ${EDGE} HAVING ${having} ORDER BY ${EDGE}`;
 }
 
-export function podsSql(t: Tables): string {
+export function podsSql(t: Tables, cluster?: string): string {
   const labelled = "lb NOT IN ('{}', '')";
-  return `SELECT namespace, name,
-      argMax(tuple(et, ens, ek, en, eip), tuple(l, et, ens, ek, en, eip)) AS ep,
+  return `SELECT cluster, namespace, name,
+      argMax(tuple(ec, et, ens, ek, en, eip), tuple(l, ec, et, ens, ek, en, eip)) AS ep,
       if(countIf(${labelled}) > 0, argMaxIf(lb, tuple(l, lb), ${labelled}), if(countIf(lb = '{}') > 0, '{}', '')) AS labels,
       argMin(sa, tuple(f, sa)) AS service_account, min(f) AS first, max(l) AS last
     FROM (
-      SELECT namespace, name, batch, any(ep_type) AS et, any(ep_namespace) AS ens, any(ep_kind) AS ek,
-        any(ep_name) AS en, any(ep_ip) AS eip, any(labels) AS lb, any(service_account) AS sa,
+      SELECT cluster, namespace, name, batch, any(ep_cluster) AS ec, any(ep_type) AS et, any(ep_namespace) AS ens,
+        any(ep_kind) AS ek, any(ep_name) AS en, any(ep_ip) AS eip, any(labels) AS lb, any(service_account) AS sa,
         any(first_seen) AS f, any(last_seen) AS l
-      FROM ${t.table("pods")} WHERE ${committed(t)} GROUP BY namespace, name, batch)
-    GROUP BY namespace, name ORDER BY namespace, name`;
+      FROM ${t.table("pods")} WHERE ${committed(t)} AND ${ofCluster("cluster", cluster)}
+      GROUP BY cluster, namespace, name, batch)
+    GROUP BY cluster, namespace, name ORDER BY cluster, namespace, name`;
 }
 
-export function namespacesSql(t: Tables): string {
-  return `SELECT name, argMaxIf(lb, tuple(l, lb), lb != '') AS labels, min(f) AS first, max(l) AS last FROM (
-      SELECT name, batch, any(labels) AS lb, any(first_seen) AS f, any(last_seen) AS l
-      FROM ${t.table("namespaces")} WHERE ${committed(t)} GROUP BY name, batch)
-    GROUP BY name ORDER BY name`;
+export function namespacesSql(t: Tables, cluster?: string): string {
+  return `SELECT cluster, name, argMaxIf(lb, tuple(l, lb), lb != '') AS labels, min(f) AS first, max(l) AS last FROM (
+      SELECT cluster, name, batch, any(labels) AS lb, any(first_seen) AS f, any(last_seen) AS l
+      FROM ${t.table("namespaces")} WHERE ${committed(t)} AND ${ofCluster("cluster", cluster)}
+      GROUP BY cluster, name, batch)
+    GROUP BY cluster, name ORDER BY cluster, name`;
 }
 
 export function dnsNamesSql(t: Tables): string {
@@ -69,12 +78,12 @@ export function dnsNamesSql(t: Tables): string {
     GROUP BY ip, name ORDER BY ip, name`;
 }
 
-const SVC = "namespace, name, ep_type, ep_namespace, ep_kind, ep_name, ep_ip, protocol, port";
+const SVC = "namespace, name, ep_cluster, ep_type, ep_namespace, ep_kind, ep_name, ep_ip, protocol, port";
 
-export function servicesSql(t: Tables): string {
+export function servicesSql(t: Tables, cluster?: string): string {
   return `SELECT ${SVC}, sum(c) AS count, min(f) AS first, max(l) AS last FROM (
       SELECT ${SVC}, batch, any(count) AS c, any(first_seen) AS f, any(last_seen) AS l
-      FROM ${t.table("services")} WHERE ${committed(t)} GROUP BY ${SVC}, batch)
+      FROM ${t.table("services")} WHERE ${committed(t)} AND ${ofCluster("ep_cluster", cluster)} GROUP BY ${SVC}, batch)
     GROUP BY ${SVC} ORDER BY ${SVC}`;
 }
 
