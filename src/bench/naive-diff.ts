@@ -1,7 +1,7 @@
 import type { ObservedEdge } from "../diff/observed.js";
 import { diffObserved } from "../diff/observed-diff.js";
 import { type CompiledPolicy, type CompiledRule, compilePolicy } from "../policy/compile.js";
-import { isProtocol, type Protocol } from "../policy/conn-set.js";
+import { isProtocol, type PolicyProtocol } from "../policy/conn-set.js";
 import { NAMESPACE_NAME_LABEL } from "../policy/types.js";
 import { loadTopology } from "../policy-io/load-topology.js";
 import { openStore } from "../store/db.js";
@@ -20,7 +20,7 @@ function naiveJudge(
   e: ObservedEdge,
 ): Status {
   if (!isProtocol(e.protocol)) return "unprotected";
-  const protocol = e.protocol as Protocol;
+  const protocol = e.protocol as PolicyProtocol;
   const side = (direction: "ingress" | "egress") => {
     const owner = direction === "egress" ? e.src : e.dst;
     const peer = direction === "egress" ? e.dst : e.src;
@@ -47,7 +47,7 @@ function naiveJudge(
     rule: CompiledRule,
     peer: ObservedEdge["src"],
     peerLabels: Record<string, string> | undefined,
-    proto: Protocol,
+    proto: PolicyProtocol,
     port: number,
   ) => {
     const portOk = !rule.ports || rule.ports.some((p) => p.kind === "numbered" && p.conns.has(proto, port));

@@ -1,10 +1,10 @@
 import { loadReplayEvents } from "../collect/hubble/replay-events.js";
-import { startReplayServer } from "../collect/hubble/replay-server.js";
+import { startHubbleReplayServer } from "../collect/hubble/replay-server.js";
 
 /** The replay server over a recorded file, in its own process so it does not share the client's core. */
 const file = process.argv[2] as string;
 const loaded = await loadReplayEvents([file]);
-const server = await startReplayServer({ events: loaded.events, listen: "127.0.0.1:0", unavailableNodes: [] });
+const server = await startHubbleReplayServer({ events: loaded.events, listen: "127.0.0.1:0", unavailableNodes: [] });
 const flows = loaded.events.filter((e) => e.kind === "flow").length;
 process.stdout.write(`${flows} flows; listening on 127.0.0.1:${server.port}\n`);
 process.on("SIGTERM", () => {

@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
 import { type FlowpolError, InputError, toFlowpolError } from "../errors.js";
+import type { Batch } from "../model/batch.js";
 import type { Db } from "../store/db.js";
 import {
   findCompleteByContent,
@@ -18,8 +19,8 @@ import {
 } from "../store/ingest-log.js";
 import { acquireLeases, bindLease, type Lease, renewLease, tryReleaseLease } from "../store/lease.js";
 import { BatchWriter } from "../store/write-batch.js";
-import { type Batch, BatchBuilder } from "./aggregate.js";
 import { arrayElementLines } from "./array-element-lines.js";
+import { BatchBuilder } from "./batch-builder.js";
 import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
 import { lineChunks } from "./chunks.js";
 import { detectFormat, formatByName } from "./formats.js";

@@ -7,7 +7,7 @@ import {
   replacesLabels,
   type SeenSpan,
   type ServiceAggregate,
-} from "./aggregate.js";
+} from "../model/batch.js";
 
 /**
  * Folds many batches into one, so the store sees one upsert per distinct edge per flush instead

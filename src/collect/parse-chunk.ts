@@ -1,6 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import type { Batch } from "../model/batch.js";
 import type { Flow } from "../model/flow.js";
-import { type Batch, BatchBuilder } from "./aggregate.js";
+import { BatchBuilder } from "./batch-builder.js";
 import { MAX_DEPTH, nestedDeeperThan } from "./json-depth.js";
 import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 

@@ -1,4 +1,4 @@
-import type { Batch } from "./aggregate.js";
+import type { Batch } from "../model/batch.js";
 import { formatByName } from "./formats.js";
 import { GRPC_FORMAT } from "./hubble/grpc-format.js";
 import { parseChunk } from "./parse-chunk.js";

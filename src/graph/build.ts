@@ -1,7 +1,5 @@
 import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import type { CatalogEntry } from "./catalog.js";
-import type { EndpointRecord, GraphInput } from "./input.js";
-import { inScope } from "./input.js";
 import {
   cmp,
   compareEdges,
@@ -13,7 +11,9 @@ import {
   type GraphWarning,
   type SharedService,
   type WorkloadNode,
-} from "./model.js";
+} from "./dependency-graph.js";
+import type { EndpointRecord, GraphInput } from "./input.js";
+import { inScope } from "./input.js";
 import { chooseSelector, isVolatileLabel, matches } from "./selectors.js";
 
 export interface GraphOptions {

@@ -27,7 +27,7 @@ export interface Manifests {
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-export interface ReadOptions {
+export interface ReadManifestsOptions {
   /** The text of stdin, read by the caller when a path is `-`. */
   stdin?: () => string;
 }
@@ -62,7 +62,7 @@ export function listManifestFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-export function readManifests(paths: readonly string[], options: ReadOptions = {}): Manifests {
+export function readManifests(paths: readonly string[], options: ReadManifestsOptions = {}): Manifests {
   const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
   for (const file of listManifestFiles(paths)) {
     const text = file === "-" ? (options.stdin?.() ?? "") : readFileSync(file, "utf8");

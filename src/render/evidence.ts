@@ -1,5 +1,5 @@
 import { type DependencyGraph, formatLabels, type GraphEdge, type WorkloadNode } from "../graph/index.js";
-import type { NamespacePlan, NotAllowed } from "../synth/model.js";
+import type { NamespacePlan, NotAllowed } from "../synth/intent.js";
 import { markdownText } from "./markdown-text.js";
 
 /**
@@ -7,15 +7,15 @@ import { markdownText } from "./markdown-text.js";
  * counts and first/last seen), the selectors chosen, what was seen but not allowed, and the
  * connections denied today. Only data from the store: the same store gives the same text.
  */
-export interface NamespaceFacts {
+export interface NamespaceEvidence {
   workloads: WorkloadNode[];
   denied: GraphEdge[];
   notAllowed: NotAllowed[];
 }
 
 /** Workloads, denied edges and refused connections of every namespace, in one pass. */
-export function namespaceFacts(graph: DependencyGraph, notAllowed: NotAllowed[]): Map<string, NamespaceFacts> {
-  const out = new Map<string, NamespaceFacts>();
+export function namespaceEvidence(graph: DependencyGraph, notAllowed: NotAllowed[]): Map<string, NamespaceEvidence> {
+  const out = new Map<string, NamespaceEvidence>();
   const of = (ns: string) => {
     let f = out.get(ns);
     if (!f) {
@@ -38,7 +38,7 @@ export function namespaceFacts(graph: DependencyGraph, notAllowed: NotAllowed[])
 export function evidenceMarkdown(
   graph: DependencyGraph,
   plan: NamespacePlan,
-  facts: NamespaceFacts = { workloads: [], denied: [], notAllowed: [] },
+  facts: NamespaceEvidence = { workloads: [], denied: [], notAllowed: [] },
 ): string {
   const ns = plan.namespace;
   const lines: string[] = [];

@@ -1,7 +1,7 @@
-import type { Findings } from "./analyze.js";
+import type { Findings } from "./findings.js";
 import type { GraphView } from "./graph-view.js";
-import type { ReplayResult } from "./replay.js";
-import { COVERAGE_HEADERS, coverageRows } from "./replay-text.js";
+import type { ReplayResult } from "./policy-verdicts.js";
+import { COVERAGE_HEADERS, coverageRows } from "./policy-verdicts-text.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 import { formatSpan } from "./span.js";
 

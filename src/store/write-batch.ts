@@ -1,5 +1,4 @@
-import type { Batch, EndpointRef } from "../collect/aggregate.js";
-import { endpointKey } from "../collect/aggregate.js";
+import { type Batch, type EndpointRef, endpointKey } from "../model/batch.js";
 import type { Db } from "./db.js";
 
 /**

@@ -14,15 +14,6 @@
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
 export {
-  DESCRIPTION_ANNOTATION,
-  kubernetesSpec,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  type Manifest,
-  PURPOSE_LABEL,
-  toManifest,
-} from "./manifests.js";
-export {
   defaultSynthOptions,
   FLAVORS,
   type Flavor,
@@ -37,11 +28,10 @@ export {
   type SynthNotice,
   type SynthOptions,
   type Unisolated,
-} from "./model.js";
+} from "./intent.js";
+export { kubernetesSpec, type Manifest, toManifest } from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
-export { mergePorts, synthesize } from "./plan.js";
-export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
 export {
   DENIED_REASONS,
   type DeniedConnection,
@@ -54,4 +44,6 @@ export {
   proveObserved,
   proveUnobserved,
   type UnobservedProof,
-} from "./verify.js";
+} from "./proof.js";
+export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
+export { mergePorts, synthesize } from "./synthesize.js";

@@ -5,7 +5,10 @@ import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GoldmaneClient } from "../../src/collect/goldmane/client.js";
 import { flowKeyId } from "../../src/collect/goldmane/list-pages.js";
-import { type RunningReplayServer, startGoldmaneReplayServer } from "../../src/collect/goldmane/replay-server.js";
+import {
+  type RunningGoldmaneReplayServer,
+  startGoldmaneReplayServer,
+} from "../../src/collect/goldmane/replay-server.js";
 import { type Flow, FlowSchema } from "../../src/gen/goldmane/goldmane_pb.js";
 import { GoldmaneEmitter } from "../../src/samples/emit-goldmane.js";
 import { SCENARIOS } from "../../src/samples/online-boutique.js";
@@ -65,7 +68,7 @@ function edgesSeen(db: string): unknown[] {
 
 async function withServer<T>(
   options: { now?: () => number; listen?: string; dropStreamAfter?: number },
-  run: (server: RunningReplayServer) => Promise<T>,
+  run: (server: RunningGoldmaneReplayServer) => Promise<T>,
 ): Promise<T> {
   const server = await startGoldmaneReplayServer({
     flows,
@@ -268,7 +271,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
   });
 
   it("streams with --follow through dropped streams and a server restart, losing and doubling nothing", async () => {
-    let server: RunningReplayServer = await startGoldmaneReplayServer({
+    let server: RunningGoldmaneReplayServer = await startGoldmaneReplayServer({
       flows,
       credentials: serverCredentials(),
       listen: "127.0.0.1:0",
@@ -335,7 +338,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
   });
 
   describe("explains what is wrong when it cannot collect", () => {
-    let server: RunningReplayServer;
+    let server: RunningGoldmaneReplayServer;
     let empty: Server;
     let emptyPort: number;
     beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BatchBuilder } from "../../src/collect/aggregate.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { openStore } from "../../src/store/db.js";
 import { startIngest } from "../../src/store/ingest-log.js";
 import { BatchWriter } from "../../src/store/write-batch.js";

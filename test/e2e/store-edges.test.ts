@@ -6,7 +6,7 @@ import { Database } from "../../src/store/sqlite.js";
 import { runCli } from "../helpers/cli.js";
 import { startCli } from "../helpers/cli-async.js";
 import { SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
-import { startReplayServer } from "../helpers/processes.js";
+import { startHubbleReplayServer } from "../helpers/processes.js";
 import { storeContent } from "../helpers/store-tables.js";
 
 const tmp = tempDir("flowpol-store-edges-");
@@ -258,7 +258,7 @@ describe("concurrent collections of one server", () => {
     }
     const fileDb = join(tmp.dir, "collect-file.db");
     expect(runCli(["ingest", "--db", fileDb, ...samples]).code).toBe(0);
-    const server = await startReplayServer(["--from", ...samples, "--rate", "1500"]);
+    const server = await startHubbleReplayServer(["--from", ...samples, "--rate", "1500"]);
     try {
       const db = join(tmp.dir, "collect.db");
       const args = ["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", db];

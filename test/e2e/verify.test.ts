@@ -5,7 +5,7 @@ import { runCli } from "../helpers/cli.js";
 import { makeRepo } from "../helpers/git-repo.js";
 import { makeMtlsFiles } from "../helpers/mtls-certs.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
-import { startReplayServer } from "../helpers/processes.js";
+import { startHubbleReplayServer } from "../helpers/processes.js";
 
 const FLOWS = join(REPO_ROOT, "test/fixtures/verify/flows-after-wave.jsonl");
 const GENERATED = join(REPO_ROOT, "test/fixtures/rollout/generated");
@@ -102,7 +102,7 @@ describe("flowpol verify", () => {
 
 describe("flowpol verify from Hubble Relay (the replay server on loopback)", () => {
   it("reads the flows since the wave began over gRPC and finds the same drops as from the file", async () => {
-    const server = await startReplayServer(["--from", FLOWS]);
+    const server = await startHubbleReplayServer(["--from", FLOWS]);
     try {
       const grpc = runCli(["verify", "--server", `127.0.0.1:${server.port}`, "--since", SINCE, "--json"]);
       const file = verify("--json");
@@ -119,7 +119,7 @@ describe("flowpol verify from Hubble Relay (the replay server on loopback)", () 
   it("over TLS to an IP address: verifies the certificate's IP, with no TLS server name warning (DEP0123)", async () => {
     const { dir, cleanup } = tempDir("flowpol-verify-tls-");
     const certs = makeMtlsFiles(dir);
-    const server = await startReplayServer([
+    const server = await startHubbleReplayServer([
       "--from",
       FLOWS,
       "--tls-cert",

@@ -5,6 +5,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
+import { MANAGED_BY_LABEL } from "../../src/model/labels.js";
 import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
 import { readGraphInput } from "../../src/store/read-graph.js";
@@ -13,7 +14,6 @@ import {
   defaultSynthOptions,
   type Flavor,
   generateTree,
-  MANAGED_BY_LABEL,
   type NetworkPolicyObject,
   proveObserved,
   proveUnobserved,

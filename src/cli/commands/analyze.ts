@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { InputError, UsageError } from "../../errors.js";
 import { analyzerIssues } from "../../policy/analyzer-checks.js";
+import { semanticDiff } from "../../policy/connectivity-change.js";
+import { DIFF_FORMATS, type DiffFormat, formatSemanticDiff } from "../../policy/connectivity-change-format.js";
 import { connectivityList, focus } from "../../policy/connlist.js";
 import { CONNLIST_FORMATS, type ConnlistFormat, formatConnlist } from "../../policy/connlist-format.js";
 import type { Semantics } from "../../policy/engine.js";
 import type { Topology } from "../../policy/objects.js";
-import { semanticDiff } from "../../policy/semantic-diff.js";
-import { DIFF_FORMATS, type DiffFormat, formatSemanticDiff } from "../../policy/semantic-diff-format.js";
 import { describeProblem, loadTopology } from "../../policy-io/load-topology.js";
 import { type Output, writeLine } from "../output.js";
 

@@ -1,4 +1,4 @@
-import { type CollectSummary, collectGoldmane } from "../../collect/goldmane/collector.js";
+import { collectGoldmane, type GoldmaneCollectSummary } from "../../collect/goldmane/collector.js";
 import type { TlsFlags } from "../../collect/goldmane/tls.js";
 import { type Db, openStore } from "../../store/db.js";
 import { type Output, writeLine } from "../output.js";
@@ -32,7 +32,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  let summary: CollectSummary;
+  let summary: GoldmaneCollectSummary;
   try {
     summary = await collectGoldmane({
       db: store,

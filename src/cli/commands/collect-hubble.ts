@@ -1,4 +1,4 @@
-import { type CollectSummary, collectHubble } from "../../collect/hubble/collector.js";
+import { collectHubble, type HubbleCollectSummary } from "../../collect/hubble/collector.js";
 import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
 import { type Db, openStore } from "../../store/db.js";
@@ -48,7 +48,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
       "WARNING: --tls-allow-insecure: the server's certificate is NOT verified; anyone on the path can read and forge flows",
     );
   }
-  let summary: CollectSummary;
+  let summary: HubbleCollectSummary;
   try {
     summary = await collectHubble({
       db: store,

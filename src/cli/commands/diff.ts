@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
 import { diffObserved, unusedRules } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
-import { workloadId } from "../../policy/objects.js";
+import { topologyWorkloadId } from "../../policy/objects.js";
 import type { Pod, RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { openStore } from "../../store/db.js";
@@ -55,7 +55,7 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
   }
   const workloadPorts = new Map<string, Pod["ports"]>();
   for (const w of topology.workloads)
-    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(workloadId(w), w.pod.ports);
+    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);
   const result = diffObserved({
     observed,
     policies: topology.policies,

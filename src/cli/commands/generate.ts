@@ -11,7 +11,7 @@ import {
   proveUnobserved,
   synthesizeSound,
 } from "../../synth/index.js";
-import type { PolicyPlan } from "../../synth/model.js";
+import type { PolicyPlan } from "../../synth/intent.js";
 import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
 import { writeTree } from "../write-tree.js";

@@ -1,5 +1,5 @@
 import { loadReplayEvents } from "../../collect/hubble/replay-events.js";
-import { startReplayServer } from "../../collect/hubble/replay-server.js";
+import { startHubbleReplayServer } from "../../collect/hubble/replay-server.js";
 import { type Output, writeLine } from "../output.js";
 
 export interface ReplayServerCommandOptions {
@@ -20,7 +20,7 @@ export async function replayServer(options: ReplayServerCommandOptions, out: Out
   const loaded = await loadReplayEvents(options.from);
   for (const b of loaded.bad.slice(0, 5)) writeLine(out.stderr, `  ${b.file}:${b.line}: ${b.reason} (skipped)`);
   if (loaded.bad.length > 5) writeLine(out.stderr, `  ... and ${loaded.bad.length - 5} more bad lines (skipped)`);
-  const server = await startReplayServer({
+  const server = await startHubbleReplayServer({
     events: loaded.events,
     listen: options.listen,
     unavailableNodes: options.unavailableNodes,

@@ -5,14 +5,15 @@ import { fileURLToPath } from "node:url";
 import type { Observed } from "../../diff/observed.js";
 import { CheckFailedError, InputError, UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
+import { MANAGED_MARKDOWN_MARKER } from "../../model/labels.js";
 import { buildTopology } from "../../policy/objects.js";
 import type { NetworkPolicy } from "../../policy/types.js";
 import { type Manifests, parseManifestText } from "../../policy-io/read-manifests.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze, type Findings } from "../../report/analyze.js";
+import { analyze, type Findings } from "../../report/findings.js";
 import { reportMarkdown } from "../../report/markdown.js";
-import { replay } from "../../report/replay.js";
-import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/replay-text.js";
+import { replay } from "../../report/policy-verdicts.js";
+import { unusedRulesMarkdown, wouldDenyMarkdown } from "../../report/policy-verdicts-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
 import { isKustomizationPath, placeFiles } from "../../rollout/classify.js";
 import { commitSteps } from "../../rollout/commit-steps.js";
@@ -20,11 +21,11 @@ import { Git } from "../../rollout/git.js";
 import { openPullRequest } from "../../rollout/github.js";
 import { isManagedFile } from "../../rollout/managed.js";
 import { planSteps } from "../../rollout/plan.js";
-import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "../../rollout/policy-set.js";
+import type { PlacedFile, PolicyFile } from "../../rollout/policy-set.js";
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../rollout/pull-request.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
-import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-replay.js";
+import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-verdicts.js";
 import { openStore } from "../../store/db.js";
 import { readObserved } from "../../store/read-observed.js";
 import { readStoreSnapshot } from "../../store/read-report.js";
@@ -302,7 +303,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   if (findings && mermaid !== undefined) {
     observeExtras.push({
       path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
+      text: `${MANAGED_MARKDOWN_MARKER}\n${reportMarkdown(findings, mermaid, undefined)}`,
       wave: "observe",
       namespace: "",
       objects: [],

@@ -12,7 +12,7 @@ import {
   tryReleaseLease,
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
-import { BatchBuilder } from "../aggregate.js";
+import { BatchBuilder } from "../batch-builder.js";
 import type { Json } from "../calico/json.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { reportDroppedLabels } from "../parse-chunk.js";
@@ -54,7 +54,7 @@ export interface GoldmaneCollectOptions {
   connectTimeoutMs?: number;
   signal?: AbortSignal;
   now?: () => number;
-  onProgress?: (p: CollectProgress) => void;
+  onProgress?: (p: GoldmaneCollectProgress) => void;
   /** Called when an earlier run's cursor makes this one start at that window (Unix seconds). */
   onResume?: (fromSeconds: number) => void;
   /** Write a batch after this many flows or this long, whichever first. */
@@ -63,7 +63,7 @@ export interface GoldmaneCollectOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-export interface CollectProgress {
+export interface GoldmaneCollectProgress {
   records: number;
   flows: number;
   duplicates: number;
@@ -71,7 +71,7 @@ export interface CollectProgress {
   bad: number;
 }
 
-export interface CollectSummary extends CollectProgress {
+export interface GoldmaneCollectSummary extends GoldmaneCollectProgress {
   server: string;
   mode: "list" | "stream";
   stoppedBy: "end" | "duration" | "signal";
@@ -88,7 +88,7 @@ class Sink {
   private builder = new BatchBuilder();
   private readonly writer: BatchWriter;
   private lastFlush = Date.now();
-  readonly progress: CollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
+  readonly progress: GoldmaneCollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
   private readonly dedup: WindowDedup;
 
   constructor(
@@ -188,7 +188,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<CollectSummary> {
+export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<GoldmaneCollectSummary> {
   const now = options.now ?? Date.now;
   const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
   const client = new GoldmaneClient(options.server, credentials, channelOptions);
@@ -241,7 +241,7 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
     sink = activeSink;
     if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
-    const summary: CollectSummary = options.follow
+    const summary: GoldmaneCollectSummary = options.follow
       ? await streamFlows(client, activeSink, options, report)
       : await listFlows(client, activeSink, options, report);
     activeSink.flush();
@@ -263,7 +263,7 @@ async function listFlows(
   sink: Sink,
   options: GoldmaneCollectOptions,
   report: () => void,
-): Promise<CollectSummary> {
+): Promise<GoldmaneCollectSummary> {
   const reads: Array<{ range: ListRange; read: ListRead }> = [];
   try {
     for (const range of listRanges(sink.stored, options.sinceSeconds)) {
@@ -307,10 +307,10 @@ async function streamFlows(
   sink: Sink,
   options: GoldmaneCollectOptions,
   report: () => void,
-): Promise<CollectSummary> {
+): Promise<GoldmaneCollectSummary> {
   const backoff = options.backoff ?? { initialMs: 250, maxMs: 10_000 };
   const stopAt = options.durationMs !== undefined ? Date.now() + options.durationMs : undefined;
-  let stoppedBy: CollectSummary["stoppedBy"] | undefined;
+  let stoppedBy: GoldmaneCollectSummary["stoppedBy"] | undefined;
   let failures = 0;
   const stopReason = () => {
     if (options.signal?.aborted) return "signal";

@@ -15,7 +15,7 @@ export interface StoredCursor {
   keys: readonly string[];
 }
 
-export interface ReadOptions {
+export interface ListReadOptions {
   server: string;
   pageSize?: number;
   connectTimeoutMs?: number;
@@ -67,7 +67,7 @@ function isEmptyRange(err: unknown): boolean {
 export async function readRange(
   client: GoldmaneClient,
   range: ListRange,
-  options: ReadOptions,
+  options: ListReadOptions,
   onPage: (records: number) => void,
 ): Promise<ListRead | undefined> {
   const pageSize = options.pageSize ?? 1000;

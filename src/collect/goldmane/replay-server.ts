@@ -42,7 +42,7 @@ import { WINDOW_SECONDS } from "./list-reader.js";
  *
  * `dropStreamAfter` drops every stream after that many records, to test reconnects.
  */
-export interface ReplayServerOptions {
+export interface GoldmaneReplayServerOptions {
   flows: Flow[];
   credentials: ServerCredentials;
   /** host:port; port 0 picks a free port. */
@@ -52,7 +52,7 @@ export interface ReplayServerOptions {
   now?: () => number;
 }
 
-export interface RunningReplayServer {
+export interface RunningGoldmaneReplayServer {
   port: number;
   streamsServed: () => number;
   /** Stops at once, breaking open streams (a crash, as the client sees it). */
@@ -148,7 +148,9 @@ function shuffled<T>(items: T[]): T[] {
   return out;
 }
 
-export async function startGoldmaneReplayServer(options: ReplayServerOptions): Promise<RunningReplayServer> {
+export async function startGoldmaneReplayServer(
+  options: GoldmaneReplayServerOptions,
+): Promise<RunningGoldmaneReplayServer> {
   const keys = histories(options.flows);
   const now = () => Math.floor(options.now ? options.now() : Date.now() / 1000);
   // Upstream holds about an hour, so its oldest window is always in the past.

@@ -10,6 +10,7 @@ import {
   type ServerStatusResponse,
   ServerStatusResponseSchema,
 } from "../../gen/observer/observer_pb.js";
+import type { Batch } from "../../model/batch.js";
 import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
 import { type Db, openedStore } from "../../store/db.js";
 import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
@@ -22,7 +23,6 @@ import {
   tryReleaseLease,
 } from "../../store/lease.js";
 import { BatchWriter } from "../../store/write-batch.js";
-import type { Batch } from "../aggregate.js";
 import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
 import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
 import { ParsePool } from "../worker-pool.js";
@@ -70,18 +70,18 @@ export interface CollectOptions {
   signal?: AbortSignal;
   now?: () => number;
   onStatus?: (status: ServerStatusResponse) => void;
-  onProgress?: (p: CollectProgress) => void;
+  onProgress?: (p: HubbleCollectProgress) => void;
   onReconnect?: (info: { attempt: number; delayMs: number; reason: string }) => void;
   onResume?: (from: NanoTime) => void;
 }
 
-export interface CollectProgress {
+export interface HubbleCollectProgress {
   flows: number;
   lost: number;
   messages: number;
 }
 
-export interface CollectSummary extends IngestCounts {
+export interface HubbleCollectSummary extends IngestCounts {
   messages: number;
   duplicates: number;
   reconnects: number;
@@ -124,7 +124,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function collectHubble(options: CollectOptions): Promise<CollectSummary> {
+export async function collectHubble(options: CollectOptions): Promise<HubbleCollectSummary> {
   const now = options.now ?? Date.now;
   const channelOptions = clientChannelOptions(options.tls);
   const channel = new GrpcChannel(options.server, channelOptions);
@@ -135,7 +135,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
     requestTimeoutMs: options.requestTimeoutMs,
   };
   const stop = new AbortController();
-  let stoppedBy: CollectSummary["stoppedBy"] = "end";
+  let stoppedBy: HubbleCollectSummary["stoppedBy"] = "end";
   const onAbort = () => {
     stoppedBy = "signal";
     stop.abort();
@@ -149,7 +149,7 @@ export async function collectHubble(options: CollectOptions): Promise<CollectSum
   const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
-  const summary: CollectSummary = {
+  const summary: HubbleCollectSummary = {
     ...counts,
     messages: 0,
     duplicates: 0,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Batch, BatchBuilder } from "../aggregate.js";
+import type { Batch } from "../../model/batch.js";
+import { BatchBuilder } from "../batch-builder.js";
 import { reportDroppedLabels } from "../parse-chunk.js";
 import { EndpointMemo, responseToRecord } from "./grpc-flow.js";
 import { WireReader } from "./wire.js";

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import type { LostEventsRecord } from "../../model/batch.js";
 import {
   emptyEndpoint,
   type Flow,
@@ -11,11 +12,11 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
+import { IDENTITY_LABEL_KEYS } from "../../model/labels.js";
 import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
-  type LostEventsRecord,
   type RecordDecoder,
   type RecordFormat,
   type RepeatedFlow,
@@ -490,11 +491,9 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
   return ep;
 }
 
-const NAME_LABELS = ["app.kubernetes.io/name", "app", "k8s-app", "name"];
-
 /** A readable name for a peer known only by labels: its app label (and version), else its identity. */
 function identityWorkloadName(labels: Record<string, string>, identity: number | undefined): string {
-  const key = NAME_LABELS.find((k) => labels[k]);
+  const key = IDENTITY_LABEL_KEYS.find((k) => labels[k]);
   const base = key ? (labels[key] as string).toLowerCase() : "";
   const version = labels.version?.toLowerCase();
   const name = base && version ? `${base}-${version}` : base;

@@ -2,13 +2,13 @@ import type { Observed, ObservedEdge, ObservedPeer } from "../diff/observed.js";
 import { diffObserved, type EdgeResult } from "../diff/observed-diff.js";
 import { InternalError } from "../errors.js";
 import { cmp, type DependencyGraph, edgeKey, type GraphEdge, type GraphNode } from "../graph/index.js";
+import { PURPOSE_LABEL } from "../model/labels.js";
 import { type Endpoint, PolicyEngine } from "../policy/engine.js";
 import { parseCidr } from "../policy/ip-range.js";
 import type { NetworkPolicy } from "../policy/types.js";
 import { parseNetworkPolicy } from "../policy/validate.js";
 import { judgeConnection } from "../policy/verdict.js";
 import { hostCidr, isIp, isMetadataIp, METADATA_IPV4 } from "./cidr.js";
-import { PURPOSE_LABEL } from "./manifests.js";
 
 /**
  * The proof, through the path users run (`flowpol diff`: the policy engine over the store's

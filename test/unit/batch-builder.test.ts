@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BatchBuilder } from "../../src/collect/aggregate.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import type { Flow, FlowEndpoint } from "../../src/model/flow.js";
 
 function pod(name: string, service?: { namespace: string; name: string }): FlowEndpoint {

@@ -1,5 +1,5 @@
+import type { DiffLine } from "./connectivity-change.js";
 import { csvRow, mdRow } from "./connlist-format.js";
-import type { DiffLine } from "./semantic-diff.js";
 
 /** The output formats of `flowpol analyze diff`, byte for byte netpol-analyzer's. */
 export const DIFF_FORMATS = ["txt", "csv", "md"] as const;

@@ -7,6 +7,7 @@ import {
   type SharedService,
   type WorkloadNode,
 } from "../graph/index.js";
+import { CLUSTER_DNS_LABELS, CLUSTER_DNS_NAMESPACE } from "../model/labels.js";
 import { compareCidrs, hostCidr, isIp, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
 import type {
   IpPeer,
@@ -19,7 +20,7 @@ import type {
   Rule,
   SynthNotice,
   SynthOptions,
-} from "./model.js";
+} from "./intent.js";
 import { NameAllocator } from "./names.js";
 
 /**
@@ -33,7 +34,11 @@ const DNS_PORTS: PortRef[] = [
   { protocol: "UDP", port: 53 },
 ];
 /** Used for the DNS exception when no cluster DNS was observed. */
-const DEFAULT_DNS_PEER: Peer = { kind: "pods", namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } };
+const DEFAULT_DNS_PEER: Peer = {
+  kind: "pods",
+  namespace: CLUSTER_DNS_NAMESPACE,
+  podSelector: { ...CLUSTER_DNS_LABELS },
+};
 const PORT_PROTOCOLS = new Set(["TCP", "UDP", "SCTP"]);
 const NO_ADDRESS =
   "the source named this peer without an address (Calico pub/pvt once IPs are aggregated, Goldmane, a NetworkSet): no ipBlock can say it; lower Calico's aggregation level for allowed flows, or allow it by hand";

@@ -1,4 +1,5 @@
 import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
+import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
 import type { StoreEdge, StoreEndpoint, StoreGap, StoreSnapshot, StoreSource } from "../store/read-report.js";
 import type { SharedServiceRow } from "./shared.js";
@@ -6,7 +7,6 @@ import type { SharedServiceRow } from "./shared.js";
 /** The discovery findings, computed from a store snapshot. Pure. */
 
 export const DAY_MS = 86_400_000;
-const ALLOWED = new Set(["forwarded", "audit", "redirected"]);
 
 export interface WorkloadRow {
   id: number;
@@ -99,7 +99,7 @@ export function analyze(
     firstSeen: e.firstSeen,
     lastSeen: e.lastSeen,
   });
-  const allowed = snapshot.edges.filter((e) => ALLOWED.has(e.verdict));
+  const allowed = snapshot.edges.filter((e) => ALLOWED_VERDICTS.has(e.verdict as Verdict));
 
   const external = new Map<number, { ports: Set<string>; callers: Set<string>; flows: number }>();
   for (const e of allowed) {

@@ -1,82 +1,18 @@
+import {
+  BAD_LINES_KEPT_PER_BATCH,
+  type Batch,
+  canonicalLabels,
+  type EdgeAggregate,
+  type EndpointRef,
+  endpointKey,
+  type LostEventsRecord,
+  type PodAggregate,
+  replacesLabels,
+  type SeenSpan,
+  type ServiceAggregate,
+} from "../model/batch.js";
 import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
-import type { LostEventsRecord } from "./record.js";
-
-/**
- * Pre-aggregation of flows into what the store keeps: endpoints, pods, edges, DNS names, service
- * backends. Workers aggregate a chunk of lines into one `Batch`, which crosses threads by
- * structured clone, and the store applies it in one transaction. Memory grows with distinct
- * edges, not with flows.
- */
-
-export type EndpointType = "workload" | "entity" | "external" | "unknown";
-
-export interface EndpointRef {
-  type: EndpointType;
-  namespace: string;
-  kind: string;
-  name: string;
-  ip: string;
-}
-
-export interface SeenSpan {
-  first: number;
-  last: number;
-  count: number;
-}
-
-export interface EdgeAggregate extends SeenSpan {
-  src: EndpointRef;
-  dst: EndpointRef;
-  protocol: string;
-  port: number;
-  verdict: string;
-  system: string;
-  dropReason: string;
-  policies: Record<string, number>;
-  /**
-   * Connections reported by the source end and by the destination end (Calico `reporter`). `count`
-   * includes only the larger of the two, so a connection both ends report counts once.
-   */
-  srcReported: number;
-  dstReported: number;
-}
-
-export interface PodAggregate {
-  namespace: string;
-  name: string;
-  endpoint: EndpointRef;
-  labels: string;
-  serviceAccount: string;
-  first: number;
-  last: number;
-}
-
-export interface ServiceAggregate extends SeenSpan {
-  namespace: string;
-  name: string;
-  endpoint: EndpointRef;
-  protocol: string;
-  port: number;
-}
-
-export interface Batch {
-  flows: number;
-  replies: number;
-  skipped: number;
-  bad: number;
-  badLines: Array<{ line: number; reason: string }>;
-  lost: LostEventsRecord[];
-  endpoints: Array<{ ref: EndpointRef } & SeenSpan>;
-  namespaces: Array<{ name: string; labels: string; first: number; last: number }>;
-  pods: PodAggregate[];
-  edges: EdgeAggregate[];
-  dnsNames: Array<{ ip: string; name: string } & SeenSpan>;
-  services: ServiceAggregate[];
-}
-
-/** Keeps the first few bad lines of a chunk with their reasons; all are counted. */
-export const BAD_LINES_KEPT_PER_BATCH = 20;
 
 export function endpointRef(ep: FlowEndpoint): EndpointRef {
   if (ep.workload && ep.namespace) {
@@ -95,10 +31,6 @@ export function endpointRef(ep: FlowEndpoint): EndpointRef {
   return { type: "unknown", namespace: ep.namespace ?? "", kind: "", name: "", ip: ep.ip ?? "" };
 }
 
-export function endpointKey(ref: EndpointRef): string {
-  return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
-}
-
 const canonicalCache = new WeakMap<Record<string, string>, string>();
 
 /** canonicalLabels, memoized per label object (decoders share label objects between flows). */
@@ -109,23 +41,6 @@ function canonicalLabelsCached(labels: Record<string, string>): string {
     canonicalCache.set(labels, text);
   }
   return text;
-}
-
-/** JSON with sorted keys: label sets compare and store byte-identically. */
-export function canonicalLabels(labels: Record<string, string>): string {
-  const keys = Object.keys(labels).sort();
-  const out: Record<string, string> = {};
-  for (const k of keys) out[k] = labels[k] as string;
-  return JSON.stringify(out);
-}
-
-/**
- * Whether a pod's label set seen now replaces the one kept: the newer set wins, but an empty set
- * (the source did not say) never replaces a known one. The store's upsert applies the same rule.
- */
-export function replacesLabels(kept: string, seen: string, newer: boolean): boolean {
-  if (seen === "{}" || seen === "") return kept === "";
-  return newer || kept === "{}" || kept === "";
 }
 
 function widen(span: SeenSpan, time: number, count: number): void {
@@ -174,6 +89,10 @@ function countReported(edge: EdgeAggregate, reporter: "src" | "dst", time: numbe
   widen(edge, time, Math.max(edge.srcReported, edge.dstReported) - before);
 }
 
+/**
+ * The per-chunk batcher: folds the flows of one chunk of input (a worker's lines, a collector's
+ * messages) into one `Batch`, the contract the store applies (model/batch.ts).
+ */
 export class BatchBuilder {
   flows = 0;
   replies = 0;

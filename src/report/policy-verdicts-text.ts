@@ -1,4 +1,4 @@
-import type { NamespaceCoverage, ReplayResult } from "./replay.js";
+import type { NamespaceCoverage, ReplayResult } from "./policy-verdicts.js";
 
 function cell(s: string | number): string {
   return String(s).replace(/\|/g, "\\|").replace(/\n/g, " ");

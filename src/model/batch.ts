@@ -1,0 +1,107 @@
+/**
+ * The batch contract between collectors and the store: pre-aggregated flows, as the store keeps
+ * them (endpoints, pods, edges, DNS names, service backends) with the counts of what was read.
+ * Workers fold a chunk of lines into one `Batch`, which crosses threads by structured clone; a
+ * store applies it exactly once. Memory grows with distinct edges, not with flows.
+ *
+ * Every aggregate is a commutative monoid: counts add, first-seen takes the minimum, last-seen the
+ * maximum, and the newest label set wins (`replacesLabels`).
+ */
+
+/** A loss the source reported (Hubble LostEvents): flows that never reached flowpol. */
+export interface LostEventsRecord {
+  source: string;
+  lost: number;
+  node?: string;
+  time?: number;
+}
+
+export type EndpointType = "workload" | "entity" | "external" | "unknown";
+
+export interface EndpointRef {
+  type: EndpointType;
+  namespace: string;
+  kind: string;
+  name: string;
+  ip: string;
+}
+
+export interface SeenSpan {
+  first: number;
+  last: number;
+  count: number;
+}
+
+export interface EdgeAggregate extends SeenSpan {
+  src: EndpointRef;
+  dst: EndpointRef;
+  protocol: string;
+  port: number;
+  verdict: string;
+  system: string;
+  dropReason: string;
+  policies: Record<string, number>;
+  /**
+   * Connections reported by the source end and by the destination end (Calico `reporter`). `count`
+   * includes only the larger of the two, so a connection both ends report counts once.
+   */
+  srcReported: number;
+  dstReported: number;
+}
+
+export interface PodAggregate {
+  namespace: string;
+  name: string;
+  endpoint: EndpointRef;
+  labels: string;
+  serviceAccount: string;
+  first: number;
+  last: number;
+}
+
+export interface ServiceAggregate extends SeenSpan {
+  namespace: string;
+  name: string;
+  endpoint: EndpointRef;
+  protocol: string;
+  port: number;
+}
+
+export interface Batch {
+  flows: number;
+  replies: number;
+  skipped: number;
+  bad: number;
+  badLines: Array<{ line: number; reason: string }>;
+  lost: LostEventsRecord[];
+  endpoints: Array<{ ref: EndpointRef } & SeenSpan>;
+  namespaces: Array<{ name: string; labels: string; first: number; last: number }>;
+  pods: PodAggregate[];
+  edges: EdgeAggregate[];
+  dnsNames: Array<{ ip: string; name: string } & SeenSpan>;
+  services: ServiceAggregate[];
+}
+
+/** Keeps the first few bad lines of a chunk with their reasons; all are counted. */
+export const BAD_LINES_KEPT_PER_BATCH = 20;
+
+export function endpointKey(ref: EndpointRef): string {
+  return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
+}
+
+/** JSON with sorted keys: label sets compare and store byte-identically. */
+export function canonicalLabels(labels: Record<string, string>): string {
+  const keys = Object.keys(labels).sort();
+  const out: Record<string, string> = {};
+  for (const k of keys) out[k] = labels[k] as string;
+  return JSON.stringify(out);
+}
+
+/**
+ * Whether a pod's label set seen now replaces the one kept: the newer set wins, but an empty set
+ * (the source did not say) never replaces a known one. The store's upsert applies the same rule.
+ */
+export function replacesLabels(kept: string, seen: string, newer: boolean): boolean {
+  if (seen === "{}" || seen === "") return kept === "";
+  return newer || kept === "{}" || kept === "";
+}
