@@ -1,4 +1,4 @@
-import type { Batch, EndpointRef } from "../../collect/aggregate.js";
+import type { Batch, EndpointRef } from "../../model/batch.js";
 
 /**
  * A batch as ClickHouse rows, one list per table, each row stamped with the batch id. Edges keep

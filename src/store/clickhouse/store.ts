@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Batch } from "../../collect/aggregate.js";
+import type { Batch } from "../../model/batch.js";
 import type { Observed } from "../../diff/observed.js";
 import { InputError, UsageError } from "../../errors.js";
 import type { GraphInput, Scope } from "../../graph/input.js";
