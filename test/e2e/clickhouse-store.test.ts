@@ -10,6 +10,7 @@ import { literal, literalList } from "../../src/store/clickhouse/sql.js";
 import { ClickHouseStore } from "../../src/store/clickhouse/store.js";
 import { parseClickHouseUrl } from "../../src/store/clickhouse/url.js";
 import { openStore } from "../../src/store/db.js";
+import { type Lease, LeaseHeld } from "../../src/store/lease.js";
 import { readGraphInput } from "../../src/store/read-graph.js";
 import { readObserved } from "../../src/store/read-observed.js";
 import { readStoreSnapshot } from "../../src/store/read-report.js";
@@ -208,6 +209,29 @@ describe.skipIf(!CLICKHOUSE_AVAILABLE || !existsSync(SMALL))("ClickHouse store: 
       expect(rows).toEqual([{ n: 0 }]);
     } finally {
       await conn.close();
+    }
+  });
+
+  it("of two runs claiming the same input at once, exactly one gets it", async () => {
+    const url = ch.dbUrl("leases");
+    const stores = await Promise.all([ClickHouseStore.open(url), ClickHouseStore.open(url)]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.allSettled(
+          stores.map((s) => s.acquireLeases([`input:${round}`], "the input", "wait")),
+        );
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+        expect(refused.reason).toBeInstanceOf(LeaseHeld);
+        expect(String(refused.reason.message)).toMatch(/being stored by another flowpol run \(process \d+/);
+        const won = results.findIndex((r) => r.status === "fulfilled");
+        await stores[won]?.releaseLease((results[won] as PromiseFulfilledResult<Lease>).value);
+      }
+      // Released: the next run takes it.
+      const again = await stores[0]?.acquireLeases(["input:0"], "the input", "wait");
+      expect(again?.keys).toEqual(["input:0"]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Batch } from "../../model/batch.js";
 import type { Observed } from "../../diff/observed.js";
 import { InputError, UsageError } from "../../errors.js";
 import type { GraphInput, Scope } from "../../graph/input.js";
+import type { Batch } from "../../model/batch.js";
 import type { CollectCursor } from "../collect-cursor.js";
 import type { IngestRow } from "../ingest-log.js";
 import { LEASE_TTL_MS, type Lease, LeaseHeld } from "../lease.js";
@@ -66,6 +66,10 @@ export interface WholeInput {
   progress: { bytesDone: number; linesDone: number; contentHash: string };
   format?: string;
 }
+
+/** Claims that collide are tried again this often while the other claim is younger than CONTENDED_MS. */
+const CLAIM_ATTEMPTS = 6;
+const CONTENDED_MS = 5_000;
 
 /** How often a run that keeps committing renews its lease (the lease lapses after LEASE_TTL_MS). */
 const RENEW_MS = 60_000;
@@ -362,47 +366,51 @@ export class ClickHouseStore {
   }
 
   /**
-   * Takes every key for this run, or none. Without transactions, a run claims a lease by
-   * inserting it, then reads every live claim on its keys: the oldest claim (acquired_at, token)
-   * wins; a run that does not win withdraws its claim and refuses, naming the winner. Stale
-   * leases (their process gone, or not renewed for LEASE_TTL_MS) are released first, and
-   * `running` ingests no live lease protects are marked failed.
+   * Takes every key for this run, or none. Without transactions, a run claims its keys by
+   * inserting them, then reads every live claim back: it holds them only if no other run's claim
+   * is there. Two runs that claim at once may both see the other: both withdraw and try again
+   * after a random pause (a few times while the other claim is fresh), so at most one ever holds a
+   * key. Stale leases (their process gone, or not renewed for LEASE_TTL_MS) are released first,
+   * and `running` ingests no live lease protects are marked failed.
    */
   async acquireLeases(keys: string[], what: string, hint: string): Promise<Lease> {
-    const now = this.now();
-    const token = randomUUID();
     const unique = [...new Set(keys)];
     const before = await this.liveLeases();
-    const stale = before.filter((r) => !alive(r, now));
+    const stale = before.filter((r) => !alive(r, this.now()));
     if (stale.length > 0) await this.putLeases(stale.map((r) => ({ ...r, released: 1 })));
     await this.closeUnleasedIngests(before.filter((r) => !stale.includes(r)));
-    const mine = unique.map((key) => ({
-      key,
-      token,
-      host: HOST,
-      pid: process.pid,
-      ingest_id: 0,
-      acquired_at: now,
-      renewed_at: now,
-      released: 0,
-    }));
-    await this.putLeases(mine);
-    const live = (await this.liveLeases()).filter((r) => alive(r, now) && unique.includes(r.key));
-    for (const key of unique) {
-      const [winner] = live
-        .filter((r) => r.key === key)
-        .sort((a, b) => a.acquired_at - b.acquired_at || (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
-      if (winner && winner.token !== token) {
-        await this.putLeases(mine.map((r) => ({ ...r, released: 1 })));
+    for (let attempt = 1; ; attempt++) {
+      const now = this.now();
+      const token = randomUUID();
+      const mine = unique.map((key) => ({
+        key,
+        token,
+        host: HOST,
+        pid: process.pid,
+        ingest_id: 0,
+        acquired_at: now,
+        renewed_at: now,
+        released: 0,
+      }));
+      await this.putLeases(mine);
+      const others = (await this.liveLeases())
+        .filter((r) => r.token !== token && unique.includes(r.key) && alive(r, now))
+        .sort((a, b) => a.acquired_at - b.acquired_at);
+      if (others.length === 0) {
+        this.held.set(token, { rows: mine, renewedAt: now });
+        return { keys: unique, token };
+      }
+      await this.putLeases(mine.map((r) => ({ ...r, released: 1 })));
+      const holder = others[0] as LeaseRow;
+      if (attempt >= CLAIM_ATTEMPTS || now - holder.acquired_at > CONTENDED_MS) {
         throw new LeaseHeld(
-          `${what} is being stored by another flowpol run (process ${winner.pid} on ${winner.host}, since ${new Date(winner.acquired_at).toISOString()}); this run stored nothing from it`,
+          `${what} is being stored by another flowpol run (process ${holder.pid} on ${holder.host}, since ${new Date(holder.acquired_at).toISOString()}); this run stored nothing from it`,
           undefined,
           hint,
         );
       }
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
     }
-    this.held.set(token, { rows: mine, renewedAt: now });
-    return { keys: unique, token };
   }
 
   private async bindLease(lease: Lease, ingestId: number): Promise<void> {
