@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
 import { diff } from "../cli/commands/diff.js";
-import { ingestInputs } from "../collect/ingest.js";
-import { openStore } from "../store/db.js";
+import { ingestInputs } from "../ingest/files.js";
+import { SqliteStore } from "../store/sqlite-store.js";
 import { naiveCalicoIngest } from "./naive-calico-ingest.js";
 import { naiveDiff } from "./naive-diff.js";
 import { naiveIngest } from "./naive-ingest.js";
@@ -31,15 +31,15 @@ const TASKS: Record<string, (args: string[]) => Promise<Record<string, number>>>
   "naive-calico-ingest": async ([file]) => naiveCalicoIngest(file as string),
   "flowpol-ingest": async ([file, db, workers]) => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
-    const store = openStore(db as string);
+    const store = SqliteStore.open(db as string);
     try {
       const [result] = await ingestInputs({
-        db: store,
+        store,
         inputs: [file as string],
         ...(workers !== undefined ? { workers: Number(workers) } : {}),
       });
       if (!result || result.outcome === "failed") throw new Error(`ingest failed: ${result?.error?.message}`);
-      const edges = (store.prepare("SELECT count(*) AS n FROM edges").get() as { n: number }).n;
+      const edges = (store.db.prepare("SELECT count(*) AS n FROM edges").get() as { n: number }).n;
       return { flows: result.counts.flows, edges };
     } finally {
       store.close();

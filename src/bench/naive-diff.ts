@@ -1,5 +1,6 @@
 import type { ObservedEdge } from "../diff/observed.js";
 import { diffObserved } from "../diff/observed-diff.js";
+import { DEFAULT_CLUSTER } from "../model/batch.js";
 import { type CompiledPolicy, type CompiledRule, compilePolicy } from "../policy/compile.js";
 import { isProtocol, type PolicyProtocol } from "../policy/conn-set.js";
 import { NAMESPACE_NAME_LABEL } from "../policy/types.js";
@@ -76,7 +77,7 @@ export function naiveDiff(policiesPath: string, dbPath: string, sample: number):
   const db = openStore(dbPath, { mustExist: true, readonly: true });
   const observed = (() => {
     try {
-      return readObserved(db);
+      return readObserved(db, {}, DEFAULT_CLUSTER);
     } finally {
       db.close();
     }

@@ -45,6 +45,15 @@ function durationFlag(flag: string) {
 }
 
 export const dbOption = () => new Option("--db <path>", "the flowpol store (default: $FLOWPOL_DB or ./flowpol.db)");
+/** `--cluster` of the commands that read the store. */
+export const readClusterOption = () =>
+  new Option("--cluster <name>", "the Kubernetes cluster to read (needed when the store holds several)");
+/** `--cluster` of the commands that write flows. */
+export const writeClusterOption = () =>
+  new Option(
+    "--cluster <name>",
+    "the Kubernetes cluster these flows come from (default: the cluster the records name, else 'default')",
+  );
 
 export function buildProgram(out: Output): Command {
   const program = new Command("flowpol")
@@ -64,6 +73,7 @@ export function buildProgram(out: Output): Command {
     )
     .argument("<files...>", "flow files, or - for stdin")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .option("--format <name>", "input format: auto, hubble, calico, goldmane, whisker", "auto")
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
     .option(
@@ -82,6 +92,7 @@ export function buildProgram(out: Output): Command {
         {
           inputs: files,
           db: resolveDbPath(o.db),
+          cluster: o.cluster,
           format: o.format,
           strict: o.strict,
           workers: o.workers,
@@ -96,10 +107,11 @@ export function buildProgram(out: Output): Command {
     .command("stats")
     .description("summarise the store: flows, edges, workloads, namespaces, window, gaps, bad lines")
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--json", "one JSON object", false)
     .action(async (o) => {
       const { stats } = await import("./commands/stats.js");
-      await stats({ db: resolveDbPath(o.db), json: o.json }, out);
+      await stats({ db: resolveDbPath(o.db), cluster: o.cluster, json: o.json }, out);
     });
 
   const collect = program.command("collect").description("stream flows from a live source into the store");
@@ -107,6 +119,7 @@ export function buildProgram(out: Output): Command {
     .command("hubble")
     .description("stream flows from Hubble Relay (or a Hubble server) over gRPC into the store")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .option("--server <host:port>", "Hubble Relay address", "localhost:4245")
     .option("--tls", "use TLS", false)
     .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
@@ -158,6 +171,7 @@ export function buildProgram(out: Output): Command {
         await collectHubbleCommand(
           {
             db: resolveDbPath(o.db),
+            cluster: o.cluster,
             server: o.server,
             tls: {
               tls: o.tls,
@@ -278,6 +292,7 @@ export function buildProgram(out: Output): Command {
     .command("goldmane")
     .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .option(
       "--server <host:port>",
       "Goldmane's address (after kubectl port-forward -n calico-system svc/goldmane 7443:7443)",
@@ -318,6 +333,7 @@ export function buildProgram(out: Output): Command {
       await collectGoldmaneCommand(
         {
           db: resolveDbPath(o.db),
+          cluster: o.cluster,
           server: o.server,
           tls: {
             caCertFiles: o.tlsCaCertFiles ?? [],
@@ -340,6 +356,7 @@ export function buildProgram(out: Output): Command {
     .command("report")
     .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--format <name>", "markdown or html (one self-contained page)", "markdown")
     .option("-o, --out <file>", "write to FILE instead of stdout")
     .option(
@@ -352,7 +369,14 @@ export function buildProgram(out: Output): Command {
     .action(async (o) => {
       const { report } = await import("./commands/report.js");
       await report(
-        { db: resolveDbPath(o.db), format: o.format, out: o.out, minJobRuns: o.minJobRuns, policies: o.policies },
+        {
+          db: resolveDbPath(o.db),
+          cluster: o.cluster,
+          format: o.format,
+          out: o.out,
+          minJobRuns: o.minJobRuns,
+          policies: o.policies,
+        },
         out,
       );
     });
@@ -422,6 +446,7 @@ export function buildProgram(out: Output): Command {
     .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
     .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
     .option("--template <file>", "pull request template (default: templates/pull-request.md)")
     .option(
@@ -446,6 +471,7 @@ export function buildProgram(out: Output): Command {
           waveOrder: o.waveOrder,
           egressOrder: o.egressOrder,
           db: o.db === false ? undefined : existingDb(o.db),
+          cluster: o.cluster,
           template: o.template,
           minJobRuns: o.minJobRuns,
           push: o.push,
@@ -476,6 +502,7 @@ export function buildProgram(out: Output): Command {
   const scopeOptions = (cmd: Command) =>
     cmd
       .addOption(dbOption())
+      .addOption(readClusterOption())
       .option("--namespace <ns>", "only these namespaces get policies (repeat or comma-separate)", collectList, [])
       .option(
         "--exclude-namespace <ns>",
@@ -494,6 +521,7 @@ export function buildProgram(out: Output): Command {
       );
   const scopeOf = (o: Record<string, unknown>) => ({
     db: resolveDbPath(o.db as string | undefined),
+    cluster: o.cluster as string | undefined,
     namespaces: o.namespace as string[],
     ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace as string[] } : {}),
     ...(o.since !== undefined ? { since: o.since as string } : {}),
@@ -578,6 +606,7 @@ export function buildProgram(out: Output): Command {
     )
     .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--format <name>", "table, markdown or json", "table")
     .option(
       "--fail-on <checks>",
@@ -587,7 +616,10 @@ export function buildProgram(out: Output): Command {
     )
     .action(async (o) => {
       const { diff } = await import("./commands/diff.js");
-      await diff({ policies: o.policies, db: resolveDbPath(o.db), format: o.format, failOn: o.failOn }, out);
+      await diff(
+        { policies: o.policies, db: resolveDbPath(o.db), cluster: o.cluster, format: o.format, failOn: o.failOn },
+        out,
+      );
     });
 
   return program;

@@ -2,33 +2,42 @@ import {
   BAD_LINES_KEPT_PER_BATCH,
   type Batch,
   canonicalLabels,
+  DEFAULT_CLUSTER,
   type EdgeAggregate,
   type EndpointRef,
   endpointKey,
   type LostEventsRecord,
+  type NamespaceAggregate,
   type PodAggregate,
   replacesLabels,
   type SeenSpan,
   type ServiceAggregate,
 } from "../model/batch.js";
-import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, IDENTITY_KIND } from "../model/flow.js";
+import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, flowCluster, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 
-export function endpointRef(ep: FlowEndpoint): EndpointRef {
+export function endpointRef(ep: FlowEndpoint, cluster: string): EndpointRef {
   if (ep.workload && ep.namespace) {
-    return { type: "workload", namespace: ep.namespace, kind: ep.workload.kind, name: ep.workload.name, ip: "" };
+    return {
+      cluster,
+      type: "workload",
+      namespace: ep.namespace,
+      kind: ep.workload.kind,
+      name: ep.workload.name,
+      ip: "",
+    };
   }
   if (ep.entity && ep.entity !== "world") {
-    return { type: "entity", namespace: "", kind: "", name: ep.entity, ip: ep.ip ?? "" };
+    return { cluster, type: "entity", namespace: "", kind: "", name: ep.entity, ip: ep.ip ?? "" };
   }
   if (ep.entity === "world") {
     if (ep.peer) {
       const namespace = ep.peer.kind === "NetworkSet" ? (ep.namespace ?? "") : "";
-      return { type: "external", namespace, kind: ep.peer.kind, name: ep.peer.name, ip: "" };
+      return { cluster, type: "external", namespace, kind: ep.peer.kind, name: ep.peer.name, ip: "" };
     }
-    return { type: "external", namespace: "", kind: "", name: "", ip: ep.ip ?? "" };
+    return { cluster, type: "external", namespace: "", kind: "", name: "", ip: ep.ip ?? "" };
   }
-  return { type: "unknown", namespace: ep.namespace ?? "", kind: "", name: "", ip: ep.ip ?? "" };
+  return { cluster, type: "unknown", namespace: ep.namespace ?? "", kind: "", name: "", ip: ep.ip ?? "" };
 }
 
 const canonicalCache = new WeakMap<Record<string, string>, string>();
@@ -94,6 +103,9 @@ function countReported(edge: EdgeAggregate, reporter: "src" | "dst", time: numbe
  * messages) into one `Batch`, the contract the store applies (model/batch.ts).
  */
 export class BatchBuilder {
+  /** `clusterFlag`: the cluster of every flow (`--cluster`); else each flow's own, else DEFAULT_CLUSTER. */
+  constructor(private readonly clusterFlag?: string) {}
+
   flows = 0;
   replies = 0;
   skipped = 0;
@@ -101,7 +113,7 @@ export class BatchBuilder {
   private readonly badLines: Array<{ line: number; reason: string }> = [];
   private readonly lost: LostEventsRecord[] = [];
   private readonly endpoints = new Map<string, { ref: EndpointRef } & SeenSpan>();
-  private readonly namespaces = new Map<string, { name: string; labels: string; first: number; last: number }>();
+  private readonly namespaces = new Map<string, NamespaceAggregate>();
   private readonly pods = new Map<string, PodAggregate>();
   private readonly edges = new Map<string, EdgeAggregate>();
   private readonly dnsNames = new Map<string, { ip: string; name: string } & SeenSpan>();
@@ -164,8 +176,9 @@ export class BatchBuilder {
 
   /** The aggregates a flow adds to, created (in first-seen order) when new. */
   private prepare(flow: Flow): PreparedFlow {
-    const src = this.stateOf(flow.source);
-    const dst = this.stateOf(flow.destination);
+    const cluster = this.clusterFlag ?? flowCluster(flow) ?? DEFAULT_CLUSTER;
+    const src = this.stateOf(flow.source, cluster);
+    const dst = this.stateOf(flow.destination, cluster);
     const dnsNames = flow.source.dnsNames.length > 0 || flow.destination.dnsNames.length > 0 || !!flow.dnsAnswer;
     if (flowRole(flow) === "reply") return { src, dst, dnsNames, edge: undefined, service: undefined };
     const port = flow.protocol === "ICMPv4" || flow.protocol === "ICMPv6" ? 0 : (flow.destinationPort ?? 0);
@@ -259,13 +272,26 @@ export class BatchBuilder {
   }
 
   /** Per endpoint object (decoders share them between flows): its aggregates in this batch. */
-  private readonly endpointStates = new WeakMap<FlowEndpoint, EndpointState>();
+  private readonly endpointStates = new Map<string, WeakMap<FlowEndpoint, EndpointState>>();
+  private lastStates: { cluster: string; states: WeakMap<FlowEndpoint, EndpointState> } | undefined;
   private readonly statesByKey = new Map<string, EndpointState>();
 
-  private stateOf(ep: FlowEndpoint): EndpointState {
-    let state = this.endpointStates.get(ep);
+  private statesOf(cluster: string): WeakMap<FlowEndpoint, EndpointState> {
+    if (this.lastStates?.cluster === cluster) return this.lastStates.states;
+    let states = this.endpointStates.get(cluster);
+    if (!states) {
+      states = new WeakMap();
+      this.endpointStates.set(cluster, states);
+    }
+    this.lastStates = { cluster, states };
+    return states;
+  }
+
+  private stateOf(ep: FlowEndpoint, cluster: string): EndpointState {
+    const states = this.statesOf(cluster);
+    let state = states.get(ep);
     if (state) return state;
-    const probe = endpointRef(ep);
+    const probe = endpointRef(ep, cluster);
     const key = endpointKey(probe);
     state = this.statesByKey.get(key);
     if (!state) {
@@ -277,10 +303,17 @@ export class BatchBuilder {
     const endpointState = state;
     const ref = endpointState.ref;
     if (ep.namespace) {
-      let ns = this.namespaces.get(ep.namespace);
+      const nskey = `${cluster}|${ep.namespace}`;
+      let ns = this.namespaces.get(nskey);
       if (!ns) {
-        ns = { name: ep.namespace, labels: "", first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY };
-        this.namespaces.set(ep.namespace, ns);
+        ns = {
+          cluster,
+          name: ep.namespace,
+          labels: "",
+          first: Number.POSITIVE_INFINITY,
+          last: Number.NEGATIVE_INFINITY,
+        };
+        this.namespaces.set(nskey, ns);
       }
       endpointState.namespace = { entry: ns, labels: canonicalLabelsCached(ep.namespaceLabels) };
     }
@@ -290,7 +323,7 @@ export class BatchBuilder {
     const podName =
       ep.podName ?? ep.podGroup ?? (ref.kind === IDENTITY_KIND ? `identity-${ep.identity ?? 0}` : undefined);
     if (podName && ep.namespace && ref.type === "workload") {
-      const pkey = `${ep.namespace}/${podName}`;
+      const pkey = `${cluster}|${ep.namespace}/${podName}`;
       let pod = this.pods.get(pkey);
       if (!pod) {
         pod = {
@@ -308,7 +341,7 @@ export class BatchBuilder {
     } else endpointState.pod = undefined;
     // Namespace and pod entries differ per endpoint object (labels), so the state is per object.
     state = { ...endpointState };
-    this.endpointStates.set(ep, state);
+    states.set(ep, state);
     return state;
   }
 

@@ -43,8 +43,9 @@ export class BatchMerger {
     this.lost.push(...batch.lost);
     for (const e of batch.endpoints) mergeSpan(this.endpoints, endpointKey(e.ref), e);
     for (const ns of batch.namespaces) {
-      const known = this.namespaces.get(ns.name);
-      if (!known) this.namespaces.set(ns.name, { ...ns });
+      const key = `${ns.cluster}|${ns.name}`;
+      const known = this.namespaces.get(key);
+      if (!known) this.namespaces.set(key, { ...ns });
       else {
         known.first = Math.min(known.first, ns.first);
         if (ns.last >= known.last) {
@@ -54,7 +55,7 @@ export class BatchMerger {
       }
     }
     for (const p of batch.pods) {
-      const key = `${p.namespace}/${p.name}`;
+      const key = `${p.endpoint.cluster}|${p.namespace}/${p.name}`;
       const known = this.pods.get(key);
       if (!known) this.pods.set(key, { ...p });
       else {

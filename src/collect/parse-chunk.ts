@@ -14,8 +14,9 @@ export function parseChunk(
   startLine: number,
   format: RecordFormat,
   decode: RecordDecoder = decoderFor(format),
+  cluster?: string,
 ): Batch {
-  const builder = new BatchBuilder();
+  const builder = new BatchBuilder(cluster);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Flow files are almost always ASCII, which decodes faster as latin1 (the same characters).
   if (isAscii(buf)) {

@@ -8,6 +8,9 @@
  * maximum, and the newest label set wins (`replacesLabels`).
  */
 
+/** The cluster of flows whose source names none and no `--cluster` was given (Cilium's default name). */
+export const DEFAULT_CLUSTER = "default";
+
 /** A loss the source reported (Hubble LostEvents): flows that never reached flowpol. */
 export interface LostEventsRecord {
   source: string;
@@ -18,7 +21,12 @@ export interface LostEventsRecord {
 
 export type EndpointType = "workload" | "entity" | "external" | "unknown";
 
+/**
+ * An endpoint's identity in the store. `cluster` is the Kubernetes cluster of the flow that named
+ * it (docs/design.md, "Clusters"): the same namespace and workload in two clusters are two endpoints.
+ */
 export interface EndpointRef {
+  cluster: string;
   type: EndpointType;
   namespace: string;
   kind: string;
@@ -59,6 +67,14 @@ export interface PodAggregate {
   last: number;
 }
 
+export interface NamespaceAggregate {
+  cluster: string;
+  name: string;
+  labels: string;
+  first: number;
+  last: number;
+}
+
 export interface ServiceAggregate extends SeenSpan {
   namespace: string;
   name: string;
@@ -75,18 +91,35 @@ export interface Batch {
   badLines: Array<{ line: number; reason: string }>;
   lost: LostEventsRecord[];
   endpoints: Array<{ ref: EndpointRef } & SeenSpan>;
-  namespaces: Array<{ name: string; labels: string; first: number; last: number }>;
+  namespaces: NamespaceAggregate[];
   pods: PodAggregate[];
   edges: EdgeAggregate[];
   dnsNames: Array<{ ip: string; name: string } & SeenSpan>;
   services: ServiceAggregate[];
 }
 
+/** What a batch adds to the counts of what was read (the ingest log's). */
+export function batchCounts(batch: Batch): {
+  flows: number;
+  replies: number;
+  skipped: number;
+  bad: number;
+  lost: number;
+} {
+  return {
+    flows: batch.flows,
+    replies: batch.replies,
+    skipped: batch.skipped,
+    bad: batch.bad,
+    lost: batch.lost.reduce((n, l) => n + l.lost, 0),
+  };
+}
+
 /** Keeps the first few bad lines of a chunk with their reasons; all are counted. */
 export const BAD_LINES_KEPT_PER_BATCH = 20;
 
 export function endpointKey(ref: EndpointRef): string {
-  return `${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
+  return `${ref.cluster}|${ref.type}|${ref.namespace}|${ref.kind}|${ref.name}|${ref.ip}`;
 }
 
 /** JSON with sorted keys: label sets compare and store byte-identically. */

@@ -103,7 +103,19 @@ function checkVersion(db: Db, path: string): void {
  */
 export function migrate(db: Db): void {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (schemaVersion(db) === latest) return;
+  const before = schemaVersion(db);
+  if (before === latest) return;
+  // Foreign keys can only be switched outside a transaction; the rebuild is checked inside it.
+  const rebuilds = MIGRATIONS.some((m) => m.version > before && m.rebuildsTables);
+  if (rebuilds) db.pragma("foreign_keys = OFF");
+  try {
+    migrateInTransaction(db, latest);
+  } finally {
+    if (rebuilds) db.pragma("foreign_keys = ON");
+  }
+}
+
+function migrateInTransaction(db: Db, latest: number): void {
   db.transaction(() => {
     const current = schemaVersion(db);
     if (current > latest) {
@@ -117,6 +129,8 @@ export function migrate(db: Db): void {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
     }
+    const broken = db.pragma("foreign_key_check") as unknown[];
+    if (broken.length > 0) throw new Error(`the store's migration broke ${broken.length} reference(s)`);
   }).immediate();
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, toJson } from "@bufbuild/protobuf";
-import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GoldmaneClient } from "../../src/collect/goldmane/client.js";
 import { flowKeyId } from "../../src/collect/goldmane/list-pages.js";
@@ -9,6 +9,7 @@ import {
   type RunningGoldmaneReplayServer,
   startGoldmaneReplayServer,
 } from "../../src/collect/goldmane/replay-server.js";
+import { goldmaneTls } from "../../src/collect/goldmane/tls.js";
 import { type Flow, FlowSchema } from "../../src/gen/goldmane/goldmane_pb.js";
 import { GoldmaneEmitter } from "../../src/samples/emit-goldmane.js";
 import { SCENARIOS } from "../../src/samples/online-boutique.js";
@@ -177,12 +178,12 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
         // The server orders ties at random on every call, as upstream does: two reads differ.
         const client = new GoldmaneClient(
           `127.0.0.1:${server.port}`,
-          credentials.createSsl(
-            readFileSync(certs.caCert),
-            readFileSync(certs.clientKey),
-            readFileSync(certs.clientCert),
-          ),
-          { "grpc.ssl_target_name_override": "goldmane" },
+          goldmaneTls({
+            caCertFiles: [certs.caCert],
+            clientCertFile: certs.clientCert,
+            clientKeyFile: certs.clientKey,
+            serverName: "goldmane",
+          }),
         );
         const order = async () => {
           const keys: string[] = [];
@@ -357,7 +358,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       [
         "an unknown CA",
         () => tlsFlags({ "--tls-ca-cert-files": certs.otherCaCert }),
-        /TLS: cannot verify .*certificate/,
+        /TLS verification of .* failed/,
         /--tls-ca-cert-files/,
       ],
       [
@@ -369,7 +370,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       [
         "a client certificate from another CA",
         () => tlsFlags({ "--tls-client-cert-file": certs.strangerCert, "--tls-client-key-file": certs.strangerKey }),
-        /TLS: .* refused flowpol's client certificate/,
+        /refused the client certificate/,
         /--tls-client-cert-file must be signed by Goldmane's CA/,
       ],
     ])("with %s (exit 1)", async (_what, flags, message, hint) => {

@@ -5,6 +5,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
+import { DEFAULT_CLUSTER } from "../../src/model/batch.js";
 import { MANAGED_BY_LABEL } from "../../src/model/labels.js";
 import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
@@ -38,7 +39,7 @@ afterAll(() => tmp.cleanup());
 function graphOf(scope = defaultScope()): DependencyGraph {
   const db = openStore(dbPath, { mustExist: true, readonly: true });
   try {
-    return buildGraph(readGraphInput(db, scope), { catalog, sharedMinNamespaces: 3 });
+    return buildGraph(readGraphInput(db, scope, DEFAULT_CLUSTER), { catalog, sharedMinNamespaces: 3 });
   } finally {
     db.close();
   }
@@ -140,7 +141,7 @@ describe("synthesis on a hand-built store", () => {
   function observedOf(path = dbPath) {
     const db = openStore(path, { mustExist: true, readonly: true });
     try {
-      return readObserved(db);
+      return readObserved(db, {}, DEFAULT_CLUSTER);
     } finally {
       db.close();
     }
@@ -201,7 +202,7 @@ describe("synthesis on a hand-built store", () => {
       const db = openStore(path, { mustExist: true, readonly: true });
       const graph = (() => {
         try {
-          return buildGraph(readGraphInput(db, defaultScope()), { catalog, sharedMinNamespaces: 3 });
+          return buildGraph(readGraphInput(db, defaultScope(), DEFAULT_CLUSTER), { catalog, sharedMinNamespaces: 3 });
         } finally {
           db.close();
         }

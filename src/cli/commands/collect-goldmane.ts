@@ -1,11 +1,15 @@
-import { collectGoldmane, type GoldmaneCollectSummary } from "../../collect/goldmane/collector.js";
-import type { TlsFlags } from "../../collect/goldmane/tls.js";
-import { type Db, openStore } from "../../store/db.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
+import { collectGoldmane, type GoldmaneCollectSummary } from "../../ingest/goldmane.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import type { FlowStore } from "../../store/store.js";
 import { type Output, writeLine } from "../output.js";
 import { ProgressLine } from "../progress.js";
 
 export interface CollectGoldmaneCommandOptions {
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   server: string;
   tls: TlsFlags;
   follow: boolean;
@@ -22,10 +26,11 @@ export interface CollectGoldmaneCommandOptions {
  */
 export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOptions, out: Output): Promise<void> {
   // Opened once the server answered: a failed connection leaves no store file behind.
-  let db: Db | undefined;
-  const store = () => {
-    db = openStore(options.db);
-    return db;
+  const cluster = parseClusterFlag(options.cluster);
+  let opened: FlowStore | undefined;
+  const store = async () => {
+    opened = await openFlowStore(options.db);
+    return opened;
   };
   const progress = new ProgressLine(out.stderr);
   const stop = new AbortController();
@@ -35,7 +40,8 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
   let summary: GoldmaneCollectSummary;
   try {
     summary = await collectGoldmane({
-      db: store,
+      store,
+      cluster,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -59,7 +65,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
     progress.done();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    db?.close();
+    await opened?.close();
   }
   if (summary.mode === "list" && summary.stoppedBy === "signal") {
     writeLine(out.stderr, "stopped before List was read whole: nothing stored (the next run reads the same range)");

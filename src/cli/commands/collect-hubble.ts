@@ -1,15 +1,19 @@
-import { collectHubble, type HubbleCollectSummary } from "../../collect/hubble/collector.js";
-import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { type Db, openStore } from "../../store/db.js";
+import { collectHubble, type HubbleCollectSummary } from "../../ingest/hubble-relay.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import type { FlowStore } from "../../store/store.js";
 import { type Output, writeLine } from "../output.js";
 import { formatDuration, ProgressLine } from "../progress.js";
 import { type FlagTime, formatFlagTime } from "../time-flags.js";
 
 export interface CollectHubbleCommandOptions {
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: FlagTime;
   until?: FlagTime;
   last?: number;
@@ -35,10 +39,11 @@ function describeStatus(s: ServerStatusResponse): string {
 /** `flowpol collect hubble`: streams flows from Hubble Relay into the store. */
 export async function collectHubbleCommand(options: CollectHubbleCommandOptions, out: Output): Promise<void> {
   // Opened once the server answered: a failed connection leaves no store file behind.
-  let db: Db | undefined;
-  const store = () => {
-    db = openStore(options.db);
-    return db;
+  const cluster = parseClusterFlag(options.cluster);
+  let opened: FlowStore | undefined;
+  const store = async () => {
+    opened = await openFlowStore(options.db);
+    return opened;
   };
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
@@ -51,7 +56,8 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
   let summary: HubbleCollectSummary;
   try {
     summary = await collectHubble({
-      db: store,
+      store,
+      cluster,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -87,7 +93,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
     });
   } finally {
     progress.done();
-    db?.close();
+    await opened?.close();
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) {

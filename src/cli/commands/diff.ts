@@ -5,9 +5,8 @@ import { CheckFailedError, UsageError } from "../../errors.js";
 import { topologyWorkloadId } from "../../policy/objects.js";
 import type { Pod, RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 
 /**
  * `flowpol diff --policies PATH...`: observed traffic (the store) against declared policies.
@@ -19,6 +18,7 @@ export type FailOn = (typeof FAIL_ON)[number];
 export interface DiffOptions {
   policies: string[];
   db: string;
+  cluster?: string | undefined;
   format: string;
   failOn: string[];
   /** Reads stdin when a path is `-` (injected for tests). */
@@ -46,13 +46,7 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
       `warning: no policy in ${options.policies.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy): every observed edge is unprotected`,
     );
   }
-  const db = openStore(options.db, { mustExist: true, readonly: true });
-  let observed: ReturnType<typeof readObserved>;
-  try {
-    observed = readObserved(db);
-  } finally {
-    db.close();
-  }
+  const observed = await readingStore(options.db, options.cluster, (read) => read.store.readObserved({}, read.cluster));
   const workloadPorts = new Map<string, Pod["ports"]>();
   for (const w of topology.workloads)
     if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);

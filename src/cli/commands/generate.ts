@@ -1,6 +1,4 @@
 import { CheckFailedError, UsageError } from "../../errors.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
 import { coveredFamily } from "../../synth/cidr.js";
 import {
   canonicalCidr,
@@ -14,6 +12,7 @@ import {
 import type { PolicyPlan } from "../../synth/intent.js";
 import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { writeTree } from "../write-tree.js";
 
 export interface GenerateCommandOptions extends GraphScopeOptions {
@@ -54,21 +53,17 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
     }
     return canonical;
   });
-  const graph = loadGraph(options);
-  if (graph.namespaces.length === 0) {
-    throw new UsageError(
-      "no namespace in scope has observed workloads",
-      "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
-    );
-  }
-  const db = openStore(options.db, { mustExist: true, readonly: true });
-  let observed: ReturnType<typeof readObserved>;
-  try {
+  const { graph, observed } = await readingStore(options.db, options.cluster, async (read) => {
+    const graph = await loadGraph(options, read);
+    if (graph.namespaces.length === 0) {
+      throw new UsageError(
+        "no namespace in scope has observed workloads",
+        "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
+      );
+    }
     const scope = toScope(options);
-    observed = readObserved(db, { since: scope.since, until: scope.until });
-  } finally {
-    db.close();
-  }
+    return { graph, observed: await read.store.readObserved({ since: scope.since, until: scope.until }, read.cluster) };
+  });
   const { plan, tree, proof } = synthesizeSound(
     graph,
     observed,

@@ -3,6 +3,7 @@ import { UsageError } from "../../errors.js";
 import { graphDot, graphHtml, graphJson, graphMermaid, graphTable } from "../../render/index.js";
 import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 
 export const GRAPH_FORMATS = ["table", "json", "dot", "mermaid", "html"] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
@@ -18,7 +19,7 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
   if (!GRAPH_FORMATS.includes(options.format as GraphFormat)) {
     throw new UsageError(`--format ${options.format} is not a graph format`, `use one of ${GRAPH_FORMATS.join(", ")}`);
   }
-  const g = loadGraph(options);
+  const g = await readingStore(options.db, options.cluster, (read) => loadGraph(options, read));
   const render = { table: graphTable, json: graphJson, dot: graphDot, mermaid: graphMermaid, html: graphHtml }[
     options.format as GraphFormat
   ];

@@ -1,12 +1,15 @@
-import { type InputResult, ingestInputs } from "../../collect/ingest.js";
 import { InputError, UsageError } from "../../errors.js";
-import { openStore } from "../../store/db.js";
+import { type InputResult, ingestInputs } from "../../ingest/files.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
 import { type Output, writeLine } from "../output.js";
 import { formatBytes, formatDuration, ProgressLine } from "../progress.js";
 
 export interface IngestCommandOptions {
   inputs: string[];
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   format: string;
   strict: boolean;
   workers?: number;
@@ -18,13 +21,15 @@ export interface IngestCommandOptions {
 /** `flowpol ingest FILE... | -`: reads flow files into the store. Exit 1 if any line or file was bad. */
 export async function ingest(options: IngestCommandOptions, out: Output): Promise<void> {
   const defaultTime = options.defaultTime === undefined ? undefined : defaultTimeMs(options.defaultTime);
-  const db = openStore(options.db);
+  const cluster = parseClusterFlag(options.cluster);
+  const store = await openFlowStore(options.db);
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
   let results: InputResult[];
   try {
     results = await ingestInputs({
-      db,
+      store,
+      cluster,
       inputs: options.inputs,
       format: options.format,
       strict: options.strict,
@@ -41,7 +46,7 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
     });
   } finally {
     progress.done();
-    db.close();
+    await store.close();
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) writeLine(out.stdout, JSON.stringify(results.map(resultJson), null, 2));

@@ -10,11 +10,9 @@ import { reportMarkdown } from "../../report/markdown.js";
 import { replay } from "../../report/policy-verdicts.js";
 import { coverageMarkdown } from "../../report/policy-verdicts-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
-import { readStoreSnapshot } from "../../store/read-report.js";
 import { loadGraph } from "../load-graph.js";
 import type { Output } from "../output.js";
+import { readingStore, type StoreRead } from "../read-store.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
 export const REPORT_FORMATS = ["markdown", "html"] as const;
@@ -22,6 +20,7 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export interface ReportOptions {
   db: string;
+  cluster?: string | undefined;
   format: string;
   out: string | undefined;
   minJobRuns: number;
@@ -39,34 +38,34 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
   const declared = options.policies
     ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology.policies
     : undefined;
-  const graph = wholeGraph(options.db);
-  const db = openStore(options.db, { mustExist: true, readonly: true });
-  let text: string;
-  try {
-    const snapshot = readStoreSnapshot(db);
+  const text = await readingStore(options.db, options.cluster, async (read) => {
+    const graph = await wholeGraph(read);
+    const snapshot = await read.store.readSnapshot(read.cluster);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
     const view = graphView(graph);
-    const coverage = declared ? replay(readObserved(db), declared, () => true) : undefined;
-    text =
-      options.format === "html"
-        ? reportHtml(findings, view, coverage)
-        : reportMarkdown(findings, graphMermaid(graph).trimEnd(), coverage ? coverageMarkdown(coverage) : undefined);
-  } finally {
-    db.close();
-  }
+    const coverage = declared
+      ? replay(await read.store.readObserved({}, read.cluster), declared, () => true)
+      : undefined;
+    return options.format === "html"
+      ? reportHtml(findings, view, coverage)
+      : reportMarkdown(findings, graphMermaid(graph).trimEnd(), coverage ? coverageMarkdown(coverage) : undefined);
+  });
   if (options.out) writeFileAtomic(options.out, text);
   else out.stdout.write(text);
 }
 
 /** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
-export function wholeGraph(db: string) {
-  return loadGraph({
-    db,
-    namespaces: [],
-    excludeNamespaces: [],
-    minFlows: 1,
-    catalogs: [],
-    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
-    now: Date.now(),
-  });
+export function wholeGraph(read: StoreRead) {
+  return loadGraph(
+    {
+      db: read.store.location,
+      namespaces: [],
+      excludeNamespaces: [],
+      minFlows: 1,
+      catalogs: [],
+      sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+      now: Date.now(),
+    },
+    read,
+  );
 }

@@ -26,12 +26,10 @@ import { pullRequestText, pullRequestTitle, type ReplaySections } from "../../ro
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { inspectRepository, readTreeFiles, readTreeLinks } from "../../rollout/repository.js";
 import { replayWaves, type WaveState, waveReplayMarkdown } from "../../rollout/wave-verdicts.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
-import { readStoreSnapshot } from "../../store/read-report.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { wholeGraph } from "./report.js";
 
 export interface RolloutOptions {
@@ -49,6 +47,7 @@ export interface RolloutOptions {
   flavor: string;
   /** The store, for the evidence, the report and the namespace order; undefined: none. */
   db: string | undefined;
+  cluster?: string | undefined;
   template: string | undefined;
   minJobRuns: number;
   push: string | undefined;
@@ -57,28 +56,27 @@ export interface RolloutOptions {
 }
 
 /** The policy set `flowpol generate` would write with its defaults, without touching the disk. */
-function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
-  const graph = loadGraph({
-    db,
-    namespaces: [],
-    minFlows: 1,
-    catalogs: [],
-    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
-    now: Date.now(),
-  });
-  if (graph.namespaces.length === 0) {
-    throw new UsageError(
-      "no namespace in the store has observed workloads",
-      "ingest flows first (`flowpol ingest FILE`)",
+async function generateFromStore(db: string, cluster: string | undefined, flavor: Flavor): Promise<PolicyFile[]> {
+  const { graph, observed } = await readingStore(db, cluster, async (read) => {
+    const graph = await loadGraph(
+      {
+        db,
+        namespaces: [],
+        minFlows: 1,
+        catalogs: [],
+        sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+        now: Date.now(),
+      },
+      read,
     );
-  }
-  const store = openStore(db, { mustExist: true, readonly: true });
-  let observed: Observed;
-  try {
-    observed = readObserved(store);
-  } finally {
-    store.close();
-  }
+    if (graph.namespaces.length === 0) {
+      throw new UsageError(
+        "no namespace in the store has observed workloads",
+        "ingest flows first (`flowpol ingest FILE`)",
+      );
+    }
+    return { graph, observed: await read.store.readObserved({}, read.cluster) };
+  });
   const { tree, proof } = synthesizeSound(
     graph,
     observed,
@@ -156,7 +154,9 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   }
   const templateFile = options.template ?? defaultTemplatePath();
   const template = readTemplate(templateFile);
-  const files = options.from ? readPolicyDir(options.from) : generateFromStore(options.db!, options.flavor as Flavor);
+  const files = options.from
+    ? readPolicyDir(options.from)
+    : await generateFromStore(options.db!, options.cluster, options.flavor as Flavor);
   const branch = options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH);
   const git = new Git(options.repo, options.env);
   const repo = await inspectRepository(git, { repoDir: options.repo, path: options.path, base: options.base, branch });
@@ -174,16 +174,13 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   let mermaid: string | undefined;
   let observed: Observed | undefined;
   if (options.db) {
-    const db = openStore(options.db, { mustExist: true, readonly: true });
-    try {
-      const snapshot = readStoreSnapshot(db);
-      observed = readObserved(db);
-      const graph = wholeGraph(options.db);
+    await readingStore(options.db, options.cluster, async (read) => {
+      const snapshot = await read.store.readSnapshot(read.cluster);
+      observed = await read.store.readObserved({}, read.cluster);
+      const graph = await wholeGraph(read);
       findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
       mermaid = graphMermaid(graph).trimEnd();
-    } finally {
-      db.close();
-    }
+    });
   }
 
   const { placed, kustomizations } = placeFiles(files);

@@ -1,3 +1,4 @@
+import { isClusterName } from "../../model/cluster.js";
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label, isDnsName } from "../../model/k8s-names.js";
 import { isNodeName } from "../hubble/json-flow.js";
@@ -143,6 +144,10 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
   }
   const host = obj.host;
   if (present(host) !== undefined && !isNodeName(host)) return `host ${shownValue(host)} is not a node name`;
+  const cluster = present(obj.cluster);
+  if (cluster !== undefined && !isClusterName(cluster)) {
+    return `cluster ${shownValue(obj.cluster)} is not a cluster name (a DNS label)`;
+  }
 
   const flow: Flow = {
     time,
@@ -160,6 +165,7 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
     flow.reporter = reporter;
     flow.direction = reporter === "src" ? "egress" : "ingress";
   }
+  if (cluster !== undefined) flow.cluster = cluster;
   if (verdict === "dropped") flow.dropReason = "POLICY_DENIED";
   const node = present(obj.host);
   if (node) flow.node = node;

@@ -20,8 +20,9 @@ import {
   FlowResultSchema,
   FlowSchema,
   type FlowStreamRequest,
+  Flows,
 } from "../../gen/goldmane/goldmane_pb.js";
-import { FlowsDefinition } from "./client.js";
+import { grpcServiceDefinition } from "../grpc/service-definition.js";
 import { WINDOW_SECONDS } from "./list-reader.js";
 
 /**
@@ -158,7 +159,7 @@ export async function startGoldmaneReplayServer(
   const server = new Server();
   const timers = new Set<NodeJS.Timeout>();
   let streams = 0;
-  server.addService(FlowsDefinition, {
+  server.addService(grpcServiceDefinition(Flows), {
     list(call: ServerUnaryCall<FlowListRequest, FlowListResult>, callback: sendUnaryData<FlowListResult>) {
       const at = now();
       const gteAsked = Number(call.request.startTimeGte);

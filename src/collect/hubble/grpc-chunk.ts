@@ -61,10 +61,18 @@ function workerEndpointMemo(): EndpointMemo {
   return workerMemo;
 }
 
-/** Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports. */
-export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number, memo = workerEndpointMemo()): Batch {
+/**
+ * Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports;
+ * `cluster` (`--cluster`) names the cluster of every flow.
+ */
+export function parseGrpcChunk(
+  bytes: Uint8Array,
+  firstMessage: number,
+  cluster?: string,
+  memo = workerEndpointMemo(),
+): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const builder = new BatchBuilder();
+  const builder = new BatchBuilder(cluster);
   let at = 0;
   let n = firstMessage;
   while (at + 4 <= buf.length) {

@@ -175,6 +175,9 @@ function endpoint(r: WireReader): Json {
       case (6 << 3) | LEN:
         workloads.push(stringFields(r, WORKLOAD_FIELDS));
         break;
+      case (7 << 3) | LEN:
+        out.cluster_name = r.string();
+        break;
       default:
         r.skip(tag & 7);
     }

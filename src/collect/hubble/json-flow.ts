@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { LostEventsRecord } from "../../model/batch.js";
+import { isClusterName } from "../../model/cluster.js";
 import {
   emptyEndpoint,
   type Flow,
@@ -378,7 +379,7 @@ function endpointCacheKey(obj: Json): string | undefined {
   const identity = obj.identity;
   if (identity === undefined || identity === 0) {
     // No identity to stand for the labels: key on the labels themselves.
-    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}`;
+    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
   }
   const workloads = obj.workloads;
   let workload = "";
@@ -419,6 +420,11 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
   if (podName) {
     if (!isDns1123Subdomain(podName)) return `pod name ${JSON.stringify(podName)} is not a valid Kubernetes name`;
     ep.podName = podName;
+  }
+  const cluster = asString(field(obj, "cluster_name", "clusterName"));
+  if (cluster) {
+    if (!isClusterName(cluster)) return `cluster_name ${JSON.stringify(cluster)} is not a cluster name (a DNS label)`;
+    ep.cluster = cluster;
   }
   const entities: ReservedEntity[] = [];
   const rawLabels = obj.labels;

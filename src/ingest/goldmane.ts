@@ -1,28 +1,25 @@
-import type { ClientReadableStream } from "@grpc/grpc-js";
-import type { Flow, FlowResult } from "../../gen/goldmane/goldmane_pb.js";
-import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import { type Db, openedStore } from "../../store/db.js";
-import { finishIngest, recordProgress, startIngest } from "../../store/ingest-log.js";
+import { BatchBuilder } from "../collect/batch-builder.js";
+import type { Json } from "../collect/calico/json.js";
+import { GoldmaneClient } from "../collect/goldmane/client.js";
+import { WindowDedup } from "../collect/goldmane/dedup.js";
+import { goldmaneFlowToModel } from "../collect/goldmane/flow.js";
+import { flowKeyId, type ListRead } from "../collect/goldmane/list-pages.js";
 import {
-  acquireLeases,
-  bindLease,
-  CURSOR_LEASE_HINT,
-  type Lease,
-  renewLease,
-  tryReleaseLease,
-} from "../../store/lease.js";
-import { BatchWriter } from "../../store/write-batch.js";
-import { BatchBuilder } from "../batch-builder.js";
-import type { Json } from "../calico/json.js";
-import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
-import { reportDroppedLabels } from "../parse-chunk.js";
-import { GoldmaneClient } from "./client.js";
-import { WindowDedup } from "./dedup.js";
-import { explainGoldmaneError, isRetryable } from "./errors.js";
-import { goldmaneFlowToModel } from "./flow.js";
-import { flowKeyId, type ListRead } from "./list-pages.js";
-import { Aborted, type ListRange, listRanges, readRange, type StoredCursor, WINDOW_SECONDS } from "./list-reader.js";
-import { goldmaneCredentials, type TlsFlags } from "./tls.js";
+  Aborted,
+  type ListRange,
+  listRanges,
+  readRange,
+  type StoredCursor,
+  WINDOW_SECONDS,
+} from "../collect/goldmane/list-reader.js";
+import { goldmaneErrors } from "../collect/goldmane/service.js";
+import { goldmaneTls } from "../collect/goldmane/tls.js";
+import { classifyGrpcError, explainConnectFailure } from "../collect/grpc/errors.js";
+import type { TlsFlags } from "../collect/grpc/tls.js";
+import { reportDroppedLabels } from "../collect/parse-chunk.js";
+import type { Flow, FlowResult } from "../gen/goldmane/goldmane_pb.js";
+import type { FlowStore } from "../store/store.js";
+import { Backoff, LiveSession, Stop, type StoppedBy, sleep } from "./live-session.js";
 
 /**
  * `flowpol collect goldmane`: reads flows from Goldmane's `goldmane.Flows` API into the store.
@@ -42,7 +39,9 @@ import { goldmaneCredentials, type TlsFlags } from "./tls.js";
 
 export interface GoldmaneCollectOptions {
   /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
-  db: Db | (() => Db);
+  store: FlowStore | (() => Promise<FlowStore>);
+  /** `--cluster`: the cluster of every flow (Goldmane's records name none; default "default"). */
+  cluster?: string | undefined;
   server: string;
   tls: TlsFlags;
   follow: boolean;
@@ -74,7 +73,7 @@ export interface GoldmaneCollectProgress {
 export interface GoldmaneCollectSummary extends GoldmaneCollectProgress {
   server: string;
   mode: "list" | "stream";
-  stoppedBy: "end" | "duration" | "signal";
+  stoppedBy: StoppedBy;
   /** The window (Unix seconds) an earlier run's cursor resumed this one from. */
   resumedFrom?: number;
 }
@@ -85,22 +84,19 @@ function goldmaneSource(server: string): string {
 }
 
 class Sink {
-  private builder = new BatchBuilder();
-  private readonly writer: BatchWriter;
+  private builder: BatchBuilder;
   private lastFlush = Date.now();
   readonly progress: GoldmaneCollectProgress = { records: 0, flows: 0, duplicates: 0, reconnects: 0, bad: 0 };
   private readonly dedup: WindowDedup;
 
   constructor(
-    private readonly db: Db,
-    private readonly ingestId: number,
-    private readonly source: string,
+    private readonly session: LiveSession,
     private readonly batchFlows: number,
     private readonly flushMs: number,
-    private readonly now: () => number,
     readonly stored: StoredCursor | undefined,
+    private readonly cluster: string | undefined,
   ) {
-    this.writer = new BatchWriter(db);
+    this.builder = new BatchBuilder(cluster);
     this.dedup = new WindowDedup(stored);
   }
 
@@ -159,85 +155,38 @@ class Sink {
     this.write(start !== undefined ? { seconds: start, keys: this.dedup.latestKeys } : undefined);
   }
 
+  /** Queues the batch gathered so far for the store (after the ones queued before). */
   private write(cursor: { seconds: number; keys: string[] } | undefined): void {
     if (this.builder.isEmpty) return;
     const batch = this.builder.build();
-    this.builder = new BatchBuilder();
-    this.db.transaction(() => {
-      this.writer.write(batch, this.ingestId, "calico");
-      recordProgress(this.db, this.ingestId, {
-        bytesDone: 0,
-        linesDone: this.progress.records,
-        contentHash: "",
-        counts: { flows: batch.flows, replies: batch.replies, skipped: 0, bad: batch.bad, lost: 0 },
-      });
-      if (cursor) saveCursor(this.db, this.source, { ...cursor, nanos: 0 }, this.ingestId, this.now());
-    })();
+    this.builder = new BatchBuilder(this.cluster);
+    void this.session.commit(batch, this.progress.records, cursor ? { ...cursor, nanos: 0 } : undefined);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<GoldmaneCollectSummary> {
-  const now = options.now ?? Date.now;
-  const { credentials, options: channelOptions, probe } = goldmaneCredentials(options.tls);
-  const client = new GoldmaneClient(options.server, credentials, channelOptions);
+  const tls = goldmaneTls(options.tls);
+  const client = new GoldmaneClient(options.server, tls);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-  let db: Db | undefined;
-  let ingestId: number | undefined;
+  const errors = goldmaneErrors(options.server, connectTimeoutMs);
+  let session: LiveSession | undefined;
   let sink: Sink | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
-  let lease: Lease | undefined;
   try {
     // One small List call checks reachability, TLS both ways and that the server is Goldmane.
     await client.list({ page: 0n, pageSize: 1n }, connectTimeoutMs).catch(async (err) => {
-      const found = isUnexplainedDrop(err) ? await probeTls(options.server, probe) : undefined;
-      throw explainGoldmaneError(err, options.server, found);
+      throw await explainConnectFailure(err, errors, tls);
     });
-    const source = goldmaneSource(options.server);
-    const opened = openedStore(options.db);
-    db = opened;
-    const held = acquireLeases(opened, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
-    lease = held;
-    const cursor = loadCursor(opened, source);
-    const stored = cursor ? { start: cursor.seconds, keys: cursor.keys } : undefined;
+    const live = await LiveSession.open({
+      store: options.store,
+      source: goldmaneSource(options.server),
+      system: "calico",
+      format: options.follow ? "goldmane-stream" : "goldmane-list",
+    });
+    session = live;
+    const stored = live.stored ? { start: live.stored.seconds, keys: live.stored.keys } : undefined;
     if (stored) options.onResume?.(stored.start);
-    // A collection killed before it could finish is still `running` in the ingest log.
-    ingestId = opened.transaction(() => {
-      closeStaleSessions(opened, source, now());
-      const id = startIngest(
-        opened,
-        {
-          source_system: "calico",
-          kind: "grpc",
-          path: source,
-          format: options.follow ? "goldmane-stream" : "goldmane-list",
-          head_hash: "",
-        },
-        now(),
-      );
-      bindLease(opened, held, id, now());
-      return id;
-    })();
-    const activeSink = new Sink(
-      opened,
-      ingestId,
-      source,
-      options.batchFlows ?? 5000,
-      options.flushMs ?? 1000,
-      now,
-      stored,
-    );
+    const activeSink = new Sink(live, options.batchFlows ?? 5000, options.flushMs ?? 1000, stored, options.cluster);
     sink = activeSink;
     if (options.follow) flushTimer = setInterval(() => activeSink.flush(), options.flushMs ?? 1000);
     const report = () => options.onProgress?.({ ...activeSink.progress });
@@ -245,15 +194,15 @@ export async function collectGoldmane(options: GoldmaneCollectOptions): Promise<
       ? await streamFlows(client, activeSink, options, report)
       : await listFlows(client, activeSink, options, report);
     activeSink.flush();
-    finishIngest(opened, ingestId, "complete", now());
+    session = undefined;
+    await live.finish("complete");
     return stored ? { ...summary, resumedFrom: stored.start } : summary;
   } catch (err) {
     if (options.follow) sink?.flush();
-    if (db && ingestId !== undefined) finishIngest(db, ingestId, "failed", now());
+    await session?.finish("failed").catch(() => {}); // the error that stopped the run is the one reported
     throw err;
   } finally {
     if (flushTimer) clearInterval(flushTimer);
-    if (db && lease) tryReleaseLease(db, lease);
     client.close();
   }
 }
@@ -308,47 +257,41 @@ async function streamFlows(
   options: GoldmaneCollectOptions,
   report: () => void,
 ): Promise<GoldmaneCollectSummary> {
-  const backoff = options.backoff ?? { initialMs: 250, maxMs: 10_000 };
-  const stopAt = options.durationMs !== undefined ? Date.now() + options.durationMs : undefined;
-  let stoppedBy: GoldmaneCollectSummary["stoppedBy"] | undefined;
-  let failures = 0;
-  const stopReason = () => {
-    if (options.signal?.aborted) return "signal";
-    if (stopAt !== undefined && Date.now() >= stopAt) return "duration";
-    return undefined;
-  };
-  for (;;) {
-    stoppedBy = stopReason();
-    if (stoppedBy) break;
-    // Resume at the latest window stored (this run's or an earlier one's: Goldmane's own time);
-    // else --since (relative to Goldmane's now), else from now on.
-    const resume = sink.resumeFrom;
-    const startTimeGte =
-      resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
-    const call: ClientReadableStream<FlowResult> = client.stream({ startTimeGte });
-    const cancel = () => call.cancel();
-    options.signal?.addEventListener("abort", cancel, { once: true });
-    const durationTimer = stopAt !== undefined ? setTimeout(cancel, Math.max(0, stopAt - Date.now())) : undefined;
-    try {
-      for await (const result of call as AsyncIterable<FlowResult>) {
-        failures = 0;
-        sink.add(result);
-        report();
+  const delays = options.backoff ?? { initialMs: 250, maxMs: 10_000 };
+  const backoff = new Backoff(delays.initialMs, delays.maxMs);
+  const stop = new Stop(options.signal);
+  stop.limit(options.durationMs);
+  try {
+    while (!stop.signal.aborted) {
+      // Resume at the latest window stored (this run's or an earlier one's: Goldmane's own time);
+      // else --since (relative to Goldmane's now), else from now on.
+      const resume = sink.resumeFrom;
+      const startTimeGte =
+        resume !== undefined ? BigInt(resume) : options.sinceSeconds ? BigInt(-options.sinceSeconds) : 0n;
+      const call = client.stream({ startTimeGte });
+      const cancel = () => call.cancel();
+      stop.signal.addEventListener("abort", cancel, { once: true });
+      try {
+        for await (const result of call) {
+          backoff.reset();
+          sink.add(result);
+          report();
+        }
+      } catch (err) {
+        if (stop.signal.aborted) continue;
+        const classified = classifyGrpcError(err, goldmaneErrors(options.server, options.connectTimeoutMs ?? 10_000));
+        if (!classified.retryable) throw classified.error;
+      } finally {
+        stop.signal.removeEventListener("abort", cancel);
       }
-    } catch (err) {
-      if (stopReason()) continue;
-      if (!isRetryable(err)) throw explainGoldmaneError(err, options.server);
-    } finally {
-      options.signal?.removeEventListener("abort", cancel);
-      if (durationTimer) clearTimeout(durationTimer);
+      if (stop.signal.aborted) continue;
+      sink.flush();
+      sink.progress.reconnects++;
+      report();
+      await sleep(backoff.next(), stop.signal);
     }
-    if (stopReason()) continue;
-    sink.flush();
-    sink.progress.reconnects++;
-    report();
-    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** failures);
-    failures++;
-    await sleep(delay / 2 + Math.random() * (delay / 2), options.signal);
+  } finally {
+    stop.dispose();
   }
-  return { ...sink.progress, server: options.server, mode: "stream", stoppedBy: stoppedBy ?? "end" };
+  return { ...sink.progress, server: options.server, mode: "stream", stoppedBy: stop.stoppedBy };
 }

@@ -4,31 +4,21 @@ import { type FileHandle, open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
+import { arrayElementLines } from "../collect/array-element-lines.js";
+import { BatchBuilder } from "../collect/batch-builder.js";
+import { type ByteSource, fileSource, streamSource } from "../collect/byte-source.js";
+import { lineChunks } from "../collect/chunks.js";
+import { detectFormat, formatByName } from "../collect/formats.js";
+import { BatchMerger } from "../collect/merge-batches.js";
+import { addValue, jsonText, parseChunk } from "../collect/parse-chunk.js";
+import { openInput } from "../collect/read-input.js";
+import { decoderFor, type RecordFormat } from "../collect/record.js";
+import { ParsePool } from "../collect/worker-pool.js";
 import { type FlowpolError, InputError, toFlowpolError } from "../errors.js";
 import type { Batch } from "../model/batch.js";
-import type { Db } from "../store/db.js";
-import {
-  findCompleteByContent,
-  findPriorIngests,
-  finishIngest,
-  type IngestCounts,
-  type IngestRow,
-  recordProgress,
-  reopenIngest,
-  startIngest,
-} from "../store/ingest-log.js";
-import { acquireLeases, bindLease, type Lease, renewLease, tryReleaseLease } from "../store/lease.js";
-import { BatchWriter } from "../store/write-batch.js";
-import { arrayElementLines } from "./array-element-lines.js";
-import { BatchBuilder } from "./batch-builder.js";
-import { type ByteSource, fileSource, streamSource } from "./byte-source.js";
-import { lineChunks } from "./chunks.js";
-import { detectFormat, formatByName } from "./formats.js";
-import { BatchMerger } from "./merge-batches.js";
-import { addValue, jsonText, parseChunk } from "./parse-chunk.js";
-import { openInput } from "./read-input.js";
-import { decoderFor, type RecordFormat } from "./record.js";
-import { ParsePool } from "./worker-pool.js";
+import type { IngestCounts, IngestRow } from "../store/ingest-log.js";
+import type { Lease } from "../store/lease.js";
+import type { FlowStore } from "../store/store.js";
 
 export const HEAD_BYTES = 64 * 1024;
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -51,7 +41,9 @@ export interface IngestProgress {
 }
 
 export interface IngestOptions {
-  db: Db;
+  store: FlowStore;
+  /** `--cluster`: the cluster of every flow read (else the cluster each record names, else "default"). */
+  cluster?: string | undefined;
   inputs: string[];
   /** A format name, or "auto" (default). */
   format?: string;
@@ -291,24 +283,21 @@ async function ingestOne(
     const format =
       options.format && options.format !== "auto" ? formatByName(options.format) : detectFromLines(input, head.detect);
 
-    const db = options.db;
-    const writer = new BatchWriter(db);
+    const store = options.store;
     const headHash = createHash("sha256").update(head.bytes).digest("hex");
     const isFile = input !== "-";
     const fullPath = isFile ? resolvePath(input) : "-";
     const singleTransaction = !isFile || options.strict === true;
-    lease = acquireLeases(
-      db,
+    lease = await store.acquireLeases(
       isFile ? [`input-content:${headHash}`, `input-path:${fullPath}`] : [`input-content:${headHash}`],
       isFile ? `the input ${input}` : "the same content on stdin",
-      now(),
       "wait for that run to finish and run this again: it resumes, storing only what that run did not",
     );
     const held = lease;
 
     let prior: IngestRow | undefined;
     if (isFile && allowResume && !options.strict) {
-      prior = findPriorIngests(db, headHash, fullPath).find(
+      prior = (await store.findPriorIngests(headHash, fullPath)).find(
         (row) => opened.totalBytes === undefined || opened.gzip || row.bytes_done <= opened.totalBytes,
       );
     }
@@ -334,29 +323,19 @@ async function ingestOne(
       startLine = prior.lines_done + 1;
     }
 
-    if (singleTransaction) db.exec("BEGIN");
-    // The row and the lease naming it are written together: a row `running` without a lease is a killed run.
-    const ingestId = db.transaction(() => {
-      let id: number;
-      if (prior) {
-        id = prior.id;
-        if (!singleTransaction) reopenIngest(db, prior.id, headHash, fullPath);
-      } else {
-        id = startIngest(
-          db,
-          {
-            source_system: format.system,
-            kind: isFile ? "file" : "stdin",
-            path: fullPath,
-            format: format.name,
-            head_hash: headHash,
-          },
-          now(),
-        );
-      }
-      bindLease(db, held, id, now());
-      return id;
-    })();
+    const row = {
+      source_system: format.system,
+      kind: isFile ? ("file" as const) : ("stdin" as const),
+      path: fullPath,
+      format: format.name,
+      head_hash: headHash,
+    };
+    const startedAt = now();
+    // A whole input (stdin, --strict) is stored at its end, in one piece; the others batch by batch.
+    const wholeBatches: Batch[] = [];
+    const ingestId = singleTransaction
+      ? undefined
+      : await store.beginIngest(prior ? { resume: prior, headHash, path: fullPath } : { row }, held);
 
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
@@ -392,28 +371,21 @@ async function ingestOne(
     // transaction with the ingest log's progress: the store is always at a chunk boundary.
     const merger = new BatchMerger();
     let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
-    const flush = () => {
+    const flush = async () => {
       if (merger.size === 0 || !flushedTo) return;
       const batch = merger.take();
       const mark = flushedTo;
-      const apply = () => {
-        writer.write(batch, ingestId, format.system);
-        recordProgress(db, ingestId, {
-          bytesDone: mark.endOffset,
-          linesDone: mark.endLine,
-          contentHash: mark.digest,
-          counts: {
-            flows: batch.flows,
-            replies: batch.replies,
-            skipped: batch.skipped,
-            bad: batch.bad,
-            lost: batch.lost.reduce((n, l) => n + l.lost, 0),
-          },
-        });
-        renewLease(db, held, now());
-      };
-      if (singleTransaction) apply();
-      else db.transaction(apply)();
+      if (ingestId === undefined) {
+        wholeBatches.push(batch);
+        return;
+      }
+      await store.commitBatch({
+        ingestId,
+        lease: held,
+        batch,
+        system: format.system,
+        progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
+      });
     };
 
     const commit = async () => {
@@ -436,7 +408,7 @@ async function ingestOne(
       }
       merger.add(batch);
       flushedTo = head;
-      if (merger.size >= FLUSH_BATCHES) flush();
+      if (merger.size >= FLUSH_BATCHES) await flush();
       addCounts(counts, batch);
       for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
       options.onProgress?.({
@@ -460,14 +432,15 @@ async function ingestOne(
               startLine: chunk.startLine,
               format: format.name,
               defaultTime: options.defaultTime,
+              cluster: options.cluster,
             })
-          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode));
+          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode, options.cluster));
         batch.catch(() => {});
         queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
         while (queue.length >= maxQueue) await commit();
       }
       while (queue.length > 0) await commit();
-      flush();
+      await flush();
       if (overlong.length > 0) {
         const tail: Batch = new BatchBuilder().build();
         queue.push({
@@ -477,33 +450,38 @@ async function ingestOne(
           digest: hash.copy().digest("hex"),
         });
         await commit();
-        flush();
+        await flush();
       }
     } catch (err) {
-      if (singleTransaction) db.exec("ROLLBACK");
-      else finishIngest(db, ingestId, "failed", now());
+      if (ingestId !== undefined) await store.finishIngest(ingestId, "failed");
       throw err;
     }
 
     const contentHash = hash.digest("hex");
-    if (!isFile) {
-      const earlier = findCompleteByContent(db, contentHash);
-      if (earlier && earlier.id !== ingestId) {
-        db.exec("ROLLBACK");
+    if (ingestId === undefined) {
+      if (!isFile && (await store.findCompleteByContent(contentHash))) {
         return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
       }
+      const mark = flushedTo ?? { endOffset: 0, endLine: 0, digest: "" };
+      await store.storeWholeInput({
+        row,
+        startedAt,
+        batches: wholeBatches,
+        system: format.system,
+        progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
+        format: format.name,
+      });
+      return { input, outcome: "ingested", format: format.name, counts, badLines, ...heldNote() };
     }
     if (prior && newBytes === 0 && prior.status === "complete") {
-      if (singleTransaction) db.exec("ROLLBACK");
-      else finishIngest(db, ingestId, "complete", prior.finished_at ?? now());
+      await store.finishIngest(ingestId, "complete", { at: prior.finished_at ?? now() });
       return { input, outcome: "already-ingested", format: format.name, counts, badLines, ...heldNote() };
     }
-    finishIngest(db, ingestId, "complete", now(), format.name);
-    if (singleTransaction) db.exec("COMMIT");
+    await store.finishIngest(ingestId, "complete", { format: format.name });
     return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines, ...heldNote() };
   } finally {
     // A lease left behind by a failed release is taken over: its process is checked on the next run.
-    if (lease) tryReleaseLease(options.db, lease);
+    if (lease) await options.store.releaseLease(lease);
     opened.close();
     await file?.close();
   }
@@ -595,11 +573,11 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     );
   }
   const contentHash = createHash("sha256").update(content).digest("hex");
-  const db = options.db;
-  if (findCompleteByContent(db, contentHash)) {
+  const store = options.store;
+  if (await store.findCompleteByContent(contentHash)) {
     return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
   }
-  const builder = new BatchBuilder();
+  const builder = new BatchBuilder(options.cluster);
   const decode = decoderFor(format, { defaultTime: options.defaultTime });
   const lines = arrayElementLines(text);
   /** The element number of each kept bad line or note, in the order the batch keeps them. */
@@ -620,33 +598,19 @@ async function ingestArray(input: string, head: Head, options: IngestOptions, no
     );
   }
   const isFile = input !== "-";
-  db.transaction(() => {
-    const id = startIngest(
-      db,
-      {
-        source_system: format.system,
-        kind: isFile ? "file" : "stdin",
-        path: isFile ? resolvePath(input) : "-",
-        format: `${format.name}-array`,
-        head_hash: createHash("sha256").update(head.bytes).digest("hex"),
-      },
-      now(),
-    );
-    new BatchWriter(db).write(batch, id, format.system);
-    recordProgress(db, id, {
-      bytesDone: size,
-      linesDone: items.length,
-      contentHash,
-      counts: {
-        flows: batch.flows,
-        replies: batch.replies,
-        skipped: batch.skipped,
-        bad: batch.bad,
-        lost: batch.lost.reduce((n, l) => n + l.lost, 0),
-      },
-    });
-    finishIngest(db, id, "complete", now());
-  })();
+  await store.storeWholeInput({
+    row: {
+      source_system: format.system,
+      kind: isFile ? "file" : "stdin",
+      path: isFile ? resolvePath(input) : "-",
+      format: `${format.name}-array`,
+      head_hash: createHash("sha256").update(head.bytes).digest("hex"),
+    },
+    startedAt: now(),
+    batches: [batch],
+    system: format.system,
+    progress: { bytesDone: size, linesDone: items.length, contentHash },
+  });
   const counts = zeroCounts();
   addCounts(counts, batch);
   return {

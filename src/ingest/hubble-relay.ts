@@ -1,31 +1,9 @@
 import { availableParallelism } from "node:os";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { SourceError } from "../../errors.js";
-import { FlowFilterSchema } from "../../gen/flow/flow_pb.js";
-import {
-  type GetFlowsRequest,
-  GetFlowsRequestSchema,
-  ServerStatusRequestSchema,
-  type ServerStatusResponse,
-  ServerStatusResponseSchema,
-} from "../../gen/observer/observer_pb.js";
-import type { Batch } from "../../model/batch.js";
-import { closeStaleSessions, loadCursor, saveCursor } from "../../store/collect-cursor.js";
-import { type Db, openedStore } from "../../store/db.js";
-import { finishIngest, type IngestCounts, recordProgress, startIngest } from "../../store/ingest-log.js";
-import {
-  acquireLeases,
-  bindLease,
-  CURSOR_LEASE_HINT,
-  type Lease,
-  renewLease,
-  tryReleaseLease,
-} from "../../store/lease.js";
-import { BatchWriter } from "../../store/write-batch.js";
-import { GrpcChannel, type ServerStreamCall } from "../grpc/http2-client.js";
-import { isUnexplainedDrop, probeTls } from "../grpc/tls-probe.js";
-import { ParsePool } from "../worker-pool.js";
+import type { GrpcChannel, StreamCall } from "../collect/grpc/channel.js";
+import { classifyGrpcError } from "../collect/grpc/errors.js";
+import type { TlsFlags } from "../collect/grpc/tls.js";
 import {
   ChunkWriter,
   compareTime,
@@ -35,12 +13,19 @@ import {
   parseGrpcChunk,
   peekResponse,
   responseKey,
-} from "./grpc-chunk.js";
-import { classifyGrpcError } from "./grpc-errors.js";
-import { decodeResponse } from "./grpc-flow.js";
-import { getFlowsMethod, serverStatusMethod } from "./observer-service.js";
-import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "./recent-keys.js";
-import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./tls-options.js";
+} from "../collect/hubble/grpc-chunk.js";
+import { decodeResponse } from "../collect/hubble/grpc-flow.js";
+import { connectObserver } from "../collect/hubble/observer-client.js";
+import { getFlowsMethod } from "../collect/hubble/observer-service.js";
+import { fromNanos, REPLAY_WINDOW_NS, RecentKeys, toNanos } from "../collect/hubble/recent-keys.js";
+import { ParsePool } from "../collect/worker-pool.js";
+import { SourceError } from "../errors.js";
+import { FlowFilterSchema } from "../gen/flow/flow_pb.js";
+import { type GetFlowsRequest, GetFlowsRequestSchema, type ServerStatusResponse } from "../gen/observer/observer_pb.js";
+import type { Batch } from "../model/batch.js";
+import type { IngestCounts } from "../store/ingest-log.js";
+import type { FlowStore } from "../store/store.js";
+import { Backoff, LiveSession, Stop, sleep } from "./live-session.js";
 
 /**
  * `flowpol collect hubble`: streams GetFlows from Hubble Relay (or a Hubble server) into the store
@@ -50,9 +35,11 @@ import { type ClientTlsOptions, clientChannelOptions, tlsProbeOptions } from "./
 
 export interface CollectOptions {
   /** The store, or how to open it: opened once the server answered, so a failed connection creates no store. */
-  db: Db | (() => Db);
+  store: FlowStore | (() => Promise<FlowStore>);
+  /** `--cluster`: the cluster of every flow (else the cluster each flow names, else "default"). */
+  cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: NanoTime;
   until?: NanoTime;
   last?: number;
@@ -111,38 +98,9 @@ function toTimestamp(t: NanoTime) {
   return { ...timestampFromMs(0), seconds: BigInt(t.seconds), nanos: t.nanos };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 export async function collectHubble(options: CollectOptions): Promise<HubbleCollectSummary> {
   const now = options.now ?? Date.now;
-  const channelOptions = clientChannelOptions(options.tls);
-  const channel = new GrpcChannel(options.server, channelOptions);
-  const errorContext = {
-    server: options.server,
-    tls: channelOptions.tls !== undefined,
-    clientCert: options.tls.clientCertFile !== undefined,
-    requestTimeoutMs: options.requestTimeoutMs,
-  };
-  const stop = new AbortController();
-  let stoppedBy: HubbleCollectSummary["stoppedBy"] = "end";
-  const onAbort = () => {
-    stoppedBy = "signal";
-    stop.abort();
-  };
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  let durationTimer: NodeJS.Timeout | undefined;
+  const stop = new Stop(options.signal);
 
   const source = cursorSource(options.server, options.namespaces);
   // One worker per core but one, which the main thread keeps for the stream and the store.
@@ -157,40 +115,26 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
     unavailableNodes: [],
     stoppedBy: "end",
   };
-  let ingestId: number | undefined;
-  let lease: Lease | undefined;
-  let store: Db | undefined;
+  let session: LiveSession | undefined;
+  let connected: GrpcChannel | undefined;
 
   try {
-    const status = await serverStatus(channel, options.requestTimeoutMs).catch(async (err) => {
-      const probe = isUnexplainedDrop(err) ? await probeTls(options.server, tlsProbeOptions(options.tls)) : undefined;
-      throw classifyGrpcError(err, { ...errorContext, ...(probe ? { probe } : {}) }).error;
-    });
+    const {
+      channel,
+      status,
+      errors: errorContext,
+    } = await connectObserver(options.server, options.tls, options.requestTimeoutMs);
+    connected = channel;
     options.onStatus?.(status);
-    const db = openedStore(options.db);
-    const writer = new BatchWriter(db);
-    store = db;
-
-    const held = acquireLeases(db, [`cursor:${source}`], `the cursor of ${source}`, now(), CURSOR_LEASE_HINT);
-    lease = held;
-    const sessionId = db.transaction(() => {
-      closeStaleSessions(db, source, now());
-      const id = startIngest(
-        db,
-        { source_system: "hubble", kind: "grpc", path: source, format: GRPC_FORMAT, head_hash: "" },
-        now(),
-      );
-      bindLease(db, held, id, now());
-      return id;
-    })();
-    ingestId = sessionId;
+    const live = await LiveSession.open({ store: options.store, source, system: "hubble", format: GRPC_FORMAT });
+    session = live;
     const pendingGaps: Array<{ node: string; detail: string; time: number | null }> = [];
     for (const node of status.unavailableNodes) {
       pendingGaps.push({ node, detail: "unavailable at start (ServerStatus)", time: now() });
     }
 
     // The resume state: the newest event time and the keys of the events at exactly that time.
-    const stored = loadCursor(db, source);
+    const stored = live.stored;
     let newest: NanoTime | undefined = stored ? { seconds: stored.seconds, nanos: stored.nanos } : undefined;
     let newestBuffers: Buffer[] = [];
     let newestKeys: string[] = stored ? [...stored.keys] : [];
@@ -235,32 +179,10 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       const item = queue.shift();
       if (!item) return;
       const batch = await item.batch;
-      const gaps = pendingGaps.splice(0);
-      db.transaction(() => {
-        writer.write(batch, sessionId, "hubble");
-        for (const g of gaps) {
-          writer.recordGap({
-            system: "hubble",
-            kind: "node_unavailable",
-            node: g.node,
-            detail: g.detail,
-            count: 1,
-            time: g.time,
-            ingestId: sessionId,
-          });
-        }
-        const lost = batch.lost.reduce((n, l) => n + l.lost, 0);
-        recordProgress(db, sessionId, {
-          bytesDone: 0,
-          linesDone: item.messages,
-          contentHash: "",
-          counts: { flows: batch.flows, replies: batch.replies, skipped: batch.skipped, bad: batch.bad, lost },
-        });
-        if (item.cursor) {
-          saveCursor(db, source, { ...item.cursor.time, keys: item.cursor.keys }, sessionId, now());
-        }
-        renewLease(db, held, now());
-      })();
+      const gaps = pendingGaps.splice(0).map((g) => ({ kind: "node_unavailable", count: 1, ...g }));
+      const cursor = item.cursor ? { ...item.cursor.time, keys: item.cursor.keys } : undefined;
+      await live.commit(batch, item.messages, cursor, gaps);
+      await live.settle();
       counts.flows += batch.flows;
       counts.replies += batch.replies;
       counts.skipped += batch.skipped;
@@ -269,7 +191,7 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       options.onProgress?.({ flows: counts.flows, lost: counts.lost, messages: summary.messages });
     };
 
-    let paused: ServerStreamCall | undefined;
+    let paused: StreamCall | undefined;
     const flush = () => {
       if (chunk.count === 0 && pendingGaps.length === 0) return;
       const first = messageNo;
@@ -278,8 +200,8 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       // The main thread does not parse when there are workers: a chunk parsed here holds up the
       // stream for as long, while the workers run dry; and one more thread would warm up the decoder.
       const batch = pool
-        ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT })
-        : Promise.resolve(parseGrpcChunk(bytes, first));
+        ? pool.parse({ seq: 0, bytes, startLine: first, format: GRPC_FORMAT, cluster: options.cluster })
+        : Promise.resolve(parseGrpcChunk(bytes, first, options.cluster));
       batch.catch(() => {});
       const cursor = newest ? { time: { ...newest }, keys: [...keysAtNewest()] } : undefined;
       queue.push(cursor ? { batch, cursor, messages: summary.messages } : { batch, messages: summary.messages });
@@ -367,21 +289,16 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       }
     };
 
-    let current: ServerStreamCall | undefined;
+    let current: StreamCall | undefined;
     const flushTimer = setInterval(() => {
       flush();
       drain(0).catch(() => {}); // the error surfaces at the final drain
     }, options.flushIntervalMs ?? 1000);
-    if (options.durationMs !== undefined) {
-      durationTimer = setTimeout(() => {
-        stoppedBy = "duration";
-        stop.abort();
-      }, options.durationMs);
-    }
+    stop.limit(options.durationMs);
     stop.signal.addEventListener("abort", () => current?.cancel(), { once: true });
 
     try {
-      let attempt = 0;
+      const backoff = new Backoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
       let lastGood = now();
       let firstRequest = true;
       while (!stop.signal.aborted) {
@@ -392,7 +309,7 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
         const call = channel.serverStream(getFlowsMethod.path, toBinary(GetFlowsRequestSchema, request), (buf) => {
           if (!received) {
             received = true;
-            attempt = 0;
+            backoff.reset();
           }
           lastGood = now();
           onMessage(buf);
@@ -419,10 +336,9 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
         // event, where Relay's sort buffer may still hold late events, and drop what was received.
         flush();
         beginReconnect();
-        const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt) * (0.5 + Math.random() * 0.5);
-        attempt++;
+        const delayMs = backoff.next();
         summary.reconnects++;
-        options.onReconnect?.({ attempt, delayMs, reason: classified.error.message });
+        options.onReconnect?.({ attempt: backoff.attempts, delayMs, reason: classified.error.message });
         await sleep(delayMs, stop.signal);
       }
     } finally {
@@ -430,17 +346,17 @@ export async function collectHubble(options: CollectOptions): Promise<HubbleColl
       flush();
       await drain(0);
     }
-    finishIngest(db, sessionId, "complete", now());
+    const done = live;
+    session = undefined;
+    await done.finish("complete");
     summary.unavailableNodes = [...new Set(status.unavailableNodes)];
-    return { ...summary, ...counts, stoppedBy };
+    return { ...summary, ...counts, stoppedBy: stop.stoppedBy };
   } catch (err) {
-    if (store && ingestId !== undefined) finishIngest(store, ingestId, "failed", now());
+    await session?.finish("failed").catch(() => {}); // the error that stopped the run is the one reported
     throw err;
   } finally {
-    if (store && lease) tryReleaseLease(store, lease);
-    if (durationTimer) clearTimeout(durationTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    channel.close();
+    stop.dispose();
+    connected?.close();
     await pool?.close();
   }
 }
@@ -459,9 +375,4 @@ function buildRequest(options: CollectOptions, resumeFrom: NanoTime | undefined)
   if (options.since) request.since = toTimestamp(options.since);
   if (options.last !== undefined) request.number = BigInt(options.last);
   return request;
-}
-
-async function serverStatus(channel: GrpcChannel, timeoutMs: number): Promise<ServerStatusResponse> {
-  const request = toBinary(ServerStatusRequestSchema, create(ServerStatusRequestSchema));
-  return fromBinary(ServerStatusResponseSchema, await channel.unary(serverStatusMethod.path, request, timeoutMs));
 }

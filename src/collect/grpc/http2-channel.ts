@@ -8,6 +8,7 @@ import {
 } from "node:http2";
 import type { ConnectionOptions } from "node:tls";
 import { type ServiceError, status } from "@grpc/grpc-js";
+import type { CallOutcome, GrpcChannel, StreamCall } from "./channel.js";
 import { grpcCodeOfHttpStatus, grpcStatusError, statusOfHeaders } from "./grpc-status.js";
 import { FramingError, frameMessages, MessageDeframer } from "./message-framing.js";
 
@@ -23,23 +24,20 @@ import { FramingError, frameMessages, MessageDeframer } from "./message-framing.
 const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
 const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 
-export interface GrpcChannelOptions {
+export interface Http2ChannelOptions {
   /** TLS options (CA, client certificate, server name); plaintext when undefined. */
   tls?: ConnectionOptions;
   /** The `:authority` to send (the TLS server name when one is set); defaults to the address. */
   authority?: string;
 }
 
-/** How a call ended: undefined for status OK. */
-export type CallOutcome = ServiceError | undefined;
-
 /** One HTTP/2 connection to `host:port`, made on first use and again after it breaks. */
-export class GrpcChannel {
+export class Http2Channel implements GrpcChannel {
   private session: ClientHttp2Session | undefined;
 
   constructor(
     private readonly address: string,
-    private readonly options: GrpcChannelOptions = {},
+    private readonly options: Http2ChannelOptions = {},
   ) {}
 
   private connection(): ClientHttp2Session {
@@ -129,7 +127,7 @@ function describe(err: Error): string {
   return parts.join(": ");
 }
 
-export class ServerStreamCall {
+export class ServerStreamCall implements StreamCall {
   /** Resolves once, with how the call ended. */
   readonly done: Promise<CallOutcome>;
   private finish!: (outcome: CallOutcome) => void;
