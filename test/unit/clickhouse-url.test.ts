@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { identifier, literal, literalList } from "../../src/store/clickhouse/sql.js";
-import { isClickHouseUrl, parseClickHouseUrl, redact } from "../../src/store/clickhouse/url.js";
+import { isClickHouseUrl, parseClickHouseUrl, redactUrl } from "../../src/store/clickhouse/url.js";
 
 describe("--db clickhouse:// URLs", () => {
   it("reads host, port, database and cluster", () => {
@@ -30,7 +30,7 @@ describe("--db clickhouse:// URLs", () => {
   });
 
   it("never shows a password in a message", () => {
-    expect(redact("clickhouse://me:secret@h:8123/db")).toBe("clickhouse://me:***@h:8123/db");
+    expect(redactUrl("clickhouse://me:secret@h:8123/db")).toBe("clickhouse://me:***@h:8123/db");
     try {
       parseClickHouseUrl("clickhouse://me:secret@h:8123/bad-name", {});
     } catch (err) {

@@ -16,12 +16,8 @@ export interface BatchRows {
   bad_lines: object[];
 }
 
-/** Flows whose source names no Kubernetes cluster (model/batch.ts will name this DEFAULT_CLUSTER). */
-const DEFAULT_CLUSTER = "default";
-const clusterOf = (x: object) => (x as { cluster?: string }).cluster ?? DEFAULT_CLUSTER;
-
 const ep = (prefix: string, r: EndpointRef) => ({
-  [`${prefix}cluster`]: clusterOf(r),
+  [`${prefix}cluster`]: r.cluster,
   [`${prefix}type`]: r.type,
   [`${prefix}namespace`]: r.namespace,
   [`${prefix}kind`]: r.kind,
@@ -40,7 +36,7 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
     })),
     namespaces: batch.namespaces.map((n) => ({
       batch: id,
-      cluster: clusterOf(n),
+      cluster: n.cluster,
       name: n.name,
       labels: n.labels,
       first_seen: n.first,
@@ -48,7 +44,7 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
     })),
     pods: batch.pods.map((p) => ({
       batch: id,
-      cluster: clusterOf(p.endpoint),
+      cluster: p.endpoint.cluster,
       namespace: p.namespace,
       name: p.name,
       ...ep("ep_", p.endpoint),

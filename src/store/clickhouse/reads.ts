@@ -1,9 +1,9 @@
 import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../../diff/observed.js";
 import { type GraphInput, inScope, type Scope } from "../../graph/input.js";
 import { ALLOWED_VERDICTS } from "../../model/flow.js";
-import type { ObservedWindow } from "../read-observed.js";
 import type { StoreSnapshot } from "../read-report.js";
 import type { StoreStats } from "../stats.js";
+import type { ObservedWindow } from "../store.js";
 import type { Connection } from "./connection.js";
 import { literal, literalList } from "./sql.js";
 import {
@@ -371,7 +371,7 @@ export class Reader {
   }
 
   /** With a cluster, the graph's figures are that cluster's; the ingest log's are the store's. */
-  async stats(cluster?: string): Promise<StoreStats & { clusters: string[] }> {
+  async stats(cluster?: string): Promise<StoreStats> {
     const ingests = (await this.ingests()).filter(
       (i) => i.status !== "running" || i.kind === "file" || i.kind === "grpc",
     );
@@ -411,9 +411,9 @@ export class Reader {
       badLines: sum((i) => i.bad),
       ingests: ingests.length,
       sources,
+      clusters: await this.clusters(),
       since: since === null ? null : new Date(since).toISOString(),
       until: until === null ? null : new Date(until).toISOString(),
-      clusters: await this.clusters(),
     };
   }
 }

@@ -7,9 +7,9 @@ import type { Batch } from "../../model/batch.js";
 import type { CollectCursor } from "../collect-cursor.js";
 import type { IngestRow } from "../ingest-log.js";
 import { LEASE_TTL_MS, type Lease, LeaseHeld } from "../lease.js";
-import type { ObservedWindow } from "../read-observed.js";
 import type { StoreSnapshot } from "../read-report.js";
 import type { StoreStats } from "../stats.js";
+import type { BatchCommit, BeginIngest, FlowStore, ObservedWindow, StoreGapRecord, WholeInput } from "../store.js";
 import { batchRows } from "./batch-rows.js";
 import { Connection } from "./connection.js";
 import { Reader } from "./reads.js";
@@ -32,41 +32,6 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
-/** The ingest-log fields a run starts a row with. */
-export type IngestStart = Pick<IngestRow, "source_system" | "kind" | "path" | "format" | "head_hash">;
-
-export type BeginIngest =
-  | { resume?: undefined; row: IngestStart; closeStaleSessions?: boolean }
-  | { resume: IngestRow; headHash: string; path: string };
-
-export interface GapRecord {
-  kind: string;
-  node: string;
-  detail: string;
-  count: number;
-  time: number | null;
-}
-
-export interface BatchCommit {
-  ingestId: number;
-  lease?: Lease;
-  batch: Batch;
-  system: string;
-  /** Where the input stands once this batch is stored (file offset and line, or messages read). */
-  progress: { bytesDone: number; linesDone: number; contentHash: string };
-  cursor?: { source: string; cursor: CollectCursor };
-  gaps?: GapRecord[];
-}
-
-export interface WholeInput {
-  row: IngestStart;
-  startedAt: number;
-  batches: Batch[];
-  system: string;
-  progress: { bytesDone: number; linesDone: number; contentHash: string };
-  format?: string;
-}
-
 /** Claims that collide are tried again this often while the other claim is younger than CONTENDED_MS. */
 const CLAIM_ATTEMPTS = 6;
 const CONTENDED_MS = 5_000;
@@ -76,7 +41,7 @@ const RENEW_MS = 60_000;
 
 const HOST = hostname();
 
-export class ClickHouseStore {
+export class ClickHouseStore implements FlowStore {
   private readonly reader: Reader;
   private lastVersion = 0;
   /** The lease rows this run holds, to renew them without reading. */
@@ -197,7 +162,13 @@ export class ClickHouseStore {
   }
 
   /** Inserts a batch's data rows; they count only once a commit row names the batch. */
-  private async stage(batch: Batch, id: string, ingestId: number, system: string, gaps: GapRecord[]): Promise<void> {
+  private async stage(
+    batch: Batch,
+    id: string,
+    ingestId: number,
+    system: string,
+    gaps: StoreGapRecord[],
+  ): Promise<void> {
     const rows = batchRows(batch, id, ingestId, system);
     rows.gaps.push(...gaps.map((g, i) => gapRow(g, system, ingestId, id, batch.lost.length + i)));
     // One table at a time: a few large inserts on a small server, and a failure stops the rest.
@@ -457,19 +428,19 @@ export class ClickHouseStore {
     return this.reader.clusters();
   }
 
-  readGraphInput(scope: Scope, cluster?: string): Promise<GraphInput> {
+  readGraphInput(scope: Scope, cluster: string): Promise<GraphInput> {
     return this.reader.graphInput(scope, cluster);
   }
 
-  readObserved(window: ObservedWindow = {}, cluster?: string): Promise<Observed> {
+  readObserved(window: ObservedWindow, cluster: string): Promise<Observed> {
     return this.reader.observed(window, cluster);
   }
 
-  readSnapshot(cluster?: string): Promise<StoreSnapshot> {
+  readSnapshot(cluster: string): Promise<StoreSnapshot> {
     return this.reader.snapshot(cluster);
   }
 
-  stats(cluster?: string): Promise<StoreStats & { clusters: string[] }> {
+  stats(cluster: string | undefined): Promise<StoreStats> {
     return this.reader.stats(cluster);
   }
 }
@@ -505,7 +476,7 @@ function alive(row: LeaseRow, now: number): boolean {
   }
 }
 
-function gapRow(g: GapRecord, system: string, ingestId: number, batch: string, seq: number): object {
+function gapRow(g: StoreGapRecord, system: string, ingestId: number, batch: string, seq: number): object {
   return {
     batch,
     seq,

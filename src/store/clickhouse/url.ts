@@ -34,14 +34,14 @@ export function parseClickHouseUrl(db: string, env: NodeJS.ProcessEnv = process.
   try {
     u = new URL(db);
   } catch {
-    throw new UsageError(`--db ${redact(db)} is not a valid URL`, `write it as ${usage}`);
+    throw new UsageError(`--db ${redactUrl(db)} is not a valid URL`, `write it as ${usage}`);
   }
   const scheme = u.protocol.toLowerCase();
   if (!SCHEMES.includes(scheme)) {
-    throw new UsageError(`--db ${redact(db)}: unknown scheme ${u.protocol}`, `write it as ${usage}`);
+    throw new UsageError(`--db ${redactUrl(db)}: unknown scheme ${u.protocol}`, `write it as ${usage}`);
   }
   const tls = scheme === "clickhouses:";
-  const shown = redact(db);
+  const shown = redactUrl(db);
   if (!u.hostname) throw new UsageError(`--db ${shown} names no host`, `write it as ${usage}`);
   const port = u.port ? Number(u.port) : tls ? 8443 : 8123;
   const path = decodeURIComponent(u.pathname.replace(/^\//, ""));
@@ -85,7 +85,7 @@ export function parseClickHouseUrl(db: string, env: NodeJS.ProcessEnv = process.
   };
 }
 
-/** The URL as shown in messages: a password in it is replaced by ***. */
-export function redact(db: string): string {
-  return db.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, "$1***@");
+/** A URL as messages show it: without the password. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
 }
