@@ -33,6 +33,57 @@ const NODE_ENTITIES = new Set(["host", "remote-node"]);
 /** Builds the dependency graph from plain store data. Pure and deterministic. */
 export function buildGraph(input: GraphInput, options: GraphOptions): DependencyGraph {
   const warnings: GraphWarning[] = [];
+  const { nodes, nodeOf, namedPeers, unplaced } = placeEndpoints(input);
+  if (unplaced > 0) {
+    warnings.push({ code: "unplaced-peers", message: `${unplaced} peer(s) had neither identity nor IP; left out` });
+  }
+  describeNodes(input, nodes, nodeOf);
+  mergeIdentities(nodes, nodeOf);
+  assignSelectors(nodes, warnings);
+
+  const { allowed, denied, unaddressed } = collectEdges(input, nodes, nodeOf, namedPeers);
+  let belowMinFlows = 0;
+  const allowedList: GraphEdge[] = [];
+  for (const e of allowed.values()) {
+    if (e.count < input.scope.minFlows) belowMinFlows++;
+    else allowedList.push(e);
+  }
+  allowedList.sort(compareEdges);
+  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
+  const deniedList = [...denied.values()].sort(compareEdges);
+
+  const namespaces = [
+    ...new Set(
+      [...nodes.values()].filter((n) => n.type === "workload" && n.inScope).map((n) => (n as WorkloadNode).namespace),
+    ),
+  ].sort(cmp);
+  const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
+  const shared = findSharedServices(nodes, allowedList, options);
+  return {
+    nodes,
+    allowed: allowedList,
+    denied: deniedList,
+    shared,
+    namespaces,
+    namespaceLabels,
+    warnings,
+    belowMinFlows,
+    unaddressed: unaddressedList,
+  };
+}
+
+interface PlacedEndpoints {
+  nodes: Map<string, GraphNode>;
+  /** Store endpoint id to graph node id. */
+  nodeOf: Map<number, string>;
+  /** External peers known by name only (no address): endpoint id to peer id. */
+  namedPeers: Map<number, string>;
+  /** Peers with neither identity nor IP. */
+  unplaced: number;
+}
+
+/** Every store endpoint to its graph node: entities first (their IPs claim peers), then workloads and IP peers. */
+function placeEndpoints(input: GraphInput): PlacedEndpoints {
   const nodes = new Map<string, GraphNode>();
   const nodeOf = new Map<number, string>();
 
@@ -99,10 +150,11 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       nodeOf.set(e.id, id);
     }
   }
-  if (unplaced > 0) {
-    warnings.push({ code: "unplaced-peers", message: `${unplaced} peer(s) had neither identity nor IP; left out` });
-  }
+  return { nodes, nodeOf, namedPeers, unplaced };
+}
 
+/** Pods, service accounts and DNS names onto their nodes, every list in a stable order. */
+function describeNodes(input: GraphInput, nodes: Map<string, GraphNode>, nodeOf: Map<number, string>): void {
   const workloadsByEndpoint = new Map<number, WorkloadNode>();
   for (const [endpointId, id] of nodeOf) {
     const n = nodes.get(id);
@@ -128,10 +180,15 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     } else if (n.type === "external") n.dnsNames.sort(cmp);
     else n.ips.sort(cmp);
   }
+}
 
-  mergeIdentities(nodes, nodeOf);
-  assignSelectors(nodes, warnings);
-
+/** Edge records to graph edges, by kind: allowed, denied, and allowed to a peer without an address. */
+function collectEdges(
+  input: GraphInput,
+  nodes: Map<string, GraphNode>,
+  nodeOf: Map<number, string>,
+  namedPeers: Map<number, string>,
+): { allowed: Map<string, GraphEdge>; denied: Map<string, GraphEdge>; unaddressed: Map<string, GraphEdge> } {
   const scoped = (id: string) => {
     const n = nodes.get(id);
     return n?.type === "workload" && n.inScope;
@@ -173,34 +230,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     addSorted(e.systems, r.system);
     if (r.dropReason) addSorted(e.dropReasons, r.dropReason);
   }
-  let belowMinFlows = 0;
-  const allowedList: GraphEdge[] = [];
-  for (const e of allowed.values()) {
-    if (e.count < input.scope.minFlows) belowMinFlows++;
-    else allowedList.push(e);
-  }
-  allowedList.sort(compareEdges);
-  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
-  const deniedList = [...denied.values()].sort(compareEdges);
-
-  const namespaces = [
-    ...new Set(
-      [...nodes.values()].filter((n) => n.type === "workload" && n.inScope).map((n) => (n as WorkloadNode).namespace),
-    ),
-  ].sort(cmp);
-  const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
-  const shared = findSharedServices(nodes, allowedList, options);
-  return {
-    nodes,
-    allowed: allowedList,
-    denied: deniedList,
-    shared,
-    namespaces,
-    namespaceLabels,
-    warnings,
-    belowMinFlows,
-    unaddressed: unaddressedList,
-  };
+  return { allowed, denied, unaddressed };
 }
 
 /**

@@ -101,7 +101,11 @@ export function translateCiliumPolicy(value: Obj): TranslatedPolicy {
 }
 
 /** The validated k8s peers in their slots, Cilium-only peers in theirs; no slot: every peer. */
-function withPeers<T>(validated: PolicyPeer[] | undefined, slots: Slot[], wrap: (peers: PolicyPeer[]) => T): T | {} {
+function withPeers<T>(
+  validated: PolicyPeer[] | undefined,
+  slots: Slot[],
+  wrap: (peers: PolicyPeer[]) => T,
+): T | Record<string, never> {
   if (slots.length === 0) return {};
   let next = 0;
   const peers = slots.map((slot) => {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
@@ -8,11 +8,10 @@ import { observerServiceDefinition } from "../../src/collect/hubble/observer-ser
 import { runCli } from "../helpers/cli.js";
 import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
 import { type ReplayServer, spawnCli, startHubbleReplayServer } from "../helpers/processes.js";
+import { describeWithShared, sharedFiles } from "../helpers/shared.js";
 import { storeContent } from "../helpers/store-tables.js";
 
-const SAMPLES = readdirSync(SHARED_HUBBLE)
-  .filter((f) => f.endsWith(".jsonl"))
-  .map((f) => join(SHARED_HUBBLE, f));
+const SAMPLES = sharedFiles(SHARED_HUBBLE, ".jsonl").map((f) => join(SHARED_HUBBLE, f));
 const SAMPLE_FLOWS = 1170;
 
 const tmp = tempDir("flowpol-grpc-");
@@ -25,6 +24,7 @@ function statsOf(db: string) {
 }
 
 beforeAll(() => {
+  if (SAMPLES.length === 0) return;
   const db = join(tmp.dir, "file.db");
   const r = runCli(["ingest", "--db", db, ...SAMPLES]);
   expect(r.code, r.stderr).toBe(0);
@@ -38,7 +38,7 @@ function shared(server: ReplayServer | undefined): ReplayServer {
   return { ...server, stop: async () => {} };
 }
 
-describe("flowpol collect hubble from the replay server", () => {
+describeWithShared([SHARED_HUBBLE], "flowpol collect hubble from the replay server", () => {
   let plain: ReplayServer | undefined;
   beforeAll(async () => {
     plain = await startHubbleReplayServer(["--from", ...SAMPLES]);
@@ -219,7 +219,7 @@ describe("flowpol collect hubble from the replay server", () => {
   });
 });
 
-describe("flowpol collect hubble over TLS", () => {
+describeWithShared([SHARED_HUBBLE], "flowpol collect hubble over TLS", () => {
   const certs = tempDir("flowpol-certs-");
   const pem = (name: string) => join(certs.dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: certs.dir, stdio: "pipe" });

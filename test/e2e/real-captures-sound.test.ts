@@ -1,16 +1,16 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { SHARED_CALICO, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { sharedMissing } from "../helpers/shared.js";
 
 /**
  * The real captures in ../shared/data (Hubble and Calico): policies generated from a store, judged
  * by `flowpol diff --fail-on denied` on the same store, break no observed connection.
  */
 
-const present = existsSync(SHARED_HUBBLE) && existsSync(SHARED_CALICO);
-if (!present) console.warn(`skipping real-capture tests: ${SHARED_HUBBLE} or ${SHARED_CALICO} is absent`);
+const present = sharedMissing([SHARED_HUBBLE, SHARED_CALICO]) === undefined;
 const jsonl = (dir: string) =>
   present
     ? readdirSync(dir)

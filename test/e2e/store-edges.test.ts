@@ -7,12 +7,14 @@ import { runCli } from "../helpers/cli.js";
 import { startCli } from "../helpers/cli-async.js";
 import { SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
 import { startHubbleReplayServer } from "../helpers/processes.js";
+import { sharedFiles, sharedMissing } from "../helpers/shared.js";
 import { storeContent } from "../helpers/store-tables.js";
 
 const tmp = tempDir("flowpol-store-edges-");
 afterAll(() => tmp.cleanup());
 
 const REFUSED = /being stored by another flowpol run/;
+const itWithCapture = it.skipIf(sharedMissing([SHARED_HUBBLE]) !== undefined);
 let bigFile: string;
 let cleanFlows: number;
 let cleanStore: Record<string, string[]>;
@@ -127,10 +129,7 @@ describe("a run killed before its first commit", () => {
 });
 
 describe("store edges", () => {
-  const hubbleSample = () =>
-    readdirSync(SHARED_HUBBLE)
-      .filter((f) => f.endsWith(".jsonl"))
-      .map((f) => join(SHARED_HUBBLE, f))[0] as string;
+  const hubbleSample = () => join(SHARED_HUBBLE, sharedFiles(SHARED_HUBBLE, ".jsonl")[0] as string);
 
   it("refuses a foreign SQLite database and adds nothing to it", () => {
     const db = join(tmp.dir, "foreign.db");
@@ -166,21 +165,25 @@ describe("store edges", () => {
     expect(r.stderr).toMatch(/text\.db is not a SQLite database/);
   });
 
-  it("says a store locked by another process for too long is busy, not a bug", async () => {
-    const db = join(tmp.dir, "busy.db");
-    expect(runCli(["ingest", "--db", db, bigFile]).code).toBe(0);
-    const holder = new Database(db);
-    holder.exec("BEGIN EXCLUSIVE");
-    try {
-      const r = await startCli(["ingest", "--db", db, hubbleSample()]).done;
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/store busy/);
-      expect(r.stderr).not.toMatch(/bug in flowpol/);
-    } finally {
-      holder.exec("ROLLBACK");
-      holder.close();
-    }
-  }, 40_000);
+  itWithCapture(
+    "says a store locked by another process for too long is busy, not a bug",
+    async () => {
+      const db = join(tmp.dir, "busy.db");
+      expect(runCli(["ingest", "--db", db, bigFile]).code).toBe(0);
+      const holder = new Database(db);
+      holder.exec("BEGIN EXCLUSIVE");
+      try {
+        const r = await startCli(["ingest", "--db", db, hubbleSample()]).done;
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/store busy/);
+        expect(r.stderr).not.toMatch(/bug in flowpol/);
+      } finally {
+        holder.exec("ROLLBACK");
+        holder.close();
+      }
+    },
+    40_000,
+  );
 
   it("a failed collect leaves no store file", () => {
     const dir = join(tmp.dir, "collect-failed");
@@ -190,7 +193,7 @@ describe("store edges", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("says a read-only store is read-only", () => {
+  itWithCapture("says a read-only store is read-only", () => {
     if (process.getuid?.() === 0) {
       console.log("skipped as root (permissions do not bind root): the read-only mount case is in the torture suite");
       return;
@@ -248,30 +251,28 @@ describe("disk full (root only: a small tmpfs)", () => {
 });
 
 describe("concurrent collections of one server", () => {
-  it("the second refuses while the first holds the cursor; together they count every flow once", async () => {
-    const samples = readdirSync(SHARED_HUBBLE)
-      .filter((f) => f.endsWith(".jsonl"))
-      .map((f) => join(SHARED_HUBBLE, f));
-    if (samples.length === 0) {
-      console.log("skipped: no Hubble captures under ../shared");
-      return;
-    }
-    const fileDb = join(tmp.dir, "collect-file.db");
-    expect(runCli(["ingest", "--db", fileDb, ...samples]).code).toBe(0);
-    const server = await startHubbleReplayServer(["--from", ...samples, "--rate", "1500"]);
-    try {
-      const db = join(tmp.dir, "collect.db");
-      const args = ["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", db];
-      const first = startCli(args);
-      await new Promise((r) => setTimeout(r, 300));
-      const second = await startCli(args).done;
-      const one = await first.done;
-      // Which one starts first is up to the scheduler: one collects, the other refuses.
-      for (const r of [one, second]) expectStoredOrRefused(r);
-      expect([one.code, second.code].sort()).toEqual([0, 1]);
-      expect(flows(db)).toBe(flows(fileDb));
-    } finally {
-      await server.stop();
-    }
-  }, 60_000);
+  itWithCapture(
+    "the second refuses while the first holds the cursor; together they count every flow once",
+    async () => {
+      const samples = sharedFiles(SHARED_HUBBLE, ".jsonl").map((f) => join(SHARED_HUBBLE, f));
+      const fileDb = join(tmp.dir, "collect-file.db");
+      expect(runCli(["ingest", "--db", fileDb, ...samples]).code).toBe(0);
+      const server = await startHubbleReplayServer(["--from", ...samples, "--rate", "1500"]);
+      try {
+        const db = join(tmp.dir, "collect.db");
+        const args = ["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", db];
+        const first = startCli(args);
+        await new Promise((r) => setTimeout(r, 300));
+        const second = await startCli(args).done;
+        const one = await first.done;
+        // Which one starts first is up to the scheduler: one collects, the other refuses.
+        for (const r of [one, second]) expectStoredOrRefused(r);
+        expect([one.code, second.code].sort()).toEqual([0, 1]);
+        expect(flows(db)).toBe(flows(fileDb));
+      } finally {
+        await server.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { runWorld, type WorldRun } from "./pipeline.js";
 import { decisionsDifferingFromHubble, overPermissive, unexplainedDenials } from "./properties.js";
-import { FORMATS, type Format, type World, worldArb } from "./world.js";
+import { FORMATS, type World, worldArb } from "./world.js";
 
 /**
  * Issue 14's promise as properties over random clusters, end to end through the CLI (ingest into

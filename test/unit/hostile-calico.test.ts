@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BatchBuilder } from "../../src/collect/batch-builder.js";
-import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log.js";
 import { CalicoFlowLogDecoder } from "../../src/collect/calico/flow-log-decoder.js";
+import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log-format.js";
 import { goldmaneJsonFormat } from "../../src/collect/goldmane/json-format.js";
 import { whiskerFormat } from "../../src/collect/goldmane/whisker-format.js";
 import { parseLine } from "../../src/collect/parse-chunk.js";
