@@ -81,7 +81,10 @@ describe.skipIf(!CLICKHOUSE_AVAILABLE)("flowpol with --db clickhouse:// on a 2-s
     // Again: the files are already ingested and the collector resumes after its cursor.
     expect(ok(["ingest", "--db", urls[1] as string, HUBBLE, CALICO])).toMatch(/already ingested/);
     ok(["collect", "hubble", "--server", `127.0.0.1:${replay.port}`, "--db", urls[0] as string]);
-    expect(ok(["stats", "--json", "--db", urls[0] as string])).toBe(fromSqlite.stats);
+    // The second collection is a session of its own in the ingest log; it stored no flow.
+    const again = JSON.parse(ok(["stats", "--json", "--db", urls[0] as string]));
+    expect({ ...again, ingests: 0 }).toEqual({ ...JSON.parse(fromSqlite.stats), ingests: 0 });
+    expect(again.ingests).toBe(JSON.parse(fromSqlite.stats).ingests + 1);
   });
 
   it("an ingest killed with SIGKILL, then run again, counts nothing twice", async () => {
