@@ -121,8 +121,11 @@ async function generateRows(ctx: BenchContext, ch: Cluster): Promise<BenchRow[]>
 function syntheticBatch(edges: number): Batch {
   let seed = 7;
   const rand = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const T = Date.UTC(2026, 0, 1);
   const span = { first: T, last: T, count: 1 };
