@@ -1,10 +1,10 @@
 import { UsageError } from "../errors.js";
+import { ClickHouseStore } from "./clickhouse/store.js";
+import { isClickHouseUrl, redactUrl } from "./clickhouse/url.js";
 import type { OpenOptions } from "./db.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { FlowStore } from "./store.js";
 
-/** `--db` values that name a ClickHouse server rather than a file. */
-const CLICKHOUSE_URL = /^clickhouses?:\/\//i;
 /** Any other URL scheme: refused rather than taken for a file name. */
 const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -19,12 +19,7 @@ export interface OpenFlowStoreOptions extends OpenOptions {
  */
 export async function openFlowStore(db: string, options: OpenFlowStoreOptions = {}): Promise<FlowStore> {
   const { now, ...open } = options;
-  if (CLICKHOUSE_URL.test(db)) {
-    throw new UsageError(
-      `--db ${redactUrl(db)}: this flowpol has no ClickHouse store yet`,
-      "point --db (or FLOWPOL_DB) at a SQLite file, e.g. --db flowpol.db",
-    );
-  }
+  if (isClickHouseUrl(db)) return ClickHouseStore.open(db, open, now);
   if (OTHER_URL.test(db)) {
     throw new UsageError(
       `--db ${redactUrl(db)} is a URL flowpol does not know`,
@@ -34,7 +29,4 @@ export async function openFlowStore(db: string, options: OpenFlowStoreOptions = 
   return SqliteStore.open(db, open, now);
 }
 
-/** A URL as messages show it: without the password. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
-}
+export { redactUrl };
