@@ -7,8 +7,8 @@ import { writeSimulation } from "../src/samples/write-simulation.js";
 import { openFlowStore } from "../src/store/open.js";
 import type { FlowStore } from "../src/store/store.js";
 import { synthesizeSound } from "../src/synth/index.js";
-import { createOnEveryShard } from "../test/helpers/clickhouse-shards.js";
 import { CLICKHOUSE_AVAILABLE, startClickHouse } from "../test/helpers/clickhouse-server.js";
+import { createOnEveryShard } from "../test/helpers/clickhouse-shards.js";
 import type { BenchContext, BenchRow } from "./types.js";
 
 /**
@@ -94,7 +94,14 @@ async function generateRows(ctx: BenchContext, ch: Cluster): Promise<BenchRow[]>
     const { tree } = synthesizeSound(
       graph,
       await from.readObserved({}, DEFAULT_CLUSTER),
-      { flavor: "kubernetes", cidrPrefixV4: 32, cidrPrefixV6: 128, nodeCidrs: [], allowMetadata: false, allowAnyAddress: false },
+      {
+        flavor: "kubernetes",
+        cidrPrefixV4: 32,
+        cidrPrefixV6: 128,
+        nodeCidrs: [],
+        allowMetadata: false,
+        allowAnyAddress: false,
+      },
       { acceptDenied: true, minFlows: 1 },
     );
     return { files: JSON.stringify(tree.files), seconds: (performance.now() - start) / 1000 };
@@ -102,7 +109,9 @@ async function generateRows(ctx: BenchContext, ch: Cluster): Promise<BenchRow[]>
   const [sqlite, clickhouse] = [await run(stores[0] as FlowStore), await run(stores[1] as FlowStore)];
   for (const store of stores) await store.close();
   const same = sqlite.files === clickhouse.files;
-  ctx.log(`generate: sqlite ${sqlite.seconds.toFixed(2)} s, clickhouse ${clickhouse.seconds.toFixed(2)} s, same files: ${same}`);
+  ctx.log(
+    `generate: sqlite ${sqlite.seconds.toFixed(2)} s, clickhouse ${clickhouse.seconds.toFixed(2)} s, same files: ${same}`,
+  );
   const ratio = clickhouse.seconds / sqlite.seconds;
   return [
     {
@@ -131,24 +140,62 @@ function syntheticBatch(edges: number): Batch {
   const span = { first: T, last: T, count: 1 };
   const workloads: EndpointRef[] = [];
   const batch: Batch = {
-    flows: 0, replies: 0, skipped: 0, bad: 0, badLines: [], lost: [],
-    endpoints: [], namespaces: [], pods: [], edges: [], dnsNames: [], services: [],
+    flows: 0,
+    replies: 0,
+    skipped: 0,
+    bad: 0,
+    badLines: [],
+    lost: [],
+    endpoints: [],
+    namespaces: [],
+    pods: [],
+    edges: [],
+    dnsNames: [],
+    services: [],
   };
   for (let n = 0; n < 50; n++) {
     const namespace = `ns-${String(n).padStart(2, "0")}`;
-    batch.namespaces.push({ cluster: DEFAULT_CLUSTER, name: namespace, labels: JSON.stringify({ "kubernetes.io/metadata.name": namespace }), first: T, last: T });
+    batch.namespaces.push({
+      cluster: DEFAULT_CLUSTER,
+      name: namespace,
+      labels: JSON.stringify({ "kubernetes.io/metadata.name": namespace }),
+      first: T,
+      last: T,
+    });
     for (let w = 0; w < 100; w++) {
       const name = `wl-${String(w).padStart(3, "0")}`;
-      const ref: EndpointRef = { cluster: DEFAULT_CLUSTER, type: "workload", namespace, kind: "Deployment", name, ip: "" };
+      const ref: EndpointRef = {
+        cluster: DEFAULT_CLUSTER,
+        type: "workload",
+        namespace,
+        kind: "Deployment",
+        name,
+        ip: "",
+      };
       workloads.push(ref);
       batch.endpoints.push({ ref, ...span });
       const labels = JSON.stringify({ app: name, team: `team-${w % 7}`, tier: `tier-${w % 5}` });
-      batch.pods.push({ namespace, name: `${name}-7d4b8c9f5-abcde`, endpoint: ref, labels, serviceAccount: "", first: T, last: T });
+      batch.pods.push({
+        namespace,
+        name: `${name}-7d4b8c9f5-abcde`,
+        endpoint: ref,
+        labels,
+        serviceAccount: "",
+        first: T,
+        last: T,
+      });
     }
   }
   const externals: EndpointRef[] = [];
   for (let x = 0; x < 256; x++) {
-    const ref: EndpointRef = { cluster: DEFAULT_CLUSTER, type: "external", namespace: "", kind: "", name: "", ip: `203.0.113.${x}` };
+    const ref: EndpointRef = {
+      cluster: DEFAULT_CLUSTER,
+      type: "external",
+      namespace: "",
+      kind: "",
+      name: "",
+      ip: `203.0.113.${x}`,
+    };
     externals.push(ref);
     batch.endpoints.push({ ref, ...span });
   }
@@ -156,7 +203,10 @@ function syntheticBatch(edges: number): Batch {
   const ports = [80, 443, 5432, 6379, 8080, 9090, 50051];
   while (batch.edges.length < edges) {
     const src = workloads[Math.floor(rand() * workloads.length)] as EndpointRef;
-    const dst = rand() < 0.1 ? (externals[Math.floor(rand() * 256)] as EndpointRef) : (workloads[Math.floor(rand() * workloads.length)] as EndpointRef);
+    const dst =
+      rand() < 0.1
+        ? (externals[Math.floor(rand() * 256)] as EndpointRef)
+        : (workloads[Math.floor(rand() * workloads.length)] as EndpointRef);
     const port = rand() < 0.2 ? 8000 + Math.floor(rand() * 200) : (ports[Math.floor(rand() * ports.length)] as number);
     const protocol = rand() < 0.05 ? "UDP" : "TCP";
     const key = `${src.namespace}/${src.name}>${dst.namespace}/${dst.name}${dst.ip}:${protocol}/${port}`;
@@ -165,8 +215,19 @@ function syntheticBatch(edges: number): Batch {
     const count = 1 + Math.floor(rand() * 50);
     batch.flows += count;
     batch.edges.push({
-      src, dst, protocol, port, verdict: "forwarded", system: "hubble", count, first: T, last: T,
-      dropReason: "", policies: {}, srcReported: 0, dstReported: 0,
+      src,
+      dst,
+      protocol,
+      port,
+      verdict: "forwarded",
+      system: "hubble",
+      count,
+      first: T,
+      last: T,
+      dropReason: "",
+      policies: {},
+      srcReported: 0,
+      dstReported: 0,
     });
   }
   return batch;

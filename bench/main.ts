@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calicoIngestBenchmark } from "./calico-ingest-bench.js";
+import { clickhouseBenchmark } from "./clickhouse-store.js";
 import { diffBenchmark } from "./diff-bench.js";
 import { goldmaneIngestBenchmark } from "./goldmane-ingest-bench.js";
 import { hubbleGrpcBenchmark } from "./hubble-grpc.js";
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   "hubble-grpc": hubbleGrpcBenchmark,
   synthesis: synthBenchmark,
   diff: diffBenchmark,
+  clickhouse: clickhouseBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -9,7 +9,16 @@ import type { IngestRow } from "../ingest-log.js";
 import { LEASE_TTL_MS, type Lease, LeaseHeld } from "../lease.js";
 import type { StoreSnapshot } from "../read-report.js";
 import type { StoreStats } from "../stats.js";
-import type { BatchCommit, BeginIngest, FlowStore, ObservedWindow, StoreGapRecord, WholeInput } from "../store.js";
+import type {
+  BatchCommit,
+  BeginIngest,
+  Committed,
+  FlowStore,
+  ObservedWindow,
+  StoredWholeInput,
+  StoreGapRecord,
+  WholeInput,
+} from "../store.js";
 import { batchRows } from "./batch-rows.js";
 import { Connection } from "./connection.js";
 import { Reader } from "./reads.js";
@@ -118,11 +127,13 @@ export class ClickHouseStore implements FlowStore {
    * commit row. The batch id comes from the ingest and the progress, so a batch written again
    * after a failure has the same id (merges drop the copy; reads count it once).
    */
-  async commitBatch(commit: BatchCommit): Promise<void> {
+  async commitBatch(commit: BatchCommit): Promise<Committed> {
     const id = batchId(commit.ingestId, commit.progress, "");
     await this.stage(commit.batch, id, commit.ingestId, commit.system, commit.gaps ?? []);
     await this.conn.insert(this.t("batches"), [this.commitRow(commit.batch, id, commit, "")]);
     if (commit.lease) await this.renew(commit.lease);
+    // Flow uuids are not de-duplicated across inputs here (docs/clickhouse.md): everything counts.
+    return { duplicates: 0, flows: commit.batch.flows, replies: commit.batch.replies };
   }
 
   /**
@@ -130,7 +141,7 @@ export class ClickHouseStore implements FlowStore {
    * insert of all their commit rows, which also carry the complete ingest-log row. That insert is
    * one block on one shard (`batches` is sharded by ingest): all of the input counts, or none.
    */
-  async storeWholeInput(whole: WholeInput): Promise<number> {
+  async storeWholeInput(whole: WholeInput): Promise<StoredWholeInput> {
     const ingestId = this.newIngestId();
     const row = {
       id: ingestId,
@@ -158,7 +169,18 @@ export class ClickHouseStore implements FlowStore {
       );
     }
     await this.conn.insert(this.t("batches"), commits);
-    return ingestId;
+    const sum = (key: "flows" | "replies") => whole.batches.reduce((n, b) => n + b[key], 0);
+    return { ingestId, duplicates: 0, flows: sum("flows"), replies: sum("replies") };
+  }
+
+  /** Renews at most every RENEW_MS; a live session calls it on a timer while nothing is stored. */
+  renewLease(lease: Lease): Promise<void> {
+    return this.renew(lease);
+  }
+
+  /** No flow uuids are kept in ClickHouse (docs/clickhouse.md). */
+  async newestUuidTime(): Promise<number | undefined> {
+    return undefined;
   }
 
   /** Inserts a batch's data rows; they count only once a commit row names the batch. */
