@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCatalog } from "../src/cli/load-graph.js";
-import { buildGraph, defaultScope } from "../src/graph/index.js";
+import { fileURLToPath } from "node:url";
+import { buildGraph, defaultScope, parseCatalog } from "../src/graph/index.js";
 import { ingestInputs } from "../src/ingest/files.js";
 import { type Batch, DEFAULT_CLUSTER, type EndpointRef } from "../src/model/batch.js";
 import { writeSimulation } from "../src/samples/write-simulation.js";
@@ -19,6 +20,9 @@ import type { BenchContext, BenchRow } from "./types.js";
  *   within 1.5x of SQLite.
  * Both stores parse on the main thread (workers: 0), so the ratio is the store's cost.
  */
+/** The built-in shared-services catalog, from the repository (the bench runs from dist-bench/bench/). */
+const CATALOG = fileURLToPath(new URL("../../templates/shared-services.yaml", import.meta.url));
+
 export async function clickhouseBenchmark(ctx: BenchContext): Promise<BenchRow[]> {
   if (!CLICKHOUSE_AVAILABLE) {
     ctx.log("clickhouse-server is absent: skipped");
@@ -84,7 +88,7 @@ async function generateRows(ctx: BenchContext, ch: Cluster): Promise<BenchRow[]>
     await store.finishIngest(ingestId, "complete");
     await store.releaseLease(lease);
   }
-  const catalog = loadCatalog([]);
+  const catalog = parseCatalog(readFileSync(CATALOG, "utf8"), CATALOG);
   const run = async (from: FlowStore) => {
     const start = performance.now();
     const graph = buildGraph(await from.readGraphInput(defaultScope(), DEFAULT_CLUSTER), {
