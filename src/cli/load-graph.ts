@@ -12,13 +12,14 @@ import {
   type Scope,
 } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
-import { openStore } from "../store/db.js";
-import { readGraphInput } from "../store/read-graph.js";
+import type { StoreRead } from "./read-store.js";
 import { parseTimeMs } from "./time-flags.js";
 
 /** Flags shared by `graph` and `generate`: which part of the store, which catalog. */
 export interface GraphScopeOptions {
   db: string;
+  /** `--cluster`: undefined reads the store's only cluster. */
+  cluster?: string | undefined;
   namespaces: string[];
   /** Undefined: the default platform namespaces. */
   excludeNamespaces?: string[];
@@ -33,15 +34,11 @@ export interface GraphScopeOptions {
 
 export const BUILTIN_CATALOG = resolve(dirname(fileURLToPath(import.meta.url)), "../../templates/shared-services.yaml");
 
-export function loadGraph(o: GraphScopeOptions): DependencyGraph {
+export async function loadGraph(o: GraphScopeOptions, read: StoreRead): Promise<DependencyGraph> {
   const scope = toScope(o);
   const catalog = loadCatalog(o.catalogs);
-  const db = openStore(o.db, { mustExist: true, readonly: true });
-  try {
-    return buildGraph(readGraphInput(db, scope), { catalog, sharedMinNamespaces: o.sharedMinNamespaces });
-  } finally {
-    db.close();
-  }
+  const input = await read.store.readGraphInput(scope, read.cluster);
+  return buildGraph(input, { catalog, sharedMinNamespaces: o.sharedMinNamespaces });
 }
 
 export function loadCatalog(extra: string[]): CatalogEntry[] {

@@ -168,9 +168,27 @@ function ignoreClosedPipes(): void {
   }
 }
 
+/**
+ * Node exits 0 when nothing is left to run, even while a command still awaits (a promise nobody
+ * will settle: a lost worker answer). That exit is turned into an internal error.
+ */
+export function failUnfinishedCommand(finished: () => boolean): void {
+  process.once("beforeExit", () => {
+    if (finished()) return;
+    writeLine(
+      process.stderr,
+      "internal error: the command stopped before finishing (it waited on work that never answered); what it stored before is kept",
+    );
+    process.exitCode = EXIT_CODES.internal;
+  });
+}
+
 if (isEntryPoint()) {
   ignoreClosedPipes();
+  let finished = false;
+  failUnfinishedCommand(() => finished);
   run(process.argv.slice(2)).then((code) => {
+    finished = true;
     process.exitCode = code;
   });
 }

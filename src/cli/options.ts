@@ -11,7 +11,21 @@ import { type Output, writeLine } from "./output.js";
  * deprecation line on stderr.
  */
 
-export const dbOption = () => new Option("--db <path>", "the flowpol store (default: $FLOWPOL_DB or ./flowpol.db)");
+export const dbOption = () =>
+  new Option(
+    "--db <path|url>",
+    "the flowpol store: a SQLite file, or clickhouse://HOST:PORT/DB (default: $FLOWPOL_DB or ./flowpol.db)",
+  );
+
+/** `--cluster` of the commands that read the store. */
+export const readClusterOption = () =>
+  new Option("--cluster <name>", "the Kubernetes cluster to read (needed when the store holds several)");
+/** `--cluster` of the commands that write flows. */
+export const writeClusterOption = () =>
+  new Option(
+    "--cluster <name>",
+    "the Kubernetes cluster these flows come from (default: the cluster the records name, else 'default')",
+  );
 
 export function parseIntFlag(flag: string, min = 0) {
   return (value: string): number => {

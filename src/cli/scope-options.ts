@@ -4,13 +4,14 @@ import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
 import { collectList } from "./flags.js";
 import type { GraphScopeOptions } from "./load-graph.js";
-import { dbOption, parseIntFlag } from "./options.js";
+import { dbOption, parseIntFlag, readClusterOption } from "./options.js";
 import { timeOption } from "./time-flags.js";
 
 /** The options of `graph` and `generate` that choose the part of the store and the catalog. */
 export function addScopeOptions(cmd: Command, subject: string): Command {
   return cmd
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--namespace <ns>", `only these namespaces ${subject} (repeat or comma-separate)`, collectList, [])
     .option(
       "--exclude-namespace <ns>",
@@ -32,6 +33,7 @@ export function addScopeOptions(cmd: Command, subject: string): Command {
 export function scopeOf(o: OptionValues): GraphScopeOptions {
   return {
     db: resolveDbPath(o.db),
+    cluster: o.cluster as string | undefined,
     namespaces: o.namespace,
     ...(o.excludeNamespace !== undefined ? { excludeNamespaces: o.excludeNamespace } : {}),
     ...(o.since !== undefined ? { since: o.since } : {}),

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InternalError, UsageError } from "../errors.js";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../model/labels.js";
 
 /**
  * Writes generated files under `outDir`, each atomically (a temp file in the same folder, then a
@@ -70,7 +71,7 @@ export function writeTree(
       } catch {
         continue;
       }
-      if (text.includes("app.kubernetes.io/managed-by: flowpol")) {
+      if (text.includes(`${MANAGED_BY_LABEL}: ${MANAGED_BY_VALUE}`)) {
         rmSync(path);
         removed.push(relative(root, path).split(sep).join("/"));
       }

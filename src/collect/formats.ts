@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { calicoFlowLogFormat } from "./calico/flow-log.js";
+import { calicoFlowLogFormat } from "./calico/flow-log-format.js";
 import { goldmaneJsonFormat } from "./goldmane/json-format.js";
 import { whiskerFormat } from "./goldmane/whisker-format.js";
 import { hubbleFormat } from "./hubble/json-flow.js";

@@ -1,7 +1,8 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import type { Batch } from "../model/batch.js";
 import type { Flow } from "../model/flow.js";
-import { type Batch, BatchBuilder } from "./aggregate.js";
-import { MAX_DEPTH, nestedDeeperThan } from "./json-depth.js";
+import { BatchBuilder } from "./batch-builder.js";
+import { MAX_DEPTH, nestedDeeperThan } from "./fast/json-scan.js";
 import { decoderFor, type RecordDecoder, type RecordFormat, type RepeatedFlow, type SourceRecord } from "./record.js";
 
 /**
@@ -13,8 +14,9 @@ export function parseChunk(
   startLine: number,
   format: RecordFormat,
   decode: RecordDecoder = decoderFor(format),
+  cluster?: string,
 ): Batch {
-  const builder = new BatchBuilder();
+  const builder = new BatchBuilder(cluster);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Flow files are almost always ASCII, which decodes faster as latin1 (the same characters).
   if (isAscii(buf)) {
@@ -154,7 +156,7 @@ function addRecord(value: unknown, line: number, decode: RecordDecoder, builder:
 function addDecoded(record: SourceRecord | RepeatedFlow, line: number, builder: BatchBuilder): void {
   switch (record.kind) {
     case "repeat":
-      builder.addRepeat(record.flow, record.time, record.count);
+      builder.addRepeat(record.flow, record.time, record.count, record.uuid);
       reportDroppedLabels(record.flow, line, builder);
       return;
     case "flow":

@@ -1,4 +1,4 @@
-import type { Batch } from "./aggregate.js";
+import type { Batch } from "../model/batch.js";
 import { formatByName } from "./formats.js";
 import { GRPC_FORMAT } from "./hubble/grpc-format.js";
 import { parseChunk } from "./parse-chunk.js";
@@ -11,6 +11,8 @@ export interface WorkerJob {
   startLine: number;
   format: string;
   defaultTime?: number | undefined;
+  /** `--cluster`: the cluster of every flow in the chunk. */
+  cluster?: string | undefined;
 }
 
 const decoders = new Map<string, RecordDecoder>();
@@ -31,8 +33,9 @@ let grpcChunks: Promise<typeof import("./hubble/grpc-chunk.js")> | undefined;
 /** Parses one job; the same code runs in a worker and, for a dead worker's jobs, on the main thread. */
 export async function parseJob(job: WorkerJob): Promise<Batch> {
   if (job.format !== GRPC_FORMAT) {
-    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decoder(job.format, job.defaultTime));
+    const decode = decoder(job.format, job.defaultTime);
+    return parseChunk(job.bytes, job.startLine, formatByName(job.format), decode, job.cluster);
   }
   grpcChunks ??= import("./hubble/grpc-chunk.js");
-  return (await grpcChunks).parseGrpcChunk(job.bytes, job.startLine);
+  return (await grpcChunks).parseGrpcChunk(job.bytes, job.startLine, job.cluster);
 }

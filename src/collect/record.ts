@@ -1,12 +1,5 @@
+import type { LostEventsRecord } from "../model/batch.js";
 import type { Flow, SourceSystem } from "../model/flow.js";
-
-/** A record-level gap in the data: Hubble `lost_events`, or similar. */
-export interface LostEventsRecord {
-  source: string;
-  lost: number;
-  node?: string;
-  time?: number;
-}
 
 /** What one input record (one JSON line or array element) turned out to be. */
 export type SourceRecord =
@@ -24,6 +17,8 @@ export interface RepeatedFlow {
   flow: Flow;
   time: number;
   count: number;
+  /** The record's uuid, which the template's flow does not hold. */
+  uuid?: string;
 }
 
 /** What a user can say about every record of an input. */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ResourceLimits, Worker } from "node:worker_threads";
 import { InternalError } from "../errors.js";
-import type { Batch } from "./aggregate.js";
+import type { Batch } from "../model/batch.js";
 import { BufferPool } from "./buffer-pool.js";
 import { parseJob, type WorkerJob } from "./parse-job.js";
 

@@ -1,5 +1,6 @@
 import { effectivePolicyTypes } from "../policy/compile.js";
 import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
+import { type Topology, topologyWorkloadId } from "../policy/objects.js";
 import { isEmptySelector } from "../policy/selector.js";
 import type { Namespace, NetworkPolicy, Pod, RuleRef } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
@@ -62,6 +63,20 @@ export interface DiffInput {
   workloadPorts?: ReadonlyMap<string, Pod["ports"]>;
 }
 
+/**
+ * A policy folder as the diff reads it: its NetworkPolicies, its Namespace manifests and the
+ * container ports of its workloads. `flowpol diff`, the report and the rollout all judge with it.
+ */
+export function diffInput(
+  observed: Observed,
+  topology: Pick<Topology, "policies" | "namespaces" | "workloads">,
+): DiffInput {
+  const workloadPorts = new Map<string, Pod["ports"]>();
+  for (const w of topology.workloads)
+    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(topologyWorkloadId(w), w.pod.ports);
+  return { observed, policies: topology.policies, namespaces: topology.namespaces, workloadPorts };
+}
+
 const ruleKey = (r: RuleRef) => `${r.namespace}/${r.policy}/${r.direction}/${r.index}`;
 
 export function diffObserved(input: DiffInput): ObservedDiff {
@@ -74,21 +89,7 @@ export function diffObserved(input: DiffInput): ObservedDiff {
   const endpointOf = (peer: ObservedPeer): Endpoint[] => {
     let e = endpoints.get(peer);
     if (!e) {
-      if (peer.kind === "workload") {
-        const ports = input.workloadPorts?.get(peer.id);
-        e = peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
-      } else if (peer.kind === "ip") {
-        const ip = ipEndpoint(peer.ip);
-        e = [
-          ip?.kind === "ip"
-            ? {
-                ...ip,
-                ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
-                ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
-              }
-            : (ip ?? { kind: "unknown" }),
-        ];
-      } else e = [{ kind: "unknown" }];
+      e = peerEndpoints(peer, input.workloadPorts);
       endpoints.set(peer, e);
     }
     return e;
@@ -137,6 +138,27 @@ export function diffObserved(input: DiffInput): ObservedDiff {
     totals,
     droppedEdges: input.observed.droppedEdges,
   };
+}
+
+/** The engine's endpoints for an observed peer: a workload stands for each of its label sets. */
+export function peerEndpoints(peer: ObservedPeer, workloadPorts?: ReadonlyMap<string, Pod["ports"]>): Endpoint[] {
+  if (peer.kind === "workload") {
+    const ports = workloadPorts?.get(peer.id);
+    return peer.pods.map((pod) => ({ kind: "pod", pod: ports ? { ...pod, ports } : pod }) as Endpoint);
+  }
+  if (peer.kind === "ip") {
+    const ip = ipEndpoint(peer.ip);
+    return [
+      ip?.kind === "ip"
+        ? {
+            ...ip,
+            ...(peer.entity !== undefined ? { entity: peer.entity } : {}),
+            ...(peer.dnsNames ? { dnsNames: peer.dnsNames } : {}),
+          }
+        : (ip ?? { kind: "unknown" }),
+    ];
+  }
+  return [{ kind: "unknown" }];
 }
 
 /** The one verdict (src/policy/verdict.ts), on a stored edge. */

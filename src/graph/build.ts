@@ -1,11 +1,10 @@
 import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import type { CatalogEntry } from "./catalog.js";
-import type { EndpointRecord, GraphInput } from "./input.js";
-import { inScope } from "./input.js";
 import {
   cmp,
   compareEdges,
   type DependencyGraph,
+  type EdgeRecordAccount,
   type EntityNode,
   edgeKey,
   type GraphEdge,
@@ -13,7 +12,9 @@ import {
   type GraphWarning,
   type SharedService,
   type WorkloadNode,
-} from "./model.js";
+} from "./dependency-graph.js";
+import type { EndpointRecord, GraphInput } from "./input.js";
+import { inScope } from "./input.js";
 import { chooseSelector, isVolatileLabel, matches } from "./selectors.js";
 
 export interface GraphOptions {
@@ -33,6 +34,60 @@ const NODE_ENTITIES = new Set(["host", "remote-node"]);
 /** Builds the dependency graph from plain store data. Pure and deterministic. */
 export function buildGraph(input: GraphInput, options: GraphOptions): DependencyGraph {
   const warnings: GraphWarning[] = [];
+  const { nodes, nodeOf, namedPeers, unplaced } = placeEndpoints(input);
+  if (unplaced > 0) {
+    warnings.push({ code: "unplaced-peers", message: `${unplaced} peer(s) had neither identity nor IP; left out` });
+  }
+  describeNodes(input, nodes, nodeOf);
+  mergeIdentities(nodes, nodeOf);
+  assignSelectors(nodes, warnings);
+
+  const collected = collectEdges(input, nodes, nodeOf, namedPeers);
+  const { allowed, denied, unaddressed } = collected;
+  let belowMinFlows = 0;
+  const allowedList: GraphEdge[] = [];
+  for (const e of allowed.values()) {
+    if (e.count < input.scope.minFlows) belowMinFlows++;
+    else allowedList.push(e);
+  }
+  allowedList.sort(compareEdges);
+  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
+  const deniedList = [...denied.values()].sort(compareEdges);
+  const records = accountRecords(input, collected, [...allowedList, ...unaddressedList, ...deniedList]);
+
+  const namespaces = [
+    ...new Set(
+      [...nodes.values()].filter((n) => n.type === "workload" && n.inScope).map((n) => (n as WorkloadNode).namespace),
+    ),
+  ].sort(cmp);
+  const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
+  const shared = findSharedServices(nodes, allowedList, options);
+  return {
+    records,
+    nodes,
+    allowed: allowedList,
+    denied: deniedList,
+    shared,
+    namespaces,
+    namespaceLabels,
+    warnings,
+    belowMinFlows,
+    unaddressed: unaddressedList,
+  };
+}
+
+interface PlacedEndpoints {
+  nodes: Map<string, GraphNode>;
+  /** Store endpoint id to graph node id. */
+  nodeOf: Map<number, string>;
+  /** External peers known by name only (no address): endpoint id to peer id. */
+  namedPeers: Map<number, string>;
+  /** Peers with neither identity nor IP. */
+  unplaced: number;
+}
+
+/** Every store endpoint to its graph node: entities first (their IPs claim peers), then workloads and IP peers. */
+function placeEndpoints(input: GraphInput): PlacedEndpoints {
   const nodes = new Map<string, GraphNode>();
   const nodeOf = new Map<number, string>();
 
@@ -99,10 +154,11 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       nodeOf.set(e.id, id);
     }
   }
-  if (unplaced > 0) {
-    warnings.push({ code: "unplaced-peers", message: `${unplaced} peer(s) had neither identity nor IP; left out` });
-  }
+  return { nodes, nodeOf, namedPeers, unplaced };
+}
 
+/** Pods, service accounts and DNS names onto their nodes, every list in a stable order. */
+function describeNodes(input: GraphInput, nodes: Map<string, GraphNode>, nodeOf: Map<number, string>): void {
   const workloadsByEndpoint = new Map<number, WorkloadNode>();
   for (const [endpointId, id] of nodeOf) {
     const n = nodes.get(id);
@@ -128,10 +184,15 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     } else if (n.type === "external") n.dnsNames.sort(cmp);
     else n.ips.sort(cmp);
   }
+}
 
-  mergeIdentities(nodes, nodeOf);
-  assignSelectors(nodes, warnings);
-
+/** Edge records to graph edges, by kind: allowed, denied, and allowed to a peer without an address. */
+function collectEdges(
+  input: GraphInput,
+  nodes: Map<string, GraphNode>,
+  nodeOf: Map<number, string>,
+  namedPeers: Map<number, string>,
+): CollectedEdges {
   const scoped = (id: string) => {
     const n = nodes.get(id);
     return n?.type === "workload" && n.inScope;
@@ -139,15 +200,26 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
   const allowed = new Map<string, GraphEdge>();
   const denied = new Map<string, GraphEdge>();
   const unaddressed = new Map<string, GraphEdge>();
+  const left = { noPeer: 0, noEndInScope: 0, otherVerdict: 0 };
+  const recordsOf = new Map<GraphEdge, number>();
   for (const r of input.edges) {
     const src = nodeOf.get(r.srcId);
     const dst = nodeOf.get(r.dstId);
     const from = src ?? namedPeers.get(r.srcId);
     const to = dst ?? namedPeers.get(r.dstId);
-    if (!from || !to || !(scoped(from) || scoped(to))) continue;
+    if (!from || !to) {
+      left.noPeer++;
+      continue;
+    }
+    if (!(scoped(from) || scoped(to))) {
+      left.noEndInScope++;
+      continue;
+    }
     const isAllowed = ALLOWED_VERDICTS.has(r.verdict as Verdict);
-    if (!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") continue;
-    if ((!src || !dst) && !isAllowed) continue;
+    if ((!isAllowed && r.verdict !== "dropped" && r.verdict !== "error") || ((!src || !dst) && !isAllowed)) {
+      left.otherVerdict++;
+      continue;
+    }
     const target = !src || !dst ? unaddressed : isAllowed ? allowed : denied;
     const key = edgeKey({ from, to, protocol: r.protocol, port: r.port });
     let e = target.get(key);
@@ -166,6 +238,7 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
       };
       target.set(key, e);
     }
+    recordsOf.set(e, (recordsOf.get(e) ?? 0) + 1);
     e.count += r.count;
     e.first = Math.min(e.first, r.first);
     e.last = Math.max(e.last, r.last);
@@ -173,33 +246,40 @@ export function buildGraph(input: GraphInput, options: GraphOptions): Dependency
     addSorted(e.systems, r.system);
     if (r.dropReason) addSorted(e.dropReasons, r.dropReason);
   }
-  let belowMinFlows = 0;
-  const allowedList: GraphEdge[] = [];
-  for (const e of allowed.values()) {
-    if (e.count < input.scope.minFlows) belowMinFlows++;
-    else allowedList.push(e);
-  }
-  allowedList.sort(compareEdges);
-  const unaddressedList = [...unaddressed.values()].filter((e) => e.count >= input.scope.minFlows).sort(compareEdges);
-  const deniedList = [...denied.values()].sort(compareEdges);
+  return { allowed, denied, unaddressed, left, recordsOf };
+}
 
-  const namespaces = [
-    ...new Set(
-      [...nodes.values()].filter((n) => n.type === "workload" && n.inScope).map((n) => (n as WorkloadNode).namespace),
-    ),
-  ].sort(cmp);
-  const namespaceLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
-  const shared = findSharedServices(nodes, allowedList, options);
+interface CollectedEdges {
+  allowed: Map<string, GraphEdge>;
+  denied: Map<string, GraphEdge>;
+  unaddressed: Map<string, GraphEdge>;
+  /** Edge records left out, by reason. */
+  left: { noPeer: number; noEndInScope: number; otherVerdict: number };
+  /** How many edge records each connection merges. */
+  recordsOf: Map<GraphEdge, number>;
+}
+
+/** Where the store's edge records went (see EdgeRecordAccount). */
+function accountRecords(input: GraphInput, collected: CollectedEdges, shown: readonly GraphEdge[]): EdgeRecordAccount {
+  const { left, recordsOf } = collected;
+  const leftOut = input.leftOut ?? { outsideWindow: 0, noEndInScope: 0 };
+  const below = [...collected.allowed.values(), ...collected.unaddressed.values()].filter(
+    (e) => e.count < input.scope.minFlows,
+  );
+  const window = {
+    ...(input.scope.since !== undefined ? { since: input.scope.since } : {}),
+    ...(input.scope.until !== undefined ? { until: input.scope.until } : {}),
+  };
   return {
-    nodes,
-    allowed: allowedList,
-    denied: deniedList,
-    shared,
-    namespaces,
-    namespaceLabels,
-    warnings,
-    belowMinFlows,
-    unaddressed: unaddressedList,
+    stored: input.edges.length + leftOut.outsideWindow + leftOut.noEndInScope,
+    shown: shown.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
+    connections: shown.length,
+    outsideWindow: leftOut.outsideWindow,
+    noEndInScope: leftOut.noEndInScope + left.noEndInScope,
+    noPeer: left.noPeer,
+    otherVerdict: left.otherVerdict,
+    belowMinFlows: below.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
+    ...(Object.keys(window).length > 0 ? { window } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { parse } from "yaml";
 import { InputError } from "../errors.js";
 import { isDns1123Label, isLabelKey, isLabelValue } from "../model/k8s-names.js";
-import type { SharedRole } from "./model.js";
+import type { SharedRole } from "./dependency-graph.js";
 
 /**
  * The shared-service catalog (`templates/shared-services.yaml`, extended with `--catalog FILE`):

@@ -10,19 +10,6 @@
 export { buildGraph, DEFAULT_SHARED_MIN_NAMESPACES, formatLabels, type GraphOptions, workloadId } from "./build.js";
 export { type CatalogEntry, type CatalogMatch, mergeCatalogs, parseCatalog } from "./catalog.js";
 export {
-  DEFAULT_EXCLUDED_NAMESPACES,
-  type DnsNameRecord,
-  defaultScope,
-  type EdgeRecord,
-  type EndpointRecord,
-  type GraphInput,
-  inScope,
-  type NamespaceRecord,
-  type PodRecord,
-  type Scope,
-  type ServiceRecord,
-} from "./input.js";
-export {
   cmp,
   compareEdges,
   type DependencyGraph,
@@ -36,5 +23,18 @@ export {
   type SharedRole,
   type SharedService,
   type WorkloadNode,
-} from "./model.js";
+} from "./dependency-graph.js";
+export {
+  DEFAULT_EXCLUDED_NAMESPACES,
+  type DnsNameRecord,
+  defaultScope,
+  type EdgeRecord,
+  type EndpointRecord,
+  type GraphInput,
+  inScope,
+  type NamespaceRecord,
+  type PodRecord,
+  type Scope,
+  type ServiceRecord,
+} from "./input.js";
 export { chooseSelector, isVolatileLabel, matches, PREFERRED_LABEL_KEYS } from "./selectors.js";

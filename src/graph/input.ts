@@ -106,8 +106,17 @@ export function inScope(scope: Scope, namespace: string): boolean {
   return !scope.excludeNamespaces.includes(namespace);
 }
 
+/** Edge records of the store a reader left out for a scope (the graph says why it shows fewer than `flowpol stats`). */
+export interface LeftOut {
+  /** Last seen before --since or first seen after --until. */
+  outsideWindow: number;
+  /** Neither end is a workload in a namespace that gets policies (node to world, excluded namespaces). */
+  noEndInScope: number;
+}
+
 export interface GraphInput {
   scope: Scope;
+  leftOut?: LeftOut;
   endpoints: EndpointRecord[];
   pods: PodRecord[];
   namespaces: NamespaceRecord[];

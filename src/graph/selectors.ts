@@ -1,4 +1,5 @@
-import { cmp, type Selector } from "./model.js";
+import { IDENTITY_LABEL_KEYS } from "../model/labels.js";
+import { cmp, type Selector } from "./dependency-graph.js";
 
 /**
  * Stable selectors: for each workload, the smallest label set that selects all its pods and no
@@ -36,9 +37,6 @@ const VOLATILE_PREFIXES = ["batch.kubernetes.io/", "topology.kubernetes.io/", "f
 export function isVolatileLabel(key: string): boolean {
   return VOLATILE_KEYS.has(key) || VOLATILE_PREFIXES.some((p) => key.startsWith(p));
 }
-
-/** Label keys that name what a pod is, in this order: the first one the pods share is always kept. */
-export const IDENTITY_LABEL_KEYS: readonly string[] = ["app.kubernetes.io/name", "app", "k8s-app", "name"];
 
 /** Largest label set tried; beyond this a workload falls back. */
 const MAX_SET_SIZE = 3;

@@ -42,6 +42,8 @@ export interface ServiceRef {
 
 export interface FlowEndpoint {
   ip?: string;
+  /** The Kubernetes cluster of the endpoint (Hubble `cluster_name`), when the record names it. */
+  cluster?: string;
   namespace?: string;
   podName?: string;
   /**
@@ -104,6 +106,8 @@ export interface TcpFlags {
 export interface Flow {
   /** Milliseconds since the Unix epoch. */
   time: number;
+  /** The Kubernetes cluster the record names (Calico `cluster`), if any; see `flowCluster`. */
+  cluster?: string;
   node?: string;
   uuid?: string;
   verdict: Verdict;
@@ -147,4 +151,16 @@ export function isTcpFlags(value: unknown): value is TcpFlags {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   for (const flag of Object.values(value)) if (typeof flag !== "boolean") return false;
   return true;
+}
+
+/**
+ * The cluster a flow is stored under, when no `--cluster` names it: the record's own, else the
+ * cluster of the end that observed it (the destination of an ingress flow, else the source), else
+ * the other end's. A flow between two clusters is kept by each observing end in its own cluster,
+ * so each cluster's policies see their side.
+ */
+export function flowCluster(flow: Flow): string | undefined {
+  if (flow.cluster) return flow.cluster;
+  const observer = flow.direction === "ingress" ? flow.destination : flow.source;
+  return observer.cluster ?? flow.source.cluster ?? flow.destination.cluster;
 }

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { buildTopology, type NameProblem, type ObjectProblem, type Topology } from "../policy/objects.js";
 import type { SourceRef } from "../policy/types.js";
-import { type Manifests, type ManifestWarning, type ReadOptions, readManifests } from "./read-manifests.js";
+import { type Manifests, type ManifestWarning, type ReadManifestsOptions, readManifests } from "./read-manifests.js";
 
 /**
  * Manifests to a validated Topology. Invalid NetworkPolicies are always fatal, with the file,
@@ -10,7 +10,7 @@ import { type Manifests, type ManifestWarning, type ReadOptions, readManifests }
  * analysis goes on without them (with the policy, for a name). `nameProblems: "caller"` leaves
  * duplicate and invalid policy names to the caller (lint reports them as findings).
  */
-export interface LoadOptions extends ReadOptions {
+export interface LoadOptions extends ReadManifestsOptions {
   lenient?: boolean;
   nameProblems?: "fatal" | "caller";
   warn?: (message: string) => void;
@@ -39,7 +39,11 @@ export function describeProblem(p: ObjectProblem): string[] {
 }
 
 export function loadTopology(paths: readonly string[], options: LoadOptions = {}): Loaded {
-  const manifests = readManifests(paths, options);
+  return topologyOf(readManifests(paths, options), options);
+}
+
+/** The same, for manifests already read (e.g. from a git tree with `readManifestTexts`). */
+export function topologyOf(manifests: Manifests, options: LoadOptions = {}): Loaded {
   const warn = options.warn ?? (() => {});
   for (const w of manifests.warnings) warn(`${where(w)}: ${w.message}`);
   if (manifests.syntaxErrors.length > 0) {

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import jsYaml from "js-yaml";
-import { isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import { type Document, isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import type { RawObject } from "../policy/objects.js";
 
@@ -27,7 +26,7 @@ export interface Manifests {
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-export interface ReadOptions {
+export interface ReadManifestsOptions {
   /** The text of stdin, read by the caller when a path is `-`. */
   stdin?: () => string;
 }
@@ -62,88 +61,33 @@ export function listManifestFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-export function readManifests(paths: readonly string[], options: ReadOptions = {}): Manifests {
+export function readManifests(paths: readonly string[], options: ReadManifestsOptions = {}): Manifests {
   const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
   for (const file of listManifestFiles(paths)) {
     const text = file === "-" ? (options.stdin?.() ?? "") : readFileSync(file, "utf8");
     result.files.push(file);
     const name = file === "-" ? "<stdin>" : file;
-    if (!parseManifestFast(name, text, result)) parseManifestText(name, text, result);
+    parseManifestText(name, text, result);
+  }
+  return result;
+}
+
+/** Manifests given as texts (files of a git tree), read as `readManifests` reads files. */
+export function readManifestTexts(files: ReadonlyArray<{ path: string; text: string }>): Manifests {
+  const result: Manifests = { objects: [], syntaxErrors: [], warnings: [], files: [] };
+  for (const { path, text } of files) {
+    result.files.push(path);
+    parseManifestText(path, text, result);
   }
   return result;
 }
 
 /**
- * The fast path: js-yaml reads the values (several times faster than a full YAML document
- * model), noting the line where each document's root starts. Field lines are found only when
- * asked for (an error, a lint finding), by parsing that one document with the \`yaml\` package.
- * Returns false on a syntax error: the precise path then reports it.
+ * One file's documents, each object with its line; field lines are found when asked for (an error,
+ * a lint finding). The first syntax error is reported with its line and ends the file.
  */
-export function parseManifestFast(file: string, text: string, into: Manifests): boolean {
-  const rootLines: number[] = [];
-  let values: unknown[];
-  try {
-    values = jsYaml.loadAll(text, undefined, {
-      schema: jsYaml.CORE_SCHEMA,
-      json: true,
-      listener(event, state) {
-        const s = state as unknown as { documents: unknown[]; line: number };
-        if (event === "open" && rootLines.length === s.documents.length) rootLines.push(s.line);
-      },
-    });
-  } catch {
-    return false;
-  }
-  const lines = text.split("\n");
-  const objects: RawObject[] = [];
-  values.forEach((value, index) => {
-    if (value === null || value === undefined) return;
-    const start = rootLines[index] ?? 0;
-    const end = rootLines[index + 1] ?? lines.length;
-    let parsed: { node: unknown; lineCounter: LineCounter } | undefined;
-    const nodeOf = (path: string) => {
-      if (!parsed) {
-        const lineCounter = new LineCounter();
-        const doc = parseAllDocuments(lines.slice(start, end).join("\n"), { lineCounter, uniqueKeys: false });
-        parsed = { node: Array.isArray(doc) ? doc[0]?.contents : undefined, lineCounter };
-      }
-      const at = rangeStart(nodeAt(parsed.node, path));
-      return at === undefined ? undefined : start + parsed.lineCounter.linePos(at).line;
-    };
-    const add = (v: unknown, prefix: string) => {
-      const source = { file, document: index, line: start + 1 };
-      if (!isObject(v) || typeof v.kind !== "string") {
-        notAnObject(into, file, index, source.line);
-        return;
-      }
-      objects.push({ value: v, source, lineOf: (path) => nodeOf(`${prefix}${path}`) ?? source.line });
-    };
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => {
-        add(v, `[${i}].`);
-      });
-      return;
-    }
-    const obj = value as Record<string, unknown>;
-    if (typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items)) {
-      const itemKind = obj.kind.slice(0, -"List".length);
-      obj.items.forEach((v, i) => {
-        const item = isObject(v) && itemKind && !("kind" in v) ? { kind: itemKind, ...v } : v;
-        add(item, `items[${i}].`);
-      });
-      return;
-    }
-    add(value, "");
-  });
-  into.objects.push(...objects);
-  return true;
-}
-
-/** The precise path, for text js-yaml rejects: \`yaml\` locates the first syntax error. */
 export function parseManifestText(file: string, text: string, into: Manifests): void {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
-  const list = Array.isArray(docs) ? docs : [];
+  const { list, lineCounter } = parseYamlDocuments(text);
   // Like kubectl and netpol-analyzer, a syntax error ends the file: later documents are not read.
   const firstBad = list.findIndex((d) => d.errors.length > 0);
   if (firstBad !== -1) {
@@ -188,6 +132,37 @@ export function parseManifestText(file: string, text: string, into: Manifests): 
     }
     add(value, root);
   });
+}
+
+type YamlDocuments = { list: Document.Parsed[]; lineCounter: LineCounter };
+
+const TAB_IN_INDENT = /^ *\t/m;
+const FLOW_INDENT_ERROR = /^Flow (sequence|map) in block collection must be sufficiently indented/;
+
+/**
+ * YAML forbids tabs in indentation, but Go's YAML reader (kubectl, netpol-analyzer) skips them
+ * inside `[ ]` and `{ }`, and real manifests have them there. A text whose first error is a flow
+ * collection's indentation, and that has such a tab, is read again with leading tabs expanded to
+ * the next multiple of 8 columns (lines keep their numbers); the first reading stands if that one
+ * fails too. A tab in block indentation stays an error, as in kubectl.
+ */
+function parseYamlDocuments(text: string): YamlDocuments {
+  const read = (t: string): YamlDocuments => {
+    const lineCounter = new LineCounter();
+    const docs = parseAllDocuments(t, { lineCounter, uniqueKeys: false });
+    return { list: Array.isArray(docs) ? docs : [], lineCounter };
+  };
+  const first = read(text);
+  const firstError = first.list.find((d) => d.errors.length > 0)?.errors[0];
+  if (!firstError || !FLOW_INDENT_ERROR.test(firstError.message) || !TAB_IN_INDENT.test(text)) return first;
+  const again = read(text.replace(/^[ \t]+/gm, expandTabs));
+  return again.list.some((d) => d.errors.length > 0) ? first : again;
+}
+
+function expandTabs(indent: string): string {
+  let out = "";
+  for (const c of indent) out += c === "\t" ? " ".repeat(8 - (out.length % 8)) : c;
+  return out;
 }
 
 function rangeStart(node: unknown): number | undefined {

@@ -1,3 +1,4 @@
+import { NAMESPACE_NAME_LABEL } from "../model/labels.js";
 import { ENTITIES, type Entity, type FqdnSelector, type NetworkPolicy, type PolicyPeer } from "./types.js";
 import { parseNetworkPolicy, type ValidationIssue } from "./validate.js";
 
@@ -28,7 +29,6 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 
 const NAMESPACE_KEY = "io.kubernetes.pod.namespace";
 const NAMESPACE_LABEL_PREFIX = "io.cilium.k8s.namespace.labels.";
-const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 const RULE_PEER_KEYS = {
   ingress: ["fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet"],
   egress: ["toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toFQDNs"],
@@ -101,7 +101,11 @@ export function translateCiliumPolicy(value: Obj): TranslatedPolicy {
 }
 
 /** The validated k8s peers in their slots, Cilium-only peers in theirs; no slot: every peer. */
-function withPeers<T>(validated: PolicyPeer[] | undefined, slots: Slot[], wrap: (peers: PolicyPeer[]) => T): T | {} {
+function withPeers<T>(
+  validated: PolicyPeer[] | undefined,
+  slots: Slot[],
+  wrap: (peers: PolicyPeer[]) => T,
+): T | Record<string, never> {
   if (slots.length === 0) return {};
   let next = 0;
   const peers = slots.map((slot) => {

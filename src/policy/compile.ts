@@ -1,4 +1,4 @@
-import { ConnSet, type Protocol } from "./conn-set.js";
+import { ConnSet, type PolicyProtocol } from "./conn-set.js";
 import { type IpRange, parseCidr } from "./ip-range.js";
 import { PortSet } from "./port-set.js";
 import { compileSelector, type LabelMatcher } from "./selector.js";
@@ -14,7 +14,9 @@ export type CompiledPeer =
   | { kind: "entities"; entities: ReadonlySet<Entity> }
   | { kind: "fqdn"; matches: (name: string) => boolean };
 
-export type CompiledPort = { kind: "numbered"; conns: ConnSet } | { kind: "named"; protocol: Protocol; name: string };
+export type CompiledPort =
+  | { kind: "numbered"; conns: ConnSet }
+  | { kind: "named"; protocol: PolicyProtocol; name: string };
 
 export interface CompiledRule {
   ref: RuleRef;

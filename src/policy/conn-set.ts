@@ -1,11 +1,11 @@
 import { PortSet } from "./port-set.js";
 
 /** The protocols a NetworkPolicy can name, in the order the analyzer prints them. */
-export const PROTOCOLS = ["SCTP", "TCP", "UDP"] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
+export const POLICY_PROTOCOLS = ["SCTP", "TCP", "UDP"] as const;
+export type PolicyProtocol = (typeof POLICY_PROTOCOLS)[number];
 
-export function isProtocol(value: unknown): value is Protocol {
-  return typeof value === "string" && (PROTOCOLS as readonly string[]).includes(value);
+export function isProtocol(value: unknown): value is PolicyProtocol {
+  return typeof value === "string" && (POLICY_PROTOCOLS as readonly string[]).includes(value);
 }
 
 /**
@@ -13,33 +13,33 @@ export function isProtocol(value: unknown): value is Protocol {
  * algebra the evaluator, the connectivity list and both diffs are built on.
  */
 export class ConnSet {
-  private constructor(private readonly byProtocol: Readonly<Record<Protocol, PortSet>>) {}
+  private constructor(private readonly byProtocol: Readonly<Record<PolicyProtocol, PortSet>>) {}
 
   static readonly NONE = new ConnSet({ SCTP: PortSet.EMPTY, TCP: PortSet.EMPTY, UDP: PortSet.EMPTY });
   static readonly ALL = new ConnSet({ SCTP: PortSet.ALL, TCP: PortSet.ALL, UDP: PortSet.ALL });
 
-  static of(protocol: Protocol, ports: PortSet): ConnSet {
+  static of(protocol: PolicyProtocol, ports: PortSet): ConnSet {
     return ConnSet.NONE.with(protocol, ports);
   }
 
-  ports(protocol: Protocol): PortSet {
+  ports(protocol: PolicyProtocol): PortSet {
     return this.byProtocol[protocol];
   }
 
-  with(protocol: Protocol, ports: PortSet): ConnSet {
+  with(protocol: PolicyProtocol, ports: PortSet): ConnSet {
     return new ConnSet({ ...this.byProtocol, [protocol]: ports });
   }
 
-  has(protocol: Protocol, port: number): boolean {
+  has(protocol: PolicyProtocol, port: number): boolean {
     return this.byProtocol[protocol].has(port);
   }
 
   isEmpty(): boolean {
-    return PROTOCOLS.every((p) => this.byProtocol[p].isEmpty());
+    return POLICY_PROTOCOLS.every((p) => this.byProtocol[p].isEmpty());
   }
 
   isAll(): boolean {
-    return PROTOCOLS.every((p) => this.byProtocol[p].isAll());
+    return POLICY_PROTOCOLS.every((p) => this.byProtocol[p].isAll());
   }
 
   union(other: ConnSet): ConnSet {
@@ -59,18 +59,18 @@ export class ConnSet {
   }
 
   isSubsetOf(other: ConnSet): boolean {
-    return PROTOCOLS.every((p) => this.byProtocol[p].isSubsetOf(other.byProtocol[p]));
+    return POLICY_PROTOCOLS.every((p) => this.byProtocol[p].isSubsetOf(other.byProtocol[p]));
   }
 
   equals(other: ConnSet): boolean {
-    return PROTOCOLS.every((p) => this.byProtocol[p].equals(other.byProtocol[p]));
+    return POLICY_PROTOCOLS.every((p) => this.byProtocol[p].equals(other.byProtocol[p]));
   }
 
   /** `All Connections`, `No Connections`, or `SCTP 1-65535,TCP 80,UDP 53` (the analyzer's text). */
   toString(): string {
     if (this.isAll()) return "All Connections";
     if (this.isEmpty()) return "No Connections";
-    return PROTOCOLS.filter((p) => !this.byProtocol[p].isEmpty())
+    return POLICY_PROTOCOLS.filter((p) => !this.byProtocol[p].isEmpty())
       .map((p) => `${p} ${this.byProtocol[p].toString()}`)
       .join(",");
   }

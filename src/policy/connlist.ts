@@ -2,7 +2,7 @@ import { ConnSet } from "./conn-set.js";
 import { type Endpoint, PolicyEngine, type Semantics } from "./engine.js";
 import { INGRESS_CONTROLLER_ID, type IngressConn, ingressControllerConns } from "./ingress-controller.js";
 import { atomsOf, type IpFamily, type IpRange, parseCidr, rangeToString, subtractRanges } from "./ip-range.js";
-import { type Topology, workloadId } from "./objects.js";
+import { type Topology, topologyWorkloadId } from "./objects.js";
 import type { NetworkPolicy } from "./types.js";
 
 /**
@@ -82,7 +82,7 @@ export function connTable(topo: Topology, options: ConnlistOptions = {}): ConnTa
   const ingressEndpoints = toEndpoints(ingressAtoms);
   const egressEndpoints = toEndpoints(egressAtoms);
   const workloads = topo.workloads.map((w) => ({
-    id: workloadId(w),
+    id: topologyWorkloadId(w),
     endpoint: { kind: "pod", pod: w.pod } as Endpoint,
   }));
   const table: ConnTable = {

@@ -1,5 +1,5 @@
 import { type CompiledPeer, type CompiledPolicy, type CompiledRule, compilePolicy } from "./compile.js";
-import { ConnSet, type Protocol } from "./conn-set.js";
+import { ConnSet, type PolicyProtocol } from "./conn-set.js";
 import { type IpRange, parseIp, rangeContains, rangesOverlap } from "./ip-range.js";
 import { PortSet } from "./port-set.js";
 import {
@@ -133,7 +133,7 @@ export class PolicyEngine {
   }
 
   /** Whether one connection (protocol and port) is allowed, and by which rules on each side. */
-  decide(src: Endpoint, dst: Endpoint, protocol: Protocol, port: number): ConnectionVerdict {
+  decide(src: Endpoint, dst: Endpoint, protocol: PolicyProtocol, port: number): ConnectionVerdict {
     const egress = this.directionVerdict(src, dst, "egress", protocol, port);
     const ingress = this.directionVerdict(src, dst, "ingress", protocol, port);
     const sideAllows = (v: DirectionVerdict) => !v.isolated || v.rules.length > 0;
@@ -144,7 +144,7 @@ export class PolicyEngine {
     src: Endpoint,
     dst: Endpoint,
     direction: Direction,
-    protocol: Protocol,
+    protocol: PolicyProtocol,
     port: number,
   ): DirectionVerdict {
     const owner = direction === "egress" ? src : dst;
@@ -205,7 +205,7 @@ export class PolicyEngine {
   }
 
   /** Whether a rule's ports include one port (no allocation: this is the per-edge hot path). */
-  rulePortsHave(rule: CompiledRule, dst: Endpoint, protocol: Protocol, port: number): boolean {
+  rulePortsHave(rule: CompiledRule, dst: Endpoint, protocol: PolicyProtocol, port: number): boolean {
     if (!rule.ports) return true;
     for (const p of rule.ports) {
       if (p.kind === "numbered") {

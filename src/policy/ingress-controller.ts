@@ -1,7 +1,7 @@
 import { ConnSet } from "./conn-set.js";
 import type { Endpoint, PolicyEngine } from "./engine.js";
 import type { Backend, Service, ServicePort } from "./ingress-objects.js";
-import { type Topology, type Workload, workloadId } from "./objects.js";
+import { type Topology, topologyWorkloadId, type Workload } from "./objects.js";
 import { PortSet } from "./port-set.js";
 import { compileSelector } from "./selector.js";
 
@@ -43,7 +43,7 @@ export function ingressControllerConns(topo: Topology, engine: PolicyEngine): In
         if (!target) continue;
         for (const w of target.workloads) {
           const conns = backendConns(w, target.service.ports, backend);
-          const id = workloadId(w);
+          const id = topologyWorkloadId(w);
           const prior = byDst.get(id);
           const via = `${kind === "Ingress" ? "K8s-Ingress" : "Route"} ${object.namespace}/${object.name}`;
           byDst.set(id, prior ? { ...prior, conns: prior.conns.union(conns) } : { workload: w, conns, via });

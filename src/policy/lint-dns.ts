@@ -1,7 +1,8 @@
+import { CLUSTER_DNS_LABELS, CLUSTER_DNS_NAMESPACE } from "../model/labels.js";
 import { compilePolicy } from "./compile.js";
 import { type Endpoint, ipEndpoint, type PolicyEngine } from "./engine.js";
 import { type IpRange, parseCidr } from "./ip-range.js";
-import { type Topology, workloadId } from "./objects.js";
+import { type Topology, topologyWorkloadId } from "./objects.js";
 import { compileSelector, isEmptySelector, selectorToString } from "./selector.js";
 import type { LabelSelector, Labels, NetworkPolicy, Pod } from "./types.js";
 
@@ -11,16 +12,13 @@ import type { LabelSelector, Labels, NetworkPolicy, Pod } from "./types.js";
  */
 const DNS_PORT = 53;
 
-/** CoreDNS and kube-dns pods both carry this label in every mainstream distribution. */
-export const CLUSTER_DNS_LABELS: Labels = { "k8s-app": "kube-dns" };
-
 /** NodeLocal DNSCache's link-local listen address. */
 export const NODE_LOCAL_DNS_IP = "169.254.20.10";
 
 /** The cluster DNS pod as kubeadm, EKS, GKE and AKS deploy it, for when none is given. */
 const CONVENTIONAL_DNS_POD: Pod = {
-  namespace: "kube-system",
-  labels: CLUSTER_DNS_LABELS,
+  namespace: CLUSTER_DNS_NAMESPACE,
+  labels: { ...CLUSTER_DNS_LABELS },
   ports: [
     { name: "dns", containerPort: DNS_PORT, protocol: "UDP" },
     { name: "dns-tcp", containerPort: DNS_PORT, protocol: "TCP" },
@@ -90,7 +88,7 @@ export interface EgressSubject {
  */
 export function egressSubjects(topo: Topology): EgressSubject[] {
   if (topo.workloads.length > 0) {
-    return topo.workloads.filter((w) => !isDnsPod(w.pod)).map((w) => ({ pod: w.pod, who: workloadId(w) }));
+    return topo.workloads.filter((w) => !isDnsPod(w.pod)).map((w) => ({ pod: w.pod, who: topologyWorkloadId(w) }));
   }
   const out: EgressSubject[] = [];
   const seen = new Set<string>();

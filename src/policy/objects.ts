@@ -27,7 +27,7 @@ export interface Workload {
   source: SourceRef;
 }
 
-export function workloadId(w: { namespace: string; name: string; kind: string }): string {
+export function topologyWorkloadId(w: { namespace: string; name: string; kind: string }): string {
   return `${w.namespace}/${w.name}[${w.kind}]`;
 }
 
@@ -180,7 +180,7 @@ export function buildTopology(objects: readonly RawObject[]): Topology {
         fail([{ path: "", message: w }]);
         continue;
       }
-      const id = workloadId(w);
+      const id = topologyWorkloadId(w);
       if (workloadIds.has(id)) continue;
       workloadIds.add(id);
       topo.workloads.push(w);

@@ -1,4 +1,4 @@
-import type { Protocol } from "./conn-set.js";
+import type { PolicyProtocol } from "./conn-set.js";
 
 /**
  * The networking.k8s.io/v1 objects the engine reads, as plain data (already parsed from YAML or
@@ -67,7 +67,7 @@ export interface PolicyPeer {
 }
 
 export interface PolicyPort {
-  protocol?: Protocol;
+  protocol?: PolicyProtocol;
   port?: number | string;
   endPort?: number;
 }
@@ -108,7 +108,7 @@ export interface NetworkPolicy {
 export interface ContainerPort {
   name?: string;
   containerPort: number;
-  protocol: Protocol;
+  protocol: PolicyProtocol;
 }
 
 /**
@@ -127,8 +127,7 @@ export interface Namespace {
   labels: Labels;
 }
 
-/** The label every namespace carries automatically since Kubernetes 1.21. */
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+export { NAMESPACE_NAME_LABEL } from "../model/labels.js";
 
 /** A rule of a policy, identified for reporting: `ns/name` ingress rule #index (0-based). */
 export interface RuleRef {

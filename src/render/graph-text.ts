@@ -20,7 +20,41 @@ export function graphTable(g: DependencyGraph): string {
     for (const s of g.shared) shared.push([s.name, s.role, s.origin, s.nodes.join(",")]);
     lines.push(...align(shared));
   }
+  const note = recordsNote(g);
+  if (note.length > 0) lines.push("", "EDGE RECORDS", ...note);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Why the graph shows fewer connections than `flowpol stats` counts edges, and what the counts of
+ * a time window are. Empty when every record of the store is in a connection shown, and no window.
+ */
+export function recordsNote(g: DependencyGraph): string[] {
+  const r = g.records;
+  const hidden: Array<[number, string]> = [
+    [
+      r.noEndInScope,
+      'no end is a workload in a namespace that gets policies (node to world, kube-system, excluded namespaces: --namespace or --exclude-namespace "" show them)',
+    ],
+    [r.outsideWindow, "outside --since/--until"],
+    [r.belowMinFlows, "in connections below --min-flows"],
+    [r.noPeer, "an end with neither identity nor address"],
+    [r.otherVerdict, "a verdict neither allowed nor dropped (or dropped on the way to a peer with no address)"],
+  ];
+  const out: string[] = [];
+  const left = hidden.reduce((n, [k]) => n + k, 0);
+  if (left > 0 || r.shown !== r.connections) {
+    out.push(
+      `${r.stored} edge records in the store (flowpol stats counts records: one per verdict, source and reported identity); ${r.connections} connections here merge ${r.shown} of them${left > 0 ? `; ${left} hidden:` : "."}`,
+      ...hidden.filter(([n]) => n > 0).map(([n, why]) => `  ${n} ${why}`),
+    );
+  }
+  if (r.window) {
+    out.push(
+      "Counts are the store's whole counts, not the window's: the store keeps one count per edge with its first and last time, so a connection seen in the window is shown with every flow it had.",
+    );
+  }
+  return out;
 }
 
 function label(g: DependencyGraph, id: string): string {

@@ -1,5 +1,5 @@
 import { markdownText } from "../render/markdown-text.js";
-import type { Findings } from "./analyze.js";
+import type { Findings } from "./findings.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
 import { formatSpan } from "./span.js";
 

@@ -2,15 +2,13 @@ import { createHash } from "node:crypto";
 import { type Document, parseAllDocuments } from "yaml";
 import { InputError } from "../errors.js";
 import {
+  DESCRIPTION_ANNOTATION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-  MARKDOWN_MARKER,
-  type ObjectRole,
-  type PlacedFile,
-  type PlacedObject,
-  type PolicyFile,
-  type WaveKind,
-} from "./policy-set.js";
+  MANAGED_MARKDOWN_MARKER,
+  PURPOSE_LABEL,
+} from "../model/labels.js";
+import type { ObjectRole, PlacedFile, PlacedObject, PolicyFile, WaveKind } from "./policy-set.js";
 
 /**
  * Places every generated object in the wave where it cannot enforce more than that wave means
@@ -26,7 +24,7 @@ import {
  * A policy for both directions is split in two, `<name>-ingress` and `<name>-egress`.
  */
 
-type Direction = "Ingress" | "Egress";
+type PolicyType = "Ingress" | "Egress";
 type Obj = Record<string, unknown>;
 
 const STAGED_KINDS = new Set(["StagedNetworkPolicy", "StagedKubernetesNetworkPolicy", "StagedGlobalNetworkPolicy"]);
@@ -56,17 +54,17 @@ function isEmptySelector(sel: unknown): boolean {
 
 /** Which directions an object isolates, and whether it selects every pod of its namespace. */
 interface Shape {
-  directions: Direction[];
+  directions: PolicyType[];
   /** Whether the object has any allow rule in a direction. */
-  hasRules: (direction: Direction) => boolean;
+  hasRules: (direction: PolicyType) => boolean;
   namespaceWide: boolean;
   /** Removes everything of the other direction from a copy of the document. */
-  keepOnly: (doc: Document, direction: Direction) => void;
+  keepOnly: (doc: Document, direction: PolicyType) => void;
 }
 
 function kubernetesShape(spec: Obj): Shape {
   const declared = Array.isArray(spec.policyTypes) ? (spec.policyTypes as unknown[]) : undefined;
-  const directions: Direction[] = declared
+  const directions: PolicyType[] = declared
     ? (["Ingress", "Egress"] as const).filter((d) => declared.includes(d))
     : spec.egress !== undefined
       ? ["Ingress", "Egress"]
@@ -84,7 +82,7 @@ function kubernetesShape(spec: Obj): Shape {
 
 function ciliumShape(spec: Obj): Shape {
   const has = (...keys: string[]) => keys.some((k) => spec[k] !== undefined);
-  const directions: Direction[] = [];
+  const directions: PolicyType[] = [];
   if (has("ingress", "ingressDeny")) directions.push("Ingress");
   if (has("egress", "egressDeny")) directions.push("Egress");
   return {
@@ -103,7 +101,7 @@ function ciliumShape(spec: Obj): Shape {
 
 function calicoShape(spec: Obj): Shape {
   const declared = Array.isArray(spec.types) ? (spec.types as unknown[]) : undefined;
-  const directions: Direction[] = declared
+  const directions: PolicyType[] = declared
     ? (["Ingress", "Egress"] as const).filter((d) => declared.includes(d))
     : spec.egress !== undefined
       ? ["Ingress", "Egress"]
@@ -176,7 +174,7 @@ interface PlacedDoc {
   direction: PlacedObject["direction"];
   wave: WaveKind;
   namespace: string;
-  split: Direction | undefined;
+  split: PolicyType | undefined;
   kind: string;
   name: string;
   text: string;
@@ -209,8 +207,8 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
   const labels = isObj(metadata.labels) ? metadata.labels : {};
   const annotations = isObj(metadata.annotations) ? metadata.annotations : {};
   const notes = {
-    purpose: typeof labels["flowpol.io/purpose"] === "string" ? labels["flowpol.io/purpose"] : "",
-    why: typeof annotations["flowpol.io/description"] === "string" ? annotations["flowpol.io/description"] : "",
+    purpose: typeof labels[PURPOSE_LABEL] === "string" ? labels[PURPOSE_LABEL] : "",
+    why: typeof annotations[DESCRIPTION_ANNOTATION] === "string" ? annotations[DESCRIPTION_ANNOTATION] : "",
   };
   ensureManagedLabel(doc);
   if (shape === "staged") {
@@ -228,7 +226,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
       },
     ];
   }
-  const roleFor = (d: Direction): ObjectRole =>
+  const roleFor = (d: PolicyType): ObjectRole =>
     !shape.namespaceWide ? "allow" : shape.hasRules(d) ? "namespace-wide" : "default-deny";
   if (shape.directions.length === 0) {
     throw new InputError(
@@ -237,7 +235,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
       "check the policy",
     );
   }
-  const waveFor = (d: Direction): WaveKind =>
+  const waveFor = (d: PolicyType): WaveKind =>
     d === "Egress" ? "deny-egress" : shape.namespaceWide ? "deny-ingress" : "allow";
   if (shape.directions.length === 1) {
     const d = shape.directions[0]!;
@@ -275,7 +273,7 @@ function placeDocument(doc: Document, where: () => string, defaultNamespace: str
 }
 
 function withMarkdownMarker(text: string): string {
-  return text.startsWith(MARKDOWN_MARKER) ? text : `${MARKDOWN_MARKER}\n${text}`;
+  return text.startsWith(MANAGED_MARKDOWN_MARKER) ? text : `${MANAGED_MARKDOWN_MARKER}\n${text}`;
 }
 
 function stepKey(d: { wave: WaveKind; namespace: string }): string {

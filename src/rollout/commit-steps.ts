@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { isKustomizationPath, KUSTOMIZATION } from "./classify.js";
 import type { Git } from "./git.js";
 import { kustomizationText } from "./kustomization.js";
-import type { Step } from "./plan.js";
+import type { RolloutStep } from "./plan.js";
 import { TRAILER } from "./repository.js";
 
 export interface CommitStepsInput {
   parent: string;
   /** --path inside the repository ("" for the top). */
   prefix: string;
-  steps: readonly Step[];
+  steps: readonly RolloutStep[];
   /** Every file under the prefix in the parent commit, by repository path. */
   existing: ReadonlyMap<string, string>;
   /** Which of those flowpol manages. */
@@ -23,7 +23,7 @@ export interface CommitStepsInput {
 }
 
 export interface StepCommit {
-  step: Step;
+  step: RolloutStep;
   commit: string;
   added: string[];
   changed: string[];
@@ -86,7 +86,7 @@ async function commitIdentityEnv(git: Git): Promise<NodeJS.ProcessEnv> {
   return env;
 }
 
-function message(step: Step, update: boolean, added: string[], changed: string[], removed: string[]): string {
+function message(step: RolloutStep, update: boolean, added: string[], changed: string[], removed: string[]): string {
   const counts = [
     added.length ? `${added.length} added` : "",
     changed.length ? `${changed.length} changed` : "",

@@ -1,5 +1,5 @@
 import { Document, parseDocument } from "yaml";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "./policy-set.js";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../model/labels.js";
 
 /**
  * A kustomization.yaml listing exactly `resources`, keeping every other field of `template` (the

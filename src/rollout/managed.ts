@@ -1,5 +1,5 @@
 import { parseAllDocuments } from "yaml";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MARKDOWN_MARKER } from "./policy-set.js";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_MARKDOWN_MARKER } from "../model/labels.js";
 
 function hasManagedLabel(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
@@ -25,7 +25,7 @@ function hasManagedLabel(value: unknown): boolean {
  * Anything else (unparsable YAML included) belongs to the user and is never touched.
  */
 export function isManagedFile(path: string, text: string): boolean {
-  if (/\.md$/i.test(path)) return text.startsWith(MARKDOWN_MARKER);
+  if (/\.md$/i.test(path)) return text.startsWith(MANAGED_MARKDOWN_MARKER);
   if (!/\.ya?ml$/i.test(path)) return false;
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return false;

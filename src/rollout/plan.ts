@@ -14,7 +14,7 @@ export interface NamespaceFacts {
 }
 
 /** One commit of the rollout. */
-export interface Step {
+export interface RolloutStep {
   /** "1", "2", "3.1", "3.2", "4.1", ... */
   id: string;
   wave: 1 | 2 | 3 | 4;
@@ -102,10 +102,10 @@ export function planSteps(
   files: readonly PlacedFile[],
   removals: readonly PlacedFile[],
   options: PlanOptions = {},
-): Step[] {
+): RolloutStep[] {
   const facts = options.facts ?? new Map<string, NamespaceFacts>();
   const byWave = (kind: WaveKind, list: readonly PlacedFile[]) => list.filter((f) => f.wave === kind);
-  const steps: Step[] = [
+  const steps: RolloutStep[] = [
     {
       id: "1",
       wave: 1,

@@ -8,11 +8,6 @@ export interface PolicyFile {
   text: string;
 }
 
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY_VALUE = "flowpol";
-/** The first line of every Markdown file flowpol manages. */
-export const MARKDOWN_MARKER = "<!-- app.kubernetes.io/managed-by: flowpol -->";
-
 /** The four waves of a rollout, in order. */
 export type WaveKind = "observe" | "allow" | "deny-ingress" | "deny-egress";
 export const WAVE_NUMBERS: Record<WaveKind, 1 | 2 | 3 | 4> = {

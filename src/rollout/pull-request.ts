@@ -1,8 +1,9 @@
+import { MANAGED_MARKDOWN_MARKER } from "../model/labels.js";
 import { markdownText } from "../render/markdown-text.js";
-import type { EdgeRow, Findings } from "../report/analyze.js";
+import type { EdgeRow, Findings } from "../report/findings.js";
 import { formatSpan } from "../report/span.js";
-import type { Step } from "./plan.js";
-import { MARKDOWN_MARKER } from "./policy-set.js";
+import type { RolloutStep } from "./plan.js";
+
 import { fillTemplate } from "./template.js";
 
 /** The replay of stored flows through proposal + declared policies, when the policy engine is available. */
@@ -14,7 +15,7 @@ export interface ReplaySections {
 }
 
 export interface PullRequestInput {
-  steps: readonly Step[];
+  steps: readonly RolloutStep[];
   /** --path inside the repository. */
   prefix: string;
   base: string;
@@ -62,7 +63,7 @@ function summary(input: PullRequestInput): string {
   return lines.join("\n");
 }
 
-function waveHelp(step: Step, prefix: string, withReport: boolean): string {
+function waveHelp(step: RolloutStep, prefix: string, withReport: boolean): string {
   const files = step.files.map((f) => repoPath(prefix, f.path));
   const yaml = files.filter((p) => /\.ya?ml$/i.test(p));
   const lines = [`### Wave ${step.id}: ${step.title}`, ""];
@@ -164,10 +165,10 @@ export function pullRequestText(template: string, templateFile: string, input: P
     },
     templateFile,
   );
-  return `${MARKDOWN_MARKER}\n${body.endsWith("\n") ? body : `${body}\n`}`;
+  return `${MANAGED_MARKDOWN_MARKER}\n${body.endsWith("\n") ? body : `${body}\n`}`;
 }
 
-export function pullRequestTitle(steps: readonly Step[]): string {
+export function pullRequestTitle(steps: readonly RolloutStep[]): string {
   const ns = new Set(steps.flatMap((s) => s.files.map((f) => f.namespace)).filter(Boolean));
   return `NetworkPolicies for ${ns.size} namespace(s), staged in ${steps.length} step(s) (flowpol)`;
 }

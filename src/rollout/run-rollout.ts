@@ -3,23 +3,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Observed } from "../diff/observed.js";
 import { InputError, UsageError } from "../errors.js";
+import { MANAGED_MARKDOWN_MARKER } from "../model/labels.js";
 import { buildTopology } from "../policy/objects.js";
 import type { NetworkPolicy } from "../policy/types.js";
 import { type Manifests, parseManifestText } from "../policy-io/read-manifests.js";
-import type { Findings } from "../report/analyze.js";
+import type { Findings } from "../report/findings.js";
 import { reportMarkdown } from "../report/markdown.js";
-import { replay } from "../report/replay.js";
-import { unusedRulesMarkdown, wouldDenyMarkdown } from "../report/replay-text.js";
+import { replay } from "../report/policy-verdicts.js";
+import { unusedRulesMarkdown, wouldDenyMarkdown } from "../report/policy-verdicts-text.js";
 import { isKustomizationPath, placeFiles } from "./classify.js";
 import { commitSteps, type StepCommit } from "./commit-steps.js";
 import { Git } from "./git.js";
 import { openPullRequest } from "./github.js";
 import { isManagedFile } from "./managed.js";
-import { planSteps, type Step } from "./plan.js";
-import { MARKDOWN_MARKER, type PlacedFile, type PolicyFile } from "./policy-set.js";
+import { planSteps, type RolloutStep } from "./plan.js";
+import type { PlacedFile, PolicyFile } from "./policy-set.js";
 import { pullRequestText, pullRequestTitle, type ReplaySections } from "./pull-request.js";
 import { inspectRepository, type RepositoryState, readTreeFiles, readTreeLinks } from "./repository.js";
-import { replayWaves, type WaveState, waveReplayMarkdown } from "./wave-replay.js";
+import { replayWaves, type WaveState, waveReplayMarkdown } from "./wave-verdicts.js";
 
 /**
  * The rollout use case: a policy set becomes one commit per wave step on a branch of a GitOps
@@ -242,7 +243,7 @@ function policiesInTree(files: ReadonlyMap<string, string>): NetworkPolicy[] {
 async function replayInRepo(
   git: Git,
   repo: RepositoryState,
-  steps: readonly Step[],
+  steps: readonly RolloutStep[],
   evidence: RolloutEvidence,
   warn: (line: string) => void,
 ): Promise<ReplaySections> {
@@ -260,7 +261,7 @@ async function replayInRepo(
     states.push({ id: s.id, policies: policiesInTree(tree) });
   }
   const final = states[states.length - 1]?.policies ?? [];
-  const result = replay(evidence.observed, final, (p) => !proposal.has(p.source?.file ?? ""));
+  const result = replay({ observed: evidence.observed, policies: final }, (p) => !proposal.has(p.source?.file ?? ""));
   const waves = replayWaves(evidence.observed, before, states);
   for (const w of waves) {
     if (w.broken.length > 0) {
@@ -277,12 +278,12 @@ async function replayInRepo(
 }
 
 /** The pull request text (and the report, with a store) go into the observe step. */
-function withObserveExtras(steps: Step[], prText: string, evidence: RolloutEvidence | undefined): Step[] {
+function withObserveExtras(steps: RolloutStep[], prText: string, evidence: RolloutEvidence | undefined): RolloutStep[] {
   const extras: PlacedFile[] = [{ path: PULL_REQUEST_FILE, text: prText, wave: "observe", namespace: "", objects: [] }];
   if (evidence) {
     extras.push({
       path: REPORT_FILE,
-      text: `${MARKDOWN_MARKER}\n${reportMarkdown(evidence.findings, evidence.mermaid, undefined)}`,
+      text: `${MANAGED_MARKDOWN_MARKER}\n${reportMarkdown(evidence.findings, evidence.mermaid, undefined)}`,
       wave: "observe",
       namespace: "",
       objects: [],
@@ -294,7 +295,7 @@ function withObserveExtras(steps: Step[], prText: string, evidence: RolloutEvide
 async function openRequest(
   repo: RepositoryState,
   input: RolloutInput,
-  steps: readonly Step[],
+  steps: readonly RolloutStep[],
   prText: string,
   pullRequestPath: string,
 ): Promise<{ opened: boolean; output: string }> {

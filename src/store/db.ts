@@ -1,3 +1,5 @@
+import { accessSync, constants, existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { InputError, storeError, UsageError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
 import { Database } from "./sqlite.js";
@@ -30,6 +32,8 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
       fileMustExist: options.mustExist ?? false,
     });
   } catch (err) {
+    const readOnly = readOnlyPlaceError(err, path, options.readonly ?? false);
+    if (readOnly) throw readOnly;
     if (options.mustExist) {
       throw new InputError(
         `no flowpol store at ${path}`,
@@ -57,9 +61,41 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     else checkVersion(db, path);
   } catch (err) {
     db.close();
-    throw storeError(err, path) ?? err;
+    throw readOnlyPlaceError(err, path, options.readonly ?? false) ?? storeError(err, path) ?? err;
   }
   return db;
+}
+
+/**
+ * A store that exists in a directory flowpol cannot write (a read-only mount, a read-only volume):
+ * writing is impossible, and reading needs SQLite's shared-memory file (`-shm`) beside the store
+ * when it is in WAL mode, as flowpol's stores are.
+ */
+function readOnlyPlaceError(err: unknown, path: string, readonly: boolean): InputError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^SQLITE_(CANTOPEN|READONLY)/.test(code) || !existsSync(path)) return undefined;
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return undefined;
+  } catch (access) {
+    const why =
+      (access as NodeJS.ErrnoException).code === "EROFS"
+        ? "on a read-only file system"
+        : "in a directory flowpol cannot write";
+    return readonly
+      ? new InputError(
+          `cannot read the store ${path}: it is ${why}, and SQLite needs to create its shared-memory file (${path}-shm) beside it to read a WAL store`,
+          undefined,
+          `copy the store to a writable place (cp ${path} /tmp/) and point --db there`,
+          { cause: err },
+        )
+      : new InputError(
+          `the store ${path} is ${why}: this command writes to the store`,
+          undefined,
+          "point --db at a store in a writable directory (copy it there first to add to it)",
+          { cause: err },
+        );
+  }
 }
 
 export function schemaVersion(db: Db): number {
@@ -103,7 +139,19 @@ function checkVersion(db: Db, path: string): void {
  */
 export function migrate(db: Db): void {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (schemaVersion(db) === latest) return;
+  const before = schemaVersion(db);
+  if (before === latest) return;
+  // Foreign keys can only be switched outside a transaction; the rebuild is checked inside it.
+  const rebuilds = MIGRATIONS.some((m) => m.version > before && m.rebuildsTables);
+  if (rebuilds) db.pragma("foreign_keys = OFF");
+  try {
+    migrateInTransaction(db, latest);
+  } finally {
+    if (rebuilds) db.pragma("foreign_keys = ON");
+  }
+}
+
+function migrateInTransaction(db: Db, latest: number): void {
   db.transaction(() => {
     const current = schemaVersion(db);
     if (current > latest) {
@@ -117,10 +165,7 @@ export function migrate(db: Db): void {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
     }
+    const broken = db.pragma("foreign_key_check") as unknown[];
+    if (broken.length > 0) throw new Error(`the store's migration broke ${broken.length} reference(s)`);
   }).immediate();
-}
-
-/** A store given open, or opened now by the function given. */
-export function openedStore(store: Db | (() => Db)): Db {
-  return typeof store === "function" ? store() : store;
 }

@@ -83,17 +83,27 @@ export function renewLease(db: Db, lease: Lease, now: number): void {
   db.prepare("UPDATE leases SET renewed_at = ? WHERE token = ?").run(now, lease.token);
 }
 
-export function releaseLease(db: Db, lease: Lease): void {
-  db.prepare("DELETE FROM leases WHERE token = ?").run(lease.token);
+/** How often a long run renews its lease even when it stores nothing (a quiet `--follow` stream). */
+export const LEASE_RENEW_MS = LEASE_TTL_MS / 5;
+
+/**
+ * Renews the lease every `everyMs` until the returned function is called. A renewal that fails
+ * (store busy, disk full) is left to the next one; the run's own writes report such errors.
+ */
+export function keepRenewed(db: Db, lease: Lease, now: () => number, everyMs = LEASE_RENEW_MS): () => void {
+  const timer = setInterval(() => {
+    try {
+      renewLease(db, lease, now());
+    } catch {
+      // The next renewal or the run's next write tries again.
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
-/** Releases unless the store fails; a lease left behind is taken over once its process is gone. */
-export function tryReleaseLease(db: Db, lease: Lease): void {
-  try {
-    releaseLease(db, lease);
-  } catch {
-    // The error that stopped the run is the one reported.
-  }
+export function releaseLease(db: Db, lease: Lease): void {
+  db.prepare("DELETE FROM leases WHERE token = ?").run(lease.token);
 }
 
 /** The hint when a collector's cursor is leased by another run. */

@@ -8,6 +8,11 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * Rebuilds tables other tables reference (SQLite cannot change a key in place): applied with
+   * foreign keys off, then checked (https://sqlite.org/lang_altertable.html#otheralter).
+   */
+  rebuildsTables?: boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -158,6 +163,73 @@ CREATE TABLE leases (
   acquired_at INTEGER NOT NULL,
   renewed_at INTEGER NOT NULL
 );
+`,
+  },
+  {
+    version: 5,
+    description: "clusters: endpoints, namespaces and pods belong to a Kubernetes cluster; existing rows to 'default'",
+    rebuildsTables: true,
+    sql: `
+CREATE TABLE endpoints_v5 (
+  id INTEGER PRIMARY KEY,
+  cluster TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('workload', 'entity', 'external', 'unknown')),
+  namespace TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  ip TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  flows INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (cluster, type, namespace, kind, name, ip)
+);
+INSERT INTO endpoints_v5 (id, cluster, type, namespace, kind, name, ip, first_seen, last_seen, flows)
+  SELECT id, 'default', type, namespace, kind, name, ip, first_seen, last_seen, flows FROM endpoints;
+DROP TABLE endpoints;
+ALTER TABLE endpoints_v5 RENAME TO endpoints;
+CREATE TABLE namespaces_v5 (
+  cluster TEXT NOT NULL,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (cluster, name)
+);
+INSERT INTO namespaces_v5 SELECT 'default', name, labels, first_seen, last_seen FROM namespaces;
+DROP TABLE namespaces;
+ALTER TABLE namespaces_v5 RENAME TO namespaces;
+CREATE TABLE pods_v5 (
+  cluster TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),
+  labels TEXT NOT NULL DEFAULT '{}',
+  service_account TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (cluster, namespace, name)
+);
+INSERT INTO pods_v5 SELECT 'default', namespace, name, endpoint_id, labels, service_account, first_seen, last_seen FROM pods;
+DROP TABLE pods;
+ALTER TABLE pods_v5 RENAME TO pods;
+CREATE INDEX pods_by_endpoint ON pods(endpoint_id);
+CREATE INDEX endpoints_by_cluster ON endpoints(cluster);
+`,
+  },
+  {
+    version: 6,
+    description: "flow uuids stored recently, in blocks, so a flow read again from another input counts once",
+    sql: `
+CREATE TABLE flow_uuid_blocks (
+  id INTEGER PRIMARY KEY,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  ingest_id INTEGER REFERENCES ingests(id),
+  keys TEXT NOT NULL
+);
+CREATE INDEX flow_uuid_blocks_by_last ON flow_uuid_blocks(last);
+ALTER TABLE ingests ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
 `,
   },
 ];

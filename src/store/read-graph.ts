@@ -2,7 +2,7 @@ import { type GraphInput, inScope, type Scope } from "../graph/input.js";
 import type { Db } from "./db.js";
 
 /**
- * Loads the GraphInput for a scope from the store: the edges in the time window that touch at
+ * Loads the GraphInput for a scope of one cluster from the store: the edges in the time window that touch at
  * least one in-scope namespace, the endpoints they name, every known pod of those endpoints'
  * namespaces (selectors must be checked against all of a namespace's pods), namespace labels,
  * DNS names of the peers' IPs and Service backends.
@@ -11,16 +11,16 @@ import type { Db } from "./db.js";
  * overlaps it, with its whole count. `--min-flows` is applied later, by the graph, on allowed
  * edges summed over verdicts and sources.
  */
-export function readGraphInput(db: Db, scope: Scope): GraphInput {
+export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInput {
   const since = scope.since ?? Number.MIN_SAFE_INTEGER;
   const until = scope.until ?? Number.MAX_SAFE_INTEGER;
   const allEndpoints = (
     db
       .prepare(
         `SELECT id, type, namespace, kind, name, ip, first_seen AS first, last_seen AS last, flows
-         FROM endpoints ORDER BY id`,
+         FROM endpoints WHERE cluster = ? ORDER BY id`,
       )
-      .all() as GraphInput["endpoints"]
+      .all(cluster) as GraphInput["endpoints"]
   ).map((e) => ({ ...e }));
   const byId = new Map(allEndpoints.map((e) => [e.id, e]));
   const workloadNs = (id: number) => {
@@ -28,16 +28,21 @@ export function readGraphInput(db: Db, scope: Scope): GraphInput {
     return e && e.type === "workload" ? e.namespace : "";
   };
 
-  const edges = (
+  const inWindow = db
+    .prepare(
+      `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
+              first_seen AS first, last_seen AS last, drop_reason AS dropReason
+       FROM edges WHERE last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+       ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
+    )
+    .all(since, until, cluster) as GraphInput["edges"];
+  const edges = inWindow.filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
+  const stored = (
     db
-      .prepare(
-        `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
-                first_seen AS first, last_seen AS last, drop_reason AS dropReason
-         FROM edges WHERE last_seen >= ? AND first_seen <= ?
-         ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
-      )
-      .all(since, until) as GraphInput["edges"]
-  ).filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
+      .prepare("SELECT count(*) AS n FROM edges WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)")
+      .get(cluster) as { n: number }
+  ).n;
+  const leftOut = { outsideWindow: stored - inWindow.length, noEndInScope: inWindow.length - edges.length };
 
   const used = new Set<number>();
   for (const e of edges) {
@@ -64,15 +69,17 @@ export function readGraphInput(db: Db, scope: Scope): GraphInput {
       .prepare(
         `SELECT namespace, name, endpoint_id AS endpointId, labels, service_account AS serviceAccount,
                 first_seen AS first, last_seen AS last
-         FROM pods WHERE namespace IN (SELECT value FROM json_each(?)) ORDER BY namespace, name`,
+         FROM pods WHERE cluster = ? AND namespace IN (SELECT value FROM json_each(?)) ORDER BY namespace, name`,
       )
-      .all(nsList) as Array<Omit<GraphInput["pods"][number], "labels"> & { labels: string }>
+      .all(cluster, nsList) as Array<Omit<GraphInput["pods"][number], "labels"> & { labels: string }>
   ).map((p) => ({ ...p, labels: parseLabels(p.labels) }));
 
   const namespaceRows = (
     db
-      .prepare("SELECT name, labels FROM namespaces WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name")
-      .all(nsList) as Array<{ name: string; labels: string }>
+      .prepare(
+        "SELECT name, labels FROM namespaces WHERE cluster = ? AND name IN (SELECT value FROM json_each(?)) ORDER BY name",
+      )
+      .all(cluster, nsList) as Array<{ name: string; labels: string }>
   ).map((n) => ({ name: n.name, labels: parseLabels(n.labels) }));
 
   const ips = JSON.stringify([...new Set(endpoints.filter((e) => e.ip).map((e) => e.ip))]);
@@ -90,7 +97,7 @@ export function readGraphInput(db: Db, scope: Scope): GraphInput {
     )
     .all(JSON.stringify(endpoints.map((e) => e.id))) as GraphInput["services"];
 
-  return { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+  return { scope, leftOut, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
 }
 
 function parseLabels(json: string): Record<string, string> {

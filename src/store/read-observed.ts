@@ -1,19 +1,23 @@
 import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../diff/observed.js";
 import { ALLOWED_VERDICTS } from "../model/flow.js";
 import type { Db } from "./db.js";
+import type { ObservedWindow } from "./store.js";
 
 /**
- * The observed traffic `flowpol diff` judges, straight from the store: edges that reached their
+ * The observed traffic `flowpol diff` judges, of one cluster, straight from the store: edges that reached their
  * target, summed over verdicts and sources by SQLite (GROUP BY), as rows rather than objects so
  * that 100,000 edges cost little memory. Workloads carry the distinct label sets of their pods
  * (`workloadLabelSets`). A window keeps the edges whose span overlaps it, as the graph does.
  */
-export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
+export function readObserved(db: Db, window: ObservedWindow, cluster: string): Observed {
   const allowed = JSON.stringify([...ALLOWED_VERDICTS]);
   const since = window.since ?? Number.MIN_SAFE_INTEGER;
   const until = window.until ?? Number.MAX_SAFE_INTEGER;
   const podSets = new Map<number, Array<Record<string, string>>>();
-  const podRows = db.prepare("SELECT DISTINCT endpoint_id, labels FROM pods").raw().all() as Array<[number, string]>;
+  const podRows = db
+    .prepare("SELECT DISTINCT endpoint_id, labels FROM pods WHERE cluster = ?")
+    .raw()
+    .all(cluster) as Array<[number, string]>;
   for (const [id, json] of podRows) {
     const list = podSets.get(id);
     if (list) list.push(parseLabels(json));
@@ -30,9 +34,10 @@ export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
     dnsNames.set(ip, names);
   }
   const peers = new Map<number, ObservedPeer>();
-  const endpointRows = db.prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints").raw().all() as Array<
-    [number, "workload" | "entity" | "external" | "unknown", string, string, string, string]
-  >;
+  const endpointRows = db
+    .prepare("SELECT id, type, namespace, kind, name, ip FROM endpoints WHERE cluster = ?")
+    .raw()
+    .all(cluster) as Array<[number, "workload" | "entity" | "external" | "unknown", string, string, string, string]>;
   for (const [id, type, namespace, kind, name, ip] of endpointRows) {
     const peer = peerOf({ type, namespace, kind, name, ip }, labels.get(id));
     const names = peer.kind === "ip" ? dnsNames.get(peer.ip) : undefined;
@@ -45,10 +50,11 @@ export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
     .prepare(
       `SELECT src_id, dst_id, protocol, port, SUM(count) FROM edges
        WHERE verdict IN (SELECT value FROM json_each(?)) AND last_seen >= ? AND first_seen <= ?
+         AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
        GROUP BY src_id, dst_id, protocol, port`,
     )
     .raw()
-    .all(allowed, since, until) as Array<[number, number, string, number, number]>;
+    .all(allowed, since, until, cluster) as Array<[number, number, string, number, number]>;
   for (const [srcId, dstId, protocol, port, flows] of edgeRows) {
     const src = peers.get(srcId);
     const dst = peers.get(dstId);
@@ -57,23 +63,20 @@ export function readObserved(db: Db, window: ObservedWindow = {}): Observed {
   const dropped = db
     .prepare(
       `SELECT COUNT(*) FROM (SELECT 1 FROM edges WHERE verdict NOT IN (SELECT value FROM json_each(?))
-       AND last_seen >= ? AND first_seen <= ? GROUP BY src_id, dst_id, protocol, port)`,
+       AND last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+       GROUP BY src_id, dst_id, protocol, port)`,
     )
     .pluck()
-    .get(allowed, since, until) as number;
+    .get(allowed, since, until, cluster) as number;
   const namespaces = (
-    db.prepare("SELECT name, labels FROM namespaces ORDER BY name").raw().all() as Array<[string, string]>
+    db.prepare("SELECT name, labels FROM namespaces WHERE cluster = ? ORDER BY name").raw().all(cluster) as Array<
+      [string, string]
+    >
   ).map(([name, json]) => ({ name, labels: parseLabels(json) }));
   const workloads = [...peers.values()].filter(
     (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
   );
   return { edges, namespaces, workloads, droppedEdges: dropped };
-}
-
-/** Times in ms since the epoch; either end may be open. */
-export interface ObservedWindow {
-  since?: number | undefined;
-  until?: number | undefined;
 }
 
 function parseLabels(json: string): Record<string, string> {

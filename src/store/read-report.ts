@@ -66,7 +66,7 @@ export interface StoreSnapshot {
   }>;
 }
 
-export function readStoreSnapshot(db: Db): StoreSnapshot {
+export function readStoreSnapshot(db: Db, cluster: string): StoreSnapshot {
   const names = new Map<string, string[]>();
   for (const r of db.prepare("SELECT ip, name FROM dns_names ORDER BY ip, name").all() as Array<{
     ip: string;
@@ -79,9 +79,9 @@ export function readStoreSnapshot(db: Db): StoreSnapshot {
       .prepare(
         `SELECT e.id, e.type, e.namespace, e.kind, e.name, e.ip, e.first_seen AS firstSeen, e.last_seen AS lastSeen, e.flows,
                 (SELECT count(*) FROM pods p WHERE p.endpoint_id = e.id) AS pods
-         FROM endpoints e ORDER BY e.type, e.namespace, e.kind, e.name, e.ip`,
+         FROM endpoints e WHERE e.cluster = ? ORDER BY e.type, e.namespace, e.kind, e.name, e.ip`,
       )
-      .all() as Array<Omit<StoreEndpoint, "dnsNames">>
+      .all(cluster) as Array<Omit<StoreEndpoint, "dnsNames">>
   ).map((e) => ({ ...e, dnsNames: e.ip ? (names.get(e.ip) ?? []) : [] }));
   const policies = new Map<number, string[]>();
   for (const r of db
@@ -97,9 +97,10 @@ export function readStoreSnapshot(db: Db): StoreSnapshot {
       .prepare(
         `SELECT id, src_id AS src, dst_id AS dst, protocol, port, verdict, source_system AS sourceSystem, count,
                 first_seen AS firstSeen, last_seen AS lastSeen, drop_reason AS dropReason
-         FROM edges ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
+         FROM edges WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+         ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
       )
-      .all() as Array<Omit<StoreEdge, "policies"> & { id: number }>
+      .all(cluster) as Array<Omit<StoreEdge, "policies"> & { id: number }>
   ).map(({ id, ...e }) => ({ ...e, policies: policies.get(id) ?? [] }));
   const gaps = db
     .prepare(
@@ -116,8 +117,9 @@ export function readStoreSnapshot(db: Db): StoreSnapshot {
   const services = db
     .prepare(
       `SELECT namespace, name, endpoint_id AS endpointId, protocol, port, count FROM services
+       WHERE endpoint_id IN (SELECT id FROM endpoints WHERE cluster = ?)
        ORDER BY namespace, name, endpoint_id, protocol, port`,
     )
-    .all() as StoreSnapshot["services"];
+    .all(cluster) as StoreSnapshot["services"];
   return { endpoints, edges, gaps, sources, services };
 }

@@ -18,6 +18,8 @@ export interface StoreStats {
   badLines: number;
   ingests: number;
   sources: string[];
+  /** The clusters the store holds (all of them, also when stats are of one). */
+  clusters: string[];
   since: string | null;
   until: string | null;
 }
@@ -26,7 +28,15 @@ function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
-export function storeStats(db: Db): StoreStats {
+/**
+ * The store's figures. With a cluster, the graph's figures (edges, workloads, namespaces, peers,
+ * window) are that cluster's; the ingest log's (flows, lines, losses, gaps) are the store's.
+ */
+export function storeStats(db: Db, cluster?: string): StoreStats {
+  const params = cluster === undefined ? {} : { cluster };
+  const ofCluster = cluster === undefined ? "" : " AND cluster = @cluster";
+  const edgesOfCluster =
+    cluster === undefined ? "" : " WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = @cluster)";
   const totals = db
     .prepare(
       `SELECT coalesce(sum(flows), 0) AS flows, coalesce(sum(replies), 0) AS replies,
@@ -39,11 +49,13 @@ export function storeStats(db: Db): StoreStats {
       `SELECT count(*) AS edges,
               coalesce(sum(verdict IN ('forwarded', 'audit', 'redirected')), 0) AS allowed,
               coalesce(sum(verdict = 'dropped'), 0) AS denied
-       FROM edges`,
+       FROM edges${edgesOfCluster}`,
     )
-    .get() as { edges: number; allowed: number; denied: number };
-  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-  const window = db.prepare("SELECT min(first_seen) AS since, max(last_seen) AS until FROM endpoints").get() as {
+    .get(params) as { edges: number; allowed: number; denied: number };
+  const count = (sql: string) => (db.prepare(sql).get(params) as { n: number }).n;
+  const window = db
+    .prepare(`SELECT min(first_seen) AS since, max(last_seen) AS until FROM endpoints WHERE 1${ofCluster}`)
+    .get(params) as {
     since: number | null;
     until: number | null;
   };
@@ -66,9 +78,9 @@ export function storeStats(db: Db): StoreStats {
     edges: edges.edges,
     allowedEdges: edges.allowed,
     deniedEdges: edges.denied,
-    workloads: count("SELECT count(*) AS n FROM endpoints WHERE type = 'workload'"),
-    namespaces: count("SELECT count(*) AS n FROM namespaces"),
-    externalPeers: count("SELECT count(*) AS n FROM endpoints WHERE type = 'external'"),
+    workloads: count(`SELECT count(*) AS n FROM endpoints WHERE type = 'workload'${ofCluster}`),
+    namespaces: count(`SELECT count(*) AS n FROM namespaces WHERE 1${ofCluster}`),
+    externalPeers: count(`SELECT count(*) AS n FROM endpoints WHERE type = 'external'${ofCluster}`),
     lostEvents: gaps.lost,
     gaps: gaps.gaps,
     unavailableNodes,
@@ -76,7 +88,15 @@ export function storeStats(db: Db): StoreStats {
     badLines: totals.bad,
     ingests: totals.ingests,
     sources,
+    clusters: storeClusters(db),
     since: iso(window.since),
     until: iso(window.until),
   };
+}
+
+/** The clusters with endpoints, sorted. */
+export function storeClusters(db: Db): string[] {
+  return (
+    db.prepare("SELECT DISTINCT cluster FROM endpoints ORDER BY cluster").all() as Array<{ cluster: string }>
+  ).map((r) => r.cluster);
 }

@@ -1,5 +1,4 @@
-import type { Batch, EndpointRef } from "../collect/aggregate.js";
-import { endpointKey } from "../collect/aggregate.js";
+import { type Batch, type EndpointRef, endpointKey } from "../model/batch.js";
 import type { Db } from "./db.js";
 
 /**
@@ -21,27 +20,28 @@ export class BatchWriter {
 
   constructor(db: Db) {
     this.upsertEndpoint = db.prepare(`
-      INSERT INTO endpoints (type, namespace, kind, name, ip, first_seen, last_seen, flows)
-      VALUES (@type, @namespace, @kind, @name, @ip, @first, @last, @count)
-      ON CONFLICT (type, namespace, kind, name, ip) DO UPDATE SET
+      INSERT INTO endpoints (cluster, type, namespace, kind, name, ip, first_seen, last_seen, flows)
+      VALUES (@cluster, @type, @namespace, @kind, @name, @ip, @first, @last, @count)
+      ON CONFLICT (cluster, type, namespace, kind, name, ip) DO UPDATE SET
         first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen),
         flows = flows + excluded.flows
       RETURNING id`);
     this.selectEndpoint = db.prepare(
-      "SELECT id FROM endpoints WHERE type = ? AND namespace = ? AND kind = ? AND name = ? AND ip = ?",
+      "SELECT id FROM endpoints WHERE cluster = ? AND type = ? AND namespace = ? AND kind = ? AND name = ? AND ip = ?",
     );
     this.upsertNamespace = db.prepare(`
-      INSERT INTO namespaces (name, labels, first_seen, last_seen) VALUES (@name, @labels, @first, @last)
-      ON CONFLICT (name) DO UPDATE SET
+      INSERT INTO namespaces (cluster, name, labels, first_seen, last_seen)
+      VALUES (@cluster, @name, @labels, @first, @last)
+      ON CONFLICT (cluster, name) DO UPDATE SET
         labels = CASE WHEN excluded.labels != '' AND excluded.last_seen >= last_seen THEN excluded.labels
                       WHEN labels = '' THEN excluded.labels ELSE labels END,
         first_seen = min(first_seen, excluded.first_seen),
         last_seen = max(last_seen, excluded.last_seen)`);
     this.upsertPod = db.prepare(`
-      INSERT INTO pods (namespace, name, endpoint_id, labels, service_account, first_seen, last_seen)
-      VALUES (@namespace, @name, @endpointId, @labels, @serviceAccount, @first, @last)
-      ON CONFLICT (namespace, name) DO UPDATE SET
+      INSERT INTO pods (cluster, namespace, name, endpoint_id, labels, service_account, first_seen, last_seen)
+      VALUES (@cluster, @namespace, @name, @endpointId, @labels, @serviceAccount, @first, @last)
+      ON CONFLICT (cluster, namespace, name) DO UPDATE SET
         labels = CASE WHEN excluded.labels IN ('{}', '') THEN (CASE WHEN labels = '' THEN excluded.labels ELSE labels END)
                       WHEN excluded.last_seen >= last_seen OR labels IN ('{}', '') THEN excluded.labels
                       ELSE labels END,
@@ -90,7 +90,7 @@ export class BatchWriter {
     const key = endpointKey(ref);
     const cached = this.endpointIds.get(key);
     if (cached !== undefined) return cached;
-    const row = this.selectEndpoint.get(ref.type, ref.namespace, ref.kind, ref.name, ref.ip) as
+    const row = this.selectEndpoint.get(ref.cluster, ref.type, ref.namespace, ref.kind, ref.name, ref.ip) as
       | { id: number }
       | undefined;
     const id = row?.id ?? (this.upsertEndpoint.get({ ...ref, first: time, last: time, count: 0 }) as { id: number }).id;
@@ -109,6 +109,7 @@ export class BatchWriter {
     for (const ns of batch.namespaces) this.upsertNamespace.run(ns);
     for (const p of batch.pods) {
       this.upsertPod.run({
+        cluster: p.endpoint.cluster,
         namespace: p.namespace,
         name: p.name,
         endpointId: this.endpointId(p.endpoint, p.first),

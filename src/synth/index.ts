@@ -10,18 +10,10 @@
  *   observed connections, directions left un-isolated where a workload cannot be selected.
  * - `proveObserved(observed, networkPolicies, context)`: the store's observed connections judged
  *   through the generated set by the one verdict (`src/policy/verdict.ts`), as `flowpol diff` does;
- *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed.
+ *   `proveUnobserved(graph, networkPolicies)`: nothing else between known workloads is allowed;
+ *   `proveProbes(graph, networkPolicies)`: nor pods created later, nor addresses nobody observed.
  */
 export { canonicalCidr, cidrContains, hostCidr, isCidr, METADATA_IPV4, widenIp } from "./cidr.js";
-export {
-  DESCRIPTION_ANNOTATION,
-  kubernetesSpec,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  type Manifest,
-  PURPOSE_LABEL,
-  toManifest,
-} from "./manifests.js";
 export {
   defaultSynthOptions,
   FLAVORS,
@@ -37,11 +29,11 @@ export {
   type SynthNotice,
   type SynthOptions,
   type Unisolated,
-} from "./model.js";
+} from "./intent.js";
+export { kubernetesSpec, type Manifest, toManifest } from "./manifests.js";
 export { MAX_NAME, NameAllocator, toDnsLabel } from "./names.js";
 export { type GeneratedFile, type GeneratedTree, generateTree } from "./output.js";
-export { mergePorts, synthesize } from "./plan.js";
-export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
+export { MAX_PROBES, type ProbeFailure, type ProbeProof, proveProbes } from "./probes.js";
 export {
   DENIED_REASONS,
   type DeniedConnection,
@@ -54,4 +46,6 @@ export {
   proveObserved,
   proveUnobserved,
   type UnobservedProof,
-} from "./verify.js";
+} from "./proof.js";
+export { type SoundOptions, type SoundResult, synthesizeSound } from "./sound.js";
+export { mergePorts, synthesize } from "./synthesize.js";

@@ -1,22 +1,24 @@
-import type { Flavor, Peer, PolicyIntent, PortRef, Rule } from "./model.js";
+import {
+  DESCRIPTION_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  NAMESPACE_NAME_LABEL,
+  PURPOSE_LABEL,
+} from "../model/labels.js";
+import type { Flavor, Peer, PolicyIntent, PortRef, Rule } from "./intent.js";
 
 /**
  * Plan to Kubernetes objects, per flavor. Objects are plain data; `src/render/yaml.ts` writes
  * them with sorted keys and apiVersion, kind, metadata, spec first.
  */
 
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "flowpol";
-export const PURPOSE_LABEL = "flowpol.io/purpose";
-export const DESCRIPTION_ANNOTATION = "flowpol.io/description";
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 /** Purposes of the exceptions flowpol writes on purpose, whether or not traffic was observed. */
 const EXCEPTION_PURPOSES: ReadonlySet<string> = new Set(["dns", "shared"]);
 
 /** The purpose of a named exception that flowpol generated, from a policy's labels. */
 export function generatedException(labels: Readonly<Record<string, string>> | undefined): string | undefined {
   const purpose = labels?.[PURPOSE_LABEL];
-  if (labels?.[MANAGED_BY_LABEL] !== MANAGED_BY || purpose === undefined) return undefined;
+  if (labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || purpose === undefined) return undefined;
   return EXCEPTION_PURPOSES.has(purpose) ? purpose : undefined;
 }
 const CILIUM_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace";
@@ -32,7 +34,7 @@ export function toManifest(policy: PolicyIntent, flavor: Flavor): Manifest {
   const metadata = {
     name: policy.name,
     namespace: policy.namespace,
-    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [PURPOSE_LABEL]: policy.purpose },
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PURPOSE_LABEL]: policy.purpose },
     annotations: { [DESCRIPTION_ANNOTATION]: policy.description },
   };
   if (flavor === "cilium") {
@@ -98,8 +100,9 @@ function k8sPorts(ports: PortRef[]): { ports?: Array<{ protocol: string; port: n
 function ciliumSpec(policy: PolicyIntent): Record<string, unknown> {
   const spec: Record<string, unknown> = { endpointSelector: selector(policy.podSelector) };
   if (policy.purpose === "default-deny") {
-    // An empty rule selects no peer: the endpoints are in default-deny for both directions.
-    return { ...spec, egress: [{}], ingress: [{}] };
+    // An empty rule selects no peer: the endpoints are in default-deny for that direction (only
+    // the directions the plan isolates: one may be left un-isolated).
+    return { ...spec, ...(policy.egress ? { egress: [{}] } : {}), ...(policy.ingress ? { ingress: [{}] } : {}) };
   }
   if (policy.ingress) spec.ingress = policy.ingress.flatMap((r) => ciliumRules(r, "from", false));
   if (policy.egress) spec.egress = policy.egress.flatMap((r) => ciliumRules(r, "to", policy.purpose === "dns"));
@@ -125,7 +128,11 @@ function ciliumRules(rule: Rule, dir: "from" | "to", dnsProxy: boolean): Array<R
     } else if (p.entity === "nodes") {
       for (const e of p.seenAs ?? ["host", "remote-node"]) entities.add(e);
     } else if (p.entity === "kube-apiserver") entities.add("kube-apiserver");
-    else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
+    else if (p.entity === "link-local-dns") {
+      // NodeLocal DNSCache's address is bound on every node: Cilium gives it the host identity,
+      // which no CIDR rule matches. `host` (the local node's addresses) is the narrowest peer.
+      entities.add("host");
+    } else if (p.entity === "world" && dir === "to" && p.dnsNames.length > 0) {
       for (const n of p.dnsNames) fqdns.add(n.replace(/\.$/, ""));
     } else if (p.except) cidrSets.push({ cidr: p.cidr, except: [...p.except] });
     else cidrs.push(p.cidr);

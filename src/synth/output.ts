@@ -1,10 +1,10 @@
 import type { DependencyGraph } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
-import { evidenceMarkdown, namespaceFacts } from "../render/evidence.js";
+import { evidenceMarkdown, namespaceEvidence } from "../render/evidence.js";
 import { toYaml } from "../render/yaml.js";
+import type { Flavor, PolicyIntent, PolicyPlan } from "./intent.js";
 import { type Manifest, toManifest } from "./manifests.js";
-import type { Flavor, PolicyIntent, PolicyPlan } from "./model.js";
-import type { NetworkPolicyObject } from "./verify.js";
+import type { NetworkPolicyObject } from "./proof.js";
 
 /**
  * The generated tree as plain data (relative path and text); the CLI writes it. Per namespace a
@@ -20,7 +20,7 @@ export interface GeneratedFile {
 export interface GeneratedTree {
   files: GeneratedFile[];
   manifests: Manifest[];
-  /** The same plan as networking.k8s.io/v1 objects, whatever the flavor: the proof replays these. */
+  /** The policy objects as written, in the flavor asked for: the proof reads them as `diff` reads the files. */
   networkPolicies: NetworkPolicyObject[];
 }
 
@@ -29,7 +29,7 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
   const manifests: Manifest[] = [];
   const networkPolicies: NetworkPolicyObject[] = [];
   const folders: string[] = [];
-  const facts = namespaceFacts(graph, plan.notAllowed);
+  const facts = namespaceEvidence(graph, plan.notAllowed);
   for (const nsPlan of plan.namespaces) {
     if (!isDns1123Label(nsPlan.namespace)) continue;
     folders.push(nsPlan.namespace);
@@ -37,9 +37,7 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
     for (const p of nsPlan.policies) {
       const m = toManifest(p, flavor);
       manifests.push(m);
-      networkPolicies.push(
-        (flavor === "kubernetes" ? m : toManifest(p, "kubernetes")) as unknown as NetworkPolicyObject,
-      );
+      networkPolicies.push(m as unknown as NetworkPolicyObject);
       const file = `${p.name}.yaml`;
       resources.push(file);
       files.push({ path: `${nsPlan.namespace}/${file}`, content: toYaml(m, cidrComments(p)) });

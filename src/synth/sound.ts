@@ -1,9 +1,9 @@
 import type { Observed } from "../diff/observed.js";
 import type { DependencyGraph } from "../graph/index.js";
-import type { NamespacePlan, PolicyIntent, PolicyPlan, SynthOptions, Unisolated } from "./model.js";
+import type { NamespacePlan, PolicyIntent, PolicyPlan, SynthOptions, Unisolated } from "./intent.js";
 import { type GeneratedTree, generateTree } from "./output.js";
-import { synthesize } from "./plan.js";
-import { type DeniedConnection, type ObservedProof, proveObserved } from "./verify.js";
+import { type DeniedConnection, type ObservedProof, proveObserved } from "./proof.js";
+import { synthesize } from "./synthesize.js";
 
 /**
  * Synthesis that never breaks observed traffic silently: the plan's output is judged against the

@@ -5,9 +5,13 @@ import { openInput } from "../collect/read-input.js";
 import type { RecordFormat } from "../collect/record.js";
 import { InputError } from "../errors.js";
 import type { Flow } from "../model/flow.js";
+import { flowRole } from "../model/initiator.js";
 
 export interface ReadFlowsResult {
+  /** Flows as `flowpol ingest` counts them: a record stands for `count` connections (Calico aggregates). */
   flows: number;
+  /** Of those, replies (counted in `flows` too, as ingest does). */
+  replies: number;
   lost: number;
   skipped: number;
   badLines: Array<{ file: string; line: number; reason: string }>;
@@ -24,7 +28,7 @@ export async function readFlows(
   onFlow: (flow: Flow) => void,
   stdin: Readable = process.stdin,
 ): Promise<ReadFlowsResult> {
-  const result: ReadFlowsResult = { flows: 0, lost: 0, skipped: 0, badLines: [], bad: 0 };
+  const result: ReadFlowsResult = { flows: 0, replies: 0, lost: 0, skipped: 0, badLines: [], bad: 0 };
   for (const input of inputs) {
     const opened = await openInput(input, stdin);
     let format: RecordFormat | undefined = formatName === "auto" ? undefined : formatByName(formatName);
@@ -55,7 +59,7 @@ export async function readFlows(
           const record = format.toRecord(item);
           if (record.kind === "flow") {
             sawRecord = true;
-            result.flows++;
+            countFlow(result, record.flow);
             onFlow(record.flow);
           } else if (record.kind === "lost") {
             sawRecord = true;
@@ -76,4 +80,10 @@ export async function readFlows(
     }
   }
   return result;
+}
+
+/** Counts a flow as `flowpol ingest` does. */
+export function countFlow(result: Pick<ReadFlowsResult, "flows" | "replies">, flow: Flow): void {
+  result.flows += flow.count;
+  if (flowRole(flow) === "reply") result.replies += flow.count;
 }

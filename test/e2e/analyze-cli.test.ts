@@ -1,8 +1,9 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { SHARED, tempDir } from "../helpers/paths.js";
+import { describeWithShared } from "../helpers/shared.js";
 
 const MINIMAL = join(SHARED, "oracle/netpol-analyzer/netpol-analysis-example-minimal/manifests");
 
@@ -79,7 +80,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-describe("flowpol analyze (as a user runs it)", () => {
+describeWithShared([MINIMAL], "flowpol analyze (as a user runs it)", () => {
   it("reads manifests from stdin with --dirpath -", () => {
     const text = readdirSync(MINIMAL)
       .filter((f) => f.endsWith(".yaml"))

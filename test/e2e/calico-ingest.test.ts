@@ -4,6 +4,7 @@ import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { SHARED_CALICO, tempDir } from "../helpers/paths.js";
+import { describeWithShared } from "../helpers/shared.js";
 import { readEdges, readTable } from "../helpers/store.js";
 
 const EE_DOCS = join(SHARED_CALICO, "docs-ee-flowlog-examples.jsonl");
@@ -62,7 +63,7 @@ function line(reporter: string, overrides: Record<string, unknown> = {}): string
   });
 }
 
-describe("flowpol ingest of the real Calico records", () => {
+describeWithShared([EE_DOCS, GOLDMANE_REAL], "flowpol ingest of the real Calico records", () => {
   it("names the documentation record without a time, and takes it with --default-time", () => {
     const r = ingest(EE_DOCS);
     expect(r.code).toBe(1);
@@ -235,7 +236,7 @@ describe("flowpol ingest of Calico flow-log files", () => {
   });
 });
 
-describe("flowpol ingest of Goldmane and Whisker JSON", () => {
+describeWithShared([GOLDMANE_REAL], "flowpol ingest of Goldmane and Whisker JSON", () => {
   const protojson = JSON.parse(readFileSync(GOLDMANE_REAL, "utf8"));
 
   it.each([

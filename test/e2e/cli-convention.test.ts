@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
-import { type ReplayServer, startReplayServer } from "../helpers/processes.js";
+import { type ReplayServer, startHubbleReplayServer } from "../helpers/processes.js";
 
 /**
  * docs/cli.md as a user meets it: -o json everywhere with ISO 8601 times, the old spellings with
@@ -81,7 +81,7 @@ describe("-o json, with ISO 8601 times", () => {
   describe("collect hubble", () => {
     let server: ReplayServer | undefined;
     beforeAll(async () => {
-      server = await startReplayServer(["--from", SAMPLE]);
+      server = await startHubbleReplayServer(["--from", SAMPLE]);
     });
     afterAll(async () => {
       await server?.stop();

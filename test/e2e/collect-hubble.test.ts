@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observerServiceDefinition } from "../../src/collect/hubble/observer-service.js";
 import { runCli } from "../helpers/cli.js";
 import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
-import { type ReplayServer, spawnCli, startReplayServer } from "../helpers/processes.js";
+import { type ReplayServer, spawnCli, startHubbleReplayServer } from "../helpers/processes.js";
+import { describeWithShared, sharedFiles } from "../helpers/shared.js";
 import { storeContent } from "../helpers/store-tables.js";
 
-const SAMPLES = readdirSync(SHARED_HUBBLE)
-  .filter((f) => f.endsWith(".jsonl"))
-  .map((f) => join(SHARED_HUBBLE, f));
+const SAMPLES = sharedFiles(SHARED_HUBBLE, ".jsonl").map((f) => join(SHARED_HUBBLE, f));
 const SAMPLE_FLOWS = 1170;
 
 const tmp = tempDir("flowpol-grpc-");
@@ -25,6 +24,7 @@ function statsOf(db: string) {
 }
 
 beforeAll(() => {
+  if (SAMPLES.length === 0) return;
   const db = join(tmp.dir, "file.db");
   const r = runCli(["ingest", "--db", db, ...SAMPLES]);
   expect(r.code, r.stderr).toBe(0);
@@ -38,10 +38,10 @@ function shared(server: ReplayServer | undefined): ReplayServer {
   return { ...server, stop: async () => {} };
 }
 
-describe("flowpol collect hubble from the replay server", () => {
+describeWithShared([SHARED_HUBBLE], "flowpol collect hubble from the replay server", () => {
   let plain: ReplayServer | undefined;
   beforeAll(async () => {
-    plain = await startReplayServer(["--from", ...SAMPLES]);
+    plain = await startHubbleReplayServer(["--from", ...SAMPLES]);
   });
   afterAll(async () => {
     await plain?.stop();
@@ -69,7 +69,7 @@ describe("flowpol collect hubble from the replay server", () => {
 
   it("stores exactly what a file ingest stores for the bundled simulated sample (gzip, flows with uuids)", async () => {
     const sample = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
-    const server = await startReplayServer(["--from", sample]);
+    const server = await startHubbleReplayServer(["--from", sample]);
     try {
       const fileDb = join(tmp.dir, "sample-file.db");
       const grpcDb = join(tmp.dir, "sample-grpc.db");
@@ -86,7 +86,7 @@ describe("flowpol collect hubble from the replay server", () => {
 
   it("reconnects when the server is killed and restarted mid-stream, and counts each flow once", async () => {
     const db = join(tmp.dir, "restart.db");
-    let server = await startReplayServer(["--from", ...SAMPLES, "--rate", "2000"]);
+    let server = await startHubbleReplayServer(["--from", ...SAMPLES, "--rate", "2000"]);
     const port = server.port;
     const collector = spawnCli(["collect", "hubble", "--server", `127.0.0.1:${port}`, "--db", db, "--workers", "0"]);
     try {
@@ -97,7 +97,7 @@ describe("flowpol collect hubble from the replay server", () => {
       server.process.child.kill("SIGKILL");
       await server.process.exited;
       await new Promise((r) => setTimeout(r, 300));
-      server = await startReplayServer(["--from", ...SAMPLES, "--rate", "4000"], port);
+      server = await startHubbleReplayServer(["--from", ...SAMPLES, "--rate", "4000"], port);
       const code = await collector.exited;
       expect(code, collector.stderr()).toBe(0);
       expect(collector.stderr()).toMatch(/reconnecting in/);
@@ -157,7 +157,7 @@ describe("flowpol collect hubble from the replay server", () => {
   });
 
   it("records lost events and unavailable nodes as gaps that stats shows", async () => {
-    const server = await startReplayServer([
+    const server = await startHubbleReplayServer([
       "--from",
       ...SAMPLES,
       "--lost-every",
@@ -219,13 +219,13 @@ describe("flowpol collect hubble from the replay server", () => {
   });
 });
 
-describe("flowpol collect hubble over TLS", () => {
+describeWithShared([SHARED_HUBBLE], "flowpol collect hubble over TLS", () => {
   const certs = tempDir("flowpol-certs-");
   const pem = (name: string) => join(certs.dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: certs.dir, stdio: "pipe" });
 
   const startTlsServer = (mutual: boolean) =>
-    startReplayServer([
+    startHubbleReplayServer([
       "--from",
       ...SAMPLES,
       "--tls-cert",

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { sharedMissing } from "../helpers/shared.js";
 
 /**
  * flowpol's three flavors are first-class inputs: generated from one store, each is read by lint,
@@ -20,7 +21,7 @@ beforeAll(() => {
   expect(
     runCli(["ingest", "--db", stores.boutique, join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz")]).code,
   ).toBe(0);
-  if (existsSync(SHARED_HUBBLE)) {
+  if (sharedMissing([SHARED_HUBBLE]) === undefined) {
     stores.captures = join(tmp.dir, "captures.db");
     const files = readdirSync(SHARED_HUBBLE)
       .filter((f) => f.endsWith(".jsonl"))

@@ -1,11 +1,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, toJson } from "@bufbuild/protobuf";
-import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GoldmaneClient } from "../../src/collect/goldmane/client.js";
 import { flowKeyId } from "../../src/collect/goldmane/list-pages.js";
-import { type RunningReplayServer, startGoldmaneReplayServer } from "../../src/collect/goldmane/replay-server.js";
+import {
+  type RunningGoldmaneReplayServer,
+  startGoldmaneReplayServer,
+} from "../../src/collect/goldmane/replay-server.js";
+import { goldmaneTls } from "../../src/collect/goldmane/tls.js";
 import { type Flow, FlowSchema } from "../../src/gen/goldmane/goldmane_pb.js";
 import { GoldmaneEmitter } from "../../src/samples/emit-goldmane.js";
 import { SCENARIOS } from "../../src/samples/online-boutique.js";
@@ -65,7 +69,7 @@ function edgesSeen(db: string): unknown[] {
 
 async function withServer<T>(
   options: { now?: () => number; listen?: string; dropStreamAfter?: number },
-  run: (server: RunningReplayServer) => Promise<T>,
+  run: (server: RunningGoldmaneReplayServer) => Promise<T>,
 ): Promise<T> {
   const server = await startGoldmaneReplayServer({
     flows,
@@ -174,12 +178,12 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
         // The server orders ties at random on every call, as upstream does: two reads differ.
         const client = new GoldmaneClient(
           `127.0.0.1:${server.port}`,
-          credentials.createSsl(
-            readFileSync(certs.caCert),
-            readFileSync(certs.clientKey),
-            readFileSync(certs.clientCert),
-          ),
-          { "grpc.ssl_target_name_override": "goldmane" },
+          goldmaneTls({
+            caCertFiles: [certs.caCert],
+            clientCertFile: certs.clientCert,
+            clientKeyFile: certs.clientKey,
+            serverName: "goldmane",
+          }),
         );
         const order = async () => {
           const keys: string[] = [];
@@ -268,7 +272,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
   });
 
   it("streams with --follow through dropped streams and a server restart, losing and doubling nothing", async () => {
-    let server: RunningReplayServer = await startGoldmaneReplayServer({
+    let server: RunningGoldmaneReplayServer = await startGoldmaneReplayServer({
       flows,
       credentials: serverCredentials(),
       listen: "127.0.0.1:0",
@@ -335,7 +339,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
   });
 
   describe("explains what is wrong when it cannot collect", () => {
-    let server: RunningReplayServer;
+    let server: RunningGoldmaneReplayServer;
     let empty: Server;
     let emptyPort: number;
     beforeAll(async () => {
@@ -354,7 +358,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       [
         "an unknown CA",
         () => tlsFlags({ "--tls-ca-cert-files": certs.otherCaCert }),
-        /TLS: cannot verify .*certificate/,
+        /TLS verification of .* failed/,
         /--tls-ca-cert-files/,
       ],
       [
@@ -366,7 +370,7 @@ describe("flowpol collect goldmane against a replay server that answers as upstr
       [
         "a client certificate from another CA",
         () => tlsFlags({ "--tls-client-cert-file": certs.strangerCert, "--tls-client-key-file": certs.strangerKey }),
-        /TLS: .* refused flowpol's client certificate/,
+        /refused the client certificate/,
         /--tls-client-cert-file must be signed by Goldmane's CA/,
       ],
     ])("with %s (exit 1)", async (_what, flags, message, hint) => {

@@ -14,8 +14,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GrpcChannel, openChannel, type Transport } from "../../src/collect/grpc/channel.js";
 import { decodeGrpcMessage, encodeGrpcMessage, grpcStatusError } from "../../src/collect/grpc/grpc-status.js";
-import { GrpcChannel } from "../../src/collect/grpc/http2-client.js";
+import { Http2Channel } from "../../src/collect/grpc/http2-channel.js";
 import { type GrpcMethod, type RunningGrpcServer, serveGrpc } from "../../src/collect/grpc/http2-server.js";
 import { FramingError, frameMessages, MessageDeframer } from "../../src/collect/grpc/message-framing.js";
 import { type MtlsFiles, makeMtlsFiles } from "../helpers/mtls-certs.js";
@@ -230,17 +231,24 @@ async function startGrpcJsServer(): Promise<{ port: number; server: Server }> {
 
 async function collectStream(channel: GrpcChannel, path: string, request: string, deadlineMs?: number) {
   const messages: Buffer[] = [];
-  const call = channel.serverStream(path, Buffer.from(request), (m) => messages.push(Buffer.from(m)), deadlineMs);
+  const call = channel.serverStream(
+    path,
+    Buffer.from(request),
+    (m: Buffer) => messages.push(Buffer.from(m)),
+    deadlineMs,
+  );
   const error = await call.done;
   return { messages, error };
 }
 
-describe("the node:http2 gRPC client reads a grpc-js server", () => {
+const TRANSPORTS: Transport[] = ["http2", "grpc-js"];
+
+describe.each(TRANSPORTS)("the gRPC channel on %s reads a grpc-js server", (transport) => {
   let grpcJs: { port: number; server: Server };
   let channel: GrpcChannel;
   beforeAll(async () => {
     grpcJs = await startGrpcJsServer();
-    channel = new GrpcChannel(`127.0.0.1:${grpcJs.port}`);
+    channel = openChannel(`127.0.0.1:${grpcJs.port}`, undefined, transport);
   });
   afterAll(() => {
     channel.close();
@@ -347,7 +355,7 @@ describe("the node:http2 gRPC client names every way a call can end", () => {
     },
   ])("$what", async ({ answer, code, details, messages }) => {
     const { port, server } = await scriptedServer(answer);
-    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    const channel = new Http2Channel(`127.0.0.1:${port}`);
     try {
       const result = await collectStream(channel, STREAM, "");
       expect(result.error).toMatchObject({ code, details });
@@ -357,11 +365,13 @@ describe("the node:http2 gRPC client names every way a call can end", () => {
       server.close();
     }
   });
+});
 
+describe.each(TRANSPORTS)("the gRPC channel on %s ends every call with a status", (transport) => {
   it("a refused connection is UNAVAILABLE and names ECONNREFUSED", async () => {
     const { port, server } = await scriptedServer(() => {});
     await new Promise((r) => server.close(r));
-    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    const channel = openChannel(`127.0.0.1:${port}`, undefined, transport);
     const { error } = await collectStream(channel, STREAM, "");
     channel.close();
     expect(error).toMatchObject({ code: status.UNAVAILABLE, details: expect.stringMatching(/ECONNREFUSED/) });
@@ -369,7 +379,7 @@ describe("the node:http2 gRPC client names every way a call can end", () => {
 
   it("a server that never answers runs into the deadline", async () => {
     const { port, server } = await scriptedServer(() => {});
-    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    const channel = openChannel(`127.0.0.1:${port}`, undefined, transport);
     const { error } = await collectStream(channel, STREAM, "", 200);
     channel.close();
     server.close();
@@ -378,7 +388,7 @@ describe("the node:http2 gRPC client names every way a call can end", () => {
 
   it("a cancelled call ends CANCELLED", async () => {
     const { port, server } = await scriptedServer((s) => s.respond(GRPC_HEADERS));
-    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    const channel = openChannel(`127.0.0.1:${port}`, undefined, transport);
     const call = channel.serverStream(STREAM, Buffer.alloc(0), () => {});
     setTimeout(() => call.cancel(), 50);
     expect((await call.done)?.code).toBe(status.CANCELLED);
@@ -417,7 +427,7 @@ describe("the node:http2 gRPC transports over TLS and mutual TLS", () => {
       { "grpc.ssl_target_name_override": "goldmane", "grpc.default_authority": "goldmane" },
     );
   const leanChannel = (server: RunningGrpcServer, withClientCert: boolean) =>
-    new GrpcChannel(`127.0.0.1:${server.port}`, {
+    new Http2Channel(`127.0.0.1:${server.port}`, {
       tls: {
         ca: read(certs.caCert),
         servername: "goldmane",

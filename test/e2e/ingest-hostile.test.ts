@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { describeWithShared } from "../helpers/shared.js";
 import { readTable } from "../helpers/store.js";
 
 /** `flowpol ingest` (from dist/) of real files with hostile lines and awkward starts. */
@@ -33,7 +34,7 @@ function write(content: string | Buffer): string {
   return file;
 }
 
-describe("flowpol ingest of awkward but valid files", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest of awkward but valid files", () => {
   it("does not count a UTF-8 byte order mark against line 1", () => {
     const r = runCli(["ingest", "--db", db, write(`\ufeff${good().join("\n")}\n`)]);
     expect(r.code, r.stderr).toBe(0);
@@ -59,7 +60,7 @@ describe("flowpol ingest of awkward but valid files", () => {
   });
 });
 
-describe("flowpol ingest of hostile lines", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest of hostile lines", () => {
   it.each([
     ["8,000 nested [", `${"[".repeat(8000)}${"]".repeat(8000)}`, /:3: the line nests JSON more than 64 levels deep/],
     ["1,000 nested [", `${"[".repeat(1000)}${"]".repeat(1000)}`, /:3: the line nests JSON more than 64 levels deep/],

@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { REPO_ROOT, SHARED_HUBBLE, tempDir } from "../helpers/paths.js";
+import { describeWithShared } from "../helpers/shared.js";
 import { readEdges, readTable } from "../helpers/store.js";
 
 const SAMPLE = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
@@ -25,7 +26,7 @@ function stats(): Record<string, unknown> {
   return JSON.parse(r.stdout);
 }
 
-describe("flowpol ingest of the real Hubble captures", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest of the real Hubble captures", () => {
   const files = readdirSync(SHARED_HUBBLE).filter((f) => f.endsWith(".jsonl"));
 
   it.each(files)("ingests %s with no bad lines", (file) => {
@@ -94,7 +95,7 @@ describe("flowpol ingest of the real Hubble captures", () => {
   });
 });
 
-describe("flowpol ingest: idempotence and resumption", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest: idempotence and resumption", () => {
   it("adds nothing when the same file is ingested again", () => {
     expect(runCli(["ingest", "--db", db, SAMPLE]).code).toBe(0);
     const before = readEdges(db);
@@ -163,7 +164,7 @@ describe("flowpol ingest: idempotence and resumption", () => {
   });
 });
 
-describe("flowpol ingest: inputs", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest: inputs", () => {
   it("reads gzip by content, whatever the file is called", () => {
     const gz = join(dir, "flows.log");
     writeFileSync(gz, gzipSync(readFileSync(TEN_FLOWS)));
@@ -219,7 +220,7 @@ describe("flowpol ingest: inputs", () => {
   });
 });
 
-describe("flowpol ingest: bad input", () => {
+describeWithShared([TEN_FLOWS], "flowpol ingest: bad input", () => {
   const good = () => readFileSync(TEN_FLOWS, "utf8").split("\n").filter(Boolean);
 
   it.each([

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runInProcess } from "../helpers/in-process.js";
 import { SHARED } from "../helpers/paths.js";
+import { describeWithShared, sharedMissing } from "../helpers/shared.js";
 
 /**
  * np-guard netpol-analyzer's own expected outputs, run through `flowpol analyze` (read from
@@ -20,7 +21,8 @@ interface Row {
   command: string;
 }
 
-const rows: Row[] = readFileSync(join(ORACLE, "cases.tsv"), "utf8")
+const CASES = join(ORACLE, "cases.tsv");
+const rows: Row[] = (sharedMissing([CASES]) ? "" : readFileSync(CASES, "utf8"))
   .trim()
   .split("\n")
   .slice(1)
@@ -74,7 +76,7 @@ async function matches(r: Row): Promise<{ ok: boolean; actual: string; expected:
   };
 }
 
-describe("netpol-analyzer oracle, NetworkPolicy-only cases", () => {
+describeWithShared([CASES], "netpol-analyzer oracle, NetworkPolicy-only cases", () => {
   it("has the cases the brief counts on", () => {
     expect(netpolOnly.filter((r) => r.kind === "connlist").length).toBe(30);
     expect(netpolOnly.filter((r) => r.kind === "diff").length).toBe(23);
@@ -90,7 +92,7 @@ describe("netpol-analyzer oracle, NetworkPolicy-only cases", () => {
   );
 });
 
-describe("netpol-analyzer oracle, cases with Ingress/Route objects ({ingress-controller})", () => {
+describeWithShared([CASES], "netpol-analyzer oracle, cases with Ingress/Route objects ({ingress-controller})", () => {
   it("has the cases the brief counts on", () => {
     expect(withIngress.length).toBe(63);
   });
@@ -113,7 +115,7 @@ const OWN_WORDING: Record<string, string> = {
     "Only one object of a given kind can have a given name at a time",
 };
 
-describe("netpol-analyzer oracle, invalid manifests", () => {
+describeWithShared([CASES], "netpol-analyzer oracle, invalid manifests", () => {
   const fatal = rows.filter((r) => r.kind === "fatal-error");
   it.each(fatal.map((r) => [r.command, r] as const))("%s fails naming the problem", async (_name, r) => {
     const fragment = r.expected

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BatchBuilder } from "../../src/collect/aggregate.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { openStore } from "../../src/store/db.js";
 import { startIngest } from "../../src/store/ingest-log.js";
 import { BatchWriter } from "../../src/store/write-batch.js";
@@ -53,6 +53,13 @@ describe("Markdown outputs escape strings from flow records", () => {
     expect(r.stdout).not.toContain(LINK);
     expect(r.stdout).toContain("\\<img src=x onerror=alert\\(1\\)\\>");
     expect(r.stdout).toContain("\\[link\\]\\(https://evil.example\\)");
+  });
+
+  it("the HTML report: the drop reason and the node name are text, not markup", () => {
+    const r = runCli(["report", "--db", db, "-o", "html"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(IMG);
+    expect(r.stdout).toContain("&#60;img src=x onerror=alert(1)&#62;");
   });
 
   it("EVIDENCE.md: the drop reason", () => {

@@ -31,12 +31,11 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-/** Endpoints with at least one allowed flow: the nodes the graph must draw. */
-/** The nodes of `flowpol graph` (every namespace) with an allowed connection: the report draws that graph. */
+/** The nodes of `flowpol graph` (every namespace) with a connection, allowed or denied: the report draws that graph. */
 function expectedNodeCount(): number {
   const r = runCli(["graph", "--db", db, "-o", "json", "--exclude-namespace", ""]);
-  const graph = JSON.parse(r.stdout) as { allowed: Array<{ from: string; to: string }> };
-  return new Set(graph.allowed.flatMap((e) => [e.from, e.to])).size;
+  const graph = JSON.parse(r.stdout) as Record<"allowed" | "denied", Array<{ from: string; to: string }>>;
+  return new Set([...graph.allowed, ...graph.denied].flatMap((e) => [e.from, e.to])).size;
 }
 
 describe("flowpol report (markdown)", () => {
@@ -133,6 +132,93 @@ describe("flowpol report --policies", () => {
   });
 });
 
+describe("flowpol report --catalog", () => {
+  it("classifies shared services with the same catalog as generate", () => {
+    const catalog = join(tmp.dir, "catalog.yaml");
+    writeFileSync(
+      catalog,
+      [
+        "sharedServices:",
+        "  - name: product-catalog",
+        "    role: callee",
+        "    description: the shop's catalog, called by every storefront",
+        "    match: {namespaces: [online-boutique], workloads: [productcatalogservice]}",
+        "    ports: [{protocol: TCP, port: 3550}]",
+        "",
+      ].join("\n"),
+    );
+    const row = /\| product-catalog \(catalog\) \| called by \| online-boutique\/productcatalogservice \| 3550\/TCP \|/;
+    expect(runCli(["report", "--db", db]).stdout).not.toMatch(row);
+    const r = runCli(["report", "--db", db, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(row);
+    const bad = runCli(["report", "--db", db, "--catalog", join(tmp.dir, "missing.yaml")]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("missing.yaml");
+  });
+});
+
+describe("flowpol report and flowpol diff on one store", () => {
+  it("judge every observed connection the same way (named ports from the manifests included)", () => {
+    const folder = join(tmp.dir, "declared-named");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, "policies.yaml"),
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: default-deny-ingress, namespace: online-boutique}",
+        "spec: {podSelector: {}, policyTypes: [Ingress]}",
+        "---",
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: frontend-http, namespace: online-boutique}",
+        "spec:",
+        "  podSelector: {matchLabels: {app: frontend}}",
+        "  ingress: [{ports: [{port: http}]}]",
+        "---",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: {name: frontend, namespace: online-boutique}",
+        "spec:",
+        "  selector: {matchLabels: {app: frontend}}",
+        "  template:",
+        "    metadata: {labels: {app: frontend}}",
+        "    spec: {containers: [{name: server, image: frontend, ports: [{name: http, containerPort: 8080}]}]}",
+        "",
+      ].join("\n"),
+    );
+    const d = runCli(["diff", "--db", db, "--policies", folder, "-o", "json"]);
+    expect(d.code, d.stderr).toBe(0);
+    const diff = JSON.parse(d.stdout) as {
+      edges: Array<{ status: string; source: string; destination: string; protocol: string; port: number }>;
+      rules: Array<{ namespace: string; policy: string; direction: string; index: number; unused: boolean }>;
+    };
+    const deniedByDiff = diff.edges
+      .filter((e) => e.status === "denied")
+      .map((e) => `${e.source} ${e.destination} ${e.port}/${e.protocol}`);
+    const unusedByDiff = diff.rules
+      .filter((u) => u.unused)
+      .map((u) => `${u.namespace}/${u.policy} ${u.direction}[${u.index}]`);
+
+    const r = runCli(["report", "--db", db, "--policies", folder]);
+    expect(r.code, r.stderr).toBe(0);
+    const section = r.stdout.slice(r.stdout.indexOf("### Observed connections the declared policies would deny"));
+    const deniedByReport = section
+      .slice(0, section.indexOf("### Declared rules that nothing used"))
+      .split("\n")
+      .filter((l) => /^\| [^-|]/.test(l) && !l.startsWith("| from "))
+      .map((l) => l.split(" | ").slice(0, 3).join(" ").replace(/^\| /, ""));
+    const unusedByReport = [...section.matchAll(/^- `([^`]+)`$/gm)].map((m) => m[1]);
+
+    expect(deniedByDiff.length).toBeGreaterThan(0);
+    // The frontend's callers on 8080 (the named port) are allowed by both.
+    expect(deniedByDiff.filter((e) => e.includes("frontend[Deployment] 8080/TCP"))).toEqual([]);
+    expect(deniedByReport.sort()).toEqual(deniedByDiff.sort());
+    expect(unusedByReport.sort()).toEqual(unusedByDiff.sort());
+  });
+});
+
 describe("flowpol report (html) in headless Chromium", () => {
   it("draws the graph with one node per endpoint, no console errors and no network", async () => {
     const out = join(tmp.dir, "report.html");
@@ -153,12 +239,16 @@ describe("flowpol report (html) in headless Chromium", () => {
       const drawn = await page.locator("#graph g.node").count();
       expect(drawn).toBe(expectedNodeCount());
       expect(await page.locator("#graph path.link").count()).toBeGreaterThan(0);
-      // Clicking a node highlights its flows: the page is interactive.
+      // Clicking a node highlights its flows and lists them, with ports, counts and verdicts.
       await page.locator('#graph g.node:has(title:text-is("online-boutique/frontend"))').click();
       expect(await page.locator("#graph path.link.hot").count()).toBeGreaterThan(3);
-      await page.locator("#search").fill("coredns");
+      const flows = await page.locator("#graph-panel tr.flow").allTextContents();
+      expect(flows.length).toBeGreaterThan(5);
+      expect(flows).toContain("\u2190online-boutique/loadgenerator8080/TCP350allowed");
+      expect(flows.some((f) => f.startsWith("\u2190198.51.100.23") && f.endsWith("denied"))).toBe(true);
+      await page.locator("#graph-search").fill("coredns");
       expect(await page.locator("#graph g.node:not(.dim)").count()).toBe(1);
-      await page.locator("#search").fill("");
+      await page.locator("#graph-search").fill("");
       mkdirSync(ARTIFACTS, { recursive: true });
       const shot = join(ARTIFACTS, "report-online-boutique.png");
       await page.locator("#graph-wrap").screenshot({ path: shot });

@@ -135,4 +135,17 @@ describe("generate keeps peers apart and tight", () => {
       { fromEntities: ["host"], toPorts: [{ ports: [{ port: "8080", protocol: "TCP" }] }] },
     ]);
   });
+
+  it("names NodeLocal DNS in the cilium flavor as the host entity on port 53 (Cilium's CIDR rules never match it), and diff allows it", () => {
+    const out = generate("cilium");
+    const dns = readYaml(join(out, "shop/allow-dns.yaml")) as unknown as {
+      spec: { egress: Array<Record<string, unknown>> };
+    };
+    const host = dns.spec.egress.find((r) => r.toEntities !== undefined);
+    expect(host?.toEntities).toEqual(["host"]);
+    expect(JSON.stringify(host?.toPorts)).toContain('"port":"53"');
+    expect(JSON.stringify(dns.spec.egress)).not.toContain("169.254.20.10");
+    const r = runCli(["diff", "--db", db, "--policies", out, "--fail-on", "denied"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
 });

@@ -5,7 +5,7 @@ import { runCli } from "../helpers/cli.js";
 import { makeRepo } from "../helpers/git-repo.js";
 import { makeMtlsFiles } from "../helpers/mtls-certs.js";
 import { REPO_ROOT, tempDir } from "../helpers/paths.js";
-import { startReplayServer } from "../helpers/processes.js";
+import { startHubbleReplayServer } from "../helpers/processes.js";
 
 const FLOWS = join(REPO_ROOT, "test/fixtures/verify/flows-after-wave.jsonl");
 const GENERATED = join(REPO_ROOT, "test/fixtures/rollout/generated");
@@ -35,7 +35,7 @@ describe("flowpol verify", () => {
     );
     expect(r.stdout).toContain(
       "DROPPED shop/loadgenerator -> shop/cartservice 7070/TCP x2 (POLICY_DENIED), 2026-11-26T14:10:00.000Z .. 2026-11-26T14:11:00.000Z\n" +
-        "  wave policies: NetworkPolicy/shop/allow-frontend-to-cartservice, NetworkPolicy/shop/allow-ingress-nginx-to-shop, NetworkPolicy/shop/default-deny-ingress\n",
+        "  wave policies: NetworkPolicy/shop/allow-frontend-to-cartservice, NetworkPolicy/shop/allow-ingress-nginx-to-shop, NetworkPolicy/shop/default-deny-ingress (deny it at ingress)\n",
     );
     // An egress audit is not this ingress wave's doing.
     expect(r.stdout).toContain(
@@ -48,7 +48,10 @@ describe("flowpol verify", () => {
 
   it("matches the wave's policies given as files", () => {
     const r = verify("--policies", join(GENERATED, "shop/allow-dns.yaml"), join(GENERATED, "shop/default-deny.yaml"));
-    expect(r.stdout).toContain("  wave policies: NetworkPolicy/shop/allow-dns, NetworkPolicy/shop/default-deny\n");
+    // The engine's verdict: default-deny isolates both sides, allow-dns the egress (port 53 only).
+    expect(r.stdout).toContain(
+      "  wave policies: NetworkPolicy/shop/allow-dns, NetworkPolicy/shop/default-deny (deny it at egress and ingress)\n",
+    );
     expect(r.code).toBe(3);
   });
 
@@ -102,7 +105,7 @@ describe("flowpol verify", () => {
 
 describe("flowpol verify from Hubble Relay (the replay server on loopback)", () => {
   it("reads the flows since the wave began over gRPC and finds the same drops as from the file", async () => {
-    const server = await startReplayServer(["--from", FLOWS]);
+    const server = await startHubbleReplayServer(["--from", FLOWS]);
     try {
       const grpc = runCli(["verify", "--server", `127.0.0.1:${server.port}`, "--since", SINCE, "-o", "json"]);
       const file = verify("-o", "json");
@@ -119,7 +122,7 @@ describe("flowpol verify from Hubble Relay (the replay server on loopback)", () 
   it("over TLS to an IP address: verifies the certificate's IP, with no TLS server name warning (DEP0123)", async () => {
     const { dir, cleanup } = tempDir("flowpol-verify-tls-");
     const certs = makeMtlsFiles(dir);
-    const server = await startReplayServer([
+    const server = await startHubbleReplayServer([
       "--from",
       FLOWS,
       "--tls-cert",
@@ -183,7 +186,7 @@ describe("flowpol verify refuses bad input", () => {
       "a missing policy file",
       ["--since", SINCE, "--policies", "/nonexistent.yaml"],
       1,
-      /--policies \/nonexistent\.yaml: no such file/,
+      /no such file or folder: \/nonexistent\.yaml[\s\S]*--policies/,
     ],
   ])("%s", (_, args, code, message) => {
     const r = runCli(["verify", FLOWS, "--repo", repo, ...args]);
@@ -226,5 +229,125 @@ describe("flowpol verify refuses bad input", () => {
     const r = runCli(["verify", file, "--since", SINCE]);
     expect(r.stderr).toContain("is not a flow file");
     expect(r.code).toBe(1);
+  });
+});
+
+describe("flowpol verify judges with the policy engine, in every flavor", () => {
+  const write = (name: string, text: string) => {
+    const file = join(tmp.dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it("reads a CiliumNetworkPolicy as diff does (the old stand-in selector missed `k8s:` keys)", () => {
+    const cilium = write(
+      "cilium.yaml",
+      `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: allow-frontend-to-cartservice, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {"k8s:app": cartservice}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {"k8s:app": frontend}}]
+      toPorts: [{ports: [{port: "7070", protocol: TCP}]}]
+`,
+    );
+    const r = verify("--policies", cilium);
+    expect(r.stdout).toContain(
+      "DROPPED shop/loadgenerator -> shop/cartservice 7070/TCP x2 (POLICY_DENIED), 2026-11-26T14:10:00.000Z .. 2026-11-26T14:11:00.000Z\n" +
+        "  wave policies: CiliumNetworkPolicy/shop/allow-frontend-to-cartservice (deny it at ingress)\n",
+    );
+    expect(r.code).toBe(3);
+  });
+
+  it("attributes a drop only to a staged policy that selects the pod (the stand-in took every pod of its namespace)", () => {
+    const staged = write(
+      "staged.yaml",
+      `apiVersion: projectcalico.org/v3
+kind: StagedKubernetesNetworkPolicy
+metadata: {name: isolate-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Ingress]
+`,
+    );
+    const r = verify("--policies", staged);
+    expect(r.stdout).toContain(
+      "DROPPED shop/loadgenerator -> shop/cartservice 7070/TCP x2 (POLICY_DENIED), 2026-11-26T14:10:00.000Z .. 2026-11-26T14:11:00.000Z\n" +
+        "  wave policies: none selects either side (stopped by a policy outside this wave)\n",
+    );
+  });
+
+  it("says when the wave's policies allow the stopped flow", () => {
+    const allow = write(
+      "allow.yaml",
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-loadgenerator, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: cartservice}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: loadgenerator}}}]}]
+`,
+    );
+    expect(verify("--policies", allow).stdout).toContain(
+      "  wave policies: allow it (stopped by a policy outside this wave)\n",
+    );
+  });
+
+  it("refuses, with a count, policies the engine cannot evaluate: nothing is judged", () => {
+    const global = write(
+      "global.yaml",
+      `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-all}
+spec: {selector: all()}
+`,
+    );
+    const r = verify("--policies", global, join(GENERATED, "shop/default-deny.yaml"));
+    expect(r.stderr).toMatch(/1 policy uses 1 construct flowpol cannot evaluate; nothing was judged/);
+    expect(r.stderr).toContain("GlobalNetworkPolicy is not read by flowpol's policy engine");
+    expect(r.code).toBe(1);
+  });
+
+  it("never verifies against 0 policies: a folder without any is an input error", () => {
+    const only = write("configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n");
+    const r = verify("--policies", only);
+    expect(r.stderr).toMatch(/no policy in .*configmap\.yaml \(1 objects of other kinds\)/);
+    expect(r.code).toBe(1);
+  });
+
+  it("reads Calico flow logs at aggregation level 1, counts flows as ingest does and judges by their labels", () => {
+    const at = Date.parse("2026-11-26T14:10:00Z") / 1000;
+    const record = {
+      start_time: at,
+      end_time: at + 300,
+      source_ip: "-",
+      source_name: "-",
+      source_name_aggr: "loadgenerator-7b6c5d4e3-*",
+      source_namespace: "shop",
+      source_type: "wep",
+      source_labels: { labels: ["app=loadgenerator"] },
+      dest_ip: "-",
+      dest_name: "-",
+      dest_name_aggr: "cartservice-5c9d8b7f6-*",
+      dest_namespace: "shop",
+      dest_port: 7070,
+      dest_type: "wep",
+      dest_labels: { labels: ["app=cartservice"] },
+      proto: "tcp",
+      action: "deny",
+      reporter: "dst",
+      num_flows: 4,
+      num_flows_started: 4,
+      num_flows_completed: 4,
+    };
+    const file = write("calico.log", `${JSON.stringify(record)}\n`);
+    const r = runCli(["verify", file, "--since", SINCE, "--policies", join(GENERATED, "shop/default-deny.yaml")]);
+    expect(r.stdout).toContain("4 flows read, 4 since");
+    expect(r.stdout).toMatch(/DROPPED shop\/loadgenerator\S* -> shop\/cartservice 7070\/TCP x4 \(POLICY_DENIED\)/);
+    expect(r.stdout).toContain("  wave policies: NetworkPolicy/shop/default-deny (deny it at egress and ingress)\n");
+    expect(r.code).toBe(3);
+    const ingest = runCli(["ingest", "--db", join(tmp.dir, "calico.db"), file]);
+    expect(ingest.stdout).toContain("4 flows");
   });
 });

@@ -44,7 +44,7 @@ export interface ReplayServer {
 }
 
 /** Starts `flowpol replay-server` on 127.0.0.1 (port 0 unless given) and waits until it listens. */
-export async function startReplayServer(args: string[], port = 0): Promise<ReplayServer> {
+export async function startHubbleReplayServer(args: string[], port = 0): Promise<ReplayServer> {
   const p = spawnCli(["replay-server", "--listen", `127.0.0.1:${port}`, ...args]);
   const m = await waitForOutput(p, /listening on 127\.0\.0\.1:(\d+)/);
   return {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { BatchBuilder } from "../../src/collect/aggregate.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { emptyEndpoint, type Flow, type FlowEndpoint, type Protocol, type Verdict } from "../../src/model/flow.js";
 import { openStore } from "../../src/store/db.js";
 import { startIngest } from "../../src/store/ingest-log.js";

@@ -2,8 +2,6 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { DEFAULT_EXCLUDED_NAMESPACES } from "../../src/graph/input.js";
-import type { SimConnection, SimWorkload } from "../../src/samples/scenario.js";
-import { workloadKey } from "../../src/samples/simulate.js";
 import { runInProcess } from "../helpers/in-process.js";
 import { tempDir } from "../helpers/paths.js";
 import { clusterOf, eventsOf, FORMATS, type Format, render, scenarioOf, type World } from "./world.js";
@@ -33,7 +31,8 @@ export interface FormatRun {
 
 export interface WorldRun {
   dir: string;
-  runs: Record<Format, FormatRun>;
+  /** Per source; and the Hubble source's policies in the other flavors (`hubble-cilium`...). */
+  runs: Record<RunName, FormatRun>;
   cleanup: () => void;
 }
 
@@ -56,11 +55,15 @@ export async function diffJson(db: string, policies: string, failOnDenied = true
   return { code: r.code, edges, stderr: r.stderr };
 }
 
+/** flowpol's other flavors, generated from the Hubble store: each is judged as the kubernetes one. */
+export const FLAVOR_RUNS = ["hubble-cilium", "hubble-calico-staged"] as const;
+export type RunName = Format | (typeof FLAVOR_RUNS)[number];
+
 export async function runWorld(world: World, formats: readonly Format[] = FORMATS): Promise<WorldRun> {
   const tmp = tempDir("flowpol-pbt-");
   const cluster = clusterOf(scenarioOf(world));
   const events = eventsOf(cluster);
-  const runs = {} as Record<Format, FormatRun>;
+  const runs = {} as Record<RunName, FormatRun>;
   for (const format of formats) {
     const input = join(tmp.dir, `${format}.${format.startsWith("calico") ? "log" : "jsonl"}`);
     writeFileSync(input, render(cluster, events, format));
@@ -78,6 +81,15 @@ export async function runWorld(world: World, formats: readonly Format[] = FORMAT
     const generate = await cli(["generate", "--db", store, "--out", out]);
     runs[format] = { store, out, generate, diff: await diffJson(store, out) };
   }
+  if (runs.hubble) {
+    for (const name of FLAVOR_RUNS) {
+      const flavor = name.slice("hubble-".length);
+      const { store } = runs.hubble;
+      const out = join(tmp.dir, `policies-${name}`);
+      const generate = await cli(["generate", "--db", store, "--out", out, "--flavor", flavor]);
+      runs[name] = { store, out, generate, diff: await diffJson(store, out) };
+    }
+  }
   return { dir: tmp.dir, runs, cleanup: tmp.cleanup };
 }
 
@@ -93,70 +105,6 @@ export function purposes(out: string): Map<string, string> {
     }
   }
   return map;
-}
-
-/**
- * Connections nobody observed, rendered as Hubble records into a probe store: every ordered pair
- * of observed workloads on every port observed into the destination, plus a pod created later in
- * each observed app namespace (labels no policy names) calling everything and called on 8080.
- */
-export async function probeUnobserved(world: World, dir: string): Promise<{ store: string; probes: number }> {
-  const scenario = scenarioOf(world);
-  // Only what flowpol saw: workloads in some connection, newcomers in their namespaces.
-  const seen = new Set(
-    scenario.connections.flatMap((c) => [c.from, c.to]).flatMap((p) => ("workload" in p ? [p.workload] : [])),
-  );
-  const known = scenario.workloads.filter((w) => seen.has(workloadKey(w)));
-  const appNamespaces = [...new Set(world.apps.map((a) => a.namespace))].filter((ns) =>
-    known.some((w) => w.namespace === ns),
-  );
-  const newcomers: SimWorkload[] = appNamespaces.map((namespace) => ({
-    namespace,
-    name: "newcomer",
-    kind: "Deployment",
-    labels: { app: "newcomer" },
-    replicas: 1,
-    serviceAccount: "newcomer",
-  }));
-  const probeScenario = { ...scenarioOf(world), workloads: [...scenario.workloads, ...newcomers] };
-  const observed = new Set(
-    scenario.connections
-      .filter((c) => c.verdict !== "dropped")
-      .map((c) => JSON.stringify([c.from, c.to, c.protocol, c.port])),
-  );
-  const portsInto = new Map<string, Set<string>>();
-  for (const c of scenario.connections) {
-    if (!("workload" in c.to)) continue;
-    const set = portsInto.get(c.to.workload) ?? new Set<string>();
-    set.add(`${c.protocol}/${c.port}`);
-    portsInto.set(c.to.workload, set);
-  }
-  for (const n of newcomers) portsInto.set(workloadKey(n), new Set(["TCP/8080"]));
-  const connections: SimConnection[] = [];
-  const probed = [...known, ...newcomers];
-  for (const src of probed) {
-    for (const dst of probed) {
-      if (src === dst) continue;
-      for (const pp of portsInto.get(workloadKey(dst)) ?? []) {
-        const [protocol, port] = pp.split("/") as ["TCP" | "UDP", string];
-        const c: SimConnection = {
-          from: { workload: workloadKey(src) },
-          to: { workload: workloadKey(dst) },
-          protocol,
-          port: Number(port),
-          weight: 1,
-        };
-        if (!observed.has(JSON.stringify([c.from, c.to, c.protocol, c.port]))) connections.push(c);
-      }
-    }
-  }
-  const cluster = clusterOf(probeScenario);
-  const input = join(dir, "probe.jsonl");
-  writeFileSync(input, render(cluster, eventsOf(cluster, connections), "hubble-probe"));
-  const store = join(dir, "probe.db");
-  const ingest = await cli(["ingest", "--db", store, input]);
-  if (ingest.code !== 0) throw new Error(`ingest probe failed: ${ingest.stderr}`);
-  return { store, probes: connections.length };
 }
 
 /** Namespaces flowpol generates no policies for by default (their pods are not isolated). */

@@ -9,7 +9,7 @@ import { storeContent } from "../helpers/store-tables.js";
  * The store's torture suite: kill -9 at random points, concurrent and staggered runs of one input,
  * each cycle finished by one clean run and compared with a store built by a single run. Bounded
  * by FLOWPOL_TORTURE_SECONDS (default 60); runs only with FLOWPOL_TORTURE=1 (`npm run torture`).
- * Disk full on a tmpfs is in test/e2e/store-edges.test.ts.
+ * Collectors, overlapping inputs, disk full and bad values: collect-torture.test.ts.
  */
 const enabled = process.env.FLOWPOL_TORTURE === "1";
 const budgetMs = Number(process.env.FLOWPOL_TORTURE_SECONDS ?? 60) * 1000;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type Batch, BatchBuilder } from "../../src/collect/aggregate.js";
-import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { CalicoFlowLogDecoder } from "../../src/collect/calico/flow-log-decoder.js";
+import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log-format.js";
 import { parseLine } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder } from "../../src/collect/record.js";
+import type { Batch } from "../../src/model/batch.js";
 import { simulatedLines } from "../helpers/simulated.js";
 
 /** The general path only: JSON.parse, then the record converter. */

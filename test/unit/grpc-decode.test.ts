@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
@@ -13,8 +13,9 @@ import { DropReason, EndpointSchema, LostEventSource } from "../../src/gen/flow/
 import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
 import { NodeState } from "../../src/gen/relay/relay_pb.js";
 import { SHARED_HUBBLE } from "../helpers/paths.js";
+import { describeWithShared, sharedFiles } from "../helpers/shared.js";
 
-const FILES = readdirSync(SHARED_HUBBLE).filter((f) => f.endsWith(".jsonl"));
+const FILES = sharedFiles(SHARED_HUBBLE, ".jsonl");
 
 function encode(line: string): Buffer {
   const value = JSON.parse(line) as Record<string, unknown>;
@@ -26,7 +27,7 @@ function encode(line: string): Buffer {
   return event.bytes;
 }
 
-describe("the selective gRPC decoder", () => {
+describeWithShared([SHARED_HUBBLE], "the selective gRPC decoder", () => {
   it.each(FILES)("maps every flow of %s exactly as the JSON file parser does", (file) => {
     const lines = readFileSync(join(SHARED_HUBBLE, file), "utf8")
       .split("\n")

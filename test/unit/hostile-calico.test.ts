@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type Batch, BatchBuilder } from "../../src/collect/aggregate.js";
-import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { CalicoFlowLogDecoder } from "../../src/collect/calico/flow-log-decoder.js";
+import { calicoFlowLogFormat } from "../../src/collect/calico/flow-log-format.js";
 import { goldmaneJsonFormat } from "../../src/collect/goldmane/json-format.js";
 import { whiskerFormat } from "../../src/collect/goldmane/whisker-format.js";
 import { parseLine } from "../../src/collect/parse-chunk.js";
 import { decoderFor, type RecordDecoder } from "../../src/collect/record.js";
+import type { Batch } from "../../src/model/batch.js";
 import { simulatedLines } from "../helpers/simulated.js";
 
 /**

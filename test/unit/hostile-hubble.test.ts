@@ -1,12 +1,12 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import type { Batch } from "../../src/collect/aggregate.js";
 import { ChunkWriter, parseGrpcChunk } from "../../src/collect/hubble/grpc-chunk.js";
 import { HubbleDecoder, hubbleFormat, hubbleRecordFromJson } from "../../src/collect/hubble/json-flow.js";
 import { eventFromResponse } from "../../src/collect/hubble/replay-events.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder } from "../../src/collect/record.js";
 import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
+import type { Batch } from "../../src/model/batch.js";
 import { simulatedLines } from "../helpers/simulated.js";
 
 /**

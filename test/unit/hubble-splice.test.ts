@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { EndpointSplicer, objectEnd } from "../../src/collect/hubble/endpoint-splice.js";
-import { capturedHubbleLines, simulatedLines } from "../helpers/simulated.js";
+import { valueEnd as objectEnd } from "../../src/collect/fast/json-scan.js";
+import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
+import { capturedHubbleLines, simulatedLines, withLines } from "../helpers/simulated.js";
 
 /** Parses twice so the first pass teaches the splicer every endpoint. */
 function primed(lines: string[]): EndpointSplicer {
@@ -18,10 +19,12 @@ function parsedOrError(line: string): unknown {
 }
 
 describe("the Hubble endpoint splicer", () => {
-  it.each([
-    ["simulated", simulatedLines("hubble", 2000)],
-    ["captured (../shared/data/hubble)", capturedHubbleLines()],
-  ])("parses every %s line as JSON.parse does, and most without parsing their endpoints", (_what, lines) => {
+  it.each(
+    withLines([
+      ["simulated", simulatedLines("hubble", 2000)],
+      ["captured (../shared/data/hubble)", capturedHubbleLines()],
+    ]),
+  )("parses every %s line as JSON.parse does, and most without parsing their endpoints", (_what, lines) => {
     const splicer = primed(lines);
     let spliced = 0;
     for (const line of lines) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { valueSpans } from "../../src/collect/fast/json-scan.js";
 import { EndpointSplicer } from "../../src/collect/hubble/endpoint-splice.js";
 import {
   HubbleDecoder,
@@ -6,11 +7,10 @@ import {
   hubbleRecordFromJson,
   parseTimeSpan,
 } from "../../src/collect/hubble/json-flow.js";
-import { valueSpans } from "../../src/collect/hubble/json-spans.js";
 import { LineTemplates } from "../../src/collect/hubble/line-template.js";
 import { parseChunk } from "../../src/collect/parse-chunk.js";
 import type { RecordDecoder, SourceRecord } from "../../src/collect/record.js";
-import { capturedHubbleLines, simulatedLines } from "../helpers/simulated.js";
+import { capturedHubbleLines, simulatedLines, withLines } from "../helpers/simulated.js";
 
 /** What the general path makes of a line: JSON.parse, then the Hubble rules. */
 function general(line: string): SourceRecord | "invalid JSON" {
@@ -42,10 +42,12 @@ function taught(lines: string[]) {
 }
 
 describe("Hubble line templates", () => {
-  it.each([
-    ["simulated", simulatedLines("hubble", 3000)],
-    ["captured (../shared/data/hubble)", capturedHubbleLines()],
-  ])("read most %s lines without JSON.parse, into the flow the general path makes", (_what, lines) => {
+  it.each(
+    withLines([
+      ["simulated", simulatedLines("hubble", 3000)],
+      ["captured (../shared/data/hubble)", capturedHubbleLines()],
+    ]),
+  )("read most %s lines without JSON.parse, into the flow the general path makes", (_what, lines) => {
     const { read } = taught(lines);
     let read_ = 0;
     for (const line of lines) {

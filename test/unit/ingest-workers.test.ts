@@ -3,9 +3,9 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultWorkers } from "../../src/collect/ingest.js";
 import { parseJob } from "../../src/collect/parse-job.js";
 import { ParsePool } from "../../src/collect/worker-pool.js";
+import { defaultWorkers } from "../../src/ingest/files.js";
 import { simulatedLines } from "../helpers/simulated.js";
 
 const MiB = 1024 * 1024;

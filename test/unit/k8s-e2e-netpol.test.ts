@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Protocol } from "../../src/policy/conn-set.js";
+import type { PolicyProtocol } from "../../src/policy/conn-set.js";
 import { type Endpoint, PolicyEngine } from "../../src/policy/engine.js";
 import type { NetworkPolicy, Pod } from "../../src/policy/types.js";
 import { parseNetworkPolicy } from "../../src/policy/validate.js";
@@ -13,7 +13,7 @@ import { parseNetworkPolicy } from "../../src/policy/validate.js";
 type Raw = Record<string, unknown>;
 type Override = ["deny" | "allow", string, string];
 interface Probe {
-  protocol: Protocol;
+  protocol: PolicyProtocol;
   port: number;
 }
 interface Case {

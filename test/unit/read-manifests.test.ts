@@ -87,6 +87,20 @@ describe("reading manifests", () => {
     );
   });
 
+  it("reads a tab inside a flow sequence as kubectl does, keeping line numbers; a tab in block indentation stays an error", () => {
+    const pod = (args: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  containers:\n    - name: c\n      args:\n        [\n${args}\n        ]\n      image: x\n`;
+    writeFileSync(join(tmp.dir, "tab-flow.yaml"), `${np("before")}---\n${pod('          "-a",\n\t    "-b",')}`);
+    const m = readManifests([join(tmp.dir, "tab-flow.yaml")]);
+    expect(m.syntaxErrors).toEqual([]);
+    const podObject = m.objects[1]!;
+    expect((podObject.value.spec as { containers: { args: string[] }[] }).containers[0]!.args).toEqual(["-a", "-b"]);
+    expect(podObject.source.line).toBe(9);
+    expect(podObject.lineOf?.("spec.containers[0].image")).toBe(22);
+    writeFileSync(join(tmp.dir, "tab-block.yaml"), "kind: Pod\nmetadata:\n\tname: p\n");
+    expect(readManifests([join(tmp.dir, "tab-block.yaml")]).syntaxErrors).toHaveLength(1);
+  });
+
   it("names a missing path", () => {
     expect(() => readManifests([join(tmp.dir, "nope")])).toThrow(/no such file or folder: .*nope/);
   });

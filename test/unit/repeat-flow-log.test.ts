@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repeatFlowLog } from "../../src/bench/repeat-flow-log.js";
+import { repeatFlowLog } from "../../bench/repeat-flow-log.js";
 
 describe("repeatFlowLog (bench input)", () => {
   const dir = mkdtempSync(join(tmpdir(), "flowpol-repeat-"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyze } from "../../src/report/analyze.js";
+import { analyze } from "../../src/report/findings.js";
 import type { StoreEdge, StoreEndpoint, StoreSnapshot } from "../../src/store/read-report.js";
 
 const DAY = 86_400_000;

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { CiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
-import jsYaml from "js-yaml";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildGraph, type DependencyGraph, defaultScope, parseCatalog } from "../../src/graph/index.js";
+import { DEFAULT_CLUSTER } from "../../src/model/batch.js";
+import { MANAGED_BY_LABEL } from "../../src/model/labels.js";
 import { toYaml } from "../../src/render/yaml.js";
 import { openStore } from "../../src/store/db.js";
 import { readGraphInput } from "../../src/store/read-graph.js";
@@ -13,9 +14,9 @@ import {
   defaultSynthOptions,
   type Flavor,
   generateTree,
-  MANAGED_BY_LABEL,
   type NetworkPolicyObject,
   proveObserved,
+  proveProbes,
   proveUnobserved,
   type SynthOptions,
   synthesize,
@@ -38,7 +39,7 @@ afterAll(() => tmp.cleanup());
 function graphOf(scope = defaultScope()): DependencyGraph {
   const db = openStore(dbPath, { mustExist: true, readonly: true });
   try {
-    return buildGraph(readGraphInput(db, scope), { catalog, sharedMinNamespaces: 3 });
+    return buildGraph(readGraphInput(db, scope, DEFAULT_CLUSTER), { catalog, sharedMinNamespaces: 3 });
   } finally {
     db.close();
   }
@@ -100,7 +101,7 @@ describe("synthesis on a hand-built store", () => {
     };
     const text = toYaml({ metadata: { labels } });
     expect(parse(text, { version: "1.1" })).toEqual({ metadata: { labels } });
-    expect(jsYaml.load(text)).toEqual({ metadata: { labels } });
+    expect(parse(text)).toEqual({ metadata: { labels } });
     expect(text).toContain("k: plain-value");
   });
 
@@ -140,7 +141,7 @@ describe("synthesis on a hand-built store", () => {
   function observedOf(path = dbPath) {
     const db = openStore(path, { mustExist: true, readonly: true });
     try {
-      return readObserved(db);
+      return readObserved(db, {}, DEFAULT_CLUSTER);
     } finally {
       db.close();
     }
@@ -193,6 +194,55 @@ describe("synthesis on a hand-built store", () => {
     expect(proveUnobserved(graph, [...tree.networkPolicies, wide]).overPermissive.length).toBeGreaterThan(0);
   });
 
+  it.each([["kubernetes"], ["cilium"], ["calico-staged"]] as const)(
+    "gives pods created later and addresses nobody observed no access beyond named exceptions (%s, read as written)",
+    (flavor) => {
+      const { graph, tree } = run(flavor);
+      const probes = proveProbes(graph, tree.networkPolicies);
+      expect(probes.skipped).toBeUndefined();
+      expect(probes.checked).toBeGreaterThan(20);
+      expect(probes.overPermissive).toEqual([]);
+    },
+  );
+
+  it("catches probes the policies let through: an open egress, port 53 to every address, a pod created later", () => {
+    const { graph, tree } = run("kubernetes");
+    const policy = (name: string, spec: Record<string, unknown>) => ({
+      metadata: { name, namespace: "shop", labels: {} },
+      spec,
+    });
+    const openEgress = policy("allow-egress-anywhere", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }],
+    });
+    const dnsAnywhere = policy("allow-dns-anywhere", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
+    });
+    const names = (...extra: NetworkPolicyObject[]) =>
+      proveProbes(graph, [...tree.networkPolicies, ...extra]).overPermissive.map(
+        (f) => `${f.probe} ${f.protocol}/${f.port}`,
+      );
+    expect(names(openEgress).some((n) => /-> (192\.0\.2\.1|198\.51\.100\.1|203\.0\.113\.1) TCP\/443/.test(n))).toBe(
+      true,
+    );
+    expect(names(dnsAnywhere).some((n) => /-> node \S+ UDP\/53/.test(n))).toBe(true);
+    // A pod created later in shop, with a label no policy names: both of its sides opened.
+    const intoCart = policy("allow-any-pod-to-cart", {
+      podSelector: { matchLabels: { app: "cart" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: {} }] }],
+    });
+    const outOfAny = policy("allow-any-pod-out-to-cart", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: "cart" } } }] }],
+    });
+    expect(names(intoCart, outOfAny)).toContainEqual(expect.stringMatching(/^a new pod in shop -> shop\/\S*cart/));
+  });
+
   it("leaves a direction un-isolated, and says so, where a workload without stable labels would be denied", () => {
     const dir = tempDir();
     try {
@@ -201,7 +251,7 @@ describe("synthesis on a hand-built store", () => {
       const db = openStore(path, { mustExist: true, readonly: true });
       const graph = (() => {
         try {
-          return buildGraph(readGraphInput(db, defaultScope()), { catalog, sharedMinNamespaces: 3 });
+          return buildGraph(readGraphInput(db, defaultScope(), DEFAULT_CLUSTER), { catalog, sharedMinNamespaces: 3 });
         } finally {
           db.close();
         }

@@ -6,7 +6,7 @@ import type { NetworkPolicy } from "../../src/policy/types.js";
 import { type Manifests, parseManifestText } from "../../src/policy-io/read-manifests.js";
 import { placeFiles } from "../../src/rollout/classify.js";
 import { planSteps } from "../../src/rollout/plan.js";
-import { replayWaves } from "../../src/rollout/wave-replay.js";
+import { replayWaves } from "../../src/rollout/wave-verdicts.js";
 
 /**
  * Property: whatever mix of per-workload allows, namespace-wide exceptions and default-denies a

@@ -1,10 +1,13 @@
 import { Command } from "commander";
-import { type CollectSummary, collectGoldmane } from "../../collect/goldmane/collector.js";
-import type { TlsFlags } from "../../collect/goldmane/tls.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import { UsageError } from "../../errors.js";
-import { type Db, openStore, resolveDbPath } from "../../store/db.js";
+import { collectGoldmane, type GoldmaneCollectSummary } from "../../ingest/goldmane.js";
+import { resolveDbPath } from "../../store/db.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import type { FlowStore } from "../../store/store.js";
 import { collectList } from "../flags.js";
-import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
+import { addOutputOptions, dbOption, parseIntFlag, writeClusterOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { ProgressLine } from "../progress.js";
 import { durationOption, isoTime, parseTimeMs, timeOption } from "../time-flags.js";
@@ -13,6 +16,7 @@ export function define(out: Output): Command {
   const cmd = new Command("goldmane")
     .description("read Calico Goldmane flows (goldmane.Flows List, or Stream with --follow) over mutual TLS")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .option(
       "--server <host:port>",
       "Goldmane's address (after kubectl port-forward -n calico-system svc/goldmane 7443:7443)",
@@ -54,6 +58,7 @@ export function define(out: Output): Command {
       await collectGoldmaneCommand(
         {
           db: resolveDbPath(o.db),
+          cluster: o.cluster,
           server: o.server,
           tls: {
             caCertFiles: o.tlsCaCertFiles ?? [],
@@ -76,6 +81,8 @@ export function define(out: Output): Command {
 
 export interface CollectGoldmaneCommandOptions {
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   server: string;
   tls: TlsFlags;
   follow: boolean;
@@ -92,20 +99,22 @@ export interface CollectGoldmaneCommandOptions {
  */
 export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOptions, out: Output): Promise<void> {
   // Opened once the server answered: a failed connection leaves no store file behind.
-  let db: Db | undefined;
-  const store = () => {
-    db = openStore(options.db);
-    return db;
+  const cluster = parseClusterFlag(options.cluster);
+  let opened: FlowStore | undefined;
+  const store = async () => {
+    opened = await openFlowStore(options.db);
+    return opened;
   };
   const progress = new ProgressLine(out.stderr);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  let summary: CollectSummary;
+  let summary: GoldmaneCollectSummary;
   try {
     summary = await collectGoldmane({
-      db: store,
+      store,
+      cluster,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -129,7 +138,7 @@ export async function collectGoldmaneCommand(options: CollectGoldmaneCommandOpti
     progress.done();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    db?.close();
+    await opened?.close();
   }
   if (summary.mode === "list" && summary.stoppedBy === "signal") {
     writeLine(out.stderr, "stopped before List was read whole: nothing stored (the next run reads the same range)");

@@ -1,11 +1,14 @@
 import { Command, type OptionValues } from "commander";
-import { type CollectSummary, collectHubble } from "../../collect/hubble/collector.js";
-import type { ClientTlsOptions } from "../../collect/hubble/tls-options.js";
+import type { TlsFlags } from "../../collect/grpc/tls.js";
 import { UsageError } from "../../errors.js";
 import type { ServerStatusResponse } from "../../gen/observer/observer_pb.js";
-import { type Db, openStore, resolveDbPath } from "../../store/db.js";
+import { collectHubble, type HubbleCollectSummary } from "../../ingest/hubble-relay.js";
+import { resolveDbPath } from "../../store/db.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import type { FlowStore } from "../../store/store.js";
 import { collectList } from "../flags.js";
-import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
+import { addOutputOptions, dbOption, parseIntFlag, writeClusterOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { formatDuration, ProgressLine } from "../progress.js";
 import { durationOption, type FlagTime, formatFlagTime, parseTimeFlag, timeOption } from "../time-flags.js";
@@ -14,6 +17,7 @@ export function define(out: Output): Command {
   const cmd = new Command("hubble")
     .description("stream flows from Hubble Relay (or a Hubble server) over gRPC into the store")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .option("--server <host:port>", "Hubble Relay address", "localhost:4245")
     .option("--tls", "use TLS", false)
     .option("--tls-ca-cert-files <files...>", "CA certificates (PEM) that verify the server", collectList, [])
@@ -64,6 +68,7 @@ function commandOptions(o: OptionValues, now: number): Omit<CollectHubbleCommand
   }
   return {
     db: resolveDbPath(o.db),
+    cluster: o.cluster,
     server: o.server,
     tls: {
       tls: o.tls,
@@ -88,8 +93,10 @@ function commandOptions(o: OptionValues, now: number): Omit<CollectHubbleCommand
 
 export interface CollectHubbleCommandOptions {
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   server: string;
-  tls: ClientTlsOptions;
+  tls: TlsFlags;
   since?: FlagTime;
   until?: FlagTime;
   last?: number;
@@ -115,10 +122,11 @@ function describeStatus(s: ServerStatusResponse): string {
 /** `flowpol collect hubble`: streams flows from Hubble Relay into the store. */
 export async function collectHubbleCommand(options: CollectHubbleCommandOptions, out: Output): Promise<void> {
   // Opened once the server answered: a failed connection leaves no store file behind.
-  let db: Db | undefined;
-  const store = () => {
-    db = openStore(options.db);
-    return db;
+  const cluster = parseClusterFlag(options.cluster);
+  let opened: FlowStore | undefined;
+  const store = async () => {
+    opened = await openFlowStore(options.db);
+    return opened;
   };
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
@@ -128,10 +136,11 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
       "WARNING: --tls-allow-insecure: the server's certificate is NOT verified; anyone on the path can read and forge flows",
     );
   }
-  let summary: CollectSummary;
+  let summary: HubbleCollectSummary;
   try {
     summary = await collectHubble({
-      db: store,
+      store,
+      cluster,
       server: options.server,
       tls: options.tls,
       follow: options.follow,
@@ -167,7 +176,7 @@ export async function collectHubbleCommand(options: CollectHubbleCommandOptions,
     });
   } finally {
     progress.done();
-    db?.close();
+    await opened?.close();
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) {

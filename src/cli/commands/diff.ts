@@ -1,16 +1,15 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { DIFF_REPORT_FORMATS, type DiffReportFormat, formatObservedDiff } from "../../diff/format.js";
-import { diffObserved, unusedRules } from "../../diff/observed-diff.js";
+import { diffInput, diffObserved, unusedRules } from "../../diff/observed-diff.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
-import { workloadId } from "../../policy/objects.js";
-import type { Pod, RuleRef } from "../../policy/types.js";
+import type { RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
-import { openStore, resolveDbPath } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
+import { resolveDbPath } from "../../store/db.js";
 import { collectList } from "../flags.js";
-import { addOutputOptions, dbOption } from "../options.js";
+import { addOutputOptions, dbOption, readClusterOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 
 export function define(out: Output): Command {
   const cmd = new Command("diff")
@@ -19,6 +18,7 @@ export function define(out: Output): Command {
     )
     .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option(
       "--fail-on <checks>",
       "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
@@ -27,7 +27,10 @@ export function define(out: Output): Command {
     );
   const spec = { formats: DIFF_REPORT_FORMATS, default: "table", legacyFormat: true };
   return addOutputOptions(cmd, spec, out).action(async (o) => {
-    await diff({ policies: o.policies, db: resolveDbPath(o.db), format: o.output, failOn: o.failOn }, out);
+    await diff(
+      { policies: o.policies, db: resolveDbPath(o.db), cluster: o.cluster, format: o.output, failOn: o.failOn },
+      out,
+    );
   });
 }
 
@@ -41,6 +44,7 @@ export type FailOn = (typeof FAIL_ON)[number];
 export interface DiffOptions {
   policies: string[];
   db: string;
+  cluster?: string | undefined;
   format: string;
   failOn: string[];
   /** Reads stdin when a path is `-` (injected for tests). */
@@ -68,22 +72,8 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
       `warning: no policy in ${options.policies.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy): every observed edge is unprotected`,
     );
   }
-  const db = openStore(options.db, { mustExist: true, readonly: true });
-  let observed: ReturnType<typeof readObserved>;
-  try {
-    observed = readObserved(db);
-  } finally {
-    db.close();
-  }
-  const workloadPorts = new Map<string, Pod["ports"]>();
-  for (const w of topology.workloads)
-    if (w.pod.ports && w.pod.ports.length > 0) workloadPorts.set(workloadId(w), w.pod.ports);
-  const result = diffObserved({
-    observed,
-    policies: topology.policies,
-    namespaces: topology.namespaces,
-    workloadPorts,
-  });
+  const observed = await readingStore(options.db, options.cluster, (read) => read.store.readObserved({}, read.cluster));
+  const result = diffObserved(diffInput(observed, topology));
 
   const byName = new Map(topology.policies.map((p) => [`${p.namespace}/${p.name}`, p]));
   // Rules are named by index (ingress[0]); the location is where their policy starts, which costs

@@ -1,8 +1,6 @@
 import { Command } from "commander";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import type { DependencyGraph } from "../../graph/index.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
 import { coveredFamily } from "../../synth/cidr.js";
 import {
   canonicalCidr,
@@ -10,15 +8,17 @@ import {
   FLAVORS,
   type Flavor,
   isCidr,
+  proveProbes,
   proveUnobserved,
   synthesizeSound,
 } from "../../synth/index.js";
-import type { PolicyPlan } from "../../synth/model.js";
-import type { ObservedProof, UnobservedProof } from "../../synth/verify.js";
+import type { PolicyPlan } from "../../synth/intent.js";
+import type { ObservedProof, UnobservedProof } from "../../synth/proof.js";
 import { collectList } from "../flags.js";
 import { type GraphScopeOptions, loadGraph, toScope } from "../load-graph.js";
 import { addOutputOptions, parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { addScopeOptions, scopeOf } from "../scope-options.js";
 import { isoTime } from "../time-flags.js";
 import { writeTree } from "../write-tree.js";
@@ -83,6 +83,8 @@ interface Generated {
   removed: string[];
   proof: ObservedProof;
   unobserved: UnobservedProof;
+  /** Pods created later and addresses nobody observed, judged through the generated policies. */
+  probes: ReturnType<typeof proveProbes>;
 }
 
 /**
@@ -92,21 +94,17 @@ interface Generated {
  */
 export async function generate(options: GenerateCommandOptions, out: Output): Promise<void> {
   const nodeCidrs = checkFlags(options);
-  const graph = loadGraph(options);
-  if (graph.namespaces.length === 0) {
-    throw new UsageError(
-      "no namespace in scope has observed workloads",
-      "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
-    );
-  }
-  const db = openStore(options.db, { mustExist: true, readonly: true });
-  let observed: ReturnType<typeof readObserved>;
-  try {
+  const { graph, observed } = await readingStore(options.db, options.cluster, async (read) => {
+    const graph = await loadGraph(options, read);
+    if (graph.namespaces.length === 0) {
+      throw new UsageError(
+        "no namespace in scope has observed workloads",
+        "check --namespace/--exclude-namespace and --since/--until, or run `flowpol stats`",
+      );
+    }
     const scope = toScope(options);
-    observed = readObserved(db, { since: scope.since, until: scope.until });
-  } finally {
-    db.close();
-  }
+    return { graph, observed: await read.store.readObserved({ since: scope.since, until: scope.until }, read.cluster) };
+  });
   const { plan, tree, proof } = synthesizeSound(
     graph,
     observed,
@@ -122,7 +120,15 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
   );
   if (!options.allowAnyAddress) refuseEveryAddress(plan, options);
   const { written, removed } = writeTree(options.out, tree.files);
-  const result = { graph, plan, written, removed, proof, unobserved: proveUnobserved(graph, tree.networkPolicies) };
+  const result = {
+    graph,
+    plan,
+    written,
+    removed,
+    proof,
+    unobserved: proveUnobserved(graph, tree.networkPolicies),
+    probes: proveProbes(graph, tree.networkPolicies),
+  };
   if (options.json) writeLine(out.stdout, JSON.stringify(generatedJson(result, options), null, 2));
   else printGenerated(result, options, out);
   const failed = proof.denied.filter((d) => d.reason === undefined);
@@ -207,10 +213,10 @@ function printGenerated(r: Generated, options: GenerateCommandOptions, out: Outp
   for (const n of plan.notAllowed) {
     writeLine(out.stderr, `not allowed: ${n.edge.from} -> ${n.edge.to} ${n.edge.protocol}/${n.edge.port}: ${n.reason}`);
   }
-  printProof(proof, unobserved, out);
+  printProof(proof, unobserved, r.probes, out);
 }
 
-function printProof(proof: ObservedProof, unobserved: UnobservedProof, out: Output): void {
+function printProof(proof: ObservedProof, unobserved: UnobservedProof, probes: Generated["probes"], out: Output): void {
   const documented = proof.denied.filter((d) => d.reason !== undefined).length;
   const failed = proof.denied.length - documented;
   writeLine(
@@ -235,6 +241,17 @@ function printProof(proof: ObservedProof, unobserved: UnobservedProof, out: Outp
       out.stderr,
       `denied: ${d.from} -> ${d.to} ${d.protocol}${d.port > 0 ? `/${d.port}` : ""} (${d.flows} flows) at ${where}: ${d.reason ? DENIED_REASONS[d.reason] : "no documented reason"}`,
     );
+  }
+  if (probes.skipped)
+    writeLine(out.stdout, `proof: pods created later and unobserved addresses not checked: ${probes.skipped}`);
+  else {
+    writeLine(
+      out.stdout,
+      `proof: ${probes.checked} probe(s) of pods created later and addresses nobody observed: ${probes.denied} denied, ${probes.allowedByException} allowed only by named exceptions, ${probes.overPermissive.length} over-permissive${probes.unisolated > 0 ? `, ${probes.unisolated} pass where a direction was left un-isolated` : ""}`,
+    );
+  }
+  for (const m of probes.overPermissive) {
+    writeLine(out.stderr, `over-permissive: ${m.probe} ${m.protocol}/${m.port} is allowed but was never observed`);
   }
   for (const m of unobserved.overPermissive) {
     writeLine(

@@ -1,9 +1,10 @@
 import { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { graphDot, graphHtml, graphJson, graphMermaid, graphTable } from "../../render/index.js";
+import { graphDot, graphHtml, graphJson, graphMermaid, graphTable, recordsNote } from "../../render/index.js";
 import { type GraphScopeOptions, loadGraph } from "../load-graph.js";
 import { addOutputOptions, outFile, outFileOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { addScopeOptions, scopeOf } from "../scope-options.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 
@@ -33,14 +34,16 @@ export async function graph(options: GraphCommandOptions, out: Output): Promise<
   if (!GRAPH_FORMATS.includes(options.format as GraphFormat)) {
     throw new UsageError(`--format ${options.format} is not a graph format`, `use one of ${GRAPH_FORMATS.join(", ")}`);
   }
-  const g = loadGraph(options);
+  const g = await readingStore(options.db, options.cluster, (read) => loadGraph(options, read));
   const render = { table: graphTable, json: graphJson, dot: graphDot, mermaid: graphMermaid, html: graphHtml }[
     options.format as GraphFormat
   ];
-  const text = render(g);
+  const text = await render(g);
   if (options.out) {
     writeFileAtomic(options.out, text);
     writeLine(out.stderr, `wrote ${options.out}`);
   } else out.stdout.write(text);
   for (const w of g.warnings) writeLine(out.stderr, `warning: ${w.message}`);
+  // The table says it in its EDGE RECORDS section; other formats keep their syntax and say it here.
+  if (options.format !== "table") for (const line of recordsNote(g)) writeLine(out.stderr, `note: ${line.trim()}`);
 }

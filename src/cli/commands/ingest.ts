@@ -1,8 +1,10 @@
 import { Command } from "commander";
-import { type InputResult, ingestInputs } from "../../collect/ingest.js";
 import { InputError, UsageError } from "../../errors.js";
-import { openStore, resolveDbPath } from "../../store/db.js";
-import { addOutputOptions, dbOption, parseIntFlag } from "../options.js";
+import { type InputResult, ingestInputs } from "../../ingest/files.js";
+import { resolveDbPath } from "../../store/db.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag } from "../../store/resolve-cluster.js";
+import { addOutputOptions, dbOption, parseIntFlag, writeClusterOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { formatBytes, formatDuration, ProgressLine } from "../progress.js";
 import { recordFormatOption } from "../record-format.js";
@@ -15,6 +17,7 @@ export function define(out: Output): Command {
     )
     .argument("<files...>", "flow files, or - for stdin")
     .addOption(dbOption())
+    .addOption(writeClusterOption())
     .addOption(recordFormatOption())
     .option("--strict", "stop at the first bad line and store nothing from that input", false)
     .option(
@@ -32,6 +35,7 @@ export function define(out: Output): Command {
         {
           inputs: files,
           db: resolveDbPath(o.db),
+          cluster: o.cluster,
           format: o.format,
           strict: o.strict,
           workers: o.workers,
@@ -47,6 +51,8 @@ export function define(out: Output): Command {
 export interface IngestCommandOptions {
   inputs: string[];
   db: string;
+  /** `--cluster`: the cluster these flows come from. */
+  cluster?: string | undefined;
   format: string;
   strict: boolean;
   workers?: number;
@@ -58,13 +64,15 @@ export interface IngestCommandOptions {
 /** `flowpol ingest FILE... | -`: reads flow files into the store. Exit 1 if any line or file was bad. */
 export async function ingest(options: IngestCommandOptions, out: Output): Promise<void> {
   const defaultTime = options.defaultTime === undefined ? undefined : defaultTimeMs(options.defaultTime);
-  const db = openStore(options.db);
+  const cluster = parseClusterFlag(options.cluster);
+  const store = await openFlowStore(options.db);
   const progress = new ProgressLine(out.stderr);
   const started = Date.now();
   let results: InputResult[];
   try {
     results = await ingestInputs({
-      db,
+      store,
+      cluster,
       inputs: options.inputs,
       format: options.format,
       strict: options.strict,
@@ -81,7 +89,7 @@ export async function ingest(options: IngestCommandOptions, out: Output): Promis
     });
   } finally {
     progress.done();
-    db.close();
+    await store.close();
   }
   const seconds = (Date.now() - started) / 1000;
   if (options.json) writeLine(out.stdout, JSON.stringify(results.map(resultJson), null, 2));
@@ -116,7 +124,15 @@ function storedSummary(flows: number): string {
   return `${flows} flow${flows === 1 ? " was" : "s were"} stored`;
 }
 
-/** `--default-time` in ms: an absolute time only (a duration back from now would not repeat). */
+/** What a failed input left in the store: exactly the lines of its committed chunks. */
+function failedSummary(r: InputResult): string {
+  const c = r.counts;
+  if (c.flows + c.replies + c.skipped + c.bad === 0) return "nothing of it was stored";
+  const resume = r.input === "-" ? "" : "; ingesting it again resumes after them";
+  return `stored before the failure: ${c.flows} flows, ${c.replies} replies, ${c.bad} bad lines${resume}`;
+}
+
+/** `--default-time` in ms: an RFC 3339 time only (a duration back from now would not repeat). */
 function defaultTimeMs(value: string): number {
   const t = parseIsoTime(value);
   if (t === undefined) {
@@ -136,6 +152,7 @@ function resultJson(r: InputResult) {
     ...r.counts,
     badLines: r.badLines,
     heldLine: r.heldLine ?? null,
+    duplicates: r.duplicates ?? 0,
     error: r.error ? { message: r.error.message, hint: r.error.hint ?? null } : null,
   };
 }
@@ -145,9 +162,12 @@ function reportResult(r: InputResult, inputs: number, out: Output): void {
   const c = r.counts;
   switch (r.outcome) {
     case "failed":
-      if (inputs === 1) return;
-      writeLine(out.stderr, `error: ${r.error?.message}`);
-      if (r.error?.hint) writeLine(out.stderr, `  fix: ${r.error.hint}`);
+      // A lone input's error is the command's, said once at the end; what it stored is said here.
+      if (inputs > 1) {
+        writeLine(out.stderr, `error: ${r.error?.message}`);
+        if (r.error?.hint) writeLine(out.stderr, `  fix: ${r.error.hint}`);
+      }
+      writeLine(out.stderr, `  ${r.input}: failed; ${failedSummary(r)}`);
       return;
     case "empty":
       writeLine(out.stderr, `${r.input}: empty, nothing to ingest`);
@@ -160,6 +180,7 @@ function reportResult(r: InputResult, inputs: number, out: Output): void {
       if (c.skipped) parts.push(`${c.skipped} non-flow events skipped`);
       if (c.lost) parts.push(`${c.lost} events lost upstream`);
       if (c.bad) parts.push(`${c.bad} bad lines`);
+      if (r.duplicates) parts.push(`${r.duplicates} flows already stored (same uuid and time) not counted again`);
       writeLine(out.stdout, `${r.input}: ${r.outcome} (${r.format}): ${parts.join(", ")}`);
       for (const b of r.badLines) writeLine(out.stderr, `  ${r.input}:${b.line}: ${b.reason}`);
       if (c.bad > r.badLines.length) writeLine(out.stderr, `  ... and ${c.bad - r.badLines.length} more bad lines`);

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { loadReplayEvents } from "../../collect/hubble/replay-events.js";
-import { startReplayServer } from "../../collect/hubble/replay-server.js";
+import { startHubbleReplayServer } from "../../collect/hubble/replay-server.js";
 import { collectList } from "../flags.js";
 import { parseIntFlag } from "../options.js";
 import { type Output, writeLine } from "../output.js";
@@ -57,7 +57,7 @@ export async function replayServer(options: ReplayServerCommandOptions, out: Out
   const loaded = await loadReplayEvents(options.from);
   for (const b of loaded.bad.slice(0, 5)) writeLine(out.stderr, `  ${b.file}:${b.line}: ${b.reason} (skipped)`);
   if (loaded.bad.length > 5) writeLine(out.stderr, `  ... and ${loaded.bad.length - 5} more bad lines (skipped)`);
-  const server = await startReplayServer({
+  const server = await startHubbleReplayServer({
     events: loaded.events,
     listen: options.listen,
     unavailableNodes: options.unavailableNodes,

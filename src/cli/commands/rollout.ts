@@ -2,22 +2,28 @@ import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Command, type OptionValues } from "commander";
-import type { Observed } from "../../diff/observed.js";
 import { CheckFailedError, UsageError } from "../../errors.js";
 import { DEFAULT_SHARED_MIN_NAMESPACES } from "../../graph/index.js";
 import { graphMermaid } from "../../render/index.js";
-import { analyze } from "../../report/analyze.js";
+import { analyze } from "../../report/findings.js";
 import { sharedServiceRows } from "../../report/shared.js";
 import type { PolicyFile } from "../../rollout/policy-set.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { DEFAULT_BRANCH, type RolloutEvidence, type RolloutResult, runRollout } from "../../rollout/run-rollout.js";
-import { openStore } from "../../store/db.js";
-import { readObserved } from "../../store/read-observed.js";
-import { readStoreSnapshot } from "../../store/read-report.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
 import { loadGraph } from "../load-graph.js";
-import { addOutputOptions, dbOption, existingDb, outFile, outFileOption, parseIntFlag, splitList } from "../options.js";
+import {
+  addOutputOptions,
+  dbOption,
+  existingDb,
+  outFile,
+  outFileOption,
+  parseIntFlag,
+  readClusterOption,
+  splitList,
+} from "../options.js";
 import { type Output, writeLine } from "../output.js";
+import { readingStore } from "../read-store.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
 import { wholeGraph } from "./report.js";
 
@@ -38,6 +44,7 @@ export function define(out: Output): Command {
     .option("--wave-order <namespaces>", "comma-separated order of the deny-ingress steps", splitList)
     .option("--egress-order <namespaces>", "comma-separated order of the deny-egress steps", splitList)
     .addOption(dbOption())
+    .addOption(readClusterOption())
     .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
     .option("--template <file>", "pull request template (default: templates/pull-request.md)")
     .option(
@@ -67,6 +74,7 @@ function rolloutOptions(o: OptionValues): RolloutOptions {
     waveOrder: o.waveOrder,
     egressOrder: o.egressOrder,
     db: o.db === false ? undefined : existingDb(o.db),
+    cluster: o.cluster,
     template: o.template,
     minJobRuns: o.minJobRuns,
     push: o.push,
@@ -92,6 +100,7 @@ export interface RolloutOptions {
   flavor: string;
   /** The store, for the evidence, the report and the namespace order; undefined: none. */
   db: string | undefined;
+  cluster?: string | undefined;
   template: string | undefined;
   minJobRuns: number;
   push: string | undefined;
@@ -104,28 +113,27 @@ export interface RolloutOptions {
 }
 
 /** The policy set `flowpol generate` would write with its defaults, without touching the disk. */
-function generateFromStore(db: string, flavor: Flavor): PolicyFile[] {
-  const graph = loadGraph({
-    db,
-    namespaces: [],
-    minFlows: 1,
-    catalogs: [],
-    sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
-    now: Date.now(),
-  });
-  if (graph.namespaces.length === 0) {
-    throw new UsageError(
-      "no namespace in the store has observed workloads",
-      "ingest flows first (`flowpol ingest FILE`)",
+async function generateFromStore(db: string, cluster: string | undefined, flavor: Flavor): Promise<PolicyFile[]> {
+  const { graph, observed } = await readingStore(db, cluster, async (read) => {
+    const graph = await loadGraph(
+      {
+        db,
+        namespaces: [],
+        minFlows: 1,
+        catalogs: [],
+        sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
+        now: Date.now(),
+      },
+      read,
     );
-  }
-  const store = openStore(db, { mustExist: true, readonly: true });
-  let observed: Observed;
-  try {
-    observed = readObserved(store);
-  } finally {
-    store.close();
-  }
+    if (graph.namespaces.length === 0) {
+      throw new UsageError(
+        "no namespace in the store has observed workloads",
+        "ingest flows first (`flowpol ingest FILE`)",
+      );
+    }
+    return { graph, observed: await read.store.readObserved({}, read.cluster) };
+  });
   const { tree, proof } = synthesizeSound(
     graph,
     observed,
@@ -161,17 +169,14 @@ function readTemplate(path: string): string {
 }
 
 /** What the store adds to the pull request: the report, the graph and the observed connections. */
-function storeEvidence(db: string, minJobRuns: number): RolloutEvidence {
-  const store = openStore(db, { mustExist: true, readonly: true });
-  try {
-    const snapshot = readStoreSnapshot(store);
-    const observed = readObserved(store);
-    const graph = wholeGraph(db);
+function storeEvidence(db: string, cluster: string | undefined, minJobRuns: number): Promise<RolloutEvidence> {
+  return readingStore(db, cluster, async (read) => {
+    const snapshot = await read.store.readSnapshot(read.cluster);
+    const observed = await read.store.readObserved({}, read.cluster);
+    const graph = await wholeGraph(read);
     const findings = analyze(snapshot, { minJobRuns, shared: sharedServiceRows(graph) });
     return { findings, mermaid: graphMermaid(graph).trimEnd(), observed };
-  } finally {
-    store.close();
-  }
+  });
 }
 
 /** `flowpol rollout`: the policy set onto a branch of the GitOps repository, one commit per wave step. */
@@ -195,7 +200,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const template = readTemplate(templateFile);
   const files = options.from
     ? readPolicyDir(options.from)
-    : generateFromStore(options.db as string, options.flavor as Flavor);
+    : await generateFromStore(options.db as string, options.cluster, options.flavor as Flavor);
   const result = await runRollout({
     ...options,
     branch: options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH),
@@ -203,7 +208,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     origin: options.from ?? "generated",
     template,
     templateFile,
-    evidence: options.db ? storeEvidence(options.db, options.minJobRuns) : undefined,
+    evidence: options.db ? await storeEvidence(options.db, options.cluster, options.minJobRuns) : undefined,
     warn: (line) => writeLine(out.stderr, line),
   });
   if (options.out) writeFileAtomic(options.out, result.pullRequestText);

@@ -1,29 +1,37 @@
 import { Command } from "commander";
-import { openStore, resolveDbPath } from "../../store/db.js";
-import { storeStats } from "../../store/stats.js";
-import { addOutputOptions, dbOption } from "../options.js";
+import { DEFAULT_CLUSTER } from "../../model/batch.js";
+import { resolveDbPath } from "../../store/db.js";
+import { openFlowStore } from "../../store/open.js";
+import { parseClusterFlag, resolveCluster } from "../../store/resolve-cluster.js";
+import { addOutputOptions, dbOption, readClusterOption } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 
 export function define(out: Output): Command {
   const cmd = new Command("stats")
     .description("summarise the store: flows, edges, workloads, namespaces, window, gaps, bad lines")
-    .addOption(dbOption());
+    .addOption(dbOption())
+    .addOption(readClusterOption());
   return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
     async (o) => {
-      await stats({ db: resolveDbPath(o.db), json: o.output === "json" }, out);
+      await stats({ db: resolveDbPath(o.db), cluster: o.cluster, json: o.output === "json" }, out);
     },
   );
 }
 
 export interface StatsOptions {
   db: string;
+  /** `--cluster`: the graph's figures of this cluster only. */
+  cluster?: string | undefined;
   json: boolean;
 }
 
 export async function stats(options: StatsOptions, out: Output): Promise<void> {
-  const db = openStore(options.db, { mustExist: true, readonly: true });
+  parseClusterFlag(options.cluster);
+  const store = await openFlowStore(options.db, { mustExist: true, readonly: true });
   try {
-    const s = storeStats(db);
+    // Without --cluster: every cluster's figures; with it, one the store holds.
+    const cluster = options.cluster === undefined ? undefined : await resolveCluster(store, options.cluster);
+    const s = await store.stats(cluster);
     if (options.json) {
       writeLine(out.stdout, JSON.stringify(s, null, 2));
       return;
@@ -39,6 +47,14 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
       ["external peers", s.externalPeers],
       ["window", s.since ? `${s.since} .. ${s.until}` : "(empty)"],
       ["sources", s.sources.join(", ") || "(none)"],
+      ...(s.clusters.some((c) => c !== DEFAULT_CLUSTER) || cluster !== undefined
+        ? [
+            [
+              "clusters",
+              cluster === undefined ? s.clusters.join(", ") : `${cluster} (of ${s.clusters.join(", ")})`,
+            ] as [string, string],
+          ]
+        : []),
       ["lost events", s.lostEvents],
       ["gaps", s.gaps],
       [
@@ -51,6 +67,6 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) writeLine(out.stdout, `${k.padEnd(width)}  ${v}`);
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { Command, type OptionValues } from "commander";
 import { CheckFailedError, InputError, UsageError } from "../../errors.js";
 import type { Flow } from "../../model/flow.js";
@@ -7,7 +5,7 @@ import { VerifyCollector, type VerifyFinding } from "../../verify/match.js";
 import { type ReadFlowsResult, readFlows } from "../../verify/read-flows.js";
 import { type HubbleSource, readHubbleFlows } from "../../verify/read-hubble.js";
 import { waveFilesFromGit } from "../../verify/wave-from-git.js";
-import { readWavePolicies, type WavePolicy } from "../../verify/wave-policies.js";
+import { readWavePolicyPaths, readWavePolicyTexts, type WavePolicies } from "../../verify/wave-policies.js";
 import { collectList } from "../flags.js";
 import { addOutputOptions } from "../options.js";
 import { type Output, writeLine } from "../output.js";
@@ -84,42 +82,22 @@ export interface VerifyOptions {
   hubble: HubbleSource | undefined;
 }
 
-function readPolicyPaths(paths: readonly string[]): Array<{ path: string; text: string }> {
-  const files: Array<{ path: string; text: string }> = [];
-  const visit = (p: string) => {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new InputError(
-        `--policies ${p}: no such file or folder`,
-        undefined,
-        "name the wave's policy files or their folder",
-      );
-    }
-    if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) if (!e.startsWith(".")) visit(join(p, e));
-    } else if (/\.(ya?ml|json)$/i.test(p) || paths.includes(p)) {
-      files.push({ path: p, text: readFileSync(p, "utf8") });
-    }
-  };
-  for (const p of paths) visit(p);
-  return files;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function describe(f: VerifyFinding, withPolicies: boolean): string[] {
+const SIDES = { egress: "egress", ingress: "ingress" } as const;
+
+function waveLine(f: VerifyFinding): string {
+  if (f.wave === "denied")
+    return `  wave policies: ${f.policies.join(", ")} (deny it at ${f.deniedBy.map((d) => SIDES[d]).join(" and ")})`;
+  if (f.wave === "allowed") return "  wave policies: allow it (stopped by a policy outside this wave)";
+  return "  wave policies: none selects either side (stopped by a policy outside this wave)";
+}
+
+function describe(f: VerifyFinding, withWave: boolean): string[] {
   const lines = [
     `${f.verdict.toUpperCase()} ${f.source} -> ${f.destination} ${f.port}/${f.protocol} x${f.count}${f.dropReason ? ` (${f.dropReason})` : ""}, ${iso(f.first)} .. ${iso(f.last)}`,
   ];
-  if (withPolicies) {
-    lines.push(
-      f.policies.length
-        ? `  wave policies: ${f.policies.join(", ")}`
-        : "  wave policies: none selects either side (stopped by a policy outside this wave)",
-    );
-  }
+  if (withWave) lines.push(waveLine(f));
   return lines;
 }
 
@@ -128,16 +106,12 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
   if (options.policies && options.wave)
     throw new UsageError("--policies and --wave both name the wave's policies", "give one of them");
   const since = parseTimeMs("--since", options.since, options.now);
-  let policies: WavePolicy[] = [];
-  if (options.policies) policies = readWavePolicies(readPolicyPaths(options.policies));
-  if (options.wave)
-    policies = readWavePolicies(await waveFilesFromGit(options.repo, options.ref, options.wave, options.env));
-  if ((options.policies || options.wave) && policies.length === 0) {
-    throw new InputError(
-      "the wave has no NetworkPolicy, CiliumNetworkPolicy or Calico policy",
-      undefined,
-      "check --policies or --wave",
-    );
+  const warn = (m: string) => writeLine(out.stderr, `warning: ${m}`);
+  let wave: WavePolicies | undefined;
+  if (options.policies) wave = readWavePolicyPaths(options.policies, { warn });
+  if (options.wave) {
+    const files = await waveFilesFromGit(options.repo, options.ref, options.wave, options.env);
+    wave = readWavePolicyTexts(files, `wave ${options.wave} on ${options.ref}`, { warn });
   }
   if (options.inputs.length === 0 && !options.hubble) {
     throw new UsageError(
@@ -148,7 +122,7 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
   if (options.inputs.length > 0 && options.hubble) {
     throw new UsageError("give flow files or --server, not both", "run verify once per source");
   }
-  const collector = new VerifyCollector(since, policies);
+  const collector = new VerifyCollector(since, wave);
   const add = (flow: Flow) => collector.add(flow);
   let read: ReadFlowsResult;
   if (options.hubble) {
@@ -171,6 +145,7 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
   }
   const findings = collector.findings();
   const total = findings.reduce((n, f) => n + f.count, 0);
+  const policyCount = wave?.policies.length ?? 0;
   if (options.json) {
     writeLine(
       out.stdout,
@@ -178,7 +153,9 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
         {
           since: iso(since),
           flowsRead: read.flows,
+          repliesRead: read.replies,
           flowsSince: collector.flowsSince,
+          wavePolicies: policyCount,
           lostEvents: read.lost,
           badLines: read.bad,
           stopped: total,
@@ -191,9 +168,9 @@ export async function verify(options: VerifyOptions, out: Output): Promise<void>
   } else {
     writeLine(
       out.stdout,
-      `${read.flows} flows read, ${collector.flowsSince} since ${iso(since)}, ${policies.length} wave policies; ${total} flow(s) dropped or audited by policy`,
+      `${read.flows} flows read, ${collector.flowsSince} since ${iso(since)}, ${policyCount} wave policies; ${total} flow(s) dropped or audited by policy`,
     );
-    for (const f of findings) for (const l of describe(f, policies.length > 0)) writeLine(out.stdout, l);
+    for (const f of findings) for (const l of describe(f, wave !== undefined)) writeLine(out.stdout, l);
   }
   for (const b of read.badLines) writeLine(out.stderr, `warning: ${b.file}:${b.line}: ${b.reason}`);
   if (read.lost > 0)

@@ -1,15 +1,12 @@
 import type { Flow } from "../../model/flow.js";
-import { type JsonMember, topLevelMembers } from "../json-members.js";
+import { BoundedMap } from "../fast/bounded-map.js";
+import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
+import { RepeatGate } from "../fast/repeat-gate.js";
 import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
 import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";
 import { flowLogPolicies } from "./policies.js";
-
-function bounded<K, V>(map: Map<K, V>, limit: number): Map<K, V> {
-  if (map.size >= limit) map.clear();
-  return map;
-}
 
 /**
  * The fast path for flow-log lines. Flow logs repeat themselves: a line differs from an earlier
@@ -72,9 +69,6 @@ const ABSENT = "\u0001";
 
 const MAX_TEMPLATE_STEPS = 200_000;
 const MAX_PARTS = 20_000;
-/** Lines per window in which learning must pay off (one hit in ten), else it mostly pauses. */
-const WINDOW = 4096;
-const LEARN_WHEN_PAUSED = 16;
 
 interface Template {
   flow: Flow;
@@ -86,13 +80,10 @@ interface Template {
 export class CalicoFlowLogDecoder implements RecordDecoder {
   private readonly templates = new LineTemplates<Template>(MAX_TEMPLATE_STEPS);
   /** Converted endpoints and policy traces by their members' JSON text, shared between templates. */
-  private readonly endpoints = new Map<string, ReturnType<typeof flowLogEndpoint>>();
-  private readonly policyLists = new Map<string, string[]>();
+  private readonly endpoints = new BoundedMap<string, ReturnType<typeof flowLogEndpoint>>(MAX_PARTS);
+  private readonly policyLists = new BoundedMap<string, string[]>(MAX_PARTS);
   private readonly values = [0, 0, 0];
-  private lines = 0;
-  private hits = 0;
-  private misses = 0;
-  private learning = true;
+  private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
 
   constructor(options: DecodeOptions = {}) {
@@ -104,18 +95,14 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    if (text.charCodeAt(0) !== 123 /* { */) return undefined;
-    if (++this.lines === WINDOW) {
-      this.learning = this.hits * 10 >= this.lines;
-      this.lines = this.hits = 0;
-    }
+    if (text.charCodeAt(0) !== 123 /* { */ || !this.gate.tries()) return undefined;
     const values = this.values;
     values[TIME] = -1;
     values[FLOWS] = 0;
     values[STARTED] = 0;
     const template = this.templates.match(text, values);
     if (template) {
-      this.hits++;
+      this.gate.hit();
       const start = values[TIME] as number;
       const count = Math.max(template.count, values[FLOWS] as number, values[STARTED] as number);
       return { kind: "repeat", flow: template.flow, time: start >= 0 ? start * 1000 : template.time, count };
@@ -126,9 +113,9 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     } catch {
       return undefined;
     }
-    const learning = this.learning || ++this.misses % LEARN_WHEN_PAUSED === 0;
     const obj = asObject(value);
-    const members = learning && obj && !ENVELOPE_KEYS.some((k) => k in obj) ? topLevelMembers(text) : undefined;
+    const learns = obj !== undefined && this.gate.learns() && !ENVELOPE_KEYS.some((k) => k in obj);
+    const members = learns ? topLevelMembers(text) : undefined;
     if (!obj || !members) return calicoRecordFromJson(value, undefined, this.defaultTime);
     const record = calicoRecordFromJson(obj, this.cachedParts(text, members), this.defaultTime);
     if (record.kind === "flow") this.learn(text, obj, members, record.flow);
@@ -146,7 +133,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
         let ep = this.endpoints.get(key);
         if (ep === undefined) {
           ep = flowLogEndpoint(obj, side);
-          bounded(this.endpoints, MAX_PARTS).set(key, ep);
+          this.endpoints.set(key, ep);
         }
         return ep;
       },
@@ -155,7 +142,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
         let list = this.policyLists.get(key);
         if (!list) {
           list = flowLogPolicies(obj.policies);
-          bounded(this.policyLists, MAX_PARTS).set(key, list);
+          this.policyLists.set(key, list);
         }
         return list;
       },

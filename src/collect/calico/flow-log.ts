@@ -1,7 +1,8 @@
+import { isClusterName } from "../../model/cluster.js";
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label, isDnsName } from "../../model/k8s-names.js";
 import { isNodeName } from "../hubble/json-flow.js";
-import type { RecordFormat, SourceRecord } from "../record.js";
+import type { SourceRecord } from "../record.js";
 import { type CalicoEndpointFields, calicoEndpoint, calicoEndpointType } from "./endpoint.js";
 import {
   calicoProtocol,
@@ -12,7 +13,6 @@ import {
   invalidReporter,
   shownValue,
 } from "./fields.js";
-import { CalicoFlowLogDecoder } from "./flow-log-decoder.js";
 import { asInteger, asObject, asString, type Json, present } from "./json.js";
 import { parseCalicoLabels } from "./labels.js";
 import { flowLogPolicies } from "./policies.js";
@@ -143,6 +143,10 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
   }
   const host = obj.host;
   if (present(host) !== undefined && !isNodeName(host)) return `host ${shownValue(host)} is not a node name`;
+  const cluster = present(obj.cluster);
+  if (cluster !== undefined && !isClusterName(cluster)) {
+    return `cluster ${shownValue(obj.cluster)} is not a cluster name (a DNS label)`;
+  }
 
   const flow: Flow = {
     time,
@@ -160,6 +164,7 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
     flow.reporter = reporter;
     flow.direction = reporter === "src" ? "egress" : "ingress";
   }
+  if (cluster !== undefined) flow.cluster = cluster;
   if (verdict === "dropped") flow.dropReason = "POLICY_DENIED";
   const node = present(obj.host);
   if (node) flow.node = node;
@@ -170,7 +175,7 @@ export function calicoFlowLogToModel(obj: Json, parts: FlowLogParts = DIRECT, de
   return flow;
 }
 
-function looksLikeFlowLog(obj: Json): boolean {
+export function looksLikeFlowLog(obj: Json): boolean {
   return (
     obj.source_name_aggr !== undefined ||
     obj.dest_name_aggr !== undefined ||
@@ -203,11 +208,3 @@ export function calicoRecordFromJson(value: unknown, parts: FlowLogParts = DIREC
   const flow = calicoFlowLogToModel(obj, obj === value ? parts : DIRECT, defaultTime);
   return typeof flow === "string" ? { kind: "bad", reason: flow } : { kind: "flow", flow };
 }
-
-export const calicoFlowLogFormat: RecordFormat = {
-  name: "calico",
-  system: "calico",
-  createDecoder: (options) => new CalicoFlowLogDecoder(options),
-  detect: (obj) => looksLikeFlowLog(asObject(obj._source) ?? obj),
-  toRecord: (value, options) => calicoRecordFromJson(value, undefined, options?.defaultTime),
-};

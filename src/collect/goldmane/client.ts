@@ -1,69 +1,46 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
-  type ChannelCredentials,
-  type ChannelOptions,
-  type Client,
-  type ClientReadableStream,
-  makeGenericClientConstructor,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import {
-  type FlowListRequest,
-  FlowListRequestSchema,
+  type FlowListRequestSchema,
   type FlowListResult,
   type FlowResult,
-  type FlowStreamRequest,
-  FlowStreamRequestSchema,
+  FlowResultSchema,
+  type FlowStreamRequestSchema,
   Flows,
 } from "../../gen/goldmane/goldmane_pb.js";
-import { grpcServiceDefinition } from "../grpc/service-definition.js";
+import { type GrpcChannel, openChannel } from "../grpc/channel.js";
+import { MessageQueue } from "../grpc/message-queue.js";
+import type { ChannelTls } from "../grpc/tls.js";
 
-/** A client of Goldmane's `goldmane.Flows` service. */
-export const FlowsDefinition = grpcServiceDefinition(Flows);
-const FlowsClient = makeGenericClientConstructor(FlowsDefinition, "Flows");
+const LIST_PATH = `/${Flows.typeName}/${Flows.method.list.name}`;
+const STREAM_PATH = `/${Flows.typeName}/${Flows.method.stream.name}`;
 
-type Unary<Req, Res> = (
-  req: Req,
-  options: { deadline: number },
-  cb: (err: ServiceError | null, res: Res) => void,
-) => void;
-
+/** A client of Goldmane's `goldmane.Flows` service, on grpc-js (see grpc/channel.ts). */
 export class GoldmaneClient {
-  private readonly client: Client & Record<string, unknown>;
+  private readonly channel: GrpcChannel;
 
-  constructor(address: string, creds: ChannelCredentials, options: ChannelOptions) {
-    this.client = new FlowsClient(address, creds, {
-      ...options,
-      "grpc.max_receive_message_length": 64 * 1024 * 1024,
-      "grpc.keepalive_time_ms": 30_000,
-    }) as Client & Record<string, unknown>;
+  constructor(address: string, tls: ChannelTls) {
+    this.channel = openChannel(address, tls, "grpc-js");
   }
 
-  /** Resolves once connected (TLS handshake included); rejects with the reason at the deadline. */
-  waitForReady(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
-    });
+  async list(request: MessageInitShape<typeof FlowListRequestSchema>, timeoutMs: number): Promise<FlowListResult> {
+    const { input, output } = Flows.method.list;
+    const response = await this.channel.unary(LIST_PATH, toBinary(input, create(input, request)), timeoutMs);
+    return fromBinary(output, response);
   }
 
-  list(request: MessageInitShape<typeof FlowListRequestSchema>, timeoutMs: number): Promise<FlowListResult> {
-    const call = this.client.list as Unary<FlowListRequest, FlowListResult>;
-    return new Promise((resolve, reject) => {
-      call.call(
-        this.client,
-        create(FlowListRequestSchema, request),
-        { deadline: Date.now() + timeoutMs },
-        (err, res) => (err ? reject(err) : resolve(res)),
-      );
-    });
-  }
-
-  stream(request: MessageInitShape<typeof FlowStreamRequestSchema>): ClientReadableStream<FlowResult> {
-    const call = this.client.stream as (req: FlowStreamRequest) => ClientReadableStream<FlowResult>;
-    return call.call(this.client, create(FlowStreamRequestSchema, request));
+  /** The Stream call's results, in order; `cancel()` ends the iteration with CANCELLED. */
+  stream(request: MessageInitShape<typeof FlowStreamRequestSchema>): MessageQueue<FlowResult> {
+    const { input } = Flows.method.stream;
+    const queue = new MessageQueue<FlowResult>();
+    queue.attach(
+      this.channel.serverStream(STREAM_PATH, toBinary(input, create(input, request)), (message) =>
+        queue.push(fromBinary(FlowResultSchema, message)),
+      ),
+    );
+    return queue;
   }
 
   close(): void {
-    this.client.close();
+    this.channel.close();
   }
 }

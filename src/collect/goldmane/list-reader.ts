@@ -1,8 +1,9 @@
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { SourceError } from "../../errors.js";
+import { classifyGrpcError } from "../grpc/errors.js";
 import type { GoldmaneClient } from "./client.js";
-import { explainGoldmaneError } from "./errors.js";
 import { ListRead } from "./list-pages.js";
+import { goldmaneErrors } from "./service.js";
 
 /**
  * What a List run reads and how: the ranges from the stored cursor, each read whole through pages
@@ -15,7 +16,7 @@ export interface StoredCursor {
   keys: readonly string[];
 }
 
-export interface ReadOptions {
+export interface ListReadOptions {
   server: string;
   pageSize?: number;
   connectTimeoutMs?: number;
@@ -67,7 +68,7 @@ function isEmptyRange(err: unknown): boolean {
 export async function readRange(
   client: GoldmaneClient,
   range: ListRange,
-  options: ReadOptions,
+  options: ListReadOptions,
   onPage: (records: number) => void,
 ): Promise<ListRead | undefined> {
   const pageSize = options.pageSize ?? 1000;
@@ -89,7 +90,7 @@ export async function readRange(
         )
         .catch((err) => {
           if (isEmptyRange(err)) return undefined;
-          throw explainGoldmaneError(err, options.server);
+          throw classifyGrpcError(err, goldmaneErrors(options.server, timeoutMs)).error;
         });
       if (result === undefined) return false;
       read.add(page, {

@@ -20,8 +20,9 @@ import {
   FlowResultSchema,
   FlowSchema,
   type FlowStreamRequest,
+  Flows,
 } from "../../gen/goldmane/goldmane_pb.js";
-import { FlowsDefinition } from "./client.js";
+import { grpcServiceDefinition } from "../grpc/service-definition.js";
 import { WINDOW_SECONDS } from "./list-reader.js";
 
 /**
@@ -42,7 +43,7 @@ import { WINDOW_SECONDS } from "./list-reader.js";
  *
  * `dropStreamAfter` drops every stream after that many records, to test reconnects.
  */
-export interface ReplayServerOptions {
+export interface GoldmaneReplayServerOptions {
   flows: Flow[];
   credentials: ServerCredentials;
   /** host:port; port 0 picks a free port. */
@@ -52,7 +53,7 @@ export interface ReplayServerOptions {
   now?: () => number;
 }
 
-export interface RunningReplayServer {
+export interface RunningGoldmaneReplayServer {
   port: number;
   streamsServed: () => number;
   /** Stops at once, breaking open streams (a crash, as the client sees it). */
@@ -148,7 +149,9 @@ function shuffled<T>(items: T[]): T[] {
   return out;
 }
 
-export async function startGoldmaneReplayServer(options: ReplayServerOptions): Promise<RunningReplayServer> {
+export async function startGoldmaneReplayServer(
+  options: GoldmaneReplayServerOptions,
+): Promise<RunningGoldmaneReplayServer> {
   const keys = histories(options.flows);
   const now = () => Math.floor(options.now ? options.now() : Date.now() / 1000);
   // Upstream holds about an hour, so its oldest window is always in the past.
@@ -156,7 +159,7 @@ export async function startGoldmaneReplayServer(options: ReplayServerOptions): P
   const server = new Server();
   const timers = new Set<NodeJS.Timeout>();
   let streams = 0;
-  server.addService(FlowsDefinition, {
+  server.addService(grpcServiceDefinition(Flows), {
     list(call: ServerUnaryCall<FlowListRequest, FlowListResult>, callback: sendUnaryData<FlowListResult>) {
       const at = now();
       const gteAsked = Number(call.request.startTimeGte);

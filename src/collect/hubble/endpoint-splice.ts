@@ -14,8 +14,8 @@
  * (duplicate keys, another nesting), the line takes the general path.
  */
 
+import { valueEnd } from "../fast/json-scan.js";
 import { detached, textAt } from "../substrings.js";
-import { LearningThrottle } from "./learning-throttle.js";
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +51,6 @@ export class EndpointSplicer {
   /** Texts shorter than the prefix (`{"identity":2,"labels":["reserved:world"]}`). */
   private short: RememberedEndpoint[] = [];
   private entries = 0;
-  private readonly throttle = new LearningThrottle();
 
   /** The parsed line, or undefined when it must take the general path (`JSON.parse`). */
   parse(line: string): Json | undefined {
@@ -59,11 +58,10 @@ export class EndpointSplicer {
     return located && this.splice(line, located);
   }
 
-  /** Where the line's remembered endpoints are; learns the endpoints of a line that has none. */
-  locate(line: string): LocatedEndpoints | undefined {
+  /** Where the line's remembered endpoints are; learns the endpoints of a line that has none, if asked. */
+  locate(line: string, learns = true): LocatedEndpoints | undefined {
     const sourceKey = line.indexOf(SOURCE_KEY);
     if (sourceKey === -1) return undefined;
-    this.throttle.line();
     const sourceStart = sourceKey + SOURCE_KEY.length - 1;
     const source = this.find(line, sourceStart);
     const destinationKey = line.indexOf(DESTINATION_KEY, source ? sourceStart + source.text.length : sourceStart);
@@ -71,8 +69,7 @@ export class EndpointSplicer {
     const destinationStart = destinationKey + DESTINATION_KEY.length - 1;
     const destination = source && this.find(line, destinationStart);
     if (!source || !destination) {
-      this.throttle.miss();
-      if (this.throttle.learns) {
+      if (learns) {
         this.learn(line, sourceStart);
         this.learn(line, destinationStart);
       }
@@ -116,7 +113,7 @@ export class EndpointSplicer {
 
   private learn(line: string, start: number): void {
     if (this.find(line, start)) return;
-    const end = objectEnd(line, start);
+    const end = valueEnd(line, start);
     if (end === -1 || end - start > MAX_TEXT_LENGTH) return;
     const text = detached(line.slice(start, end));
     let value: unknown;
@@ -148,25 +145,4 @@ export class EndpointSplicer {
 
 function isObject(v: unknown): v is Json {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** The index just past the JSON object that starts at `start` (a `{`), or -1 if it does not close. */
-export function objectEnd(text: string, start: number): number {
-  let depth = 0;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 92 /* \ */) i++;
-        else if (s === 34) break;
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      depth++;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Batch, BatchBuilder } from "../aggregate.js";
+import type { Batch } from "../../model/batch.js";
+import { BatchBuilder } from "../batch-builder.js";
 import { reportDroppedLabels } from "../parse-chunk.js";
 import { EndpointMemo, responseToRecord } from "./grpc-flow.js";
 import { WireReader } from "./wire.js";
@@ -60,18 +61,26 @@ function workerEndpointMemo(): EndpointMemo {
   return workerMemo;
 }
 
-/** Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports. */
-export function parseGrpcChunk(bytes: Uint8Array, firstMessage: number, memo = workerEndpointMemo()): Batch {
+/**
+ * Decodes and aggregates a chunk. `firstMessage` numbers the messages in bad-record reports;
+ * `cluster` (`--cluster`) names the cluster of every flow.
+ */
+export function parseGrpcChunk(
+  bytes: Uint8Array,
+  firstMessage: number,
+  cluster?: string,
+  memo = workerEndpointMemo(),
+): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const builder = new BatchBuilder();
+  const builder = new BatchBuilder(cluster);
   let at = 0;
   let n = firstMessage;
   while (at + 4 <= buf.length) {
     const len = buf.readUInt32LE(at);
     const start = at + 4;
     const end = start + len;
-    // Without uuids: the batch does not read them, and the main thread de-duplicates by them.
-    const record = responseToRecord(buf, start, end, memo, false);
+    // With uuids: the store drops flows whose uuid and time it holds (see store/flow-uuids.ts).
+    const record = responseToRecord(buf, start, end, memo, true);
     switch (record.kind) {
       case "flow":
         builder.addFlow(record.flow);

@@ -1,5 +1,6 @@
+import type { LostEventsRecord } from "../../model/batch.js";
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
-import type { LostEventsRecord, SourceRecord } from "../record.js";
+import type { SourceRecord } from "../record.js";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "./enum-names.js";
 import { EndpointCache, hubbleFlowToModel, isNodeName, shown } from "./json-flow.js";
 import { WireReader } from "./wire.js";
@@ -173,6 +174,9 @@ function endpoint(r: WireReader): Json {
         break;
       case (6 << 3) | LEN:
         workloads.push(stringFields(r, WORKLOAD_FIELDS));
+        break;
+      case (7 << 3) | LEN:
+        out.cluster_name = r.string();
         break;
       default:
         r.skip(tag & 7);

@@ -1,4 +1,6 @@
 import { isIP } from "node:net";
+import type { LostEventsRecord } from "../../model/batch.js";
+import { isClusterName } from "../../model/cluster.js";
 import {
   emptyEndpoint,
   type Flow,
@@ -11,11 +13,12 @@ import {
   type Verdict,
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
-import { MAX_DEPTH, nestedDeeperThan } from "../json-depth.js";
+import { IDENTITY_LABEL_KEYS } from "../../model/labels.js";
+import { MAX_DEPTH, nestedDeeperThan } from "../fast/json-scan.js";
+import { RepeatGate } from "../fast/repeat-gate.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
-  type LostEventsRecord,
   type RecordDecoder,
   type RecordFormat,
   type RepeatedFlow,
@@ -377,7 +380,7 @@ function endpointCacheKey(obj: Json): string | undefined {
   const identity = obj.identity;
   if (identity === undefined || identity === 0) {
     // No identity to stand for the labels: key on the labels themselves.
-    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}`;
+    return `${String(obj.namespace)}\u0001${String(obj.pod_name ?? obj.podName)}\u0001${labels ? labels.join("\u0001") : ""}\u0001${String(obj.cluster_name ?? obj.clusterName)}`;
   }
   const workloads = obj.workloads;
   let workload = "";
@@ -418,6 +421,11 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
   if (podName) {
     if (!isDns1123Subdomain(podName)) return `pod name ${JSON.stringify(podName)} is not a valid Kubernetes name`;
     ep.podName = podName;
+  }
+  const cluster = asString(field(obj, "cluster_name", "clusterName"));
+  if (cluster) {
+    if (!isClusterName(cluster)) return `cluster_name ${JSON.stringify(cluster)} is not a cluster name (a DNS label)`;
+    ep.cluster = cluster;
   }
   const entities: ReservedEntity[] = [];
   const rawLabels = obj.labels;
@@ -490,11 +498,9 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
   return ep;
 }
 
-const NAME_LABELS = ["app.kubernetes.io/name", "app", "k8s-app", "name"];
-
 /** A readable name for a peer known only by labels: its app label (and version), else its identity. */
 function identityWorkloadName(labels: Record<string, string>, identity: number | undefined): string {
-  const key = NAME_LABELS.find((k) => labels[k]);
+  const key = IDENTITY_LABEL_KEYS.find((k) => labels[k]);
   const base = key ? (labels[key] as string).toLowerCase() : "";
   const version = labels.version?.toLowerCase();
   const name = base && version ? `${base}-${version}` : base;
@@ -736,6 +742,7 @@ export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
   private readonly splicer = new EndpointSplicer();
   private readonly templates = new LineTemplates(parseTimeSpan);
+  private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
 
   constructor(options: DecodeOptions = {}) {
@@ -747,15 +754,21 @@ export class HubbleDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    const located = this.splicer.locate(text);
+    const gate = this.gate;
+    if (!gate.tries()) return undefined;
+    const learns = gate.learns();
+    const located = this.splicer.locate(text, learns);
     if (!located) return undefined;
     const repeat = this.templates.match(text, located);
-    if (repeat) return repeat;
+    if (repeat) {
+      gate.hit();
+      return repeat;
+    }
     if (nestedDeeperThan(text, MAX_DEPTH)) return undefined;
     const value = this.splicer.splice(text, located);
     if (value === undefined) return undefined;
     const record = hubbleRecordFromJson(value, this.cache, this.defaultTime);
-    if (record.kind === "flow") this.templates.learn(text, located, record.flow);
+    if (record.kind === "flow" && learns) this.templates.learn(text, located, record.flow);
     return record;
   }
 }

@@ -1,10 +1,10 @@
 import { type Flow, isTcpFlags, type TcpFlags } from "../../model/flow.js";
 import { type FlowRole, flowRole, roleFromMarkers } from "../../model/initiator.js";
+import { BoundedMap } from "../fast/bounded-map.js";
+import { jsonStringEnd, plainStringEnd, unsignedEnd, valueSpans } from "../fast/json-scan.js";
 import type { RepeatedFlow } from "../record.js";
 import { detached, textAt } from "../substrings.js";
 import type { LocatedEndpoints, RememberedEndpoint } from "./endpoint-splice.js";
-import { valueSpans } from "./json-spans.js";
-import { LearningThrottle } from "./learning-throttle.js";
 
 /**
  * Hubble lines between the same two endpoints differ in a few values only: times, uuid, ports,
@@ -186,9 +186,8 @@ export type TimeSpanParser = (text: string, start: number, end: number) => numbe
 
 export class LineTemplates {
   private readonly byPair = new Map<RememberedEndpoint, Map<RememberedEndpoint, PairTemplates>>();
-  private readonly flagTexts = new Map<string, TcpFlags>();
+  private readonly flagTexts = new BoundedMap<string, TcpFlags>(MAX_FLAG_TEXTS);
   private count = 0;
-  private readonly throttle = new LearningThrottle();
   private readonly values = new SlotValues();
 
   constructor(private readonly parseTimeSpan: TimeSpanParser) {}
@@ -198,7 +197,6 @@ export class LineTemplates {
    * and `learn`). Aggregates exactly as the line's own flow (`flowOf`) would.
    */
   match(line: string, at: LocatedEndpoints): RepeatedFlow | undefined {
-    this.throttle.line();
     const templates = this.candidates(line, at);
     if (templates) {
       for (const template of templates) {
@@ -206,7 +204,6 @@ export class LineTemplates {
         if (repeat) return repeat;
       }
     }
-    this.throttle.miss();
     return undefined;
   }
 
@@ -226,7 +223,7 @@ export class LineTemplates {
 
   /** Remembers the line's shape, with the flow decoded from it by the general rules. */
   learn(line: string, at: LocatedEndpoints, flow: Flow): void {
-    if (!this.throttle.learns || !line.startsWith('{"flow":')) return;
+    if (!line.startsWith('{"flow":')) return;
     const spans = valueSpans(line, 4);
     const segments: string[] = [];
     const slots: Slot[] = [];
@@ -272,7 +269,7 @@ export class LineTemplates {
       case Slot.Flags:
         return first === 123 && line.indexOf("}", start) === end - 1 && !line.slice(start + 1, end).includes("{");
       case Slot.Ignored:
-        return first === 34 ? stringEnd(line, start) === end : unsignedEnd(line, start) === end;
+        return first === 34 ? jsonStringEnd(line, start) === end : unsignedEnd(line, start) === end;
       default:
         return first === 34 && plainStringEnd(line, start + 1) === end - 1;
     }
@@ -296,7 +293,7 @@ export class LineTemplates {
         if (pos !== at.destinationStart) return false;
         pos += at.destination.text.length;
       } else if (slot === Slot.Ignored) {
-        pos = line.charCodeAt(pos) === 34 ? stringEnd(line, pos) : unsignedEnd(line, pos);
+        pos = line.charCodeAt(pos) === 34 ? jsonStringEnd(line, pos) : unsignedEnd(line, pos);
         if (pos === -1) return false;
       } else if (slot === Slot.SourcePort || slot === Slot.DestinationPort) {
         const start = pos;
@@ -362,7 +359,14 @@ export class LineTemplates {
       key = flowRole(flow) === "reply" ? REPLY : (flow.destinationPort ?? NO_PORT);
     }
     const variant = template.variant(key) ?? template.addVariant(key, flow ?? (this.flow(line, template) as Flow));
-    return { kind: "repeat", flow: variant, time, count: base.count };
+    if (values.uuid === -1) return { kind: "repeat", flow: variant, time, count: base.count };
+    return {
+      kind: "repeat",
+      flow: variant,
+      time,
+      count: base.count,
+      uuid: detached(line.slice(values.uuid, values.uuidEnd)),
+    };
   }
 
   /** The line just read as a whole flow, by the rules of `hubbleFlowToModel`. */
@@ -392,7 +396,6 @@ export class LineTemplates {
     } catch {
       return undefined;
     }
-    if (this.flagTexts.size >= MAX_FLAG_TEXTS) this.flagTexts.clear();
     this.flagTexts.set(detached(text), flags);
     return flags;
   }
@@ -401,51 +404,4 @@ export class LineTemplates {
     this.byPair.clear();
     this.count = 0;
   }
-}
-
-/**
- * The index of the `"` that closes a string whose text starts at `start`, or -1 when the text
- * holds an escape or a control character first (then it is not a plain string).
- */
-function plainStringEnd(line: string, start: number): number {
-  for (let i = start; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === 34) return i;
-    if (c < 32 || c === 92) return -1;
-  }
-  return -1;
-}
-
-/**
- * The index just past the JSON string starting at `start` (a `"`), or -1 when it is not a valid
- * JSON string: an unknown escape, or a raw control character.
- */
-export function stringEnd(line: string, start: number): number {
-  for (let i = start + 1; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === 34) return i + 1;
-    if (c < 32) return -1;
-    if (c === 92) {
-      const e = line.charCodeAt(++i);
-      if (e === 117 /* u */) {
-        if (!HEX4.test(line.slice(i + 1, i + 5))) return -1;
-        i += 4;
-      } else if (!SIMPLE_ESCAPES.has(e)) {
-        return -1;
-      }
-    }
-  }
-  return -1;
-}
-
-/** `" \ / b f n r t` */
-const SIMPLE_ESCAPES = new Set([34, 92, 47, 98, 102, 110, 114, 116]);
-const HEX4 = /^[0-9a-fA-F]{4}$/;
-
-/** The index just past the JSON unsigned integer at `start` (no leading zero), or -1. */
-function unsignedEnd(line: string, start: number): number {
-  let i = start;
-  while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) i++;
-  if (i === start || (i - start > 1 && line.charCodeAt(start) === 48)) return -1;
-  return i;
 }

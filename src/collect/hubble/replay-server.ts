@@ -25,7 +25,7 @@ import { lostEventsAt, type ReplayEvent } from "./replay-events.js";
  * events many at a time.
  */
 
-export interface ReplayServerOptions {
+export interface HubbleReplayServerOptions {
   events: ReplayEvent[];
   listen: string;
   tlsCert?: string;
@@ -39,7 +39,7 @@ export interface ReplayServerOptions {
   version?: string;
 }
 
-export interface RunningReplayServer {
+export interface RunningHubbleReplayServer {
   port: number;
   close(): Promise<void>;
 }
@@ -52,7 +52,7 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-function serverTls(o: ReplayServerOptions): GrpcServerTls | undefined {
+function serverTls(o: HubbleReplayServerOptions): GrpcServerTls | undefined {
   if (!o.tlsCert && !o.tlsKey && !o.tlsClientCa) return undefined;
   if (!o.tlsCert || !o.tlsKey) {
     throw new UsageError("--tls-cert and --tls-key go together", "give both to serve TLS, or neither for plaintext");
@@ -121,7 +121,7 @@ function withLost(events: ReplayEvent[], every: number | undefined): ReplayEvent
   return out;
 }
 
-export async function startReplayServer(o: ReplayServerOptions): Promise<RunningReplayServer> {
+export async function startHubbleReplayServer(o: HubbleReplayServerOptions): Promise<RunningHubbleReplayServer> {
   const started = process.hrtime.bigint();
   const events = withLost(o.events, o.lostEvery);
   const flows = events.filter((e) => e.kind === "flow").length;

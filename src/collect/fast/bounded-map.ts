@@ -1,0 +1,37 @@
+/**
+ * The one bounded cache of the fast paths: a Map of at most `max` entries that, when full, drops
+ * its oldest entry (the first inserted) to make room. Oldest-out needs no bookkeeping on a hit, so
+ * a lookup costs what a Map lookup costs; on a source that repeats, what is dropped is learned
+ * again at the price of one miss. Memory is bounded by `max` times the size of an entry, which
+ * every user bounds too (texts of at most a few KiB).
+ */
+export class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+
+  constructor(readonly max: number) {}
+
+  get(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: K, value: V): this {
+    if (!this.map.has(key) && this.map.size >= this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(key, value);
+    return this;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
