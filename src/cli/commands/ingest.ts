@@ -161,14 +161,16 @@ function resultJson(r: InputResult) {
 function reportResult(r: InputResult, inputs: number, out: Output): void {
   const c = r.counts;
   switch (r.outcome) {
-    case "failed":
+    case "failed": {
       // A lone input's error is the command's, said once at the end; what it stored is said here.
       if (inputs > 1) {
         writeLine(out.stderr, `error: ${r.error?.message}`);
         if (r.error?.hint) writeLine(out.stderr, `  fix: ${r.error.hint}`);
       }
-      writeLine(out.stderr, `  ${r.input}: failed; ${failedSummary(r)}`);
+      const c = r.counts;
+      if (c.flows + c.replies + c.skipped + c.bad > 0) writeLine(out.stderr, `  ${failedSummary(r)}`);
       return;
+    }
     case "empty":
       writeLine(out.stderr, `${r.input}: empty, nothing to ingest`);
       return;
