@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -420,5 +420,41 @@ describe("flowpol rollout from the store", () => {
     expect(r.stdout).toContain("```mermaid\nflowchart LR");
     const again = runCli(["rollout", "--repo", gitops, "--db", db, "-o", "markdown"]);
     expect(again.stderr).toContain("is up to date");
+  });
+
+  it("with --catalog generates what `generate --catalog` writes, and classifies the report with it", () => {
+    const db = join(tmp.dir, "flowpol.db");
+    expect(runCli(["ingest", "--db", db, SAMPLE]).code).toBe(0);
+    const catalog = join(tmp.dir, "catalog.yaml");
+    writeFileSync(
+      catalog,
+      [
+        "sharedServices:",
+        "  - name: product-catalog",
+        "    role: callee",
+        "    description: the shop's catalog, called by every storefront",
+        "    match: {namespaces: [online-boutique], workloads: [productcatalogservice]}",
+        "    ports: [{protocol: TCP, port: 3550}]",
+        "",
+      ].join("\n"),
+    );
+    const generated = join(tmp.dir, "with-catalog");
+    expect(runCli(["generate", "--db", db, "--catalog", catalog, "--out", generated]).code).toBe(0);
+    const expected = readdirSync(join(generated, "online-boutique")).filter((f) => f.endsWith(".yaml"));
+    expect(expected.some((f) => f.includes("product-catalog"))).toBe(true);
+    const { repo: gitops } = makeRepo(join(tmp.dir, "catalog-case"), { "README.md": "# gitops\n" });
+    const r = runCli(["rollout", "--repo", gitops, "--db", db, "--catalog", catalog, "-o", "markdown"]);
+    expect(r.code, r.stderr).toBe(0);
+    // The same policies, but for the default-deny, which rollout splits into its two directions.
+    const allows = (files: string[]) =>
+      files.filter((f) => f.endsWith(".yaml") && !f.startsWith("default-deny")).sort();
+    const committed = git(gitops, "ls-tree", "--name-only", BRANCH, "policies/online-boutique/")
+      .split("\n")
+      .map((p) => p.replace("policies/online-boutique/", ""));
+    expect(allows(committed)).toEqual(allows(expected));
+    expect(git(gitops, "show", `${BRANCH}:policies/REPORT.md`)).toMatch(/\| product-catalog \(catalog\) \|/);
+    const noDb = runCli(["rollout", "--repo", gitops, "--from", generated, "--no-db", "--catalog", catalog]);
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain("--catalog");
   });
 });

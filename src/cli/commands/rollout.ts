@@ -11,6 +11,7 @@ import type { PolicyFile } from "../../rollout/policy-set.js";
 import { readPolicyDir } from "../../rollout/read-policy-dir.js";
 import { DEFAULT_BRANCH, type RolloutEvidence, type RolloutResult, runRollout } from "../../rollout/run-rollout.js";
 import { defaultSynthOptions, FLAVORS, type Flavor, synthesizeSound } from "../../synth/index.js";
+import { collectList } from "../flags.js";
 import { loadGraph } from "../load-graph.js";
 import {
   addOutputOptions,
@@ -46,6 +47,7 @@ export function define(out: Output): Command {
     .addOption(dbOption())
     .addOption(readClusterOption())
     .option("--no-db", "use no store: no report, no evidence tables, alphabetical order")
+    .option("--catalog <file>", "extra shared-service catalog YAML, as generate's (repeatable)", collectList, [])
     .option("--template <file>", "pull request template (default: templates/pull-request.md)")
     .option(
       "--min-job-runs <n>",
@@ -75,6 +77,7 @@ function rolloutOptions(o: OptionValues): RolloutOptions {
     egressOrder: o.egressOrder,
     db: o.db === false ? undefined : existingDb(o.db),
     cluster: o.cluster,
+    catalogs: o.catalog,
     template: o.template,
     minJobRuns: o.minJobRuns,
     push: o.push,
@@ -101,6 +104,8 @@ export interface RolloutOptions {
   /** The store, for the evidence, the report and the namespace order; undefined: none. */
   db: string | undefined;
   cluster?: string | undefined;
+  /** Extra shared-service catalogs, for generating and for the report, as generate's `--catalog`. */
+  catalogs: string[];
   template: string | undefined;
   minJobRuns: number;
   push: string | undefined;
@@ -113,14 +118,19 @@ export interface RolloutOptions {
 }
 
 /** The policy set `flowpol generate` would write with its defaults, without touching the disk. */
-async function generateFromStore(db: string, cluster: string | undefined, flavor: Flavor): Promise<PolicyFile[]> {
+async function generateFromStore(
+  db: string,
+  cluster: string | undefined,
+  flavor: Flavor,
+  catalogs: string[],
+): Promise<PolicyFile[]> {
   const { graph, observed } = await readingStore(db, cluster, async (read) => {
     const graph = await loadGraph(
       {
         db,
         namespaces: [],
         minFlows: 1,
-        catalogs: [],
+        catalogs,
         sharedMinNamespaces: DEFAULT_SHARED_MIN_NAMESPACES,
         now: Date.now(),
       },
@@ -169,11 +179,16 @@ function readTemplate(path: string): string {
 }
 
 /** What the store adds to the pull request: the report, the graph and the observed connections. */
-function storeEvidence(db: string, cluster: string | undefined, minJobRuns: number): Promise<RolloutEvidence> {
+function storeEvidence(
+  db: string,
+  cluster: string | undefined,
+  minJobRuns: number,
+  catalogs: string[],
+): Promise<RolloutEvidence> {
   return readingStore(db, cluster, async (read) => {
     const snapshot = await read.store.readSnapshot(read.cluster);
     const observed = await read.store.readObserved({}, read.cluster);
-    const graph = await wholeGraph(read);
+    const graph = await wholeGraph(read, catalogs);
     const findings = analyze(snapshot, { minJobRuns, shared: sharedServiceRows(graph) });
     return { findings, mermaid: graphMermaid(graph).trimEnd(), observed };
   });
@@ -193,6 +208,12 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
       "point --db (or FLOWPOL_DB) at the store, or run `flowpol generate --out DIR` and pass --from DIR",
     );
   }
+  if (options.catalogs.length > 0 && !options.db) {
+    throw new UsageError(
+      "--catalog classifies the flows of a store, and rollout has none here (--no-db)",
+      "point --db (or FLOWPOL_DB) at the store, or leave --catalog out",
+    );
+  }
   if (!FLAVORS.includes(options.flavor as Flavor)) {
     throw new UsageError(`--flavor ${options.flavor} is not known`, `use one of ${FLAVORS.join(", ")}`);
   }
@@ -200,7 +221,7 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const template = readTemplate(templateFile);
   const files = options.from
     ? readPolicyDir(options.from)
-    : await generateFromStore(options.db as string, options.cluster, options.flavor as Flavor);
+    : await generateFromStore(options.db as string, options.cluster, options.flavor as Flavor, options.catalogs);
   const result = await runRollout({
     ...options,
     branch: options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH),
@@ -208,7 +229,9 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
     origin: options.from ?? "generated",
     template,
     templateFile,
-    evidence: options.db ? await storeEvidence(options.db, options.cluster, options.minJobRuns) : undefined,
+    evidence: options.db
+      ? await storeEvidence(options.db, options.cluster, options.minJobRuns, options.catalogs)
+      : undefined,
     warn: (line) => writeLine(out.stderr, line),
   });
   if (options.out) writeFileAtomic(options.out, result.pullRequestText);
