@@ -1,4 +1,5 @@
-import type { DependencyGraph, GraphEdge, GraphNode } from "../graph/index.js";
+import { compareEdges, type DependencyGraph, type GraphEdge, type GraphNode } from "../graph/index.js";
+import { describeNamedPeer } from "./graph-view.js";
 
 /** `flowpol graph` as a table, JSON, Graphviz DOT or Mermaid. Same graph, same text. */
 
@@ -6,7 +7,10 @@ const port = (e: GraphEdge) => (e.port > 0 ? `${e.protocol}/${e.port}` : e.proto
 
 export function graphTable(g: DependencyGraph): string {
   const rows: string[][] = [["FROM", "TO", "PORT", "FLOWS", "VERDICTS"]];
-  for (const e of g.allowed) rows.push([e.from, label(g, e.to), port(e), String(e.count), e.verdicts.join(",")]);
+  for (const e of allowedEdges(g)) {
+    const from = g.nodes.has(e.from) ? e.from : label(g, e.from);
+    rows.push([from, label(g, e.to), port(e), String(e.count), e.verdicts.join(",")]);
+  }
   const lines = align(rows);
   if (g.denied.length > 0) {
     lines.push("", "DENIED TODAY");
@@ -57,8 +61,25 @@ export function recordsNote(g: DependencyGraph): string[] {
   return out;
 }
 
+/**
+ * The allowed connections, with those to a peer the source named but gave no address (Calico's
+ * `pub` and `pvt`, NetworkSets) in their sorted place: the graph keeps them apart, as no ipBlock
+ * can allow them, but they are connections the store holds all the same.
+ */
+function allowedEdges(g: DependencyGraph): GraphEdge[] {
+  return g.unaddressed.length === 0 ? g.allowed : [...g.allowed, ...g.unaddressed].sort(compareEdges);
+}
+
+/** The peers known by name only, as the ids the graph's connections use: `peer:Network/pub`. */
+function namedPeers(g: DependencyGraph): string[] {
+  const ids = new Set<string>();
+  for (const e of g.unaddressed) for (const id of [e.from, e.to]) if (!g.nodes.has(id)) ids.add(id);
+  return [...ids].sort();
+}
+
 function label(g: DependencyGraph, id: string): string {
   const n = g.nodes.get(id);
+  if (!n && id.startsWith("peer:")) return `${id} (${describeNamedPeer(id).label})`;
   return n?.type === "external" && n.dnsNames.length > 0 ? `${id} (${n.dnsNames.join(",")})` : id;
 }
 
@@ -79,6 +100,7 @@ export function graphJson(g: DependencyGraph): string {
       namespaces: g.namespaces,
       nodes,
       allowed: g.allowed,
+      ...(g.unaddressed.length > 0 ? { unaddressed: g.unaddressed } : {}),
       denied: g.denied,
       shared: g.shared,
       warnings: g.warnings,
@@ -130,7 +152,15 @@ export function graphDot(g: DependencyGraph): string {
     }
     lines.push("  }");
   }
-  for (const e of g.allowed) lines.push(`  ${dotQuote(e.from)} -> ${dotQuote(e.to)} [label=${dotQuote(port(e))}];`);
+  const peers = namedPeers(g);
+  if (peers.length > 0) {
+    lines.push(`  subgraph ${dotQuote(`cluster_${i++}`)} {`, `    label=${dotQuote("named peers")};`);
+    for (const id of peers)
+      lines.push(`    ${dotQuote(id)} [label=${dotQuote(describeNamedPeer(id).label)}, shape=ellipse];`);
+    lines.push("  }");
+  }
+  for (const e of allowedEdges(g))
+    lines.push(`  ${dotQuote(e.from)} -> ${dotQuote(e.to)} [label=${dotQuote(port(e))}];`);
   for (const e of g.denied) {
     lines.push(`  ${dotQuote(e.from)} -> ${dotQuote(e.to)} [label=${dotQuote(port(e))}, style=dashed, color=red];`);
   }
@@ -140,7 +170,8 @@ export function graphDot(g: DependencyGraph): string {
 
 export function graphMermaid(g: DependencyGraph): string {
   const ids = new Map<string, string>();
-  [...g.nodes.keys()].sort().forEach((id, i) => {
+  const peers = namedPeers(g);
+  [...g.nodes.keys(), ...peers].sort().forEach((id, i) => {
     ids.set(id, `n${i}`);
   });
   const text = (s: string) => s.replace(/"/g, "#quot;").replace(/\n/g, "<br/>");
@@ -151,7 +182,12 @@ export function graphMermaid(g: DependencyGraph): string {
     for (const n of nodes) lines.push(`    ${ids.get(n.id)}["${text(nodeLabel(n))}"]`);
     lines.push("  end");
   }
-  for (const e of g.allowed) lines.push(`  ${ids.get(e.from)} -->|${port(e)}| ${ids.get(e.to)}`);
+  if (peers.length > 0) {
+    lines.push(`  subgraph g${i++}["named peers"]`);
+    for (const id of peers) lines.push(`    ${ids.get(id)}["${text(describeNamedPeer(id).label)}"]`);
+    lines.push("  end");
+  }
+  for (const e of allowedEdges(g)) lines.push(`  ${ids.get(e.from)} -->|${port(e)}| ${ids.get(e.to)}`);
   for (const e of g.denied) lines.push(`  ${ids.get(e.from)} -.->|${port(e)} denied| ${ids.get(e.to)}`);
   return `${lines.join("\n")}\n`;
 }

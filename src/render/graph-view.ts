@@ -87,7 +87,7 @@ export function graphView(graph: DependencyGraph): GraphView {
     return {
       id,
       key,
-      ...describePeer(key),
+      ...describeNamedPeer(key),
       type: "peer",
       group: calls.has(key) && !called.has(key) ? CALLERS : CALLED,
     };
@@ -153,7 +153,7 @@ function describe(n: GraphNode): Pick<ViewNode, "label" | "name" | "detail" | "t
 }
 
 /** `peer:Network/pub`, `peer:shop/NetworkSet/partners`. */
-function describePeer(key: string): Pick<ViewNode, "label" | "name" | "detail"> {
+export function describeNamedPeer(key: string): Pick<ViewNode, "label" | "name" | "detail"> {
   const parts = key.slice("peer:".length).split("/");
   const name = parts[parts.length - 1] ?? "";
   const kind = parts[parts.length - 2] ?? "";
