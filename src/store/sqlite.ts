@@ -24,10 +24,14 @@ export function loadSqlite(name: string, require = createRequire(import.meta.url
     new database(":memory:").close();
     return database;
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
-    const why = missing
-      ? `${name} is not installed (npm skips it when node_modules is installed under Node.js < 22)`
-      : `its native module does not load here (${String((err as Error).message).split("\n")[0]})`;
+    const message = String((err as Error).message).replace(/\s+/g, " ");
+    const abi = /NODE_MODULE_VERSION (\d+).*NODE_MODULE_VERSION (\d+)/.exec(message);
+    const why =
+      (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND"
+        ? `${name} is not installed (npm installs this optional dependency only under Node.js >= 22, and not with --omit=optional)`
+        : abi
+          ? `its native module was built for another Node.js (NODE_MODULE_VERSION ${abi[1]}; this one needs ${abi[2]})`
+          : `its native module does not load here (${message.slice(0, 200)})`;
     throw new SetupError(
       `flowpol cannot load SQLite (${name}) on Node.js ${process.versions.node}: ${why}`,
       "reinstall under this Node.js: run `npm ci` again in flowpol's folder (a node_modules installed under another Node.js major does not fit this one)",

@@ -22,7 +22,7 @@ describe("loading better-sqlite3 for this Node.js", () => {
     const e = thrown as SetupError;
     expect(e.message).toBe(
       `flowpol cannot load SQLite (better-sqlite3-not-installed) on Node.js ${process.versions.node}: ` +
-        "better-sqlite3-not-installed is not installed (npm skips it when node_modules is installed under Node.js < 22)",
+        "better-sqlite3-not-installed is not installed (npm installs this optional dependency only under Node.js >= 22, and not with --omit=optional)",
     );
     expect(e.hint).toMatch(/^reinstall under this Node\.js: run `npm ci` again/);
     expect(EXIT_CODES[e.code]).toBe(1);
