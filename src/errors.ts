@@ -2,7 +2,7 @@
  * The one error hierarchy of flowpol. Every message says what is wrong and, in `hint`, how to fix
  * it. Only `src/cli/main.ts` turns these into exit codes.
  */
-export type ErrorCode = "usage" | "input" | "source" | "check" | "internal";
+export type ErrorCode = "usage" | "input" | "source" | "setup" | "check" | "internal";
 
 export abstract class FlowpolError extends Error {
   abstract readonly code: ErrorCode;
@@ -47,6 +47,11 @@ export class InputError extends FlowpolError {
 /** A flow source (a server, a connection, a TLS handshake) failed. Exit code 1. */
 export class SourceError extends FlowpolError {
   readonly code = "source";
+}
+
+/** flowpol's installation does not fit the Node.js running it (a native module missing or built for another). Exit code 1. */
+export class SetupError extends FlowpolError {
+  readonly code = "setup";
 }
 
 /** A check the user asked for (--fail-on, verify) found something. Exit code 3. */
@@ -144,6 +149,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   usage: 2,
   input: 1,
   source: 1,
+  setup: 1,
   check: 3,
   internal: 1,
 };
