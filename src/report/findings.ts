@@ -103,6 +103,47 @@ export function analyze(
   });
   const allowed = snapshot.edges.filter((e) => ALLOWED_VERDICTS.has(e.verdict as Verdict));
 
+  const { allowedByNamespace, facts } = namespaceFacts(workloads, allowed, byId, row);
+
+  return {
+    window: {
+      since,
+      until,
+      spanMs: since === null || until === null ? 0 : until - since,
+      calendarDays: since === null || until === null ? 0 : utcDay(until) - utcDay(since) + 1,
+    },
+    workloads,
+    oneDayWorkloads: workloads.filter((w) => w.oneDayOnly),
+    rareJobs: workloads.filter((w) => (w.kind === "Job" || w.kind === "CronJob") && w.pods < options.minJobRuns),
+    lostEvents: snapshot.gaps.filter((g) => g.kind === "lost_events").reduce((n, g) => n + g.count, 0),
+    unavailableNodes: [
+      ...new Set(snapshot.gaps.filter((g) => g.kind.includes("unavailable")).map((g) => g.node || g.detail)),
+    ].sort(),
+    gaps: snapshot.gaps,
+    sources: snapshot.sources,
+    sharedServices: options.shared,
+    externalDestinations: externalDestinations(allowed, byId, label),
+    droppedOrAudited: snapshot.edges
+      .filter((e) => e.verdict === "dropped" || e.verdict === "audit")
+      .map((e) => ({ ...row(e), verdict: e.verdict, dropReason: e.dropReason, policies: e.policies })),
+    metadataCalls: snapshot.edges
+      .filter((e) => CLOUD_METADATA_IPS.has(byId.get(e.dst)?.ip ?? ""))
+      .map((e) => ({
+        caller: label(e.src),
+        ip: byId.get(e.dst)?.ip ?? "",
+        port: e.port,
+        flows: e.count,
+        verdict: e.verdict,
+      })),
+    allowedByNamespace,
+    namespaceFacts: facts,
+  };
+}
+
+type EndpointsById = Map<number, StoreSnapshot["endpoints"][number]>;
+
+/** The external peers that allowed connections reach, with their ports, callers and flows. */
+function externalDestinations(allowed: StoreEdge[], byId: EndpointsById, label: (id: number) => string) {
   const external = new Map<number, { ports: Set<string>; callers: Set<string>; flows: number }>();
   for (const e of allowed) {
     if (byId.get(e.dst)?.type !== "external") continue;
@@ -113,6 +154,24 @@ export function analyze(
     external.set(e.dst, x);
   }
 
+  return [...external.entries()]
+    .map(([id, x]) => ({
+      ip: byId.get(id)?.ip || label(id),
+      dnsNames: byId.get(id)?.dnsNames ?? [],
+      ports: [...x.ports].sort(),
+      callers: [...x.callers].sort(),
+      flows: x.flows,
+    }))
+    .sort((a, b) => (a.ip < b.ip ? -1 : 1));
+}
+
+/** Per namespace: the allowed connections into it, and the facts the rollout orders waves by. */
+function namespaceFacts(
+  workloads: WorkloadRow[],
+  allowed: StoreEdge[],
+  byId: EndpointsById,
+  row: (e: StoreEdge) => EdgeRow,
+): { allowedByNamespace: Map<string, EdgeRow[]>; facts: Map<string, NamespaceFacts> } {
   const allowedByNamespace = new Map<string, EdgeRow[]>();
   const facts = new Map<string, NamespaceFacts>();
   const fact = (ns: string) => {
@@ -146,45 +205,5 @@ export function analyze(
   for (const [ns, set] of peers) fact(ns).ingressPeers = set.size;
   for (const [ns, set] of externals) fact(ns).externalDestinations = set.size;
 
-  return {
-    window: {
-      since,
-      until,
-      spanMs: since === null || until === null ? 0 : until - since,
-      calendarDays: since === null || until === null ? 0 : utcDay(until) - utcDay(since) + 1,
-    },
-    workloads,
-    oneDayWorkloads: workloads.filter((w) => w.oneDayOnly),
-    rareJobs: workloads.filter((w) => (w.kind === "Job" || w.kind === "CronJob") && w.pods < options.minJobRuns),
-    lostEvents: snapshot.gaps.filter((g) => g.kind === "lost_events").reduce((n, g) => n + g.count, 0),
-    unavailableNodes: [
-      ...new Set(snapshot.gaps.filter((g) => g.kind.includes("unavailable")).map((g) => g.node || g.detail)),
-    ].sort(),
-    gaps: snapshot.gaps,
-    sources: snapshot.sources,
-    sharedServices: options.shared,
-    externalDestinations: [...external.entries()]
-      .map(([id, x]) => ({
-        ip: byId.get(id)?.ip || label(id),
-        dnsNames: byId.get(id)?.dnsNames ?? [],
-        ports: [...x.ports].sort(),
-        callers: [...x.callers].sort(),
-        flows: x.flows,
-      }))
-      .sort((a, b) => (a.ip < b.ip ? -1 : 1)),
-    droppedOrAudited: snapshot.edges
-      .filter((e) => e.verdict === "dropped" || e.verdict === "audit")
-      .map((e) => ({ ...row(e), verdict: e.verdict, dropReason: e.dropReason, policies: e.policies })),
-    metadataCalls: snapshot.edges
-      .filter((e) => CLOUD_METADATA_IPS.has(byId.get(e.dst)?.ip ?? ""))
-      .map((e) => ({
-        caller: label(e.src),
-        ip: byId.get(e.dst)?.ip ?? "",
-        port: e.port,
-        flows: e.count,
-        verdict: e.verdict,
-      })),
-    allowedByNamespace,
-    namespaceFacts: facts,
-  };
+  return { allowedByNamespace, facts };
 }

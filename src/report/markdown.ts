@@ -27,6 +27,18 @@ function none(what: string): string[] {
 /** The discovery report as Markdown (GitHub and GitLab render the Mermaid block). Deterministic. */
 export function reportMarkdown(f: Findings, mermaid: string, coverage: string | undefined): string {
   const out: string[] = ["# flowpol discovery report", ""];
+  trustSection(f, out);
+  workloadSections(f, out);
+  out.push("## Dependency graph", "", "```mermaid", mermaid, "```", "");
+  out.push("## Shared services", "");
+  out.push(...(f.sharedServices.length ? table(SHARED_HEADERS, sharedRows(f.sharedServices)) : none(NO_SHARED)), "");
+  trafficSections(f, out);
+  if (coverage !== undefined) out.push("## Declared policies: coverage and gaps", "", coverage, "");
+  return `${out.join("\n").trimEnd()}\n`;
+}
+
+/** The window, the sources and what they lost: how far the rest of the report can be trusted. */
+function trustSection(f: Findings, out: string[]): void {
   out.push("## Observation window and trust", "");
   out.push(
     `- Window: ${iso(f.window.since)} to ${iso(f.window.until)}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).`,
@@ -54,6 +66,9 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
       "",
     );
   }
+}
+
+function workloadSections(f: Findings, out: string[]): void {
   out.push("### Workloads", "");
   out.push(
     ...(f.workloads.length
@@ -83,9 +98,10 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
       : none("None.")),
     "",
   );
-  out.push("## Dependency graph", "", "```mermaid", mermaid, "```", "");
-  out.push("## Shared services", "");
-  out.push(...(f.sharedServices.length ? table(SHARED_HEADERS, sharedRows(f.sharedServices)) : none(NO_SHARED)), "");
+}
+
+/** Where traffic leaves the cluster, and what was dropped or audited. */
+function trafficSections(f: Findings, out: string[]): void {
   out.push("## External destinations", "");
   out.push(
     ...(f.externalDestinations.length
@@ -135,6 +151,4 @@ export function reportMarkdown(f: Findings, mermaid: string, coverage: string | 
       : none("None.")),
     "",
   );
-  if (coverage !== undefined) out.push("## Declared policies: coverage and gaps", "", coverage, "");
-  return `${out.join("\n").trimEnd()}\n`;
 }
