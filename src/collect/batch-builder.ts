@@ -15,6 +15,7 @@ import {
   type SeenSpan,
   type ServiceAggregate,
 } from "../model/batch.js";
+import { countHour } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, flowCluster, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 
@@ -276,6 +277,7 @@ export class BatchBuilder {
     }
     if (flow.reporter) countReported(edge, flow.reporter, time, count);
     else widen(edge, time, count);
+    countHour(edge, time, count, flow.reporter);
     if (flow.dropReason) edge.dropReason = flow.dropReason;
     if (flow.policies) {
       for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + count;
