@@ -107,3 +107,43 @@ export function hourWindow(since: number | undefined, until: number | undefined)
   const toHour = until === undefined ? hourOf(Number.MAX_SAFE_INTEGER) - 1 : hourOf(until);
   return { fromHour, toHour, since: fromHour * HOUR_MS, until: (toHour + 1) * HOUR_MS - 1 };
 }
+
+/**
+ * The window a read counted: whole hours, `since`..`until` in ms. `uncertain` flows are of an
+ * unknown hour whose edge span only meets the window: counted, though some may lie outside it.
+ */
+export interface CountWindow {
+  since: number;
+  until: number;
+  uncertain: number;
+}
+
+/** The hour window of a `--since`/`--until` pair, or undefined when both are open (no window). */
+export function windowOf(window: { since?: number | undefined; until?: number | undefined }): HourWindow | undefined {
+  if (window.since === undefined && window.until === undefined) return undefined;
+  return hourWindow(window.since, window.until);
+}
+
+/** What a window's counts are: the whole hours counted, and flows of an unknown hour among them. */
+export function windowLines(w: CountWindow): string[] {
+  const open = (ms: number, end: string) =>
+    Math.abs(ms) >= OPEN_END ? `(${end} of the store)` : new Date(ms).toISOString();
+  const out = [
+    `Counts are the window's: flows from ${open(w.since, "start")} to ${open(w.until, "end")} (--since/--until rounded out to whole hours: the store counts flows per edge and hour).`,
+  ];
+  if (w.uncertain > 0) {
+    out.push(
+      `${w.uncertain} of these flows were stored before hourly counts (an older store): their hour is unknown, they are counted because their connection's first-to-last span meets the window, and some may lie outside it.`,
+    );
+  }
+  return out;
+}
+
+/** Further than this from 1970 (about 285,000 years): an open end of a window. */
+const OPEN_END = 9e15;
+
+/** A window in JSON output: ISO 8601 times (an open end is null) and the uncertain flows. */
+export function isoWindow(w: CountWindow): { since: string | null; until: string | null; uncertainFlows: number } {
+  const iso = (ms: number) => (Math.abs(ms) >= OPEN_END ? null : new Date(ms).toISOString());
+  return { since: iso(w.since), until: iso(w.until), uncertainFlows: w.uncertain };
+}

@@ -1,4 +1,5 @@
 import type { DependencyGraph, GraphEdge, GraphNode } from "../graph/index.js";
+import { windowLines } from "../model/edge-hours.js";
 
 /** `flowpol graph` as a table, JSON, Graphviz DOT or Mermaid. Same graph, same text. */
 
@@ -26,8 +27,8 @@ export function graphTable(g: DependencyGraph): string {
 }
 
 /**
- * Why the graph shows fewer connections than `flowpol stats` counts edges, and what the counts of
- * a time window are. Empty when every record of the store is in a connection shown, and no window.
+ * Why the graph shows fewer connections than `flowpol stats` counts edges, and which time window
+ * the counts are of. Empty when every record of the store is in a connection shown, and no window.
  */
 export function recordsNote(g: DependencyGraph): string[] {
   const r = g.records;
@@ -49,11 +50,7 @@ export function recordsNote(g: DependencyGraph): string[] {
       ...hidden.filter(([n]) => n > 0).map(([n, why]) => `  ${n} ${why}`),
     );
   }
-  if (r.window) {
-    out.push(
-      "Counts are the store's whole counts, not the window's: the store keeps one count per edge with its first and last time, so a connection seen in the window is shown with every flow it had.",
-    );
-  }
+  if (r.window) out.push(...windowLines(r.window));
   return out;
 }
 

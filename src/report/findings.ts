@@ -1,4 +1,5 @@
 import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
+import type { CountWindow } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import { namedPeerLabel } from "../render/graph-view.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
@@ -33,6 +34,8 @@ export interface EdgeRow {
 
 export interface Findings {
   window: { since: number | null; until: number | null; spanMs: number; calendarDays: number };
+  /** With --since/--until: the whole hours whose flows the report counts. */
+  counted?: CountWindow;
   workloads: WorkloadRow[];
   oneDayWorkloads: WorkloadRow[];
   rareJobs: WorkloadRow[];
@@ -147,6 +150,7 @@ export function analyze(
   for (const [ns, set] of externals) fact(ns).externalDestinations = set.size;
 
   return {
+    ...(snapshot.window ? { counted: snapshot.window } : {}),
     window: {
       since,
       until,
