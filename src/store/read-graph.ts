@@ -17,7 +17,7 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
   const hours = windowOf(scope);
   const since = hours?.since ?? Number.MIN_SAFE_INTEGER;
   const until = hours?.until ?? Number.MAX_SAFE_INTEGER;
-  const edgesTable = hours ? edgesOfWindow(hours) : "edges";
+  const edgesTable = hours ? edgesOfWindow(db, hours) : "edges";
   const allEndpoints = (
     db
       .prepare(

@@ -16,7 +16,7 @@ export function readObserved(db: Db, window: ObservedWindow, cluster: string): O
   const hours = windowOf(window);
   const since = hours?.since ?? Number.MIN_SAFE_INTEGER;
   const until = hours?.until ?? Number.MAX_SAFE_INTEGER;
-  const edgesTable = hours ? edgesOfWindow(hours) : "edges";
+  const edgesTable = hours ? edgesOfWindow(db, hours) : "edges";
   const podSets = new Map<number, Array<Record<string, string>>>();
   const podRows = db
     .prepare("SELECT DISTINCT endpoint_id, labels FROM pods WHERE cluster = ?")

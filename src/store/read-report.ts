@@ -108,7 +108,7 @@ export function readStoreSnapshot(db: Db, cluster: string, window: ObservedWindo
       .prepare(
         `SELECT id, src_id AS src, dst_id AS dst, protocol, port, verdict, source_system AS sourceSystem, count,
                 first_seen AS firstSeen, last_seen AS lastSeen, drop_reason AS dropReason
-         FROM ${hours ? edgesOfWindow(hours) : "edges"} WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+         FROM ${hours ? edgesOfWindow(db, hours) : "edges"} WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
          ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
       )
       .all(cluster) as Array<Omit<StoreEdge, "policies"> & { id: number }>

@@ -51,7 +51,7 @@ export function storeStats(db: Db, cluster?: string, window: ObservedWindow = {}
  */
 function windowStats(db: Db, hours: HourWindow, cluster: string | undefined): Partial<StoreStats> {
   const params = cluster === undefined ? {} : { cluster };
-  const edges = `SELECT * FROM ${edgesOfWindow(hours)}${
+  const edges = `SELECT * FROM ${edgesOfWindow(db, hours)}${
     cluster === undefined ? "" : " WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = @cluster)"
   }`;
   const e = db
