@@ -18,19 +18,30 @@ export function hourOf(time: number): number {
   return Math.floor(time / HOUR_MS);
 }
 
-/** Adds `count` flows seen at `time` to the edge's hour; `reporter` as on the flow (Calico). */
-export function countHour(edge: EdgeAggregate, time: number, count: number, reporter?: "src" | "dst"): void {
+/**
+ * Adds `count` flows seen at `time` to the edge's hour; `reporter` as on the flow (Calico). Flows
+ * summed over `time`..`seenUntil` (a Goldmane List record) across an hour's end are of an unknown
+ * hour in that span.
+ */
+export function countHour(
+  edge: EdgeAggregate,
+  time: number,
+  count: number,
+  reporter?: "src" | "dst",
+  seenUntil = time,
+): void {
+  if (count === 0) return;
   edge.hours ??= [];
   const hours = edge.hours;
-  const hour = hourOf(time);
+  const hour = hourOf(seenUntil) === hourOf(time) ? hourOf(time) : UNKNOWN_HOUR;
   let h = hours.at(-1);
   if (h?.hour !== hour) h = hours.find((x) => x.hour === hour);
   if (!h) {
-    h = { hour, first: time, last: time, count: 0, srcReported: 0, dstReported: 0 };
+    h = { hour, first: time, last: seenUntil, count: 0, srcReported: 0, dstReported: 0 };
     hours.push(h);
   }
   if (time < h.first) h.first = time;
-  if (time > h.last) h.last = time;
+  if (seenUntil > h.last) h.last = seenUntil;
   if (reporter === undefined) {
     h.count += count;
     return;
@@ -133,7 +144,7 @@ export function windowLines(w: CountWindow): string[] {
   ];
   if (w.uncertain > 0) {
     out.push(
-      `${w.uncertain} of these flows were stored before hourly counts (an older store): their hour is unknown, they are counted because their connection's first-to-last span meets the window, and some may lie outside it.`,
+      `${w.uncertain} of these flows have no known hour (stored before hourly counts, or a Goldmane List sum over more than an hour): counted because their connection's first-to-last span meets the window, some may lie outside it.`,
     );
   }
   return out;

@@ -173,7 +173,7 @@ describe("a store from before the hours (schema 6)", () => {
     expect(f.stats).toMatchObject({ flows: 15, window: { ...COUNTED, uncertainFlows: 15 } });
     expect(f.diffFlows).toBe(15);
     expect(ok(["graph", "--db", db, ...WINDOW])).toContain(
-      "15 of these flows were stored before hourly counts (an older store): their hour is unknown",
+      "15 of these flows have no known hour (stored before hourly counts",
     );
     const wide = figures(db, policies, ["--since", "2026-01-05T09:00:00Z", "--until", "2026-01-05T13:00:00Z"]);
     expect(wide.stats).toMatchObject({ flows: 15, window: { uncertainFlows: 0 } });

@@ -86,7 +86,10 @@ function windowRows(s: StoreStats): Array<[string, string | number]> {
     ["counted", `${w.since ?? "(start)"} .. ${w.until ?? "(end)"} (--since/--until rounded out to whole hours)`],
   ];
   if (w.uncertainFlows > 0) {
-    rows.push(["  of an unknown hour", `${w.uncertainFlows} flows (stored before hourly counts; may lie outside)`]);
+    rows.push([
+      "  of an unknown hour",
+      `${w.uncertainFlows} flows (no known hour: counted where their span meets the window; may lie outside)`,
+    ]);
   }
   return rows;
 }
