@@ -431,8 +431,8 @@ export class Reader {
     const ends = new Set(rows.flatMap((r) => [Reader.src(ids, r), Reader.dst(ids, r)]));
     const onEdges = list.filter((x) => ends.has(x.id));
     const workloads = onEdges.filter((x) => x.type === "workload");
-    const since = rows.length ? Math.min(...rows.map((r) => r.first)) : null;
-    const until = rows.length ? Math.max(...rows.map((r) => r.last)) : null;
+    const since = rows.length ? rows.reduce((m, r) => Math.min(m, r.first), Number.POSITIVE_INFINITY) : null;
+    const until = rows.length ? rows.reduce((m, r) => Math.max(m, r.last), Number.NEGATIVE_INFINITY) : null;
     return {
       ...all,
       flows: rows.reduce((n, r) => n + r.count, 0),
