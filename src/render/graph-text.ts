@@ -1,5 +1,5 @@
 import type { DependencyGraph, GraphEdge, GraphNode } from "../graph/index.js";
-import { windowLines } from "../model/edge-hours.js";
+import { isoWindow, windowLines } from "../model/edge-hours.js";
 
 /** `flowpol graph` as a table, JSON, Graphviz DOT or Mermaid. Same graph, same text. */
 
@@ -80,6 +80,7 @@ export function graphJson(g: DependencyGraph): string {
       shared: g.shared,
       warnings: g.warnings,
       belowMinFlows: g.belowMinFlows,
+      ...(g.records.window ? { window: isoWindow(g.records.window) } : {}),
     },
     isoTimes,
     2,

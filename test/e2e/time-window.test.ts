@@ -73,6 +73,7 @@ const COUNTED = { since: "2026-01-05T10:00:00.000Z", until: "2026-01-05T11:59:59
 interface Figures {
   stats: { flows: number; replies: number | null; edges: number; window?: unknown };
   graph: Record<string, number>;
+  graphWindow: unknown;
   diffFlows: number;
   diffWindow: unknown;
 }
@@ -82,6 +83,7 @@ function figures(db: string, policies: string, window: string[]): Figures {
   const stats = JSON.parse(ok(["stats", "--db", db, "-o", "json", ...window]));
   const graph = JSON.parse(ok(["graph", "--db", db, "-o", "json", ...window])) as {
     allowed: Array<{ from: string; to: string; count: number }>;
+    window?: unknown;
   };
   const diff = JSON.parse(ok(["diff", "--db", db, "--policies", policies, "-o", "json", ...window])) as {
     totals: Record<string, { flows: number }>;
@@ -90,6 +92,7 @@ function figures(db: string, policies: string, window: string[]): Figures {
   return {
     stats,
     graph: Object.fromEntries(graph.allowed.map((e) => [`${e.from} -> ${e.to}`, e.count])),
+    graphWindow: graph.window,
     diffFlows: Object.values(diff.totals).reduce((n, t) => n + t.flows, 0),
     diffWindow: diff.window,
   };
@@ -121,6 +124,7 @@ describe("--since/--until count the flows of the window's whole hours (SQLite)",
     expect(f.stats).toMatchObject({ flows: 16, replies: null, edges: 2, window: { ...COUNTED, uncertainFlows: 0 } });
     expect(f.diffFlows).toBe(16);
     expect(f.diffWindow).toEqual({ ...COUNTED, uncertainFlows: 0 });
+    expect(f.graphWindow).toEqual({ ...COUNTED, uncertainFlows: 0 });
     const table = ok(["graph", "--db", db, ...WINDOW]);
     expect(table).toContain(`Counts are the window's: flows from ${COUNTED.since} to ${COUNTED.until}`);
     const report = ok(["report", "--db", db, ...WINDOW]);
@@ -135,6 +139,8 @@ describe("--since/--until count the flows of the window's whole hours (SQLite)",
     const all = figures(db, policies, []);
     expect(all.graph).toEqual({ [CART_EDGE]: 17, [REDIS_EDGE]: 5 });
     expect(all.stats.window).toBeUndefined();
+    expect(all.graphWindow).toBeUndefined();
+    expect(all.diffWindow).toBeUndefined();
     expect(all.stats.flows).toBe(22);
     expect(all.diffFlows).toBe(22);
   });
@@ -218,6 +224,7 @@ describe.skipIf(!CLICKHOUSE_AVAILABLE)("the same windows on ClickHouse", () => {
       expect(c.graph).toEqual(s.graph);
       expect(c.diffFlows).toBe(s.diffFlows);
       expect(c.diffWindow).toEqual(s.diffWindow);
+      expect(c.graphWindow).toEqual(s.graphWindow);
       const { ingests: _i, sources: _s, ...cs } = c.stats as unknown as Record<string, unknown>;
       const { ingests: _j, sources: _t, ...ss } = s.stats as unknown as Record<string, unknown>;
       expect(cs).toEqual(ss);
