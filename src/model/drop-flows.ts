@@ -4,9 +4,9 @@ import { copyHours, uncountHour } from "./edge-hours.js";
 /**
  * The batch without some of its flows (indexes into `batch.flowIds`): their counts are taken out
  * of every counter they added to (an edge's hour of the flow's time too), and entries left with
- * no flow are dropped. First and last seen
- * times stay: a flow is dropped only as a repeat of a stored flow with the same time, which the
- * store's spans already hold. Labels stay for the same reason.
+ * no flow are dropped. First and last seen times stay: a flow is dropped only as a repeat of a
+ * stored flow with the same time, which the store's spans already hold. Labels stay for the same
+ * reason.
  *
  * Invariant: `withoutFlows(b, drop)` equals the batch the builder would have made without those
  * flows, but for spans and labels (see above).

@@ -100,7 +100,7 @@ export class ClickHouseStore implements FlowStore {
       if (!options.readonly && version !== SCHEMA_VERSION) await migrate(conn, target);
       // Read-only, an older store stays as it is: it has no edge hours (schema 2) to read.
       if (options.readonly && (version ?? 0) < 2) tables.hourly = false;
-      if (target.cluster) await checkShards(conn, target);
+      if (target.cluster) await checkShards(conn, target, tables.hourly !== false);
     } catch (err) {
       await conn.close();
       throw err;
@@ -603,9 +603,10 @@ async function checkCluster(conn: Connection, target: ClickHouseTarget): Promise
  * ZooKeeper, so flowpol creates them on each server it is pointed at). Checked from the server
  * over its own connections to the shards (`remote()`): a shard without them is named.
  */
-async function checkShards(conn: Connection, target: ClickHouseTarget): Promise<void> {
+async function checkShards(conn: Connection, target: ClickHouseTarget, hourly: boolean): Promise<void> {
   const shards = await shardsOf(conn, target.cluster as string);
-  const expected = TABLES.map((t) => `${t.name}_local`);
+  // An older store read as it is has no `edge_hours` yet (schema 2).
+  const expected = TABLES.filter((t) => hourly || t.name !== "edge_hours").map((t) => `${t.name}_local`);
   for (const s of shards) {
     if (s.is_local) continue;
     const address = `${s.host_address.includes(":") ? `[${s.host_address}]` : s.host_address}:${s.port}`;
