@@ -15,6 +15,7 @@ import {
   type ClickHouseCluster,
   startClickHouse,
 } from "../helpers/clickhouse-server.js";
+import { createOnEveryShard } from "../helpers/clickhouse-shards.js";
 import { tempDir } from "../helpers/paths.js";
 import { CART, FRONTEND, flow, REDIS } from "../helpers/shop-store.js";
 
@@ -203,20 +204,21 @@ describe("a store from before the hours (schema 6)", () => {
   });
 });
 
-describe.skipIf(!CLICKHOUSE_AVAILABLE)("the same windows on ClickHouse", () => {
+describe.skipIf(!CLICKHOUSE_AVAILABLE)("the same windows on ClickHouse (a 2-shard cluster, and one server)", () => {
   let ch: ClickHouseCluster;
   beforeAll(async () => {
-    ch = await startClickHouse(1);
+    ch = await startClickHouse(2);
   }, 120_000);
   afterAll(async () => {
     await ch?.stop();
   }, 120_000);
 
-  it("gives SQLite's figures for every window", async () => {
-    const url = ch.dbUrl("window");
+  it("gives SQLite's figures for every window, written through one shard and read through the other", async () => {
+    const [writer, url] = [0, 1].map((node) => ch.dbUrl("window", { node, cluster: true })) as [string, string];
+    await createOnEveryShard([writer, url]);
     const sqlite = join(tmp.dir, "same.db");
     // ClickHouse keeps no flow uuids (docs/clickhouse.md): the inputs have no repeat.
-    await store(url, [FIRST, SECOND(false)]);
+    await store(writer, [FIRST, SECOND(false)]);
     await store(sqlite, [FIRST, SECOND(false)]);
     for (const w of [WINDOW, ["--since", "2026-01-05T12:00:00Z"], ["--until", "2026-01-05T09:59:00Z"], []]) {
       const c = figures(url, policies, w);
