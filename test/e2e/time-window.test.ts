@@ -132,6 +132,10 @@ describe("--since/--until count the flows of the window's whole hours (SQLite)",
     expect(report).toContain(`Counts are the window's: flows from ${COUNTED.since} to ${COUNTED.until}`);
     expect(report).toMatch(/\| 12 \|/);
     expect(report).not.toMatch(/\| 19 \|/);
+    const html = ok(["report", "--db", db, "-o", "html", ...WINDOW]);
+    expect(html).toMatch(
+      /Counts are the window(&#39;|&#x27;|')s: flows from 2026-01-05T10:00:00\.000Z to 2026-01-05T11:59:59\.999Z/,
+    );
   });
 
   it("windows that cut the hours count only theirs; no window counts all time, as before", () => {
