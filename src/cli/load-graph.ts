@@ -13,7 +13,7 @@ import {
 } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
 import type { StoreRead } from "./read-store.js";
-import { parseTimeMs } from "./time-flags.js";
+import { parseWindow } from "./time-flags.js";
 
 /** Flags shared by `graph` and `generate`: which part of the store, which catalog. */
 export interface GraphScopeOptions {
@@ -65,10 +65,5 @@ export function toScope(o: GraphScopeOptions): Scope {
     excludeNamespaces: excluded.sort(),
     minFlows: o.minFlows,
   };
-  if (o.since !== undefined) scope.since = parseTimeMs("--since", o.since, o.now);
-  if (o.until !== undefined) scope.until = parseTimeMs("--until", o.until, o.now);
-  if (scope.since !== undefined && scope.until !== undefined && scope.since > scope.until) {
-    throw new UsageError("--since is after --until", "swap them, or widen the window");
-  }
-  return scope;
+  return { ...scope, ...parseWindow(o, o.now) };
 }

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option, type OptionValues } from "commander";
 import { UsageError } from "../errors.js";
 import { resolveDbPath } from "../store/db.js";
 import { type Output, writeLine } from "./output.js";
+import { parseWindow, timeOption } from "./time-flags.js";
 
 /**
  * The option vocabulary every command shares (docs/cli.md): `-o, --output FORMAT` for the format of
@@ -122,4 +123,20 @@ export function removedShortOut(): Option {
       );
     })
     .hideHelp();
+}
+
+/**
+ * `--since` and `--until` of every command that counts flows (graph, generate, stats, report, diff):
+ * one grammar (time-flags.ts), one meaning: only flows inside the window count, the window rounded
+ * out to whole hours (the store counts flows per edge and hour).
+ */
+export function addWindowOptions(cmd: Command): Command {
+  return cmd
+    .addOption(timeOption("--since <time>", "count only flows since this time (rounded down to the hour)"))
+    .addOption(timeOption("--until <time>", "count only flows until this time (rounded up to the hour)"));
+}
+
+/** The window the options name, in epoch ms (`now` for relative times). */
+export function windowOf(o: OptionValues, now: number): { since?: number; until?: number } {
+  return parseWindow({ since: o.since as string | undefined, until: o.until as string | undefined }, now);
 }

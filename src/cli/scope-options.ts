@@ -4,12 +4,11 @@ import { DEFAULT_EXCLUDED_NAMESPACES } from "../graph/input.js";
 import { resolveDbPath } from "../store/db.js";
 import { collectList } from "./flags.js";
 import type { GraphScopeOptions } from "./load-graph.js";
-import { dbOption, parseIntFlag, readClusterOption } from "./options.js";
-import { timeOption } from "./time-flags.js";
+import { addWindowOptions, dbOption, parseIntFlag, readClusterOption } from "./options.js";
 
 /** The options of `graph` and `generate` that choose the part of the store and the catalog. */
 export function addScopeOptions(cmd: Command, subject: string): Command {
-  return cmd
+  const chosen = cmd
     .addOption(dbOption())
     .addOption(readClusterOption())
     .option("--namespace <ns>", `only these namespaces ${subject} (repeat or comma-separate)`, collectList, [])
@@ -17,9 +16,8 @@ export function addScopeOptions(cmd: Command, subject: string): Command {
       "--exclude-namespace <ns>",
       `never these namespaces (repeat or comma-separate; default: ${DEFAULT_EXCLUDED_NAMESPACES.join(",")})`,
       collectList,
-    )
-    .addOption(timeOption("--since <time>", "only connections seen since this time"))
-    .addOption(timeOption("--until <time>", "only connections seen until this time"))
+    );
+  return addWindowOptions(chosen)
     .option("--min-flows <n>", "leave out connections with fewer flows", parseIntFlag("--min-flows", 1), 1)
     .option("--catalog <file>", "extra shared-service catalog YAML (repeatable)", collectList, [])
     .option(

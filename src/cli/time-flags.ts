@@ -170,3 +170,17 @@ export function timeOption(flags: string, description: string): Option {
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** `--since`/`--until` as a window in epoch ms (either open); refused when since is after until. */
+export function parseWindow(
+  flags: { since?: string | undefined; until?: string | undefined },
+  now: number,
+): { since?: number; until?: number } {
+  const window: { since?: number; until?: number } = {};
+  if (flags.since !== undefined) window.since = parseTimeMs("--since", flags.since, now);
+  if (flags.until !== undefined) window.until = parseTimeMs("--until", flags.until, now);
+  if (window.since !== undefined && window.until !== undefined && window.since > window.until) {
+    throw new UsageError("--since is after --until", "swap them, or widen the window");
+  }
+  return window;
+}

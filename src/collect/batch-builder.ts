@@ -15,6 +15,7 @@ import {
   type SeenSpan,
   type ServiceAggregate,
 } from "../model/batch.js";
+import { countHour } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, flowCluster, IDENTITY_KIND } from "../model/flow.js";
 import { flowRole } from "../model/initiator.js";
 
@@ -151,8 +152,9 @@ export class BatchBuilder {
     this.lost.push(lost);
   }
 
-  addFlow(flow: Flow): void {
-    this.apply(this.prepare(flow), flow, flow.time, flow.count, flow.uuid);
+  /** `seenUntil`: the flows are a sum over `flow.time`..`seenUntil` (a Goldmane List record). */
+  addFlow(flow: Flow, seenUntil?: number): void {
+    this.apply(this.prepare(flow), flow, flow.time, flow.count, flow.uuid, seenUntil);
   }
 
   /**
@@ -263,7 +265,14 @@ export class BatchBuilder {
     return { src, dst, dnsNames, edge, service };
   }
 
-  private apply(prepared: PreparedFlow, flow: Flow, time: number, count: number, uuid: string | undefined): void {
+  private apply(
+    prepared: PreparedFlow,
+    flow: Flow,
+    time: number,
+    count: number,
+    uuid: string | undefined,
+    seenUntil?: number,
+  ): void {
     this.flows += count;
     this.observeEndpoint(prepared.src, time, count);
     this.observeEndpoint(prepared.dst, time, count);
@@ -276,6 +285,7 @@ export class BatchBuilder {
     }
     if (flow.reporter) countReported(edge, flow.reporter, time, count);
     else widen(edge, time, count);
+    countHour(edge, time, count, flow.reporter, seenUntil);
     if (flow.dropReason) edge.dropReason = flow.dropReason;
     if (flow.policies) {
       for (const p of flow.policies) edge.policies[p] = (edge.policies[p] ?? 0) + count;

@@ -9,6 +9,7 @@ import {
   type SeenSpan,
   type ServiceAggregate,
 } from "../model/batch.js";
+import { copyHours, mergeHours } from "../model/edge-hours.js";
 
 /**
  * Folds many batches into one, so the store sees one upsert per distinct edge per flush instead
@@ -75,9 +76,10 @@ export class BatchMerger {
     for (const e of batch.edges) {
       const key = edgeKey(e);
       const known = this.edges.get(key);
-      if (!known) this.edges.set(key, { ...e, policies: { ...e.policies } });
+      if (!known) this.edges.set(key, { ...e, policies: { ...e.policies }, ...copyHours(e) });
       else {
         // Counts of one-end reports (Calico `reporter`) add per end; the edge counts the larger.
+        mergeHours(known, e);
         const reportedBefore = Math.max(known.srcReported, known.dstReported) + Math.max(e.srcReported, e.dstReported);
         known.srcReported += e.srcReported;
         known.dstReported += e.dstReported;

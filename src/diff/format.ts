@@ -1,3 +1,4 @@
+import { isoWindow, windowLines } from "../model/edge-hours.js";
 import { type RuleRef, ruleRefToString } from "../policy/types.js";
 import { type EdgeResult, type ObservedDiff, unusedRules } from "./observed-diff.js";
 
@@ -80,7 +81,8 @@ function summary(d: ObservedDiff): string {
     `(${t.denied.flows} flows would break), ${t.unprotected.edges} unprotected; ` +
     `${d.rules.length} rules, ${unused} unused` +
     (exceptions > 0 ? ` (and ${exceptions} unused flowpol exception rules, kept on purpose)` : "") +
-    (d.droppedEdges > 0 ? `; ${d.droppedEdges} dropped edges left out` : "")
+    (d.droppedEdges > 0 ? `; ${d.droppedEdges} dropped edges left out` : "") +
+    (d.window ? `\n${windowLines(d.window).join("\n")}` : "")
   );
 }
 
@@ -129,6 +131,7 @@ function toJson(d: ObservedDiff, o: FormatOptions) {
   return {
     totals: d.totals,
     droppedEdges: d.droppedEdges,
+    ...(d.window ? { window: isoWindow(d.window) } : {}),
     edges: d.edges.map((r) => ({
       status: r.status,
       source: r.edge.src.id,

@@ -1,3 +1,4 @@
+import type { CountWindow } from "../model/edge-hours.js";
 import { effectivePolicyTypes } from "../policy/compile.js";
 import { type DirectionVerdict, type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
 import { type Topology, topologyWorkloadId } from "../policy/objects.js";
@@ -52,6 +53,8 @@ export interface ObservedDiff {
   namespaces: NamespaceCoverage[];
   totals: Record<EdgeStatus, { edges: number; flows: number }>;
   droppedEdges: number;
+  /** The window the observed flows are of (Observed's). */
+  window?: CountWindow;
 }
 
 export interface DiffInput {
@@ -137,6 +140,7 @@ export function diffObserved(input: DiffInput): ObservedDiff {
     namespaces: coverage(input, engine, edges, endpointOf),
     totals,
     droppedEdges: input.observed.droppedEdges,
+    ...(input.observed.window ? { window: input.observed.window } : {}),
   };
 }
 

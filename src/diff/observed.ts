@@ -1,4 +1,5 @@
 import type { GraphInput } from "../graph/input.js";
+import type { CountWindow } from "../model/edge-hours.js";
 import type { Pod } from "../policy/types.js";
 
 /**
@@ -34,6 +35,8 @@ export interface Observed {
   workloads: Array<Extract<ObservedPeer, { kind: "workload" }>>;
   /** Edges left out because their flows were dropped (they do not work today). */
   droppedEdges: number;
+  /** The window counted (whole hours), when one was asked for; absent: all time. */
+  window?: CountWindow;
 }
 
 /**

@@ -266,10 +266,6 @@ function accountRecords(input: GraphInput, collected: CollectedEdges, shown: rea
   const below = [...collected.allowed.values(), ...collected.unaddressed.values()].filter(
     (e) => e.count < input.scope.minFlows,
   );
-  const window = {
-    ...(input.scope.since !== undefined ? { since: input.scope.since } : {}),
-    ...(input.scope.until !== undefined ? { until: input.scope.until } : {}),
-  };
   return {
     stored: input.edges.length + leftOut.outsideWindow + leftOut.noEndInScope,
     shown: shown.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
@@ -279,7 +275,7 @@ function accountRecords(input: GraphInput, collected: CollectedEdges, shown: rea
     noPeer: left.noPeer,
     otherVerdict: left.otherVerdict,
     belowMinFlows: below.reduce((n, e) => n + (recordsOf.get(e) ?? 0), 0),
-    ...(Object.keys(window).length > 0 ? { window } : {}),
+    ...(input.window ? { window: input.window } : {}),
   };
 }
 

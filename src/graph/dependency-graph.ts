@@ -3,6 +3,8 @@
  * connections observed between them (initiator to target; replies are never edges).
  */
 
+import type { CountWindow } from "../model/edge-hours.js";
+
 export interface Selector {
   matchLabels: Record<string, string>;
   /** True when the labels select exactly this workload's known pods in its namespace. */
@@ -116,8 +118,8 @@ export interface EdgeRecordAccount {
   otherVerdict: number;
   /** Records of allowed connections below --min-flows. */
   belowMinFlows: number;
-  /** The window asked for: counts stay the store's whole counts (edges keep one count, first and last seen). */
-  window?: { since?: number; until?: number };
+  /** The window counted (whole hours), when one was asked for: counts are its flows. */
+  window?: CountWindow;
 }
 
 export interface DependencyGraph {

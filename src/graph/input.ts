@@ -6,6 +6,8 @@
  * be unique within one GraphInput.
  */
 
+import type { CountWindow } from "../model/edge-hours.js";
+
 export type EndpointType = "workload" | "entity" | "external" | "unknown";
 
 export interface EndpointRecord {
@@ -76,9 +78,9 @@ export interface Scope {
   namespaces: string[];
   /** These namespaces never get policies (their flows to and from in-scope namespaces still count). */
   excludeNamespaces: string[];
-  /** Edges last seen before this time are left out. */
+  /** Only flows since this time count (the reader rounds it down to a whole hour). */
   since?: number;
-  /** Edges first seen after this time are left out. */
+  /** Only flows until this time count (the reader rounds it up to a whole hour). */
   until?: number;
   /** Allowed edges with fewer flows than this (summed over verdicts and sources) are left out. */
   minFlows: number;
@@ -108,7 +110,7 @@ export function inScope(scope: Scope, namespace: string): boolean {
 
 /** Edge records of the store a reader left out for a scope (the graph says why it shows fewer than `flowpol stats`). */
 export interface LeftOut {
-  /** Last seen before --since or first seen after --until. */
+  /** No flow inside the window (--since/--until). */
   outsideWindow: number;
   /** Neither end is a workload in a namespace that gets policies (node to world, excluded namespaces). */
   noEndInScope: number;
@@ -117,6 +119,8 @@ export interface LeftOut {
 export interface GraphInput {
   scope: Scope;
   leftOut?: LeftOut;
+  /** The window the reader counted (the scope's, rounded out to whole hours); absent: all time. */
+  window?: CountWindow;
   endpoints: EndpointRecord[];
   pods: PodRecord[];
   namespaces: NamespaceRecord[];

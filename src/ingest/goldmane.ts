@@ -140,9 +140,9 @@ class Sink {
       this.progress.bad++;
       return;
     }
-    this.builder.addFlow(model);
-    this.progress.flows += model.count;
     const lastWindow = (Number(flow.endTime) - WINDOW_SECONDS) * 1000;
+    this.builder.addFlow(model, Math.max(lastWindow, model.time));
+    this.progress.flows += model.count;
     if (lastWindow > model.time) this.builder.addFlow({ ...model, time: lastWindow, count: 0 });
   }
 

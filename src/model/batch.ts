@@ -55,6 +55,18 @@ export interface EdgeAggregate extends SeenSpan {
    */
   srcReported: number;
   dstReported: number;
+  /**
+   * The same counts by hour of the flows' own times (model/edge-hours.ts). Absent: the hour of
+   * these flows is not known, and the store keeps them as of an unknown hour.
+   */
+  hours?: HourCount[];
+}
+
+/** An edge's flows in one hour (`floor(time / 3600000)`), counted as the edge counts them. */
+export interface HourCount extends SeenSpan {
+  hour: number;
+  srcReported: number;
+  dstReported: number;
 }
 
 export interface PodAggregate {

@@ -1,10 +1,12 @@
 import type { Batch, FlowIds } from "./batch.js";
+import { copyHours, uncountHour } from "./edge-hours.js";
 
 /**
  * The batch without some of its flows (indexes into `batch.flowIds`): their counts are taken out
- * of every counter they added to, and entries left with no flow are dropped. First and last seen
- * times stay: a flow is dropped only as a repeat of a stored flow with the same time, which the
- * store's spans already hold. Labels stay for the same reason.
+ * of every counter they added to (an edge's hour of the flow's time too), and entries left with
+ * no flow are dropped. First and last seen times stay: a flow is dropped only as a repeat of a
+ * stored flow with the same time, which the store's spans already hold. Labels stay for the same
+ * reason.
  *
  * Invariant: `withoutFlows(b, drop)` equals the batch the builder would have made without those
  * flows, but for spans and labels (see above).
@@ -13,7 +15,7 @@ export function withoutFlows(batch: Batch, drop: ReadonlySet<number>): Batch {
   const ids = batch.flowIds;
   if (!ids || drop.size === 0) return batch;
   const endpoints = batch.endpoints.map((e) => ({ ...e }));
-  const edges = batch.edges.map((e) => ({ ...e, policies: { ...e.policies } }));
+  const edges = batch.edges.map((e) => ({ ...e, policies: { ...e.policies }, ...copyHours(e) }));
   const services = batch.services.map((s) => ({ ...s }));
   const dnsNames = batch.dnsNames.map((d) => ({ ...d }));
   let flows = batch.flows;
@@ -39,6 +41,7 @@ export function withoutFlows(batch: Batch, drop: ReadonlySet<number>): Batch {
     const edge = edges[c.edge];
     if (edge) {
       edge.count -= count;
+      uncountHour(edge, ids.times[i] as number, count);
       for (const p of c.policies) {
         const left = (edge.policies[p] ?? 0) - count;
         if (left > 0) edge.policies[p] = left;

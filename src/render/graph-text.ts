@@ -1,4 +1,5 @@
 import { compareEdges, type DependencyGraph, type GraphEdge, type GraphNode } from "../graph/index.js";
+import { isoWindow, windowLines } from "../model/edge-hours.js";
 import { describeNamedPeer } from "./graph-view.js";
 
 /** `flowpol graph` as a table, JSON, Graphviz DOT or Mermaid. Same graph, same text. */
@@ -30,8 +31,8 @@ export function graphTable(g: DependencyGraph): string {
 }
 
 /**
- * Why the graph shows fewer connections than `flowpol stats` counts edges, and what the counts of
- * a time window are. Empty when every record of the store is in a connection shown, and no window.
+ * Why the graph shows fewer connections than `flowpol stats` counts edges, and which time window
+ * the counts are of. Empty when every record of the store is in a connection shown, and no window.
  */
 export function recordsNote(g: DependencyGraph): string[] {
   const r = g.records;
@@ -53,11 +54,7 @@ export function recordsNote(g: DependencyGraph): string[] {
       ...hidden.filter(([n]) => n > 0).map(([n, why]) => `  ${n} ${why}`),
     );
   }
-  if (r.window) {
-    out.push(
-      "Counts are the store's whole counts, not the window's: the store keeps one count per edge with its first and last time, so a connection seen in the window is shown with every flow it had.",
-    );
-  }
+  if (r.window) out.push(...windowLines(r.window));
   return out;
 }
 
@@ -105,6 +102,7 @@ export function graphJson(g: DependencyGraph): string {
       shared: g.shared,
       warnings: g.warnings,
       belowMinFlows: g.belowMinFlows,
+      ...(g.records.window ? { window: isoWindow(g.records.window) } : {}),
     },
     isoTimes,
     2,

@@ -1,4 +1,5 @@
 import { CLOUD_METADATA_IPS } from "../model/cloud-metadata.js";
+import type { CountWindow } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS, type Verdict } from "../model/flow.js";
 import { namedPeerLabel } from "../render/graph-view.js";
 import type { NamespaceFacts } from "../rollout/plan.js";
@@ -33,6 +34,8 @@ export interface EdgeRow {
 
 export interface Findings {
   window: { since: number | null; until: number | null; spanMs: number; calendarDays: number };
+  /** With --since/--until: the whole hours whose flows the report counts. */
+  counted?: CountWindow;
   workloads: WorkloadRow[];
   oneDayWorkloads: WorkloadRow[];
   rareJobs: WorkloadRow[];
@@ -106,6 +109,7 @@ export function analyze(
   const { allowedByNamespace, facts } = namespaceFacts(workloads, allowed, byId, row);
 
   return {
+    ...(snapshot.window ? { counted: snapshot.window } : {}),
     window: {
       since,
       until,

@@ -1,3 +1,4 @@
+import { windowLines } from "../model/edge-hours.js";
 import { GRAPH_STYLE, graphDrawing } from "../render/graph-drawing.js";
 import type { GraphLayout } from "../render/graph-layout.js";
 import type { GraphView } from "../render/graph-view.js";
@@ -65,7 +66,7 @@ export function reportHtml(
     `<style>${STYLE}</style></head><body>`,
     "<header><h1>flowpol discovery report</h1></header><main>",
     "<h2>Observation window and trust</h2><ul>",
-    `<li>Window: ${escapeHtml(iso(f.window.since))} to ${escapeHtml(iso(f.window.until))}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).</li>`,
+    `<li>Window: ${escapeHtml(iso(f.window.since))} to ${escapeHtml(iso(f.window.until))}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).${f.counted ? ` ${escapeHtml(windowLines(f.counted).join(" "))}` : ""}</li>`,
     `<li>Sources: ${escapeHtml(f.sources.map((x) => `${x.system} (${x.ingests} ingest(s), ${x.flows} flows, ${x.badLines} bad lines)`).join(", ") || "none")}.</li>`,
     `<li${f.lostEvents > 0 ? ' class="warn"' : ""}>Lost events: ${f.lostEvents}.</li>`,
     `<li>Unavailable nodes: ${escapeHtml(f.unavailableNodes.join(", ") || "none reported")}.</li>`,

@@ -1,3 +1,4 @@
+import { windowLines } from "../model/edge-hours.js";
 import { markdownText } from "../render/markdown-text.js";
 import type { Findings } from "./findings.js";
 import { NO_SHARED, SHARED_HEADERS, sharedRows } from "./shared.js";
@@ -42,6 +43,7 @@ function trustSection(f: Findings, out: string[]): void {
   out.push("## Observation window and trust", "");
   out.push(
     `- Window: ${iso(f.window.since)} to ${iso(f.window.until)}: ${formatSpan(f.window.spanMs)}, ${f.window.calendarDays} calendar day(s) (UTC).`,
+    ...(f.counted ? [`- ${windowLines(f.counted).join(" ")}`] : []),
     `- Sources: ${f.sources.map((s) => `${s.system} (${s.ingests} ingest(s), ${s.flows} flows, ${s.badLines} bad lines)`).join(", ") || "none"}.`,
     `- Lost events: ${f.lostEvents}${f.lostEvents > 0 ? " (Hubble dropped flow records: the graph may miss flows)" : ""}.`,
     `- Unavailable nodes: ${f.unavailableNodes.length ? f.unavailableNodes.map(markdownText).join(", ") : "none reported"}.`,

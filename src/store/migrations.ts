@@ -2,7 +2,8 @@
  * The store's schema, as an ordered list of migrations. `PRAGMA user_version` records how many
  * have been applied. Append only: never edit a migration that has shipped.
  *
- * Times are milliseconds since the Unix epoch. Label sets are JSON objects with sorted keys.
+ * Times are milliseconds since the Unix epoch. An hour is `floor(time / 3600000)`; hour -1 in
+ * `edge_hours` holds flows of an unknown hour within its first..last span (model/edge-hours.ts). Label sets are JSON objects with sorted keys.
  */
 export interface Migration {
   version: number;
@@ -230,6 +231,26 @@ CREATE TABLE flow_uuid_blocks (
 );
 CREATE INDEX flow_uuid_blocks_by_last ON flow_uuid_blocks(last);
 ALTER TABLE ingests ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+`,
+  },
+  {
+    version: 7,
+    description:
+      "edge counts by hour, so a time window counts its own flows; earlier counts kept as of an unknown hour",
+    sql: `
+CREATE TABLE edge_hours (
+  edge_id INTEGER NOT NULL REFERENCES edges(id),
+  hour INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  src_reported INTEGER NOT NULL DEFAULT 0,
+  dst_reported INTEGER NOT NULL DEFAULT 0,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (edge_id, hour)
+) WITHOUT ROWID;
+CREATE INDEX edge_hours_by_hour ON edge_hours(hour);
+INSERT INTO edge_hours (edge_id, hour, count, src_reported, dst_reported, first_seen, last_seen)
+  SELECT id, -1, count, src_reported, dst_reported, first_seen, last_seen FROM edges;
 `,
   },
 ];

@@ -1,5 +1,7 @@
 import { type GraphInput, inScope, type Scope } from "../graph/input.js";
+import { windowOf } from "../model/edge-hours.js";
 import type { Db } from "./db.js";
+import { edgesOfWindow, uncertainFlows } from "./window-edges.js";
 
 /**
  * Loads the GraphInput for a scope of one cluster from the store: the edges in the time window that touch at
@@ -7,13 +9,15 @@ import type { Db } from "./db.js";
  * namespaces (selectors must be checked against all of a namespace's pods), namespace labels,
  * DNS names of the peers' IPs and Service backends.
  *
- * Edges are aggregates (count, first and last seen), so the window keeps an edge whose span
- * overlaps it, with its whole count. `--min-flows` is applied later, by the graph, on allowed
+ * A window counts each edge's flows in its whole hours (window-edges.ts) and keeps the edges
+ * with flows there. `--min-flows` is applied later, by the graph, on allowed
  * edges summed over verdicts and sources.
  */
 export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInput {
-  const since = scope.since ?? Number.MIN_SAFE_INTEGER;
-  const until = scope.until ?? Number.MAX_SAFE_INTEGER;
+  const hours = windowOf(scope);
+  const since = hours?.since ?? Number.MIN_SAFE_INTEGER;
+  const until = hours?.until ?? Number.MAX_SAFE_INTEGER;
+  const edgesTable = hours ? edgesOfWindow(db, hours) : "edges";
   const allEndpoints = (
     db
       .prepare(
@@ -32,7 +36,7 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
     .prepare(
       `SELECT src_id AS srcId, dst_id AS dstId, protocol, port, verdict, source_system AS system, count,
               first_seen AS first, last_seen AS last, drop_reason AS dropReason
-       FROM edges WHERE last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+       FROM ${edgesTable} WHERE last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
        ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
     )
     .all(since, until, cluster) as GraphInput["edges"];
@@ -97,7 +101,9 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
     )
     .all(JSON.stringify(endpoints.map((e) => e.id))) as GraphInput["services"];
 
-  return { scope, leftOut, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+  const input: GraphInput = { scope, leftOut, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+  if (hours) input.window = { since, until, uncertain: uncertainFlows(db, hours, cluster) };
+  return input;
 }
 
 function parseLabels(json: string): Record<string, string> {

@@ -1,18 +1,22 @@
 import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../diff/observed.js";
+import { windowOf } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS } from "../model/flow.js";
 import type { Db } from "./db.js";
 import type { ObservedWindow } from "./store.js";
+import { edgesOfWindow, uncertainFlows } from "./window-edges.js";
 
 /**
  * The observed traffic `flowpol diff` judges, of one cluster, straight from the store: edges that reached their
  * target, summed over verdicts and sources by SQLite (GROUP BY), as rows rather than objects so
  * that 100,000 edges cost little memory. Workloads carry the distinct label sets of their pods
- * (`workloadLabelSets`). A window keeps the edges whose span overlaps it, as the graph does.
+ * (`workloadLabelSets`). A window counts the flows of its whole hours, as the graph does (window-edges.ts).
  */
 export function readObserved(db: Db, window: ObservedWindow, cluster: string): Observed {
   const allowed = JSON.stringify([...ALLOWED_VERDICTS]);
-  const since = window.since ?? Number.MIN_SAFE_INTEGER;
-  const until = window.until ?? Number.MAX_SAFE_INTEGER;
+  const hours = windowOf(window);
+  const since = hours?.since ?? Number.MIN_SAFE_INTEGER;
+  const until = hours?.until ?? Number.MAX_SAFE_INTEGER;
+  const edgesTable = hours ? edgesOfWindow(db, hours) : "edges";
   const podSets = new Map<number, Array<Record<string, string>>>();
   const podRows = db
     .prepare("SELECT DISTINCT endpoint_id, labels FROM pods WHERE cluster = ?")
@@ -48,7 +52,7 @@ export function readObserved(db: Db, window: ObservedWindow, cluster: string): O
   const edges: ObservedEdge[] = [];
   const edgeRows = db
     .prepare(
-      `SELECT src_id, dst_id, protocol, port, SUM(count) FROM edges
+      `SELECT src_id, dst_id, protocol, port, SUM(count) FROM ${edgesTable}
        WHERE verdict IN (SELECT value FROM json_each(?)) AND last_seen >= ? AND first_seen <= ?
          AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
        GROUP BY src_id, dst_id, protocol, port`,
@@ -62,7 +66,7 @@ export function readObserved(db: Db, window: ObservedWindow, cluster: string): O
   }
   const dropped = db
     .prepare(
-      `SELECT COUNT(*) FROM (SELECT 1 FROM edges WHERE verdict NOT IN (SELECT value FROM json_each(?))
+      `SELECT COUNT(*) FROM (SELECT 1 FROM ${edgesTable} WHERE verdict NOT IN (SELECT value FROM json_each(?))
        AND last_seen >= ? AND first_seen <= ? AND src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
        GROUP BY src_id, dst_id, protocol, port)`,
     )
@@ -76,7 +80,9 @@ export function readObserved(db: Db, window: ObservedWindow, cluster: string): O
   const workloads = [...peers.values()].filter(
     (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
   );
-  return { edges, namespaces, workloads, droppedEdges: dropped };
+  const observed: Observed = { edges, namespaces, workloads, droppedEdges: dropped };
+  if (hours) observed.window = { since, until, uncertain: uncertainFlows(db, hours, cluster) };
+  return observed;
 }
 
 function parseLabels(json: string): Record<string, string> {

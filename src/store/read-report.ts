@@ -1,4 +1,7 @@
+import { type CountWindow, windowOf } from "../model/edge-hours.js";
 import type { Db } from "./db.js";
+import type { ObservedWindow } from "./store.js";
+import { edgesOfWindow, uncertainFlows } from "./window-edges.js";
 
 /**
  * Everything the discovery report and the rollout's pull request read from the store, as plain
@@ -52,6 +55,8 @@ export interface StoreSource {
 }
 
 export interface StoreSnapshot {
+  /** Only with a window: the whole hours counted. */
+  window?: CountWindow;
   endpoints: StoreEndpoint[];
   edges: StoreEdge[];
   gaps: StoreGap[];
@@ -66,7 +71,13 @@ export interface StoreSnapshot {
   }>;
 }
 
-export function readStoreSnapshot(db: Db, cluster: string): StoreSnapshot {
+/**
+ * With a window, edges count their flows in its whole hours (window-edges.ts) and the endpoints
+ * are those of these edges, each with the flows, first and last seen of its edges there
+ * (`windowEndpoints`).
+ */
+export function readStoreSnapshot(db: Db, cluster: string, window: ObservedWindow = {}): StoreSnapshot {
+  const hours = windowOf(window);
   const names = new Map<string, string[]>();
   for (const r of db.prepare("SELECT ip, name FROM dns_names ORDER BY ip, name").all() as Array<{
     ip: string;
@@ -97,7 +108,7 @@ export function readStoreSnapshot(db: Db, cluster: string): StoreSnapshot {
       .prepare(
         `SELECT id, src_id AS src, dst_id AS dst, protocol, port, verdict, source_system AS sourceSystem, count,
                 first_seen AS firstSeen, last_seen AS lastSeen, drop_reason AS dropReason
-         FROM edges WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
+         FROM ${hours ? edgesOfWindow(db, hours) : "edges"} WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = ?)
          ORDER BY src_id, dst_id, protocol, port, verdict, source_system`,
       )
       .all(cluster) as Array<Omit<StoreEdge, "policies"> & { id: number }>
@@ -121,5 +132,30 @@ export function readStoreSnapshot(db: Db, cluster: string): StoreSnapshot {
        ORDER BY namespace, name, endpoint_id, protocol, port`,
     )
     .all(cluster) as StoreSnapshot["services"];
-  return { endpoints, edges, gaps, sources, services };
+  if (!hours) return { endpoints, edges, gaps, sources, services };
+  const counted = { since: hours.since, until: hours.until, uncertain: uncertainFlows(db, hours, cluster) };
+  return { window: counted, endpoints: windowEndpoints(endpoints, edges), edges, gaps, sources, services };
+}
+
+/**
+ * The endpoints of a window's edges, each with their flows (an edge's flows count at both its
+ * ends, as an endpoint's flows do; replies are not kept by hour) and their first and last seen.
+ */
+export function windowEndpoints(endpoints: StoreEndpoint[], edges: StoreEdge[]): StoreEndpoint[] {
+  const seen = new Map<number, { flows: number; first: number; last: number }>();
+  for (const e of edges) {
+    for (const id of e.src === e.dst ? [e.src] : [e.src, e.dst]) {
+      const s = seen.get(id);
+      if (!s) seen.set(id, { flows: e.count, first: e.firstSeen, last: e.lastSeen });
+      else {
+        s.flows += e.count;
+        s.first = Math.min(s.first, e.firstSeen);
+        s.last = Math.max(s.last, e.lastSeen);
+      }
+    }
+  }
+  return endpoints.flatMap((e) => {
+    const s = seen.get(e.id);
+    return s ? [{ ...e, flows: s.flows, firstSeen: s.first, lastSeen: s.last }] : [];
+  });
 }

@@ -163,12 +163,12 @@ export class SqliteStore implements FlowStore {
     return readObserved(this.db, window, cluster);
   }
 
-  async readSnapshot(cluster: string): Promise<StoreSnapshot> {
-    return readStoreSnapshot(this.db, cluster);
+  async readSnapshot(cluster: string, window: ObservedWindow = {}): Promise<StoreSnapshot> {
+    return readStoreSnapshot(this.db, cluster, window);
   }
 
-  async stats(cluster: string | undefined): Promise<StoreStats> {
-    return storeStats(this.db, cluster);
+  async stats(cluster: string | undefined, window: ObservedWindow = {}): Promise<StoreStats> {
+    return storeStats(this.db, cluster, window);
   }
 
   async close(): Promise<void> {

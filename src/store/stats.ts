@@ -1,9 +1,14 @@
+import { type HourWindow, isoWindow, windowOf } from "../model/edge-hours.js";
 import type { Db } from "./db.js";
+import type { ObservedWindow } from "./store.js";
+import { edgesOfWindow } from "./window-edges.js";
 
 /** What `flowpol stats` reports. Keys are a contract: scripts and CI read them. */
 export interface StoreStats {
+  /** With a window: the flows of the edges in it (replies are not kept by hour). */
   flows: number;
-  replies: number;
+  /** Null with a window: replies are counted per input, not per hour. */
+  replies: number | null;
   edges: number;
   allowedEdges: number;
   deniedEdges: number;
@@ -22,6 +27,8 @@ export interface StoreStats {
   clusters: string[];
   since: string | null;
   until: string | null;
+  /** Only with --since/--until: the whole hours counted (model/edge-hours.ts). */
+  window?: ReturnType<typeof isoWindow>;
 }
 
 function iso(ms: number | null | undefined): string | null {
@@ -32,7 +39,61 @@ function iso(ms: number | null | undefined): string | null {
  * The store's figures. With a cluster, the graph's figures (edges, workloads, namespaces, peers,
  * window) are that cluster's; the ingest log's (flows, lines, losses, gaps) are the store's.
  */
-export function storeStats(db: Db, cluster?: string): StoreStats {
+export function storeStats(db: Db, cluster?: string, window: ObservedWindow = {}): StoreStats {
+  const hours = windowOf(window);
+  const all = storeTotals(db, cluster);
+  return hours ? { ...all, ...windowStats(db, hours, cluster) } : all;
+}
+
+/**
+ * The graph's figures of a window: edges with flows in its hours, their flows, the endpoints and
+ * namespaces they name, and when their first and last flows there were.
+ */
+function windowStats(db: Db, hours: HourWindow, cluster: string | undefined): Partial<StoreStats> {
+  const params = cluster === undefined ? {} : { cluster };
+  const edges = `SELECT * FROM ${edgesOfWindow(db, hours)}${
+    cluster === undefined ? "" : " WHERE src_id IN (SELECT id FROM endpoints WHERE cluster = @cluster)"
+  }`;
+  const e = db
+    .prepare(
+      `SELECT count(*) AS edges, coalesce(sum(count), 0) AS flows,
+              coalesce(sum(verdict IN ('forwarded', 'audit', 'redirected')), 0) AS allowed,
+              coalesce(sum(verdict = 'dropped'), 0) AS denied, coalesce(sum(uncertain), 0) AS uncertain,
+              min(first_seen) AS since, max(last_seen) AS until
+       FROM (${edges})`,
+    )
+    .get(params) as {
+    edges: number;
+    flows: number;
+    allowed: number;
+    denied: number;
+    uncertain: number;
+    since: number | null;
+    until: number | null;
+  };
+  const ends = db
+    .prepare(
+      `SELECT coalesce(sum(type = 'workload'), 0) AS workloads, coalesce(sum(type = 'external'), 0) AS externals,
+              count(DISTINCT CASE WHEN type = 'workload' THEN namespace END) AS namespaces
+       FROM endpoints WHERE id IN (SELECT src_id FROM (${edges}) UNION SELECT dst_id FROM (${edges}))`,
+    )
+    .get(params) as { workloads: number; externals: number; namespaces: number };
+  return {
+    flows: e.flows,
+    replies: null,
+    edges: e.edges,
+    allowedEdges: e.allowed,
+    deniedEdges: e.denied,
+    workloads: ends.workloads,
+    namespaces: ends.namespaces,
+    externalPeers: ends.externals,
+    since: iso(e.since),
+    until: iso(e.until),
+    window: isoWindow({ since: hours.since, until: hours.until, uncertain: e.uncertain }),
+  };
+}
+
+function storeTotals(db: Db, cluster?: string): StoreStats {
   const params = cluster === undefined ? {} : { cluster };
   const ofCluster = cluster === undefined ? "" : " AND cluster = @cluster";
   const edgesOfCluster =

@@ -72,13 +72,18 @@ export interface FlowStore {
   clusters(): Promise<string[]>;
   readGraphInput(scope: Scope, cluster: string): Promise<GraphInput>;
   readObserved(window: ObservedWindow, cluster: string): Promise<Observed>;
-  readSnapshot(cluster: string): Promise<StoreSnapshot>;
-  stats(cluster: string | undefined): Promise<StoreStats>;
+  /** With a window, edges and endpoints count the flows of its whole hours (model/edge-hours.ts). */
+  readSnapshot(cluster: string, window?: ObservedWindow): Promise<StoreSnapshot>;
+  /** With a window, the graph's figures are the window's (whole hours); the ingest log's stay the store's. */
+  stats(cluster: string | undefined, window?: ObservedWindow): Promise<StoreStats>;
 
   close(): Promise<void>;
 }
 
-/** Times in ms since the epoch; either end may be open. */
+/**
+ * A time window (`--since`/`--until`), in ms since the epoch; either end may be open, both open is
+ * all time. Reads round it out to whole hours and count the flows there (docs/design.md, "Time windows").
+ */
 export interface ObservedWindow {
   since?: number | undefined;
   until?: number | undefined;

@@ -1,4 +1,5 @@
 import { type Batch, type EndpointRef, endpointKey } from "../model/batch.js";
+import { hoursOf } from "../model/edge-hours.js";
 import type { Db } from "./db.js";
 
 /**
@@ -13,6 +14,7 @@ export class BatchWriter {
   private readonly upsertPod;
   private readonly upsertEdge;
   private readonly upsertEdgePolicy;
+  private readonly upsertEdgeHour;
   private readonly upsertDnsName;
   private readonly upsertService;
   private readonly insertGap;
@@ -66,6 +68,17 @@ export class BatchWriter {
     this.upsertEdgePolicy = db.prepare(`
       INSERT INTO edge_policies (edge_id, policy, count) VALUES (?, ?, ?)
       ON CONFLICT (edge_id, policy) DO UPDATE SET count = count + excluded.count`);
+    this.upsertEdgeHour = db.prepare(`
+      INSERT INTO edge_hours (edge_id, hour, count, src_reported, dst_reported, first_seen, last_seen)
+      VALUES (@edgeId, @hour, @count, @srcReported, @dstReported, @first, @last)
+      ON CONFLICT (edge_id, hour) DO UPDATE SET
+        count = count + excluded.count
+          - max(excluded.src_reported, excluded.dst_reported) - max(src_reported, dst_reported)
+          + max(src_reported + excluded.src_reported, dst_reported + excluded.dst_reported),
+        src_reported = src_reported + excluded.src_reported,
+        dst_reported = dst_reported + excluded.dst_reported,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen)`);
     this.upsertDnsName = db.prepare(`
       INSERT INTO dns_names (ip, name, count, first_seen, last_seen) VALUES (@ip, @name, @count, @first, @last)
       ON CONFLICT (ip, name) DO UPDATE SET
@@ -135,6 +148,7 @@ export class BatchWriter {
         dstReported: e.dstReported,
       }) as { id: number };
       for (const [policy, count] of Object.entries(e.policies)) this.upsertEdgePolicy.run(id, policy, count);
+      for (const h of hoursOf(e)) this.upsertEdgeHour.run({ edgeId: id, ...h });
     }
     for (const d of batch.dnsNames) this.upsertDnsName.run(d);
     for (const s of batch.services) {

@@ -5,7 +5,7 @@ import { CART, entity, FRONTEND, flow, world, writeStore } from "../helpers/shop
 
 /**
  * `flowpol graph` accounts for every edge record `flowpol stats` counts: shown (merged into a
- * connection) or hidden with the reason; and says that a window's counts are the store's whole counts.
+ * connection) or hidden with the reason; and says which whole hours a window's counts are of.
  */
 
 let tmp: { dir: string; cleanup: () => void };
@@ -39,10 +39,15 @@ describe("flowpol graph and flowpol stats", () => {
     expect(r.stderr).toContain("note: 2 no end is a workload in a namespace that gets policies");
   });
 
-  it("says that counts in a --since window are the store's whole counts, and what the window left out", () => {
-    const r = runCli(["graph", "--db", db, "--since", "2026-01-05T10:10:00Z", "--exclude-namespace", ""]);
+  it("says which whole hours a --since window counts, and what the window left out", () => {
+    const r = runCli(["graph", "--db", db, "--since", "2026-01-05T10:10:00Z", "--until", "2026-01-05T10:15:00Z"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("  1 outside --since/--until");
-    expect(r.stdout).toContain("Counts are the store's whole counts, not the window's");
+    expect(r.stdout).toMatch(/^shop\/Deployment\/frontend\s+shop\/Deployment\/cart\s+TCP\/7070\s+40\s/m);
+    expect(r.stdout).toContain(
+      "Counts are the window's: flows from 2026-01-05T10:00:00.000Z to 2026-01-05T10:59:59.999Z (--since/--until rounded out to whole hours",
+    );
+    const later = runCli(["graph", "--db", db, "--since", "2026-01-05T11:00:00Z", "--exclude-namespace", ""]);
+    expect(later.stdout).toContain("  3 outside --since/--until");
+    expect(later.stdout).toContain("flows from 2026-01-05T11:00:00.000Z to (end of the store)");
   });
 });

@@ -13,6 +13,10 @@ export function storeContent(path: string): Record<string, string[]> {
       edges: rows(`SELECT s.type, s.namespace, s.kind, s.name, s.ip, d.type, d.namespace, d.kind, d.name, d.ip,
                      e.protocol, e.port, e.verdict, e.source_system, e.count, e.first_seen, e.last_seen, e.drop_reason
                    FROM edges e JOIN endpoints s ON s.id = e.src_id JOIN endpoints d ON d.id = e.dst_id`),
+      edgeHours: rows(`SELECT s.type, s.namespace, s.kind, s.name, s.ip, d.type, d.namespace, d.kind, d.name, d.ip,
+                         e.protocol, e.port, e.verdict, e.source_system, h.hour, h.count, h.first_seen, h.last_seen
+                       FROM edge_hours h JOIN edges e ON e.id = h.edge_id
+                         JOIN endpoints s ON s.id = e.src_id JOIN endpoints d ON d.id = e.dst_id`),
       pods: rows("SELECT namespace, name, labels, service_account, first_seen, last_seen FROM pods"),
       namespaces: rows("SELECT name, labels, first_seen, last_seen FROM namespaces"),
       dnsNames: rows("SELECT ip, name, count, first_seen, last_seen FROM dns_names"),

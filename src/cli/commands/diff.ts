@@ -6,8 +6,9 @@ import { CheckFailedError, UsageError } from "../../errors.js";
 import type { RuleRef } from "../../policy/types.js";
 import { loadTopology } from "../../policy-io/load-topology.js";
 import { resolveDbPath } from "../../store/db.js";
+import type { ObservedWindow } from "../../store/store.js";
 import { collectList } from "../flags.js";
-import { addOutputOptions, dbOption, readClusterOption } from "../options.js";
+import { addOutputOptions, addWindowOptions, dbOption, readClusterOption, windowOf } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 import { readingStore } from "../read-store.js";
 
@@ -18,17 +19,24 @@ export function define(out: Output): Command {
     )
     .requiredOption("--policies <paths...>", "policy files or folders (read recursively; YAML or JSON), or - for stdin")
     .addOption(dbOption())
-    .addOption(readClusterOption())
-    .option(
-      "--fail-on <checks>",
-      "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
-      collectList,
-      [],
-    );
+    .addOption(readClusterOption());
+  addWindowOptions(cmd).option(
+    "--fail-on <checks>",
+    "exit 3 when: denied (an observed flow would break), unused (a rule nothing uses)",
+    collectList,
+    [],
+  );
   const spec = { formats: DIFF_REPORT_FORMATS, default: "table", legacyFormat: true };
   return addOutputOptions(cmd, spec, out).action(async (o) => {
     await diff(
-      { policies: o.policies, db: resolveDbPath(o.db), cluster: o.cluster, format: o.output, failOn: o.failOn },
+      {
+        policies: o.policies,
+        db: resolveDbPath(o.db),
+        cluster: o.cluster,
+        format: o.output,
+        failOn: o.failOn,
+        window: windowOf(o, Date.now()),
+      },
       out,
     );
   });
@@ -47,6 +55,8 @@ export interface DiffOptions {
   cluster?: string | undefined;
   format: string;
   failOn: string[];
+  /** `--since`/`--until` (ms): judge only the flows in this window. */
+  window?: ObservedWindow;
   /** Reads stdin when a path is `-` (injected for tests). */
   stdin?: () => string;
 }
@@ -72,7 +82,9 @@ export async function diff(options: DiffOptions, out: Output): Promise<void> {
       `warning: no policy in ${options.policies.join(", ")} (flowpol reads NetworkPolicy, CiliumNetworkPolicy and StagedKubernetesNetworkPolicy): every observed edge is unprotected`,
     );
   }
-  const observed = await readingStore(options.db, options.cluster, (read) => read.store.readObserved({}, read.cluster));
+  const observed = await readingStore(options.db, options.cluster, (read) =>
+    read.store.readObserved(options.window ?? {}, read.cluster),
+  );
   const result = diffObserved(diffInput(observed, topology));
 
   const byName = new Map(topology.policies.map((p) => [`${p.namespace}/${p.name}`, p]));

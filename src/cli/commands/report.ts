@@ -13,9 +13,19 @@ import { replay } from "../../report/policy-verdicts.js";
 import { coverageMarkdown } from "../../report/policy-verdicts-text.js";
 import { sharedServiceRows } from "../../report/shared.js";
 import { resolveDbPath } from "../../store/db.js";
+import type { ObservedWindow } from "../../store/store.js";
 import { collectList } from "../flags.js";
 import { loadGraph } from "../load-graph.js";
-import { addOutputOptions, dbOption, outFile, outFileOption, parseIntFlag, readClusterOption } from "../options.js";
+import {
+  addOutputOptions,
+  addWindowOptions,
+  dbOption,
+  outFile,
+  outFileOption,
+  parseIntFlag,
+  readClusterOption,
+  windowOf,
+} from "../options.js";
 import type { Output } from "../output.js";
 import { readingStore, type StoreRead } from "../read-store.js";
 import { writeFileAtomic } from "../write-file-atomic.js";
@@ -28,7 +38,8 @@ export function define(out: Output): Command {
     .description("the discovery report: observation window and trust, graph, shared services, externals, drops")
     .addOption(dbOption())
     .addOption(readClusterOption())
-    .addOption(outFileOption())
+    .addOption(outFileOption());
+  addWindowOptions(cmd)
     .option(
       "--min-job-runs <n>",
       "Jobs and CronJobs seen in fewer runs are flagged",
@@ -45,6 +56,7 @@ export function define(out: Output): Command {
       minJobRuns: o.minJobRuns,
       policies: o.policies,
       catalogs: o.catalog,
+      window: windowOf(o, Date.now()),
     };
     await report({ db: resolveDbPath(o.db), cluster: o.cluster, ...options }, out);
   });
@@ -59,6 +71,8 @@ export interface ReportOptions {
   policies: string[] | undefined;
   /** Extra shared-service catalogs, as generate's `--catalog`. */
   catalogs: string[];
+  /** `--since`/`--until` (ms): the report of the flows in this window. */
+  window?: ObservedWindow;
 }
 
 /** `flowpol report`: what a platform team reads before it decides to enforce. */
@@ -70,11 +84,12 @@ export async function report(options: ReportOptions, out: Output): Promise<void>
     ? loadTopology(options.policies, { stdin: () => readFileSync(0, "utf8") }).topology
     : undefined;
   const text = await readingStore(options.db, options.cluster, async (read) => {
-    const graph = await wholeGraph(read, options.catalogs);
-    const snapshot = await read.store.readSnapshot(read.cluster);
+    const window = options.window ?? {};
+    const graph = await wholeGraph(read, options.catalogs, window);
+    const snapshot = await read.store.readSnapshot(read.cluster, window);
     const findings = analyze(snapshot, { minJobRuns: options.minJobRuns, shared: sharedServiceRows(graph) });
     const coverage = declared
-      ? replay(diffInput(await read.store.readObserved({}, read.cluster), declared), () => true)
+      ? replay(diffInput(await read.store.readObserved(window, read.cluster), declared), () => true)
       : undefined;
     return options.format === "html"
       ? reportHtml(findings, await drawn(graph), coverage)
@@ -90,9 +105,11 @@ async function drawn(graph: Awaited<ReturnType<typeof wholeGraph>>) {
 }
 
 /** The dependency graph of every namespace in the store, as `flowpol graph --exclude-namespace ""` builds it. */
-export function wholeGraph(read: StoreRead, catalogs: string[] = []) {
+export function wholeGraph(read: StoreRead, catalogs: string[] = [], window: ObservedWindow = {}) {
   return loadGraph(
     {
+      ...(window.since !== undefined ? { since: new Date(window.since).toISOString() } : {}),
+      ...(window.until !== undefined ? { until: new Date(window.until).toISOString() } : {}),
       db: read.store.location,
       namespaces: [],
       excludeNamespaces: [],

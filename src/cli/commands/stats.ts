@@ -3,7 +3,9 @@ import { DEFAULT_CLUSTER } from "../../model/batch.js";
 import { resolveDbPath } from "../../store/db.js";
 import { openFlowStore } from "../../store/open.js";
 import { parseClusterFlag, resolveCluster } from "../../store/resolve-cluster.js";
-import { addOutputOptions, dbOption, readClusterOption } from "../options.js";
+import type { StoreStats } from "../../store/stats.js";
+import type { ObservedWindow } from "../../store/store.js";
+import { addOutputOptions, addWindowOptions, dbOption, readClusterOption, windowOf } from "../options.js";
 import { type Output, writeLine } from "../output.js";
 
 export function define(out: Output): Command {
@@ -11,9 +13,11 @@ export function define(out: Output): Command {
     .description("summarise the store: flows, edges, workloads, namespaces, window, gaps, bad lines")
     .addOption(dbOption())
     .addOption(readClusterOption());
+  addWindowOptions(cmd);
   return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
     async (o) => {
-      await stats({ db: resolveDbPath(o.db), cluster: o.cluster, json: o.output === "json" }, out);
+      const window = windowOf(o, Date.now());
+      await stats({ db: resolveDbPath(o.db), cluster: o.cluster, json: o.output === "json", window }, out);
     },
   );
 }
@@ -23,6 +27,8 @@ export interface StatsOptions {
   /** `--cluster`: the graph's figures of this cluster only. */
   cluster?: string | undefined;
   json: boolean;
+  /** `--since`/`--until` (ms): the graph's figures of the flows in this window. */
+  window?: ObservedWindow;
 }
 
 export async function stats(options: StatsOptions, out: Output): Promise<void> {
@@ -31,14 +37,14 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
   try {
     // Without --cluster: every cluster's figures; with it, one the store holds.
     const cluster = options.cluster === undefined ? undefined : await resolveCluster(store, options.cluster);
-    const s = await store.stats(cluster);
+    const s = await store.stats(cluster, options.window ?? {});
     if (options.json) {
       writeLine(out.stdout, JSON.stringify(s, null, 2));
       return;
     }
     const rows: Array<[string, string | number]> = [
       ["flows", s.flows],
-      ["  replies (not edges)", s.replies],
+      ["  replies (not edges)", s.replies ?? "(not kept by hour: counted per input)"],
       ["edges", s.edges],
       ["  allowed", s.allowedEdges],
       ["  denied", s.deniedEdges],
@@ -46,6 +52,7 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
       ["namespaces", s.namespaces],
       ["external peers", s.externalPeers],
       ["window", s.since ? `${s.since} .. ${s.until}` : "(empty)"],
+      ...windowRows(s),
       ["sources", s.sources.join(", ") || "(none)"],
       ...(s.clusters.some((c) => c !== DEFAULT_CLUSTER) || cluster !== undefined
         ? [
@@ -69,4 +76,20 @@ export async function stats(options: StatsOptions, out: Output): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+/** With --since/--until: the whole hours counted, and flows of an unknown hour among them. */
+function windowRows(s: StoreStats): Array<[string, string | number]> {
+  const w = s.window;
+  if (!w) return [];
+  const rows: Array<[string, string | number]> = [
+    ["counted", `${w.since ?? "(start)"} .. ${w.until ?? "(end)"} (--since/--until rounded out to whole hours)`],
+  ];
+  if (w.uncertainFlows > 0) {
+    rows.push([
+      "  of an unknown hour",
+      `${w.uncertainFlows} flows (no known hour: counted where their span meets the window; may lie outside)`,
+    ]);
+  }
+  return rows;
 }

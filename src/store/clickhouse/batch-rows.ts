@@ -1,15 +1,18 @@
 import type { Batch, EndpointRef } from "../../model/batch.js";
+import { hoursOf } from "../../model/edge-hours.js";
 
 /**
  * A batch as ClickHouse rows, one list per table, each row stamped with the batch id. Edges keep
  * `count` minus the larger of the two reporting ends, so that summing batches and adding the larger
- * of the summed ends gives SQLite's count (a connection both Calico ends report counts once).
+ * of the summed ends gives SQLite's count (a connection both Calico ends report counts once); so
+ * do edge hours.
  */
 export interface BatchRows {
   endpoints: object[];
   namespaces: object[];
   pods: object[];
   edges: object[];
+  edge_hours: object[];
   dns_names: object[];
   services: object[];
   gaps: object[];
@@ -73,6 +76,23 @@ export function batchRows(batch: Batch, id: string, ingestId: number, system: st
         policy_counts: policies.map((p) => e.policies[p] ?? 0),
       };
     }),
+    edge_hours: batch.edges.flatMap((e) =>
+      hoursOf(e).map((h) => ({
+        batch: id,
+        ...ep("src_", e.src),
+        ...ep("dst_", e.dst),
+        protocol: e.protocol,
+        port: e.port,
+        verdict: e.verdict,
+        system: e.system,
+        hour: h.hour,
+        count: h.count - Math.max(h.srcReported, h.dstReported),
+        src_reported: h.srcReported,
+        dst_reported: h.dstReported,
+        first_seen: h.first,
+        last_seen: h.last,
+      })),
+    ),
     dns_names: batch.dnsNames.map((d) => ({
       batch: id,
       ip: d.ip,

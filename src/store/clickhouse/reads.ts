@@ -1,14 +1,16 @@
 import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../../diff/observed.js";
 import { type GraphInput, inScope, type Scope } from "../../graph/input.js";
+import { type CountWindow, isoWindow, windowOf } from "../../model/edge-hours.js";
 import { ALLOWED_VERDICTS } from "../../model/flow.js";
-import type { StoreSnapshot } from "../read-report.js";
+import { type StoreSnapshot, windowEndpoints } from "../read-report.js";
 import type { StoreStats } from "../stats.js";
 import type { ObservedWindow } from "../store.js";
 import type { Connection } from "./connection.js";
-import { literal, literalList } from "./sql.js";
+import { literalList } from "./sql.js";
 import {
   committed,
   dnsNamesSql,
+  edgeHoursSql,
   edgesSql,
   endpointsSql,
   gapsSql,
@@ -62,9 +64,31 @@ interface EdgeRow {
   last: number;
   drop_reason: string;
   policies: string[];
+  /** With a window: flows of an unknown hour counted that may lie outside it. */
+  uncertain?: number;
 }
 
 type EpTuple = [string, string, string, string, string, string];
+
+const edgeKeyOf = (r: EdgeRow) =>
+  [
+    r.src_cluster,
+    r.src_type,
+    r.src_namespace,
+    r.src_kind,
+    r.src_name,
+    r.src_ip,
+    r.dst_cluster,
+    r.dst_type,
+    r.dst_namespace,
+    r.dst_kind,
+    r.dst_name,
+    r.dst_ip,
+    r.protocol,
+    r.port,
+    r.verdict,
+    r.system,
+  ].join("\u0000");
 
 const key = (cluster: string, type: string, namespace: string, kind: string, name: string, ip: string) =>
   `${cluster}|${type}|${namespace}|${kind}|${name}|${ip}`;
@@ -92,15 +116,30 @@ export class Reader {
     return ids.get(key(...k)) ?? 0;
   }
 
-  private edges(
-    window: { since?: number | undefined; until?: number | undefined },
-    cluster: string | undefined,
-  ): Promise<EdgeRow[]> {
-    const since = window.since ?? Number.MIN_SAFE_INTEGER;
-    const until = window.until ?? Number.MAX_SAFE_INTEGER;
-    return this.conn.query<EdgeRow>(
-      edgesSql(this.t, cluster, `last >= ${literal(since)} AND first <= ${literal(until)}`),
-    );
+  /** Edges in identity order; with a window, those with flows in its whole hours, counting those. */
+  private async edges(window: ObservedWindow, cluster: string | undefined): Promise<EdgeRow[]> {
+    const hours = windowOf(window);
+    if (!hours) return this.conn.query<EdgeRow>(edgesSql(this.t, cluster));
+    const all = await this.conn.query<EdgeRow>(edgesSql(this.t, cluster));
+    // An older store read as it is has no hours: every flow is of an unknown hour in its edge's span.
+    const counted =
+      this.t.hourly === false
+        ? all.map((r) => ({ ...r, uncertain: r.first < hours.since || r.last > hours.until ? r.count : 0 }))
+        : await this.conn.query<EdgeRow & { uncertain: number }>(edgeHoursSql(this.t, cluster, hours));
+    const byKey = new Map(counted.map((h) => [edgeKeyOf(h), h]));
+    return all.flatMap((r) => {
+      const h = byKey.get(edgeKeyOf(r));
+      if (!h || h.count <= 0 || h.last < hours.since || h.first > hours.until) return [];
+      const first = Math.max(h.first, hours.since);
+      return [{ ...r, count: h.count, first, last: Math.min(h.last, hours.until), uncertain: h.uncertain ?? 0 }];
+    });
+  }
+
+  /** The window a read counted, from its edges. */
+  private static counted(window: ObservedWindow, edges: EdgeRow[]): CountWindow | undefined {
+    const hours = windowOf(window);
+    if (!hours) return undefined;
+    return { since: hours.since, until: hours.until, uncertain: edges.reduce((n, e) => n + (e.uncertain ?? 0), 0) };
   }
 
   private static src(ids: Map<string, number>, r: EdgeRow): number {
@@ -112,15 +151,17 @@ export class Reader {
   }
 
   async graphInput(scope: Scope, cluster?: string): Promise<GraphInput> {
-    const since = scope.since ?? Number.MIN_SAFE_INTEGER;
-    const until = scope.until ?? Number.MAX_SAFE_INTEGER;
+    const hours = windowOf(scope);
+    const since = hours?.since ?? Number.MIN_SAFE_INTEGER;
+    const until = hours?.until ?? Number.MAX_SAFE_INTEGER;
     const { list: allEndpoints, ids } = await this.endpoints(cluster);
     const byId = new Map(allEndpoints.map((e) => [e.id, e]));
     const workloadNs = (id: number) => {
       const e = byId.get(id);
       return e && e.type === "workload" ? e.namespace : "";
     };
-    const edges = (await this.edges(scope, cluster))
+    const rows = await this.edges(scope, cluster);
+    const edges = rows
       .map((r) => ({
         srcId: Reader.src(ids, r),
         dstId: Reader.dst(ids, r),
@@ -163,7 +204,10 @@ export class Reader {
     );
     const endpointIds = new Set(endpoints.map((e) => e.id));
     const services = (await this.services(ids, cluster)).filter((s) => endpointIds.has(s.endpointId));
-    return { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+    const input: GraphInput = { scope, endpoints, pods, namespaces: namespaceRows, edges, dnsNames, services };
+    const window = Reader.counted(scope, rows);
+    if (window) input.window = window;
+    return input;
   }
 
   private async pods(ids: Map<string, number>, cluster: string | undefined) {
@@ -242,7 +286,8 @@ export class Reader {
     const grouped = new Map<string, ObservedEdge>();
     let dropped = 0;
     const droppedKeys = new Set<string>();
-    for (const r of await this.edges(window, cluster)) {
+    const rows = await this.edges(window, cluster);
+    for (const r of rows) {
       const srcId = Reader.src(ids, r);
       const dstId = Reader.dst(ids, r);
       const k = `${srcId}|${dstId}|${r.protocol}|${r.port}`;
@@ -274,10 +319,13 @@ export class Reader {
     const workloads = [...peers.values()].filter(
       (p): p is Extract<ObservedPeer, { kind: "workload" }> => p.kind === "workload",
     );
-    return { edges, namespaces, workloads, droppedEdges: dropped };
+    const observed: Observed = { edges, namespaces, workloads, droppedEdges: dropped };
+    const counted = Reader.counted(window, rows);
+    if (counted) observed.window = counted;
+    return observed;
   }
 
-  async snapshot(cluster?: string): Promise<StoreSnapshot> {
+  async snapshot(cluster?: string, window: ObservedWindow = {}): Promise<StoreSnapshot> {
     const { list, ids } = await this.endpoints(cluster);
     const names = new Map<string, string[]>();
     for (const r of await this.conn.query<{ ip: string; name: string }>(dnsNamesSql(this.t))) {
@@ -298,7 +346,8 @@ export class Reader {
       pods: podCounts.get(e.id) ?? 0,
       dnsNames: e.ip ? (names.get(e.ip) ?? []) : [],
     }));
-    const edges = (await this.edges({}, cluster)).map((r) => ({
+    const rows = await this.edges(window, cluster);
+    const edges = rows.map((r) => ({
       src: Reader.src(ids, r),
       dst: Reader.dst(ids, r),
       protocol: r.protocol,
@@ -327,7 +376,9 @@ export class Reader {
     }
     const sources = [...bySystem.values()].sort((a, b) => compareBytes(a.system, b.system));
     const services = await this.services(ids, cluster);
-    return { endpoints, edges, gaps, sources, services };
+    const counted = Reader.counted(window, rows);
+    if (!counted) return { endpoints, edges, gaps, sources, services };
+    return { window: counted, endpoints: windowEndpoints(endpoints, edges), edges, gaps, sources, services };
   }
 
   /** The ingest log joined with the progress of each ingest's committed batches. */
@@ -371,7 +422,34 @@ export class Reader {
   }
 
   /** With a cluster, the graph's figures are that cluster's; the ingest log's are the store's. */
-  async stats(cluster?: string): Promise<StoreStats> {
+  async stats(cluster?: string, window: ObservedWindow = {}): Promise<StoreStats> {
+    const all = await this.totals(cluster);
+    const hours = windowOf(window);
+    if (!hours) return all;
+    const { list, ids } = await this.endpoints(cluster);
+    const rows = await this.edges(window, cluster);
+    const ends = new Set(rows.flatMap((r) => [Reader.src(ids, r), Reader.dst(ids, r)]));
+    const onEdges = list.filter((x) => ends.has(x.id));
+    const workloads = onEdges.filter((x) => x.type === "workload");
+    const since = rows.length ? rows.reduce((m, r) => Math.min(m, r.first), Number.POSITIVE_INFINITY) : null;
+    const until = rows.length ? rows.reduce((m, r) => Math.max(m, r.last), Number.NEGATIVE_INFINITY) : null;
+    return {
+      ...all,
+      flows: rows.reduce((n, r) => n + r.count, 0),
+      replies: null,
+      edges: rows.length,
+      allowedEdges: rows.filter((r) => ALLOWED_VERDICTS.has(r.verdict as never)).length,
+      deniedEdges: rows.filter((r) => r.verdict === "dropped").length,
+      workloads: workloads.length,
+      namespaces: new Set(workloads.map((x) => x.namespace)).size,
+      externalPeers: onEdges.filter((x) => x.type === "external").length,
+      since: since === null ? null : new Date(since).toISOString(),
+      until: until === null ? null : new Date(until).toISOString(),
+      window: isoWindow(Reader.counted(window, rows) as CountWindow),
+    };
+  }
+
+  private async totals(cluster?: string): Promise<StoreStats> {
     const ingests = (await this.ingests()).filter(
       (i) => i.status !== "running" || i.kind === "file" || i.kind === "grpc",
     );

@@ -56,6 +56,14 @@ export const TABLES: readonly TableSpec[] = [
     shard: `cityHash64(${EDGE_KEY})`,
   },
   {
+    // An edge's counts by hour (model/edge-hours.ts), counted as `edges` counts them; hour -1: unknown.
+    name: "edge_hours",
+    columns: `batch String, ${EP("src_")}, ${EP("dst_")}, protocol String, port Int32, verdict String, system String,
+      hour Int64, count Int64, src_reported Int64, dst_reported Int64, first_seen Int64, last_seen Int64`,
+    order: `${EDGE_KEY}, hour, batch`,
+    shard: `cityHash64(${EDGE_KEY})`,
+  },
+  {
     name: "dns_names",
     columns: "batch String, ip String, name String, count Int64, first_seen Int64, last_seen Int64",
     order: "ip, name, batch",
@@ -108,8 +116,24 @@ export const TABLES: readonly TableSpec[] = [
   },
 ];
 
-/** The schema's version, recorded per server in `flowpol_schema` (a local table, never distributed). */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema's version, recorded per server in `flowpol_schema` (a local table, never distributed).
+ * 1: the tables; 2: `edge_hours`, into which a version-1 store's edge rows are copied as of an
+ * unknown hour (`upgradeStatements`).
+ */
+export const SCHEMA_VERSION = 2;
+
+/** What a server at schema `from` runs, after `createStatements`, to reach SCHEMA_VERSION. */
+export function upgradeStatements(database: string, cluster: string | undefined, from: number): string[] {
+  if (from >= 2) return [];
+  const db = `\`${database}\``;
+  const edges = cluster ? "edges_local" : "edges";
+  const hours = cluster ? "edge_hours_local" : "edge_hours";
+  // Each batch's rows copied with the same batch id: reads fold a batch once, so a copy made twice counts once.
+  return [
+    `INSERT INTO ${db}.\`${hours}\` SELECT batch, ${EDGE_KEY}, -1, count, src_reported, dst_reported, first_seen, last_seen FROM ${db}.\`${edges}\``,
+  ];
+}
 
 export function localName(spec: TableSpec, cluster: string | undefined): string {
   return cluster ? `${spec.name}_local` : spec.name;

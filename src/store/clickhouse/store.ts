@@ -22,7 +22,7 @@ import type {
 import { batchRows } from "./batch-rows.js";
 import { Connection } from "./connection.js";
 import { Reader } from "./reads.js";
-import { createStatements, SCHEMA_VERSION, TABLES } from "./schema.js";
+import { createStatements, SCHEMA_VERSION, TABLES, upgradeStatements } from "./schema.js";
 import { literal, literalList } from "./sql.js";
 import { type ClickHouseTarget, parseClickHouseUrl } from "./url.js";
 import type { Tables } from "./views.js";
@@ -98,7 +98,9 @@ export class ClickHouseStore implements FlowStore {
       }
       if (target.cluster) await checkCluster(conn, target);
       if (!options.readonly && version !== SCHEMA_VERSION) await migrate(conn, target);
-      if (target.cluster) await checkShards(conn, target);
+      // Read-only, an older store stays as it is: it has no edge hours (schema 2) to read.
+      if (options.readonly && (version ?? 0) < 2) tables.hourly = false;
+      if (target.cluster) await checkShards(conn, target, tables.hourly !== false);
     } catch (err) {
       await conn.close();
       throw err;
@@ -458,12 +460,12 @@ export class ClickHouseStore implements FlowStore {
     return this.reader.observed(window, cluster);
   }
 
-  readSnapshot(cluster: string): Promise<StoreSnapshot> {
-    return this.reader.snapshot(cluster);
+  readSnapshot(cluster: string, window: ObservedWindow = {}): Promise<StoreSnapshot> {
+    return this.reader.snapshot(cluster, window);
   }
 
-  stats(cluster: string | undefined): Promise<StoreStats> {
-    return this.reader.stats(cluster);
+  stats(cluster: string | undefined, window: ObservedWindow = {}): Promise<StoreStats> {
+    return this.reader.stats(cluster, window);
   }
 }
 
@@ -551,13 +553,16 @@ async function migrate(conn: Connection, target: ClickHouseTarget): Promise<void
 }
 
 async function createOn(conn: Connection, target: ClickHouseTarget): Promise<void> {
-  for (const sql of createStatements(target.database, target.cluster)) await conn.command(sql);
   const version = await schemaVersionOf(conn, target.database);
+  for (const sql of createStatements(target.database, target.cluster)) await conn.command(sql);
+  if (version !== undefined) {
+    for (const sql of upgradeStatements(target.database, target.cluster, version)) await conn.command(sql);
+  }
   if (version === undefined || version < SCHEMA_VERSION) {
     await conn.insert(`\`${target.database}\`.flowpol_schema`, [
       {
         version: SCHEMA_VERSION,
-        description: "flowpol store on ClickHouse: batches, edges, endpoints, pods, ingest log",
+        description: "flowpol store on ClickHouse: batches, edges and their hours, endpoints, pods, ingest log",
         applied_at: Date.now(),
       },
     ]);
@@ -598,9 +603,10 @@ async function checkCluster(conn: Connection, target: ClickHouseTarget): Promise
  * ZooKeeper, so flowpol creates them on each server it is pointed at). Checked from the server
  * over its own connections to the shards (`remote()`): a shard without them is named.
  */
-async function checkShards(conn: Connection, target: ClickHouseTarget): Promise<void> {
+async function checkShards(conn: Connection, target: ClickHouseTarget, hourly: boolean): Promise<void> {
   const shards = await shardsOf(conn, target.cluster as string);
-  const expected = TABLES.map((t) => `${t.name}_local`);
+  // An older store read as it is has no `edge_hours` yet (schema 2).
+  const expected = TABLES.filter((t) => hourly || t.name !== "edge_hours").map((t) => `${t.name}_local`);
   for (const s of shards) {
     if (s.is_local) continue;
     const address = `${s.host_address.includes(":") ? `[${s.host_address}]` : s.host_address}:${s.port}`;

@@ -1,3 +1,4 @@
+import { type HourWindow, UNKNOWN_HOUR } from "../../model/edge-hours.js";
 import { literal } from "./sql.js";
 
 /**
@@ -12,6 +13,8 @@ export interface Tables {
   table(name: string): string;
   /** `IN` with a subquery, `GLOBAL IN` across shards. */
   readonly inOp: string;
+  /** False: an older store read as it is, without `edge_hours` (schema 2). */
+  hourly?: boolean;
 }
 
 export function committed(t: Tables): string {
@@ -128,4 +131,26 @@ export function progressSql(t: Tables): string {
         any(skipped) AS b_skipped, any(bad) AS b_bad, any(lost) AS b_lost
       FROM ${t.table("batches")} GROUP BY batch)
     GROUP BY b_ingest`;
+}
+
+/**
+ * Per edge, its flows in the whole hours of a window (model/edge-hours.ts): each hour folded as
+ * `edgesSql` folds edges, then the hours inside the window summed. An unknown hour counts when its
+ * span meets the window; `uncertain` is its flows that may lie outside.
+ */
+export function edgeHoursSql(t: Tables, cluster: string | undefined, w: HourWindow): string {
+  const [from, to, since, until, unknown] = [w.fromHour, w.toHour, w.since, w.until, UNKNOWN_HOUR].map(literal);
+  return `SELECT ${EDGE}, sum(hc) AS count, min(hf) AS first, max(hl) AS last,
+      sumIf(hc, hour = ${unknown} AND (hf < ${since} OR hl > ${until})) AS uncertain
+    FROM (
+      SELECT ${EDGE}, hour, sum(c) + greatest(sum(sr), sum(dr)) AS hc, min(f) AS hf, max(l) AS hl
+      FROM (
+        SELECT ${EDGE}, hour, batch, any(count) AS c, any(src_reported) AS sr, any(dst_reported) AS dr,
+          any(first_seen) AS f, any(last_seen) AS l
+        FROM ${t.table("edge_hours")} WHERE ${committed(t)} AND ${ofCluster("src_cluster", cluster)}
+        GROUP BY ${EDGE}, hour, batch)
+      GROUP BY ${EDGE}, hour)
+    WHERE (hour >= ${from} AND hour <= ${to} AND hour != ${unknown})
+      OR (hour = ${unknown} AND hl >= ${since} AND hf <= ${until})
+    GROUP BY ${EDGE} HAVING count > 0`;
 }
