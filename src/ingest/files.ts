@@ -9,16 +9,16 @@ import { BatchBuilder } from "../collect/batch-builder.js";
 import { type ByteSource, fileSource, streamSource } from "../collect/byte-source.js";
 import { lineChunks } from "../collect/chunks.js";
 import { detectFormat, formatByName } from "../collect/formats.js";
-import { BatchMerger } from "../collect/merge-batches.js";
 import { addValue, jsonText, parseChunk } from "../collect/parse-chunk.js";
 import { openInput } from "../collect/read-input.js";
-import { decoderFor, type RecordFormat } from "../collect/record.js";
+import { decoderFor, type RecordDecoder, type RecordFormat } from "../collect/record.js";
 import { ParsePool } from "../collect/worker-pool.js";
 import { type FlowpolError, InputError, toFlowpolError } from "../errors.js";
 import type { Batch } from "../model/batch.js";
 import type { IngestCounts, IngestRow } from "../store/ingest-log.js";
 import type { Lease } from "../store/lease.js";
 import type { FlowStore } from "../store/store.js";
+import { addCounts, InputCommits, SHOWN_BAD_LINES, zeroCounts } from "./input-commits.js";
 
 export const HEAD_BYTES = 64 * 1024;
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -29,9 +29,6 @@ export const DETECT_LINES = 50;
 /** Files smaller than this are parsed on the main thread: starting workers would cost more. */
 const INLINE_BYTES = 4 * 1024 * 1024;
 const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
-const SHOWN_BAD_LINES = 5;
-/** Chunks merged before one write to the store (4 x 8 MiB: a transaction per 32 MiB). */
-const FLUSH_BATCHES = 4;
 
 export interface IngestProgress {
   input: string;
@@ -72,18 +69,6 @@ export interface InputResult {
   /** Flows not stored again: their uuid and time were stored already (from this or another input). */
   duplicates?: number;
   error?: FlowpolError;
-}
-
-function zeroCounts(): IngestCounts {
-  return { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
-}
-
-function addCounts(counts: IngestCounts, batch: Batch): void {
-  counts.flows += batch.flows;
-  counts.replies += batch.replies;
-  counts.skipped += batch.skipped;
-  counts.bad += batch.bad;
-  counts.lost += batch.lost.reduce((n, l) => n + l.lost, 0);
 }
 
 class RestartAsNew extends Error {}
@@ -205,6 +190,113 @@ async function* replay(head: Head): AsyncGenerator<Buffer> {
   }
 }
 
+/** Refuses an input that is not text: zstd-compressed, or binary. */
+function refuseUnreadable(input: string, head: Buffer, gzip: boolean): void {
+  if (head.length >= 4 && head.readUInt32LE(0) === ZSTD_MAGIC) {
+    throw new InputError(
+      `${input} is zstd-compressed (Calico Enterprise compresses rotated flow logs with zstd)`,
+      undefined,
+      `decompress it first: zstd -dc ${input} | flowpol ingest -`,
+    );
+  }
+  if (looksBinary(head)) {
+    throw new InputError(
+      `${input} is binary data, not a JSON flow file${gzip ? " (after gunzip)" : ""}`,
+      undefined,
+      "give JSON lines from `hubble observe -o jsonpb`, the Hubble exporter or Calico flow logs",
+    );
+  }
+}
+
+/** One run at a time stores an input: leased by its content's head, and a file by its path too. */
+function leaseInput(store: FlowStore, input: string, headHash: string, fullPath: string): Promise<Lease> {
+  const isFile = input !== "-";
+  return store.acquireLeases(
+    isFile ? [`input-content:${headHash}`, `input-path:${fullPath}`] : [`input-content:${headHash}`],
+    isFile ? `the input ${input}` : "the same content on stdin",
+    "wait for that run to finish and run this again: it resumes, storing only what that run did not",
+  );
+}
+
+/**
+ * The input's bytes from its start again: a regular file is read again from disk, straight into
+ * the chunk buffers; anything else replays the head, then the rest of the stream.
+ */
+async function readAgain(
+  input: string,
+  opened: Awaited<ReturnType<typeof openInput>>,
+  head: Head,
+): Promise<{ source: ByteSource; rawBytesRead: () => number; file?: FileHandle }> {
+  if (!opened.regularFile || opened.gzip) {
+    return { source: streamSource(replay(head)), rawBytesRead: opened.rawBytesRead };
+  }
+  const file = await open(input, "r");
+  let read = 0;
+  const source = fileSource(file, 0, (n) => {
+    read += n;
+  });
+  return { source, rawBytesRead: () => read, file };
+}
+
+/** The input's new lines in chunks; overlong lines and a held last line are told to `commits`. */
+function inputChunks(
+  source: ByteSource,
+  opened: Awaited<ReturnType<typeof openInput>>,
+  options: IngestOptions,
+  start: { startOffset: number; startLine: number },
+  commits: InputCommits,
+  pool: ParsePool | undefined,
+) {
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  return lineChunks(source, {
+    chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+    maxLineBytes,
+    ...start,
+    onOverlongLine: ({ line, bytes }) =>
+      commits.overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
+    // A file may still be written: its unfinished last line is left for the next ingest to resume at.
+    ...(opened.regularFile &&
+      !opened.gzip && {
+        isWholeLine,
+        onHeldLine: (h: { line: number }) => {
+          commits.heldLine = h.line;
+        },
+      }),
+    ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
+  });
+}
+
+/** An earlier ingest of this input to resume, if its progress still fits the input's size. */
+async function priorIngest(
+  store: FlowStore,
+  headHash: string,
+  fullPath: string,
+  opened: Awaited<ReturnType<typeof openInput>>,
+): Promise<IngestRow | undefined> {
+  return (await store.findPriorIngests(headHash, fullPath)).find(
+    (row) => opened.totalBytes === undefined || opened.gzip || row.bytes_done <= opened.totalBytes,
+  );
+}
+
+/** A chunk parsed by a worker, or here when there is none. */
+function parseBatch(
+  chunk: { bytes: Uint8Array; startLine: number },
+  format: RecordFormat,
+  decode: RecordDecoder,
+  pool: ParsePool | undefined,
+  options: IngestOptions,
+): Promise<Batch> {
+  if (!pool) return Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode, options.cluster));
+  return pool.parse({
+    seq: 0,
+    bytes: chunk.bytes,
+    startLine: chunk.startLine,
+    format: format.name,
+    defaultTime: options.defaultTime,
+    cluster: options.cluster,
+  });
+}
+
 /** Mostly control bytes (NUL included): a stray NUL or two in a JSON file is a bad line, not binary. */
 function looksBinary(head: Buffer): boolean {
   let control = 0;
@@ -268,20 +360,7 @@ async function ingestOne(
     if (head.bytes.length === 0) {
       return { input, outcome: "empty", counts: zeroCounts(), badLines: [] };
     }
-    if (head.bytes.length >= 4 && head.bytes.readUInt32LE(0) === ZSTD_MAGIC) {
-      throw new InputError(
-        `${input} is zstd-compressed (Calico Enterprise compresses rotated flow logs with zstd)`,
-        undefined,
-        `decompress it first: zstd -dc ${input} | flowpol ingest -`,
-      );
-    }
-    if (looksBinary(head.bytes)) {
-      throw new InputError(
-        `${input} is binary data, not a JSON flow file${opened.gzip ? " (after gunzip)" : ""}`,
-        undefined,
-        "give JSON lines from `hubble observe -o jsonpb`, the Hubble exporter or Calico flow logs",
-      );
-    }
+    refuseUnreadable(input, head.bytes, opened.gzip);
     const first = firstNonBlank(head.bytes);
     const isArray = first === 0x5b; /* [ */
     if (isArray || (first === 0x7b /* { */ && isPrettyPrinted(head.bytes))) {
@@ -295,33 +374,15 @@ async function ingestOne(
     const isFile = input !== "-";
     const fullPath = isFile ? resolvePath(input) : "-";
     const singleTransaction = !isFile || options.strict === true;
-    lease = await store.acquireLeases(
-      isFile ? [`input-content:${headHash}`, `input-path:${fullPath}`] : [`input-content:${headHash}`],
-      isFile ? `the input ${input}` : "the same content on stdin",
-      "wait for that run to finish and run this again: it resumes, storing only what that run did not",
-    );
+    lease = await leaseInput(store, input, headHash, fullPath);
     const held = lease;
 
-    let prior: IngestRow | undefined;
-    if (isFile && allowResume && !options.strict) {
-      prior = (await store.findPriorIngests(headHash, fullPath)).find(
-        (row) => opened.totalBytes === undefined || opened.gzip || row.bytes_done <= opened.totalBytes,
-      );
-    }
+    const resumable = isFile && allowResume && !options.strict;
+    const prior = resumable ? await priorIngest(store, headHash, fullPath, opened) : undefined;
     const hash = createHash("sha256");
-    // A regular file is read again from its start, straight into the chunk buffers.
-    let source: ByteSource;
-    let rawBytesRead = opened.rawBytesRead;
-    if (opened.regularFile && !opened.gzip) {
-      file = await open(input, "r");
-      let read = 0;
-      source = fileSource(file, 0, (n) => {
-        read += n;
-      });
-      rawBytesRead = () => read;
-    } else {
-      source = streamSource(replay(head));
-    }
+    const read = await readAgain(input, opened, head);
+    file = read.file;
+    const { source, rawBytesRead } = read;
     let startOffset = 0;
     let startLine = 1;
     if (prior) {
@@ -339,101 +400,28 @@ async function ingestOne(
     };
     const startedAt = now();
     // A whole input (stdin, --strict) is stored at its end, in one piece; the others batch by batch.
-    const wholeBatches: Batch[] = [];
     const ingestId = singleTransaction
       ? undefined
       : await store.beginIngest(prior ? { resume: prior, headHash, path: fullPath } : { row }, held);
 
     const small = opened.totalBytes !== undefined && opened.totalBytes < INLINE_BYTES && !opened.gzip;
     const pool = small ? undefined : getPool();
-    const counts = zeroCounts();
-    const badLines: Array<{ line: number; reason: string }> = [];
-    const overlong: Array<{ line: number; reason: string }> = [];
-    let heldLine: number | undefined;
-    const heldNote = () => ({
-      ...(heldLine === undefined ? {} : { heldLine }),
-      ...(duplicates > 0 ? { duplicates } : {}),
+    const commits = new InputCommits({
+      input,
+      store,
+      ingestId,
+      lease: held,
+      system: format.system,
+      strict: options.strict === true,
+      maxQueue: Math.max(2, (pool?.size ?? 1) * 2),
+      stored,
+      onProgress: (flows) =>
+        options.onProgress?.({ input, rawBytesRead: rawBytesRead(), totalBytes: opened.totalBytes, flows }),
     });
-    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    const chunks = lineChunks(source, {
-      chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      maxLineBytes,
-      startOffset,
-      startLine,
-      onOverlongLine: ({ line, bytes }) =>
-        overlong.push({ line, reason: `the line is ${bytes} bytes, longer than the ${maxLineBytes}-byte limit` }),
-      // A file may still be written: its unfinished last line is left for the next ingest to resume at.
-      ...(opened.regularFile &&
-        !opened.gzip && {
-          isWholeLine,
-          onHeldLine: (h: { line: number }) => {
-            heldLine = h.line;
-          },
-        }),
-      ...(pool && { allocate: (size: number) => pool.buffers.take(size) }),
-    });
+    const { counts, badLines, overlong } = commits;
+    const chunks = inputChunks(source, opened, options, { startOffset, startLine }, commits, pool);
     const decode = decoderFor(format, { defaultTime: options.defaultTime });
-    const queue: Array<{ batch: Promise<Batch>; endOffset: number; endLine: number; digest: string }> = [];
-    const maxQueue = Math.max(2, (pool?.size ?? 1) * 2);
     let newBytes = 0;
-
-    // Batches from the workers are merged and written every FLUSH_BATCHES chunks, each flush in one
-    // transaction with the ingest log's progress: the store is always at a chunk boundary. The store
-    // takes out flows whose uuid and time it holds already (another input, or earlier in this one).
-    const merger = new BatchMerger();
-    let duplicates = 0;
-    let flushedTo: { endOffset: number; endLine: number; digest: string } | undefined;
-    const flush = async () => {
-      if (merger.size === 0 || !flushedTo) return;
-      const batch = merger.take();
-      const mark = flushedTo;
-      if (ingestId === undefined) {
-        wholeBatches.push(batch);
-        return;
-      }
-      const committed = await store.commitBatch({
-        ingestId,
-        lease: held,
-        batch,
-        system: format.system,
-        progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
-      });
-      duplicates += committed.duplicates;
-      counts.flows -= batch.flows - committed.flows;
-      counts.replies -= batch.replies - committed.replies;
-      addCounts(stored, { ...batch, flows: committed.flows, replies: committed.replies });
-    };
-
-    const commit = async () => {
-      const head = queue.shift();
-      if (!head) return;
-      const batch = await head.batch;
-      if (overlong.length > 0) {
-        for (const o of overlong.splice(0)) {
-          batch.bad++;
-          if (batch.badLines.length < 20) batch.badLines.push(o);
-        }
-      }
-      if (options.strict && batch.bad > 0) {
-        const first = batch.badLines[0];
-        throw new InputError(
-          first?.reason ?? "bad line",
-          { file: input, line: first?.line ?? 0 },
-          "fix or remove the line, or run without --strict to skip bad lines and ingest the rest",
-        );
-      }
-      merger.add(batch);
-      flushedTo = head;
-      if (merger.size >= FLUSH_BATCHES) await flush();
-      addCounts(counts, batch);
-      for (const b of batch.badLines) if (badLines.length < SHOWN_BAD_LINES) badLines.push(b);
-      options.onProgress?.({
-        input,
-        rawBytesRead: rawBytesRead(),
-        totalBytes: opened.totalBytes,
-        flows: counts.flows,
-      });
-    };
 
     try {
       for await (const chunk of chunks) {
@@ -441,32 +429,14 @@ async function ingestOne(
         newBytes += chunk.bytes.length;
         const digest = hash.copy().digest("hex");
         const endLine = chunk.startLine + chunk.lines - 1;
-        const batch = pool
-          ? pool.parse({
-              seq: 0,
-              bytes: chunk.bytes,
-              startLine: chunk.startLine,
-              format: format.name,
-              defaultTime: options.defaultTime,
-              cluster: options.cluster,
-            })
-          : Promise.resolve(parseChunk(chunk.bytes, chunk.startLine, format, decode, options.cluster));
-        batch.catch(() => {});
-        queue.push({ batch, endOffset: chunk.endOffset, endLine, digest });
-        while (queue.length >= maxQueue) await commit();
+        const batch = parseBatch(chunk, format, decode, pool, options);
+        await commits.push(batch, { endOffset: chunk.endOffset, endLine, digest });
       }
-      while (queue.length > 0) await commit();
-      await flush();
+      await commits.finish();
       if (overlong.length > 0) {
-        const tail: Batch = new BatchBuilder().build();
-        queue.push({
-          batch: Promise.resolve(tail),
-          endOffset: startOffset + newBytes,
-          endLine: startLine,
-          digest: hash.copy().digest("hex"),
-        });
-        await commit();
-        await flush();
+        const tail = { endOffset: startOffset + newBytes, endLine: startLine, digest: hash.copy().digest("hex") };
+        await commits.push(Promise.resolve(new BatchBuilder().build()), tail);
+        await commits.finish();
       }
     } catch (err) {
       if (ingestId !== undefined) await store.finishIngest(ingestId, "failed");
@@ -478,26 +448,15 @@ async function ingestOne(
       if (!isFile && (await store.findCompleteByContent(contentHash))) {
         return { input, outcome: "already-ingested", format: format.name, counts: zeroCounts(), badLines: [] };
       }
-      const mark = flushedTo ?? { endOffset: 0, endLine: 0, digest: "" };
-      const whole = await store.storeWholeInput({
-        row,
-        startedAt,
-        batches: wholeBatches,
-        system: format.system,
-        progress: { bytesDone: mark.endOffset, linesDone: mark.endLine, contentHash: mark.digest },
-        format: format.name,
-      });
-      duplicates += whole.duplicates;
-      counts.flows = whole.flows;
-      counts.replies = whole.replies;
-      return { input, outcome: "ingested", format: format.name, counts, badLines, ...heldNote() };
+      await commits.storeWhole(row, startedAt, format.name);
+      return { input, outcome: "ingested", format: format.name, counts, badLines, ...commits.note() };
     }
     if (prior && newBytes === 0 && prior.status === "complete") {
       await store.finishIngest(ingestId, "complete", { at: prior.finished_at ?? now() });
-      return { input, outcome: "already-ingested", format: format.name, counts, badLines, ...heldNote() };
+      return { input, outcome: "already-ingested", format: format.name, counts, badLines, ...commits.note() };
     }
     await store.finishIngest(ingestId, "complete", { format: format.name });
-    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines, ...heldNote() };
+    return { input, outcome: prior ? "resumed" : "ingested", format: format.name, counts, badLines, ...commits.note() };
   } finally {
     // A lease left behind by a failed release is taken over: its process is checked on the next run.
     if (lease) await options.store.releaseLease(lease);
