@@ -317,7 +317,8 @@ export class EndpointCache {
       cluster,
       workloadKind,
       workloadName,
-      labels: labels as unknown[] | undefined,
+      // The list kept by the label cache: the cache then holds one copy per label set, not per pod.
+      labels: Array.isArray(labels) ? labelSets.parse(labels, identity).raw : undefined,
     };
     candidates.push({ shape, endpoint });
     this.size++;
@@ -363,7 +364,7 @@ interface EndpointShape {
   namespace: unknown;
   labelCount: number;
   /** The label texts: a record may keep an identity and change a label (Cilium would not). */
-  labels: unknown[] | undefined;
+  labels: readonly unknown[] | undefined;
   cluster: unknown;
   workloadKind: unknown;
   workloadName: unknown;
