@@ -285,16 +285,19 @@ export class BatchBuilder {
     if (prepared.service) widen(prepared.service, time, count);
   }
 
-  /** Per endpoint object (decoders share them between flows): its aggregates in this batch. */
-  private readonly endpointStates = new Map<string, WeakMap<FlowEndpoint, EndpointState>>();
-  private lastStates: { cluster: string; states: WeakMap<FlowEndpoint, EndpointState> } | undefined;
+  /**
+   * Per endpoint object (decoders share them between flows): its aggregates in this batch. A Map,
+   * not a WeakMap: a builder lives for one batch, and weak entries cost the collector more.
+   */
+  private readonly endpointStates = new Map<string, Map<FlowEndpoint, EndpointState>>();
+  private lastStates: { cluster: string; states: Map<FlowEndpoint, EndpointState> } | undefined;
   private readonly statesByKey = new Map<string, EndpointState>();
 
-  private statesOf(cluster: string): WeakMap<FlowEndpoint, EndpointState> {
+  private statesOf(cluster: string): Map<FlowEndpoint, EndpointState> {
     if (this.lastStates?.cluster === cluster) return this.lastStates.states;
     let states = this.endpointStates.get(cluster);
     if (!states) {
-      states = new WeakMap();
+      states = new Map();
       this.endpointStates.set(cluster, states);
     }
     this.lastStates = { cluster, states };
