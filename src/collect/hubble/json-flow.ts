@@ -254,10 +254,16 @@ export function shown(v: unknown): string {
  * labels), the label count and workload, then the per-flow fields. Cached endpoints are shared
  * between flows: never mutate them.
  */
+/** Endpoint shapes kept per per-flow key (`EndpointCache`). */
+const SHAPES_PER_KEY = 8;
+
 export class EndpointCache {
   private readonly entries = new Map<string, FlowEndpoint | string>();
-  /** The common case, without building a key string: pod name, then identity, then per-flow fields. */
-  private readonly byPod = new Map<string, Map<number, Map<string, CachedEndpoint[]>>>();
+  /**
+   * The common case, without building a key string: by the per-flow fields (the IP, in the common
+   * case), then the pod, identity and shape compared. One map: pods come and go, IPs stay few.
+   */
+  private readonly byFlow = new Map<string, CachedEndpoint[]>();
   private size = 0;
 
   constructor(private readonly maxEntries = 20_000) {}
@@ -273,16 +279,6 @@ export class EndpointCache {
     }
     const pod = String(obj.pod_name ?? obj.podName ?? "");
     const perFlow = perFlowKey(ip, names, service);
-    let byIdentity = this.byPod.get(pod);
-    if (!byIdentity) {
-      byIdentity = new Map();
-      this.byPod.set(pod, byIdentity);
-    }
-    let byFlow = byIdentity.get(identity);
-    if (!byFlow) {
-      byFlow = new Map();
-      byIdentity.set(identity, byFlow);
-    }
     const w = Array.isArray(workloads) && workloads.length > 0 ? asObject(workloads[0]) : undefined;
     const namespace = obj.namespace;
     const labelCount = Array.isArray(labels) ? labels.length : -1;
@@ -290,11 +286,13 @@ export class EndpointCache {
     const workloadKind = w?.kind;
     const workloadName = w?.name;
     // Records of one pod may differ in shape (with and without `workloads`): keep each.
-    let candidates = byFlow.get(perFlow);
+    let candidates = this.byFlow.get(perFlow);
     if (candidates) {
       for (const c of candidates) {
         const k = c.shape;
         if (
+          k.pod === pod &&
+          k.identity === identity &&
           k.namespace === namespace &&
           k.labelCount === labelCount &&
           k.cluster === cluster &&
@@ -305,13 +303,19 @@ export class EndpointCache {
           return c.endpoint;
         }
       }
-    } else {
-      candidates = [];
-      byFlow.set(perFlow, candidates);
     }
-    if (this.size >= this.maxEntries) this.clear();
+    if (this.size >= this.maxEntries) {
+      this.clear();
+      candidates = undefined;
+    }
+    if (!candidates) {
+      candidates = [];
+      this.byFlow.set(perFlow, candidates);
+    }
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
     const shape = {
+      pod,
+      identity,
       namespace,
       labelCount,
       cluster,
@@ -320,8 +324,10 @@ export class EndpointCache {
       // The list kept by the label cache: the cache then holds one copy per label set, not per pod.
       labels: Array.isArray(labels) ? labelSets.parse(labels, identity).raw : undefined,
     };
+    // An IP taken over by pod after pod: the oldest shapes make room.
+    if (candidates.length >= SHAPES_PER_KEY) candidates.shift();
+    else this.size++;
     candidates.push({ shape, endpoint });
-    this.size++;
     return endpoint;
   }
 
@@ -347,7 +353,7 @@ export class EndpointCache {
 
   private clear(): void {
     this.entries.clear();
-    this.byPod.clear();
+    this.byFlow.clear();
     this.size = 0;
   }
 }
@@ -361,6 +367,8 @@ function perFlowKey(ip: string | undefined, names: unknown, service: unknown): s
 }
 
 interface EndpointShape {
+  pod: string;
+  identity: number;
   namespace: unknown;
   labelCount: number;
   /** The label texts: a record may keep an identity and change a label (Cilium would not). */
