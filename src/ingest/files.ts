@@ -30,8 +30,8 @@ export const DETECT_LINES = 50;
 const INLINE_BYTES = 4 * 1024 * 1024;
 const MAX_ARRAY_BYTES = 1024 * 1024 * 1024;
 const SHOWN_BAD_LINES = 5;
-/** Chunks merged before one write to the store (4 x 8 MiB: a transaction per 32 MiB). */
-const FLUSH_BATCHES = 4;
+/** Chunks merged before one write to the store (2 x 8 MiB: a transaction per 16 MiB; see docs/design.md). */
+const FLUSH_BATCHES = 2;
 
 export interface IngestProgress {
   input: string;
