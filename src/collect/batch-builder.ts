@@ -71,6 +71,8 @@ interface EndpointState {
 
 /** Ids below this make a pair number that stays a small integer (a fast Map key). */
 const PAIR_ID_LIMIT = 32768;
+/** Service indexes below this make a number of an edge and Service that stays an exact integer. */
+const SIMPLE_SERVICE_LIMIT = 1 << 22;
 
 /** One edge of an endpoint pair, with the Service aggregate of flows to `svc`. */
 interface PairEdge {
@@ -293,16 +295,19 @@ export class BatchBuilder {
     if (prepared.service) widen(prepared.service, time, count);
   }
 
-  /** Per endpoint object (decoders share them between flows): its aggregates in this batch. */
-  private readonly endpointStates = new Map<string, WeakMap<FlowEndpoint, EndpointState>>();
-  private lastStates: { cluster: string; states: WeakMap<FlowEndpoint, EndpointState> } | undefined;
+  /**
+   * Per endpoint object (decoders share them between flows): its aggregates in this batch. A Map,
+   * not a WeakMap: a builder lives for one batch, and weak entries cost the collector more.
+   */
+  private readonly endpointStates = new Map<string, Map<FlowEndpoint, EndpointState>>();
+  private lastStates: { cluster: string; states: Map<FlowEndpoint, EndpointState> } | undefined;
   private readonly statesByKey = new Map<string, EndpointState>();
 
-  private statesOf(cluster: string): WeakMap<FlowEndpoint, EndpointState> {
+  private statesOf(cluster: string): Map<FlowEndpoint, EndpointState> {
     if (this.lastStates?.cluster === cluster) return this.lastStates.states;
     let states = this.endpointStates.get(cluster);
     if (!states) {
-      states = new WeakMap();
+      states = new Map();
       this.endpointStates.set(cluster, states);
     }
     this.lastStates = { cluster, states };
@@ -390,7 +395,7 @@ export class BatchBuilder {
 
   private recordFlowId(prepared: PreparedFlow, flow: Flow, time: number, count: number, uuid: string): void {
     const ids = this.flowIds;
-    let part = this.contributionOf.get(flow);
+    let part = this.simplePart(prepared, flow) ?? this.contributionOf.get(flow);
     if (part === undefined) {
       const edge = prepared.edge ? (this.edgeIndex.get(prepared.edge) ?? -1) : -1;
       const contribution: Contribution = {
@@ -401,20 +406,61 @@ export class BatchBuilder {
         dnsNames: prepared.dnsNames ? this.dnsNameIndexes(flow) : [],
         policies: edge !== -1 && flow.policies ? [...flow.policies] : [],
       };
-      // One entry per distinct contribution, whichever flow objects (a template's, or one per line) make it.
-      const key = `${contribution.src}>${contribution.dst}>${edge}>${contribution.service}>${contribution.dnsNames.join(",")}>${contribution.policies.join("\n")}`;
-      part = this.contributionIds.get(key);
-      if (part === undefined) {
-        part = ids.contributions.length;
-        ids.contributions.push(contribution);
-        this.contributionIds.set(key, part);
-      }
+      part = this.partOf(contribution);
       this.contributionOf.set(flow, part);
     }
     ids.uuids.push(uuid);
     ids.times.push(time);
     ids.counts.push(count);
     ids.parts.push(part);
+  }
+
+  /** The index of a contribution: one entry per distinct one, whichever flows make it. */
+  private partOf(contribution: Contribution): number {
+    const key = `${contribution.src}>${contribution.dst}>${contribution.edge}>${contribution.service}>${contribution.dnsNames.join(",")}>${contribution.policies.join("\n")}`;
+    let part = this.contributionIds.get(key);
+    if (part === undefined) {
+      part = this.flowIds.contributions.length;
+      this.flowIds.contributions.push(contribution);
+      this.contributionIds.set(key, part);
+    }
+    return part;
+  }
+
+  /** Parts of flows without DNS names or policies, by `simplePartKey`. */
+  private readonly simpleParts = new Map<number, number>();
+
+  /**
+   * The part of a flow without DNS names or policies, which its edge and Service (or, for a
+   * reply, its endpoint pair) decide: found by a number, without a key string or a per-flow entry.
+   */
+  private simplePart(prepared: PreparedFlow, flow: Flow): number | undefined {
+    if (prepared.dnsNames || (prepared.edge && flow.policies && flow.policies.length > 0)) return undefined;
+    const key = this.simplePartKey(prepared);
+    if (key === undefined) return undefined;
+    let part = this.simpleParts.get(key);
+    if (part === undefined) {
+      part = this.partOf({
+        src: prepared.src.id,
+        dst: prepared.dst.id,
+        edge: prepared.edge ? (this.edgeIndex.get(prepared.edge) ?? -1) : -1,
+        service: prepared.service ? (this.serviceIndex.get(prepared.service) ?? -1) : -1,
+        dnsNames: [],
+        policies: [],
+      });
+      this.simpleParts.set(key, part);
+    }
+    return part;
+  }
+
+  private simplePartKey(prepared: PreparedFlow): number | undefined {
+    const { src, dst, edge, service } = prepared;
+    if (!edge)
+      return src.id < PAIR_ID_LIMIT && dst.id < PAIR_ID_LIMIT ? -1 - (src.id * PAIR_ID_LIMIT + dst.id) : undefined;
+    const e = this.edgeIndex.get(edge);
+    const s = service ? this.serviceIndex.get(service) : -1;
+    if (e === undefined || s === undefined || s + 1 >= SIMPLE_SERVICE_LIMIT) return undefined;
+    return e * SIMPLE_SERVICE_LIMIT + s + 1;
   }
 
   /** The DNS name entries a flow (already observed) added 1 to, as `observeDnsNames` adds them. */

@@ -7,8 +7,8 @@ import type { FlowStore, WholeInput } from "../store/store.js";
 
 /** Bad lines shown per input; all are counted. */
 export const SHOWN_BAD_LINES = 5;
-/** Chunks merged before one write to the store (4 x 8 MiB: a transaction per 32 MiB). */
-const FLUSH_BATCHES = 4;
+/** Chunks merged before one write to the store (2 x 8 MiB: a transaction per 16 MiB; see docs/design.md). */
+const FLUSH_BATCHES = 2;
 
 export function zeroCounts(): IngestCounts {
   return { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };

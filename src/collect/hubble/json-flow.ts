@@ -254,10 +254,16 @@ export function shown(v: unknown): string {
  * labels), the label count and workload, then the per-flow fields. Cached endpoints are shared
  * between flows: never mutate them.
  */
+/** Endpoint shapes kept per per-flow key (`EndpointCache`). */
+const SHAPES_PER_KEY = 8;
+
 export class EndpointCache {
   private readonly entries = new Map<string, FlowEndpoint | string>();
-  /** The common case, without building a key string: pod name, then identity, then per-flow fields. */
-  private readonly byPod = new Map<string, Map<number, Map<string, CachedEndpoint[]>>>();
+  /**
+   * The common case, without building a key string: by the per-flow fields (the IP, in the common
+   * case), then the pod, identity and shape compared. One map: pods come and go, IPs stay few.
+   */
+  private readonly byFlow = new Map<string, CachedEndpoint[]>();
   private size = 0;
 
   constructor(private readonly maxEntries = 20_000) {}
@@ -273,16 +279,6 @@ export class EndpointCache {
     }
     const pod = String(obj.pod_name ?? obj.podName ?? "");
     const perFlow = perFlowKey(ip, names, service);
-    let byIdentity = this.byPod.get(pod);
-    if (!byIdentity) {
-      byIdentity = new Map();
-      this.byPod.set(pod, byIdentity);
-    }
-    let byFlow = byIdentity.get(identity);
-    if (!byFlow) {
-      byFlow = new Map();
-      byIdentity.set(identity, byFlow);
-    }
     const w = Array.isArray(workloads) && workloads.length > 0 ? asObject(workloads[0]) : undefined;
     const namespace = obj.namespace;
     const labelCount = Array.isArray(labels) ? labels.length : -1;
@@ -290,11 +286,13 @@ export class EndpointCache {
     const workloadKind = w?.kind;
     const workloadName = w?.name;
     // Records of one pod may differ in shape (with and without `workloads`): keep each.
-    let candidates = byFlow.get(perFlow);
+    let candidates = this.byFlow.get(perFlow);
     if (candidates) {
       for (const c of candidates) {
         const k = c.shape;
         if (
+          k.pod === pod &&
+          k.identity === identity &&
           k.namespace === namespace &&
           k.labelCount === labelCount &&
           k.cluster === cluster &&
@@ -305,22 +303,31 @@ export class EndpointCache {
           return c.endpoint;
         }
       }
-    } else {
-      candidates = [];
-      byFlow.set(perFlow, candidates);
     }
-    if (this.size >= this.maxEntries) this.clear();
+    if (this.size >= this.maxEntries) {
+      this.clear();
+      candidates = undefined;
+    }
+    if (!candidates) {
+      candidates = [];
+      this.byFlow.set(perFlow, candidates);
+    }
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
     const shape = {
+      pod,
+      identity,
       namespace,
       labelCount,
       cluster,
       workloadKind,
       workloadName,
-      labels: labels as unknown[] | undefined,
+      // The list kept by the label cache: the cache then holds one copy per label set, not per pod.
+      labels: Array.isArray(labels) ? labelSets.parse(labels, identity).raw : undefined,
     };
+    // An IP taken over by pod after pod: the oldest shapes make room.
+    if (candidates.length >= SHAPES_PER_KEY) candidates.shift();
+    else this.size++;
     candidates.push({ shape, endpoint });
-    this.size++;
     return endpoint;
   }
 
@@ -346,7 +353,7 @@ export class EndpointCache {
 
   private clear(): void {
     this.entries.clear();
-    this.byPod.clear();
+    this.byFlow.clear();
     this.size = 0;
   }
 }
@@ -360,10 +367,12 @@ function perFlowKey(ip: string | undefined, names: unknown, service: unknown): s
 }
 
 interface EndpointShape {
+  pod: string;
+  identity: number;
   namespace: unknown;
   labelCount: number;
   /** The label texts: a record may keep an identity and change a label (Cilium would not). */
-  labels: unknown[] | undefined;
+  labels: readonly unknown[] | undefined;
   cluster: unknown;
   workloadKind: unknown;
   workloadName: unknown;
@@ -392,7 +401,7 @@ function endpointCacheKey(obj: Json): string | undefined {
 }
 
 /** Label lists with the same entries (the same list object, in the common case). */
-function sameLabels(a: unknown[] | undefined, b: unknown): boolean {
+function sameLabels(a: readonly unknown[] | undefined, b: unknown): boolean {
   if (a === b) return true;
   if (!Array.isArray(b) || a === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -406,6 +415,105 @@ function completeEndpoint(ep: FlowEndpoint | string, names: unknown, service: un
   if (svc) ep.service = svc;
   return ep;
 }
+
+/** What a Hubble label list says about an endpoint (`parseLabels`). Shared: never mutate. */
+interface ParsedLabels {
+  raw: readonly unknown[];
+  labels: Record<string, string>;
+  namespaceLabels: Record<string, string>;
+  serviceAccount: string | undefined;
+  /** The namespace named by `io.kubernetes.pod.namespace`, for records that give none. */
+  podNamespace: string | undefined;
+  entities: readonly ReservedEntity[];
+  droppedLabels: string | undefined;
+}
+
+function parseLabels(raw: readonly unknown[]): ParsedLabels {
+  const parsed: ParsedLabels = {
+    raw,
+    labels: {},
+    namespaceLabels: {},
+    serviceAccount: undefined,
+    podNamespace: undefined,
+    entities: [],
+    droppedLabels: undefined,
+  };
+  const entities: ReservedEntity[] = [];
+  const dropped: string[] = [];
+  for (const label of raw) {
+    if (typeof label !== "string") {
+      dropped.push(shown(label));
+      continue;
+    }
+    const colon = label.indexOf(":");
+    const source = colon === -1 ? "" : label.slice(0, colon);
+    const kv = label.slice(colon + 1);
+    if (source === "reserved") {
+      const entity = RESERVED[kv];
+      if (entity) entities.push(entity);
+      continue;
+    }
+    if (source !== "k8s" && source !== "container" && source !== "") continue;
+    const eq = kv.indexOf("=");
+    const key = eq === -1 ? kv : kv.slice(0, eq);
+    const value = eq === -1 ? "" : kv.slice(eq + 1);
+    if (key.startsWith(NAMESPACE_LABEL_PREFIX)) {
+      const namespaceKey = key.slice(NAMESPACE_LABEL_PREFIX.length);
+      if (isLabelKey(namespaceKey) && isLabelValue(value)) parsed.namespaceLabels[namespaceKey] = value;
+      else dropped.push(shown(label));
+    } else if (key === SERVICE_ACCOUNT_LABEL) {
+      if (isDns1123Subdomain(value)) parsed.serviceAccount = value;
+      else dropped.push(shown(label));
+    } else if (key === POD_NAMESPACE_LABEL) {
+      if (parsed.podNamespace === undefined && isDns1123Label(value)) parsed.podNamespace = value;
+    } else if (!key.startsWith(CILIUM_INTERNAL_LABEL_PREFIX) && source === "k8s") {
+      if (isLabelKey(key) && isLabelValue(value)) parsed.labels[key] = value;
+      else dropped.push(shown(label));
+    }
+  }
+  parsed.entities = entities;
+  if (dropped.length > 0) parsed.droppedLabels = droppedLabelsReason(dropped);
+  return parsed;
+}
+
+/**
+ * Parsed label lists by numeric identity: Cilium derives the identity from the labels, so the
+ * pods of one workload share one list, whatever their names and IPs. High-churn traffic (pods
+ * coming and going) then parses and validates each workload's labels once, and its endpoints share
+ * one label object. A record may keep an identity and change a label, so lists are compared.
+ * Bounded: emptied when full, like the endpoint cache.
+ */
+class LabelSets {
+  private readonly byIdentity = new Map<number, ParsedLabels[]>();
+  private size = 0;
+
+  constructor(
+    private readonly maxEntries = 4096,
+    private readonly perIdentity = 4,
+  ) {}
+
+  parse(raw: readonly unknown[], identity: unknown): ParsedLabels {
+    if (typeof identity !== "number") return parseLabels(raw);
+    let known = this.byIdentity.get(identity);
+    if (known) {
+      for (const p of known) if (sameLabels(p.raw, raw)) return p;
+    } else {
+      if (this.size >= this.maxEntries) {
+        this.byIdentity.clear();
+        this.size = 0;
+      }
+      known = [];
+      this.byIdentity.set(identity, known);
+    }
+    const parsed = parseLabels(raw);
+    if (known.length >= this.perIdentity) known.shift();
+    else this.size++;
+    known.push(parsed);
+    return parsed;
+  }
+}
+
+const labelSets = new LabelSets();
 
 export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoint | string {
   const ep = emptyEndpoint();
@@ -427,46 +535,17 @@ export function parseEndpoint(raw: unknown, ip: string | undefined): FlowEndpoin
     if (!isClusterName(cluster)) return `cluster_name ${JSON.stringify(cluster)} is not a cluster name (a DNS label)`;
     ep.cluster = cluster;
   }
-  const entities: ReservedEntity[] = [];
   const rawLabels = obj.labels;
   if (rawLabels !== undefined && rawLabels !== null && !Array.isArray(rawLabels)) {
     return `labels ${shown(rawLabels)} is not a list of labels`;
   }
-  const dropped: string[] = [];
-  for (const label of (rawLabels ?? []) as unknown[]) {
-    if (typeof label !== "string") {
-      dropped.push(shown(label));
-      continue;
-    }
-    const colon = label.indexOf(":");
-    const source = colon === -1 ? "" : label.slice(0, colon);
-    const kv = label.slice(colon + 1);
-    if (source === "reserved") {
-      const entity = RESERVED[kv];
-      if (entity) entities.push(entity);
-      continue;
-    }
-    if (source !== "k8s" && source !== "container" && source !== "") continue;
-    const eq = kv.indexOf("=");
-    const key = eq === -1 ? kv : kv.slice(0, eq);
-    const value = eq === -1 ? "" : kv.slice(eq + 1);
-    if (key.startsWith(NAMESPACE_LABEL_PREFIX)) {
-      const namespaceKey = key.slice(NAMESPACE_LABEL_PREFIX.length);
-      if (isLabelKey(namespaceKey) && isLabelValue(value)) ep.namespaceLabels[namespaceKey] = value;
-      else dropped.push(shown(label));
-    } else if (key === SERVICE_ACCOUNT_LABEL) {
-      if (isDns1123Subdomain(value)) ep.serviceAccount = value;
-      else dropped.push(shown(label));
-    } else if (key === POD_NAMESPACE_LABEL) {
-      if (!ep.namespace && isDns1123Label(value)) ep.namespace = value;
-    } else if (!key.startsWith(CILIUM_INTERNAL_LABEL_PREFIX) && source === "k8s") {
-      if (isLabelKey(key) && isLabelValue(value)) ep.labels[key] = value;
-      else dropped.push(shown(label));
-    }
-  }
-  if (dropped.length > 0) {
-    ep.droppedLabels = droppedLabelsReason(dropped);
-  }
+  const parsed = labelSets.parse((rawLabels ?? []) as unknown[], obj.identity);
+  ep.labels = parsed.labels;
+  ep.namespaceLabels = parsed.namespaceLabels;
+  if (parsed.serviceAccount !== undefined) ep.serviceAccount = parsed.serviceAccount;
+  if (!ep.namespace && parsed.podNamespace !== undefined) ep.namespace = parsed.podNamespace;
+  if (parsed.droppedLabels !== undefined) ep.droppedLabels = parsed.droppedLabels;
+  const entities = [...parsed.entities];
   if (entities.length === 0) {
     const identity = asNumber(obj.identity);
     const entity = identity !== undefined && !ep.podName ? RESERVED_BY_IDENTITY[identity] : undefined;
