@@ -6,9 +6,8 @@
  * be unique within one GraphInput.
  */
 
+import type { EndpointType } from "../model/batch.js";
 import type { CountWindow } from "../model/edge-hours.js";
-
-export type EndpointType = "workload" | "entity" | "external" | "unknown";
 
 export interface EndpointRecord {
   id: number;
@@ -106,6 +105,38 @@ export function inScope(scope: Scope, namespace: string): boolean {
   if (!namespace) return false;
   if (scope.namespaces.length > 0 && !scope.namespaces.includes(namespace)) return false;
   return !scope.excludeNamespaces.includes(namespace);
+}
+
+/**
+ * What a graph input holds beside its edges: the namespaces its edges touch, and in-scope
+ * namespaces with a workload seen in the window; the endpoints of its edges and the workloads of
+ * those namespaces. Both store readers build their GraphInput with it.
+ */
+export function scopedEndpoints(
+  scope: Scope,
+  allEndpoints: EndpointRecord[],
+  edges: ReadonlyArray<{ srcId: number; dstId: number }>,
+  window: { since: number; until: number },
+): { namespaces: Set<string>; endpoints: EndpointRecord[] } {
+  const byId = new Map(allEndpoints.map((e) => [e.id, e]));
+  const used = new Set<number>();
+  for (const e of edges) {
+    used.add(e.srcId);
+    used.add(e.dstId);
+  }
+  const namespaces = new Set<string>();
+  for (const id of used) {
+    const e = byId.get(id);
+    if (e?.type === "workload" && e.namespace) namespaces.add(e.namespace);
+  }
+  for (const e of allEndpoints) {
+    const seen = e.last >= window.since && e.first <= window.until;
+    if (e.type === "workload" && seen && inScope(scope, e.namespace)) namespaces.add(e.namespace);
+  }
+  const endpoints = allEndpoints.filter(
+    (e) => used.has(e.id) || (e.type === "workload" && namespaces.has(e.namespace)),
+  );
+  return { namespaces, endpoints };
 }
 
 /** Edge records of the store a reader left out for a scope (the graph says why it shows fewer than `flowpol stats`). */

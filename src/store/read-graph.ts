@@ -1,4 +1,4 @@
-import { type GraphInput, inScope, type Scope } from "../graph/input.js";
+import { type GraphInput, inScope, type Scope, scopedEndpoints } from "../graph/input.js";
 import { windowOf } from "../model/edge-hours.js";
 import type { Db } from "./db.js";
 import { edgesOfWindow, uncertainFlows } from "./window-edges.js";
@@ -48,25 +48,8 @@ export function readGraphInput(db: Db, scope: Scope, cluster: string): GraphInpu
   ).n;
   const leftOut = { outsideWindow: stored - inWindow.length, noEndInScope: inWindow.length - edges.length };
 
-  const used = new Set<number>();
-  for (const e of edges) {
-    used.add(e.srcId);
-    used.add(e.dstId);
-  }
-  const namespaces = new Set<string>();
-  for (const id of used) {
-    const ns = workloadNs(id);
-    if (ns) namespaces.add(ns);
-  }
-  for (const e of allEndpoints) {
-    const inWindow = e.last >= since && e.first <= until;
-    if (e.type === "workload" && inWindow && inScope(scope, e.namespace)) namespaces.add(e.namespace);
-  }
+  const { namespaces, endpoints } = scopedEndpoints(scope, allEndpoints, edges, { since, until });
   const nsList = JSON.stringify([...namespaces]);
-
-  const endpoints = allEndpoints.filter(
-    (e) => used.has(e.id) || (e.type === "workload" && namespaces.has(e.namespace)),
-  );
 
   const pods = (
     db

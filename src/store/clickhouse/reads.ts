@@ -1,5 +1,6 @@
 import { type Observed, type ObservedEdge, type ObservedPeer, peerOf, workloadLabelSets } from "../../diff/observed.js";
-import { type GraphInput, inScope, type Scope } from "../../graph/input.js";
+import { type GraphInput, inScope, type Scope, scopedEndpoints } from "../../graph/input.js";
+import type { EndpointType } from "../../model/batch.js";
 import { type CountWindow, isoWindow, windowOf } from "../../model/edge-hours.js";
 import { ALLOWED_VERDICTS } from "../../model/flow.js";
 import { type StoreSnapshot, windowEndpoints } from "../read-report.js";
@@ -28,8 +29,6 @@ import {
  * the position of the endpoint in identity order (SQLite's are insertion order): ids only need to
  * be unique within one read, and everything that reaches output is named, not numbered.
  */
-type EndpointType = GraphInput["endpoints"][number]["type"];
-
 interface EndpointRow {
   cluster: string;
   type: EndpointType;
@@ -175,23 +174,7 @@ export class Reader {
         dropReason: r.drop_reason,
       }))
       .filter((e) => inScope(scope, workloadNs(e.srcId)) || inScope(scope, workloadNs(e.dstId)));
-    const used = new Set<number>();
-    for (const e of edges) {
-      used.add(e.srcId);
-      used.add(e.dstId);
-    }
-    const namespaces = new Set<string>();
-    for (const id of used) {
-      const ns = workloadNs(id);
-      if (ns) namespaces.add(ns);
-    }
-    for (const e of allEndpoints) {
-      const inWindow = e.last >= since && e.first <= until;
-      if (e.type === "workload" && inWindow && inScope(scope, e.namespace)) namespaces.add(e.namespace);
-    }
-    const endpoints = allEndpoints.filter(
-      (e) => used.has(e.id) || (e.type === "workload" && namespaces.has(e.namespace)),
-    );
+    const { namespaces, endpoints } = scopedEndpoints(scope, allEndpoints, edges, { since, until });
     const pods = (await this.pods(ids, cluster))
       .filter((p) => namespaces.has(p.namespace))
       .map(({ labels, ...p }) => ({ ...p, labels: parseLabels(labels) }));
