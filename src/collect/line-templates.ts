@@ -112,6 +112,8 @@ function commonPrefixLength(a: string, b: string): number {
  */
 class Choice<T> {
   readonly steps: Step<T>[] = [];
+  /** The steps by literal and hole, so learning a new way costs one lookup, not a scan of the ways. */
+  private readonly byKey = new Map<string, Step<T>>();
   /** Where the indexed character is, from the choice's position; -1 when not indexed. */
   private probe = -1;
   private index: Map<number, Choice<T>> | undefined;
@@ -133,11 +135,12 @@ class Choice<T> {
   }
 
   find(literal: string, hole: HoleSpec | undefined): Step<T> | undefined {
-    return this.steps.find((s) => s.literal === literal && s.hole?.slot === hole?.slot && s.hole?.max === hole?.max);
+    return this.byKey.get(stepKey(literal, hole));
   }
 
   add(step: Step<T>): void {
     this.steps.push(step);
+    this.byKey.set(stepKey(step.literal, step.hole), step);
     const literal = step.literal;
     if (
       this.index &&
@@ -177,6 +180,10 @@ class Choice<T> {
     }
     group.add(step);
   }
+}
+
+function stepKey(literal: string, hole: HoleSpec | undefined): string {
+  return hole === undefined ? `e${literal}` : `${hole.slot},${hole.max},${literal}`;
 }
 
 function isDigit(c: number): boolean {

@@ -50,6 +50,16 @@ describe("LineTemplates", () => {
     expect(templates.match(text, [-1])).toBeUndefined();
   });
 
+  it("learns a line seen before in the steps it has, with its new value", () => {
+    const small = new LineTemplates<string>(4);
+    const a = templateLine("frontend-a", 1);
+    for (let i = 0; i < 50; i++) small.learn(a.text, a.holes, `a${i}`);
+    const b = templateLine("frontend-b", 1);
+    small.learn(b.text, b.holes, "b");
+    expect(small.match(templateLine("frontend-a", 2).text, [0])).toBe("a49");
+    expect(small.match(templateLine("frontend-b", 2).text, [0])).toBe("b");
+  });
+
   it("starts over when the step limit is reached, and learns again", () => {
     const small = new LineTemplates<string>(8);
     for (const name of NAMES.slice(0, 6)) small.learn(templateLine(name, 1).text, templateLine(name, 1).holes, name);
