@@ -56,6 +56,9 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
       db.pragma("synchronous = NORMAL");
     }
     db.pragma("foreign_keys = ON");
+    // Upserts with RETURNING build a temporary table per row; on disk, each one costs a temporary
+    // file's worth of allocation (about 200 µs instead of 4 µs a row).
+    db.pragma("temp_store = MEMORY");
     checkIdentity(db, path, options.readonly ?? false);
     if (!options.readonly) migrate(db);
     else checkVersion(db, path);

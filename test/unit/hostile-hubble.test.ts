@@ -10,8 +10,8 @@ import type { Batch } from "../../src/model/batch.js";
 import { simulatedLines } from "../helpers/simulated.js";
 
 /**
- * A corpus of hostile values in Hubble lines. Each one is read after lines that taught the fast
- * paths (templates, endpoint splice) the same line with a good value; the fast and the general
+ * A corpus of hostile values in Hubble lines. Each one is read after lines that taught the
+ * decoder's endpoint cache the same line with a good value; the cached and the general
  * path must give the same batch, and the line is either a bad line with its reason, or a flow kept
  * without its invalid labels (reported on that line).
  */

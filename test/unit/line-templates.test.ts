@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Hole, LineTemplates } from "../../src/collect/line-templates.js";
+import { type Hole, LineTemplates } from "../../src/collect/fast/line-templates.js";
 
 const ANY = Number.MAX_SAFE_INTEGER;
 

@@ -1,8 +1,8 @@
 import type { Flow } from "../../model/flow.js";
 import { BoundedMap } from "../fast/bounded-map.js";
 import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
+import { type Hole, type HoleSpec, LineTemplates } from "../fast/line-templates.js";
 import { RepeatGate } from "../fast/repeat-gate.js";
-import { type Hole, type HoleSpec, LineTemplates } from "../line-templates.js";
 import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";

@@ -85,65 +85,6 @@ export function nestedDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
-/** Where one value sits in a JSON text: its key path and its [start, end) span. */
-export interface ValueSpan {
-  keys: string[];
-  start: number;
-  end: number;
-}
-
-/**
- * The spans of the values of a valid JSON text down to `maxDepth` levels of object keys (nothing
- * inside an array is reported). The text must already have passed `JSON.parse`.
- */
-export function valueSpans(text: string, maxDepth: number): ValueSpan[] {
-  const spans: ValueSpan[] = [];
-  const keys: string[] = [];
-  let arrays = 0;
-  let i = 0;
-
-  const key = (): string => {
-    const end = quotedEnd(text, i);
-    const raw = text.slice(i + 1, end - 1);
-    i = end;
-    return raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
-  };
-  const value = (inArray: boolean): void => {
-    i = skipSpace(text, i);
-    const start = i;
-    const c = text.charCodeAt(i);
-    if (c === 123 /* { */ || c === 91 /* [ */) {
-      const close = c === 123 ? 125 : 93;
-      i = skipSpace(text, i + 1);
-      if (text.charCodeAt(i) === close) {
-        i++;
-      } else {
-        for (;;) {
-          i = skipSpace(text, i);
-          if (c === 123) {
-            keys.push(key());
-            i = skipSpace(text, i) + 1; // :
-            value(false);
-            keys.pop();
-          } else {
-            arrays++;
-            value(true);
-            arrays--;
-          }
-          i = skipSpace(text, i);
-          if (text.charCodeAt(i++) === close) break;
-        }
-      }
-    } else {
-      i = valueEnd(text, i);
-    }
-    if (!inArray && arrays === 0 && keys.length > 0 && keys.length <= maxDepth)
-      spans.push({ keys: [...keys], start, end: i });
-  };
-  value(false);
-  return spans;
-}
-
 /** A top-level member of an object line: its key, where its value is, and whether that is a plain unsigned integer. */
 export interface JsonMember {
   key: string;
@@ -192,51 +133,4 @@ export function topLevelMembers(text: string): JsonMember[] | undefined {
     if (c !== 44) return undefined;
     i = skipSpace(text, i + 1);
   }
-}
-
-/**
- * The index of the `"` that closes a string whose text starts at `start`, or -1 when the text
- * holds an escape or a control character first (then it is not a plain string).
- */
-export function plainStringEnd(line: string, start: number): number {
-  for (let i = start; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === QUOTE) return i;
-    if (c < 32 || c === BACKSLASH) return -1;
-  }
-  return -1;
-}
-
-/** `" \ / b f n r t` */
-const SIMPLE_ESCAPES = new Set([34, 92, 47, 98, 102, 110, 114, 116]);
-const HEX4 = /^[0-9a-fA-F]{4}$/;
-
-/**
- * The index just past the JSON string starting at `start` (a `"`), or -1 when it is not a valid
- * JSON string: an unknown escape, or a raw control character. Validates, unlike `quotedEnd`.
- */
-export function jsonStringEnd(line: string, start: number): number {
-  for (let i = start + 1; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === QUOTE) return i + 1;
-    if (c < 32) return -1;
-    if (c === BACKSLASH) {
-      const e = line.charCodeAt(++i);
-      if (e === 117 /* u */) {
-        if (!HEX4.test(line.slice(i + 1, i + 5))) return -1;
-        i += 4;
-      } else if (!SIMPLE_ESCAPES.has(e)) {
-        return -1;
-      }
-    }
-  }
-  return -1;
-}
-
-/** The index just past the JSON unsigned integer at `start` (no leading zero), or -1. */
-export function unsignedEnd(line: string, start: number): number {
-  let i = start;
-  while (i < line.length && line.charCodeAt(i) >= 48 && line.charCodeAt(i) <= 57) i++;
-  if (i === start || (i - start > 1 && line.charCodeAt(start) === 48)) return -1;
-  return i;
 }

@@ -14,8 +14,6 @@ import {
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
 import { IDENTITY_LABEL_KEYS } from "../../model/labels.js";
-import { MAX_DEPTH, nestedDeeperThan } from "../fast/json-scan.js";
-import { RepeatGate } from "../fast/repeat-gate.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
@@ -25,8 +23,6 @@ import {
   type SourceRecord,
 } from "../record.js";
 import { deriveWorkload } from "../workload.js";
-import { EndpointSplicer } from "./endpoint-splice.js";
-import { LineTemplates } from "./line-template.js";
 
 /**
  * Hubble JSON (protojson) to the flow model. Accepts both proto names (`node_name`) and lowerCamel
@@ -813,15 +809,12 @@ function flowRecord(result: Flow | string): SourceRecord {
 
 /**
  * A stateful decoder: keeps an endpoint cache across records, so each distinct pod is parsed and
- * validated once per worker rather than once per flow. Lines whose endpoints it has seen are
- * parsed without them (`endpoint-splice.ts`), and lines shaped like one seen before are read
- * without JSON.parse (`line-template.ts`).
+ * validated once per worker rather than once per flow. Lines go through `JSON.parse`: text-level
+ * fast paths (line templates, endpoint splicing) were measured slower than it on every shape
+ * (docs/design.md, "The fast-path kit").
  */
 export class HubbleDecoder implements RecordDecoder {
   private readonly cache = new EndpointCache();
-  private readonly splicer = new EndpointSplicer();
-  private readonly templates = new LineTemplates(parseTimeSpan);
-  private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
 
   constructor(options: DecodeOptions = {}) {
@@ -830,25 +823,6 @@ export class HubbleDecoder implements RecordDecoder {
 
   decode(value: unknown): SourceRecord {
     return hubbleRecordFromJson(value, this.cache, this.defaultTime);
-  }
-
-  decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    const gate = this.gate;
-    if (!gate.tries()) return undefined;
-    const learns = gate.learns();
-    const located = this.splicer.locate(text, learns);
-    if (!located) return undefined;
-    const repeat = this.templates.match(text, located);
-    if (repeat) {
-      gate.hit();
-      return repeat;
-    }
-    if (nestedDeeperThan(text, MAX_DEPTH)) return undefined;
-    const value = this.splicer.splice(text, located);
-    if (value === undefined) return undefined;
-    const record = hubbleRecordFromJson(value, this.cache, this.defaultTime);
-    if (record.kind === "flow" && learns) this.templates.learn(text, located, record.flow);
-    return record;
   }
 }
 

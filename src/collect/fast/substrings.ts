@@ -1,6 +1,6 @@
 /**
- * String helpers for the line caches of the fast decoders (Hubble and Calico line templates,
- * the endpoint splicer), which compare and keep pieces of the lines they read.
+ * String helpers for the line templates (`line-templates.ts`), which compare and keep pieces of
+ * the lines they read.
  */
 
 /** Below this length `startsWith` is the faster test; above it V8 compares a slice as a block. */
