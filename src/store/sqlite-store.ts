@@ -89,7 +89,21 @@ export class SqliteStore implements FlowStore {
 
   async commitBatch(commit: BatchCommit): Promise<Committed> {
     // IMMEDIATE: two runs storing overlapping inputs at once see each other's uuids.
-    return this.db.transaction(() => this.apply(commit)).immediate();
+    return this.rollsBack(() => this.db.transaction(() => this.apply(commit)).immediate());
+  }
+
+  /**
+   * Runs a write transaction; when it rolls back, the writer and the uuid check are dropped with
+   * what they remember of it (row ids, uuid blocks that are no longer stored).
+   */
+  private rollsBack<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      this.writerOf = undefined;
+      this.uuidsOf = undefined;
+      throw err;
+    }
   }
 
   private apply(commit: Omit<BatchCommit, "lease"> & { lease?: Lease }): Committed {
@@ -107,20 +121,22 @@ export class SqliteStore implements FlowStore {
   }
 
   async storeWholeInput(whole: WholeInput): Promise<StoredWholeInput> {
-    return this.db
-      .transaction(() => {
-        const ingestId = startIngest(this.db, whole.row, whole.startedAt);
-        const stored: StoredWholeInput = { ingestId, duplicates: 0, flows: 0, replies: 0 };
-        for (const batch of whole.batches) {
-          const c = this.apply({ ingestId, batch, system: whole.system, progress: whole.progress });
-          stored.duplicates += c.duplicates;
-          stored.flows += c.flows;
-          stored.replies += c.replies;
-        }
-        finishIngest(this.db, ingestId, "complete", this.now(), whole.format);
-        return stored;
-      })
-      .immediate();
+    return this.rollsBack(() =>
+      this.db
+        .transaction(() => {
+          const ingestId = startIngest(this.db, whole.row, whole.startedAt);
+          const stored: StoredWholeInput = { ingestId, duplicates: 0, flows: 0, replies: 0 };
+          for (const batch of whole.batches) {
+            const c = this.apply({ ingestId, batch, system: whole.system, progress: whole.progress });
+            stored.duplicates += c.duplicates;
+            stored.flows += c.flows;
+            stored.replies += c.replies;
+          }
+          finishIngest(this.db, ingestId, "complete", this.now(), whole.format);
+          return stored;
+        })
+        .immediate(),
+    );
   }
 
   async renewLease(lease: Lease): Promise<void> {

@@ -12,7 +12,7 @@ import { Database } from "../../src/store/sqlite.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { FlowStore } from "../../src/store/store.js";
 import { tempDir } from "../helpers/paths.js";
-import { CART, FRONTEND, flow } from "../helpers/shop-store.js";
+import { CART, FRONTEND, flow, REDIS, REPORT } from "../helpers/shop-store.js";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -156,5 +156,43 @@ describe("clusters", () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe("a write that rolls back", () => {
+  it("leaves no remembered row ids behind: a later write never updates the wrong endpoint", async () => {
+    const store = SqliteStore.open(join(newDir(), "flowpol.db"));
+    const whole = (i: number, batch: ReturnType<BatchBuilder["build"]>) =>
+      store.storeWholeInput({
+        row: { source_system: "hubble", kind: "file", path: `input-${i}`, format: "test", head_hash: `${i}` },
+        startedAt: 0,
+        batches: [batch],
+        system: "hubble",
+        progress: { bytesDone: 1, linesDone: 1, contentHash: `${i}` },
+      });
+    const broken = new BatchBuilder();
+    broken.addFlow(flow(FRONTEND, CART, "TCP", 7070));
+    const batch = broken.build();
+    // The endpoints are written (and their ids remembered) before the edge fails its NOT NULL.
+    (batch.edges[0] as { verdict: unknown }).verdict = null;
+    await expect(whole(1, batch)).rejects.toThrow(/NOT NULL/);
+    // The rolled-back ids are free again: another endpoint takes them.
+    const other = new BatchBuilder();
+    other.addFlow(flow(REDIS, REPORT, "TCP", 6379));
+    await whole(2, other.build());
+    const again = new BatchBuilder();
+    again.addFlow(flow(FRONTEND, CART, "TCP", 7070));
+    await whole(3, again.build());
+    const edges = store.db
+      .prepare(
+        `SELECT s.name AS src, d.name AS dst, e.count FROM edges e
+         JOIN endpoints s ON s.id = e.src_id JOIN endpoints d ON d.id = e.dst_id ORDER BY 1`,
+      )
+      .all();
+    expect(edges).toEqual([
+      { src: "frontend", dst: "cart", count: 1 },
+      { src: "redis", dst: "report", count: 1 },
+    ]);
+    await store.close();
   });
 });

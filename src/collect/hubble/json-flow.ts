@@ -19,7 +19,6 @@ import {
   droppedLabelsReason,
   type RecordDecoder,
   type RecordFormat,
-  type RepeatedFlow,
   type SourceRecord,
 } from "../record.js";
 import { deriveWorkload } from "../workload.js";
