@@ -2,7 +2,7 @@ import { BatchBuilder } from "../collect/batch-builder.js";
 import type { Json } from "../collect/calico/json.js";
 import { GoldmaneClient } from "../collect/goldmane/client.js";
 import { WindowDedup } from "../collect/goldmane/dedup.js";
-import { goldmaneFlowToModel } from "../collect/goldmane/flow.js";
+import { GoldmaneEndpoints, goldmaneFlowToModel } from "../collect/goldmane/flow.js";
 import { flowKeyId, type ListRead } from "../collect/goldmane/list-pages.js";
 import {
   Aborted,
@@ -102,6 +102,8 @@ class Sink {
     this.dedup = new WindowDedup(stored);
   }
 
+  private readonly endpoints = new GoldmaneEndpoints();
+
   get resumeFrom(): number | undefined {
     return this.dedup.resumeFrom;
   }
@@ -115,7 +117,7 @@ class Sink {
       this.progress.duplicates++;
       return;
     }
-    const model = goldmaneFlowToModel(flow as unknown as Json);
+    const model = goldmaneFlowToModel(flow as unknown as Json, undefined, this.endpoints);
     if (typeof model === "string") {
       this.builder.addBad(this.progress.records, model);
       this.progress.bad++;
@@ -134,7 +136,7 @@ class Sink {
    */
   addListed(flow: Flow): void {
     this.progress.records++;
-    const model = goldmaneFlowToModel(flow as unknown as Json);
+    const model = goldmaneFlowToModel(flow as unknown as Json, undefined, this.endpoints);
     if (typeof model === "string") {
       this.builder.addBad(this.progress.records, model);
       this.progress.bad++;

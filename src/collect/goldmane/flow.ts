@@ -1,4 +1,4 @@
-import type { Flow } from "../../model/flow.js";
+import type { Flow, FlowEndpoint } from "../../model/flow.js";
 import { isDns1123Label } from "../../model/k8s-names.js";
 import { type CalicoEndpointType, calicoEndpoint, calicoEndpointType } from "../calico/endpoint.js";
 import {
@@ -14,6 +14,7 @@ import { connectionCount, invalidCount } from "../calico/flow-log.js";
 import { asInteger, asObject, field, type Json, present } from "../calico/json.js";
 import { parseCalicoLabels } from "../calico/labels.js";
 import { goldmanePolicies } from "../calico/policies.js";
+import { BoundedMap } from "../fast/bounded-map.js";
 
 /**
  * A Goldmane `Flow` to the flow model, whatever carried it: a generated protobuf message from the
@@ -28,29 +29,96 @@ export function goldmaneKey(flow: Json): Json | undefined {
   return asObject(flow.Key) ?? asObject(flow.key);
 }
 
-function side(key: Json, labels: unknown, prefix: "source" | "dest", camel: "source" | "dest") {
-  const type: CalicoEndpointType | undefined = calicoEndpointType(field(key, `${prefix}_type`, `${camel}Type`));
+/** The record fields one side's endpoint is converted from, as the record has them. */
+interface SideFields {
+  type: unknown;
+  nameAggr: unknown;
+  namespace: unknown;
+  labels: unknown;
+  /** The destination's Service, which the destination endpoint carries. */
+  serviceName?: unknown;
+  serviceNamespace?: unknown;
+}
+
+function sideFields(flow: Json, key: Json, prefix: "source" | "dest", camel: "source" | "dest"): SideFields {
+  const fields: SideFields = {
+    type: field(key, `${prefix}_type`, `${camel}Type`),
+    nameAggr: field(key, `${prefix}_name`, `${camel}Name`),
+    namespace: field(key, `${prefix}_namespace`, `${camel}Namespace`),
+    labels: field(flow, `${prefix}_labels`, `${camel}Labels`),
+  };
+  if (prefix === "dest") {
+    fields.serviceName = field(key, "dest_service_name", "destServiceName");
+    fields.serviceNamespace = field(key, "dest_service_namespace", "destServiceNamespace");
+  }
+  return fields;
+}
+
+function side(fields: SideFields, prefix: "source" | "dest"): FlowEndpoint | string {
+  const type: CalicoEndpointType | undefined = calicoEndpointType(fields.type);
   const droppedLabels: string[] = [];
-  return calicoEndpoint(
+  const endpoint = calicoEndpoint(
     {
       type,
       name: undefined,
-      nameAggr: present(field(key, `${prefix}_name`, `${camel}Name`)),
-      namespace: present(field(key, `${prefix}_namespace`, `${camel}Namespace`)),
+      nameAggr: present(fields.nameAggr),
+      namespace: present(fields.namespace),
       ip: undefined,
-      labels: parseCalicoLabels(labels, droppedLabels),
+      labels: parseCalicoLabels(fields.labels, droppedLabels),
       droppedLabels,
     },
     prefix,
   );
+  if (typeof endpoint === "string") return endpoint;
+  const serviceName = present(fields.serviceName);
+  const serviceNamespace = present(fields.serviceNamespace);
+  if (serviceName && serviceNamespace && isDns1123Label(serviceName) && isDns1123Label(serviceNamespace)) {
+    endpoint.service = { namespace: serviceNamespace, name: serviceName };
+  }
+  return endpoint;
 }
 
-export function goldmaneFlowToModel(flow: Json, defaultTime?: number): Flow | string {
+const MAX_ENDPOINTS = 20_000;
+
+/**
+ * Endpoints converted before, by the exact fields they were converted from: the same workload
+ * sends the same fields in every record, and converting them (labels parsed and validated, the
+ * workload derived) is most of a record's cost. Kept endpoints are shared between flows, which
+ * also lets the batch recognise them by object: never mutate them.
+ */
+export class GoldmaneEndpoints {
+  private readonly kept = new BoundedMap<string, FlowEndpoint | string>(MAX_ENDPOINTS);
+
+  of(fields: SideFields, prefix: "source" | "dest"): FlowEndpoint | string {
+    const key = memoKey(fields, prefix);
+    if (key === undefined) return side(fields, prefix);
+    let endpoint = this.kept.get(key);
+    if (endpoint === undefined) {
+      endpoint = side(fields, prefix);
+      this.kept.set(key, endpoint);
+    }
+    return endpoint;
+  }
+}
+
+/** The key of plain fields (strings, numbers, a list of strings); undefined for any other shape. */
+function memoKey(fields: SideFields, prefix: string): string | undefined {
+  const { labels } = fields;
+  if (labels !== undefined && labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === "string")))
+    return undefined;
+  const scalars = [fields.type, fields.nameAggr, fields.namespace, fields.serviceName, fields.serviceNamespace];
+  for (const v of scalars) if (v !== undefined && typeof v !== "string" && typeof v !== "number") return undefined;
+  return JSON.stringify([prefix, ...scalars, labels]);
+}
+
+export function goldmaneFlowToModel(flow: Json, defaultTime?: number, endpoints?: GoldmaneEndpoints): Flow | string {
   const key = goldmaneKey(flow);
   if (!key) return "the Goldmane flow has no `Key`";
-  const source = side(key, field(flow, "source_labels", "sourceLabels"), "source", "source");
+  const sourceFields = sideFields(flow, key, "source", "source");
+  const source = endpoints ? endpoints.of(sourceFields, "source") : side(sourceFields, "source");
   if (typeof source === "string") return source;
-  const destination = side(key, field(flow, "dest_labels", "destLabels"), "dest", "dest");
+  const destinationFields = sideFields(flow, key, "dest", "dest");
+  const destination = endpoints ? endpoints.of(destinationFields, "dest") : side(destinationFields, "dest");
   if (typeof destination === "string") return destination;
   const startRaw = field(flow, "start_time", "startTime");
   const startTime = startRaw === undefined && defaultTime !== undefined ? defaultTime / 1000 : asInteger(startRaw);
@@ -92,10 +160,5 @@ export function goldmaneFlowToModel(flow: Json, defaultTime?: number): Flow | st
   if (protocol === "TCP" || protocol === "UDP" || protocol === "SCTP") result.destinationPort = destPort;
   const policies = goldmanePolicies(key.policies);
   if (policies.length > 0) result.policies = policies;
-  const serviceName = present(field(key, "dest_service_name", "destServiceName"));
-  const serviceNamespace = present(field(key, "dest_service_namespace", "destServiceNamespace"));
-  if (serviceName && serviceNamespace && isDns1123Label(serviceName) && isDns1123Label(serviceNamespace)) {
-    destination.service = { namespace: serviceNamespace, name: serviceName };
-  }
   return result;
 }

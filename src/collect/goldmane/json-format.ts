@@ -1,6 +1,6 @@
 import { asObject } from "../calico/json.js";
-import type { DecodeOptions, RecordFormat, SourceRecord } from "../record.js";
-import { goldmaneFlowToModel, goldmaneKey } from "./flow.js";
+import type { DecodeOptions, RecordDecoder, RecordFormat, SourceRecord } from "../record.js";
+import { GoldmaneEndpoints, goldmaneFlowToModel, goldmaneKey } from "./flow.js";
 
 /**
  * Goldmane flows saved as JSON lines: protobuf-JSON (`grpcurl`, exporters), also wrapped as
@@ -15,11 +15,26 @@ function unwrapFlow(value: unknown) {
   return inner && goldmaneKey(inner) ? inner : undefined;
 }
 
-export function goldmaneRecordFromJson(value: unknown, options: DecodeOptions = {}): SourceRecord {
+export function goldmaneRecordFromJson(
+  value: unknown,
+  options: DecodeOptions = {},
+  endpoints?: GoldmaneEndpoints,
+): SourceRecord {
   const flow = unwrapFlow(value);
   if (!flow) return { kind: "bad", reason: "the object is not a Goldmane flow (no `Key`)" };
-  const result = goldmaneFlowToModel(flow, options.defaultTime);
+  const result = goldmaneFlowToModel(flow, options.defaultTime, endpoints);
   return typeof result === "string" ? { kind: "bad", reason: result } : { kind: "flow", flow: result };
+}
+
+/** A decoder that keeps converted endpoints across records (`GoldmaneEndpoints`). */
+class GoldmaneDecoder implements RecordDecoder {
+  private readonly endpoints = new GoldmaneEndpoints();
+
+  constructor(private readonly options: DecodeOptions) {}
+
+  decode(value: unknown): SourceRecord {
+    return goldmaneRecordFromJson(value, this.options, this.endpoints);
+  }
 }
 
 export const goldmaneJsonFormat: RecordFormat = {
@@ -27,4 +42,5 @@ export const goldmaneJsonFormat: RecordFormat = {
   system: "calico",
   detect: (obj) => unwrapFlow(obj) !== undefined,
   toRecord: goldmaneRecordFromJson,
+  createDecoder: (options) => new GoldmaneDecoder(options ?? {}),
 };
