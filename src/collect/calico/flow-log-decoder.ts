@@ -82,6 +82,25 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   /** Converted endpoints and policy traces by their members' JSON text, shared between templates. */
   private readonly endpoints = new BoundedMap<string, ReturnType<typeof flowLogEndpoint>>(MAX_PARTS);
   private readonly policyLists = new BoundedMap<string, string[]>(MAX_PARTS);
+  /**
+   * Converted endpoints of records the templates did not read, by the parsed values they come
+   * from: on traffic that does not repeat line for line (a new port, a new count) the same pod
+   * still sends the same endpoint fields.
+   */
+  private readonly parsedEndpoints = new BoundedMap<string, ReturnType<typeof flowLogEndpoint>>(MAX_PARTS);
+  private readonly parsedParts: FlowLogParts = {
+    endpoint: (obj, side) => {
+      const key = parsedEndpointKey(obj, side);
+      if (key === undefined) return flowLogEndpoint(obj, side);
+      let ep = this.parsedEndpoints.get(key);
+      if (ep === undefined) {
+        ep = flowLogEndpoint(obj, side);
+        this.parsedEndpoints.set(key, ep);
+      }
+      return ep;
+    },
+    policies: (obj) => flowLogPolicies(obj.policies),
+  };
   private readonly values = [0, 0, 0];
   private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
@@ -91,7 +110,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   }
 
   decode(value: unknown): SourceRecord {
-    return calicoRecordFromJson(value, undefined, this.defaultTime);
+    return calicoRecordFromJson(value, this.parsedParts, this.defaultTime);
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
@@ -116,7 +135,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     const obj = asObject(value);
     const learns = obj !== undefined && this.gate.learns() && !ENVELOPE_KEYS.some((k) => k in obj);
     const members = learns ? topLevelMembers(text) : undefined;
-    if (!obj || !members) return calicoRecordFromJson(value, undefined, this.defaultTime);
+    if (!obj || !members) return calicoRecordFromJson(value, this.parsedParts, this.defaultTime);
     const record = calicoRecordFromJson(obj, this.cachedParts(text, members), this.defaultTime);
     if (record.kind === "flow") this.learn(text, obj, members, record.flow);
     return record;
@@ -171,4 +190,23 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     const count = connectionCount(counts.num_flows, counts.num_flows_started);
     this.templates.learn(text, holes, { flow, time: flow.time, count }, valueAfter === -1 ? undefined : valueAfter);
   }
+}
+
+/**
+ * The key of one side's endpoint fields when they hold only text (strings, null, and lists and
+ * objects of them), where `JSON.stringify` tells different values apart; undefined otherwise
+ * (numbers, booleans: converted each time).
+ */
+function parsedEndpointKey(obj: Json, side: "source" | "dest"): string | undefined {
+  const values = ENDPOINT_KEYS[side].map((k) => obj[k]);
+  for (const v of values) if (!isText(v, 2)) return undefined;
+  return JSON.stringify([side, ...values]);
+}
+
+function isText(v: unknown, depth: number): boolean {
+  if (v === undefined || v === null || typeof v === "string") return true;
+  if (depth === 0 || typeof v !== "object") return false;
+  const items = Array.isArray(v) ? v : Object.values(v);
+  for (const item of items) if (item === undefined || !isText(item, depth - 1)) return false;
+  return true;
 }
