@@ -92,13 +92,23 @@ function toTimestamp(t: NanoTime) {
   return { ...timestampFromMs(0), seconds: BigInt(t.seconds), nanos: t.nanos };
 }
 
+/**
+ * Decode workers when `--workers` is not given: one per core but one (which the main thread keeps
+ * for the stream and the store), at most 4; none below 4 cores. With two cores, the one worker
+ * spent twice the CPU of decoding on the main thread (its smaller heap collected garbage a third
+ * of the time) and collected high-churn traffic at 18,700 flows/s against 31,700 without it, the
+ * simulator's at the same rate (docs/design.md, "Hubble gRPC: speed").
+ */
+export function defaultDecodeWorkers(cores: number): number {
+  return cores < 4 ? 0 : Math.min(4, cores - 1);
+}
+
 export async function collectHubble(options: CollectOptions): Promise<HubbleCollectSummary> {
   const now = options.now ?? Date.now;
   const stop = new Stop(options.signal);
 
   const source = cursorSource(options.server, options.namespaces);
-  // One worker per core but one, which the main thread keeps for the stream and the store.
-  const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+  const workers = options.workers ?? defaultDecodeWorkers(availableParallelism());
   const pool = workers > 0 ? new ParsePool(workers) : undefined;
   const counts: IngestCounts = { flows: 0, replies: 0, skipped: 0, bad: 0, lost: 0 };
   const summary = emptySummary();

@@ -67,22 +67,28 @@ describeWithShared([SHARED_HUBBLE], "flowpol collect hubble from the replay serv
     }
   });
 
-  it("stores exactly what a file ingest stores for the bundled simulated sample (gzip, flows with uuids)", async () => {
-    const sample = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
-    const server = await startHubbleReplayServer(["--from", sample]);
-    try {
-      const fileDb = join(tmp.dir, "sample-file.db");
-      const grpcDb = join(tmp.dir, "sample-grpc.db");
-      expect(runCli(["ingest", "--db", fileDb, sample]).code).toBe(0);
-      const r = runCli(["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", grpcDb]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(storeContent(grpcDb)).toEqual(storeContent(fileDb));
-      const [a, b] = [statsOf(grpcDb), statsOf(fileDb)];
-      expect([a.flows, a.lostEvents]).toEqual([b.flows, b.lostEvents]);
-    } finally {
-      await server.stop();
-    }
-  });
+  it.each([
+    ["decoding on its main thread", ["--workers", "0"]],
+    ["with a decode worker", ["--workers", "1"]],
+  ])(
+    "stores exactly what a file ingest stores for the bundled simulated sample (gzip, flows with uuids), %s",
+    async (_how, workers) => {
+      const sample = join(REPO_ROOT, "samples/online-boutique/hubble.jsonl.gz");
+      const server = await startHubbleReplayServer(["--from", sample]);
+      try {
+        const fileDb = join(tmp.dir, `sample-file-${workers[1]}.db`);
+        const grpcDb = join(tmp.dir, `sample-grpc-${workers[1]}.db`);
+        expect(runCli(["ingest", "--db", fileDb, sample]).code).toBe(0);
+        const r = runCli(["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", grpcDb, ...workers]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(storeContent(grpcDb)).toEqual(storeContent(fileDb));
+        const [a, b] = [statsOf(grpcDb), statsOf(fileDb)];
+        expect([a.flows, a.lostEvents]).toEqual([b.flows, b.lostEvents]);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   it("reconnects when the server is killed and restarted mid-stream, and counts each flow once", async () => {
     const db = join(tmp.dir, "restart.db");

@@ -12,6 +12,7 @@ import { parseChunk } from "../../src/collect/parse-chunk.js";
 import { DropReason, EndpointSchema, LostEventSource } from "../../src/gen/flow/flow_pb.js";
 import { GetFlowsResponseSchema } from "../../src/gen/observer/observer_pb.js";
 import { NodeState } from "../../src/gen/relay/relay_pb.js";
+import { defaultDecodeWorkers } from "../../src/ingest/hubble-relay.js";
 import { SHARED_HUBBLE } from "../helpers/paths.js";
 import { describeWithShared, sharedFiles } from "../helpers/shared.js";
 
@@ -134,5 +135,11 @@ describe("the gRPC endpoint memo", () => {
     expect(memo.get(raw, "10.0.0.1", undefined, { namespace: "shop", name: "cart" })).toBe(
       memo.get(raw, "10.0.0.1", undefined, { namespace: "shop", name: "cart" }),
     );
+  });
+});
+
+describe("collect hubble's decode workers by default", () => {
+  it("decodes on the main thread below 4 cores, else one worker per core but one, at most 4", () => {
+    expect([1, 2, 3, 4, 5, 8, 64].map(defaultDecodeWorkers)).toEqual([0, 0, 0, 3, 4, 4, 4]);
   });
 });

@@ -37,7 +37,7 @@ export function define(out: Output): Command {
     )
     .option(
       "--workers <n>",
-      "decode worker threads (default: cores - 1, at most 4; 0 decodes on the main thread)",
+      "decode worker threads (default: cores - 1, at most 4, and none below 4 cores; 0 decodes on the main thread)",
       parseIntFlag("--workers"),
     );
   return addOutputOptions(cmd, { formats: ["text", "json"], default: "text", legacyJson: true }, out).action(
