@@ -8,7 +8,7 @@ import { parseJob, type WorkerJob } from "./parse-job.js";
 
 /**
  * Heap limits per worker. The parser's memory is bounded by its own caches (see docs/design.md,
- * "Parse memory"); the limit only stops a runaway worker, whose jobs the main thread then parses.
+ * "The fast-path kit"); the limit only stops a runaway worker, whose jobs the main thread then parses.
  */
 const WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
 /** Chunk buffers kept for reuse: enough for every worker's chunk and the ones queued behind. */

@@ -35,3 +35,33 @@ export class BoundedMap<K, V> {
     this.map.clear();
   }
 }
+
+/**
+ * Lists of values by key, for caches whose key narrows the candidates down (an IP, a hash) and a
+ * comparison picks one: at most `maxKeys` keys, the oldest out as in `BoundedMap`, and at most
+ * `perKey` values under one key, its oldest out. So at most `maxKeys * perKey` values.
+ */
+export class BoundedLists<K, V> {
+  private readonly lists: BoundedMap<K, V[]>;
+
+  constructor(
+    maxKeys: number,
+    private readonly perKey: number,
+  ) {
+    this.lists = new BoundedMap(maxKeys);
+  }
+
+  get(key: K): readonly V[] | undefined {
+    return this.lists.get(key);
+  }
+
+  add(key: K, value: V): void {
+    const list = this.lists.get(key);
+    if (!list) {
+      this.lists.set(key, [value]);
+      return;
+    }
+    if (list.length >= this.perKey) list.shift();
+    list.push(value);
+  }
+}

@@ -1,5 +1,6 @@
 import type { LostEventsRecord } from "../../model/batch.js";
 import type { Flow, FlowEndpoint } from "../../model/flow.js";
+import { BoundedLists } from "../fast/bounded-map.js";
 import type { SourceRecord } from "../record.js";
 import { DROP_REASON_NAMES, LOST_EVENT_SOURCE_NAMES, NODE_STATE_NAMES } from "./enum-names.js";
 import { EndpointCache, hubbleFlowToModel, isNodeName, shown } from "./json-flow.js";
@@ -56,8 +57,7 @@ const IP_FIELDS = { 1: "source", 2: "destination" };
  */
 export class EndpointMemo extends EndpointCache {
   /** By a hash of the length and first bytes; the whole message is then compared (one memcmp). */
-  private readonly decoded = new Map<number, Array<{ bytes: Buffer; json: Json }>>();
-  private decodedCount = 0;
+  private readonly decoded = new BoundedLists<number, { bytes: Buffer; json: Json }>(MAX_DECODED_ENDPOINTS, 4);
 
   endpoint(r: WireReader): Json {
     const start = r.pos;
@@ -76,14 +76,7 @@ export class EndpointMemo extends EndpointCache {
     }
     r.pos = start;
     const json = endpoint(r);
-    if (this.decodedCount >= MAX_DECODED_ENDPOINTS) {
-      this.decoded.clear();
-      this.decodedCount = 0;
-    }
-    const entry = { bytes: Buffer.from(buf.subarray(content, end)), json };
-    if (candidates) candidates.push(entry);
-    else this.decoded.set(key, [entry]);
-    this.decodedCount++;
+    this.decoded.add(key, { bytes: Buffer.from(buf.subarray(content, end)), json });
     return json;
   }
 

@@ -14,6 +14,7 @@ import {
 } from "../../model/flow.js";
 import { isDns1123Label, isDns1123Subdomain, isDnsName, isLabelKey, isLabelValue } from "../../model/k8s-names.js";
 import { IDENTITY_LABEL_KEYS } from "../../model/labels.js";
+import { BoundedLists, BoundedMap } from "../fast/bounded-map.js";
 import {
   type DecodeOptions,
   droppedLabelsReason,
@@ -242,6 +243,12 @@ export function shown(v: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** Per-flow keys (IPs) kept by `EndpointCache`, and endpoint shapes kept per key. */
+const CACHED_IPS = 10_000;
+const SHAPES_PER_KEY = 2;
+/** Endpoints kept by their whole key (no numeric identity). */
+const CACHED_KEYS = 10_000;
+
 /**
  * Parsed endpoints, complete with the per-flow fields (IP, DNS names, Service). The same pod
  * appears in thousands of flows: parsing and validating its labels once per decoder is most of
@@ -249,19 +256,14 @@ export function shown(v: unknown): string {
  * labels), the label count and workload, then the per-flow fields. Cached endpoints are shared
  * between flows: never mutate them.
  */
-/** Endpoint shapes kept per per-flow key (`EndpointCache`). */
-const SHAPES_PER_KEY = 8;
-
 export class EndpointCache {
-  private readonly entries = new Map<string, FlowEndpoint | string>();
+  private readonly entries = new BoundedMap<string, FlowEndpoint | string>(CACHED_KEYS);
   /**
    * The common case, without building a key string: by the per-flow fields (the IP, in the common
-   * case), then the pod, identity and shape compared. One map: pods come and go, IPs stay few.
+   * case), then the pod, identity and shape compared. An IP taken over by pod after pod keeps its
+   * newest shapes.
    */
-  private readonly byFlow = new Map<string, CachedEndpoint[]>();
-  private size = 0;
-
-  constructor(private readonly maxEntries = 20_000) {}
+  private readonly byFlow = new BoundedLists<string, CachedEndpoint>(CACHED_IPS, SHAPES_PER_KEY);
 
   get(raw: unknown, ip: string | undefined, names: unknown, service: unknown): FlowEndpoint | string {
     const obj = asObject(raw);
@@ -281,7 +283,7 @@ export class EndpointCache {
     const workloadKind = w?.kind;
     const workloadName = w?.name;
     // Records of one pod may differ in shape (with and without `workloads`): keep each.
-    let candidates = this.byFlow.get(perFlow);
+    const candidates = this.byFlow.get(perFlow);
     if (candidates) {
       for (const c of candidates) {
         const k = c.shape;
@@ -299,14 +301,6 @@ export class EndpointCache {
         }
       }
     }
-    if (this.size >= this.maxEntries) {
-      this.clear();
-      candidates = undefined;
-    }
-    if (!candidates) {
-      candidates = [];
-      this.byFlow.set(perFlow, candidates);
-    }
     const endpoint = completeEndpoint(parseEndpoint(raw, ip), names, service);
     const shape = {
       pod,
@@ -319,10 +313,7 @@ export class EndpointCache {
       // The list kept by the label cache: the cache then holds one copy per label set, not per pod.
       labels: Array.isArray(labels) ? labelSets.parse(labels, identity).raw : undefined,
     };
-    // An IP taken over by pod after pod: the oldest shapes make room.
-    if (candidates.length >= SHAPES_PER_KEY) candidates.shift();
-    else this.size++;
-    candidates.push({ shape, endpoint });
+    this.byFlow.add(perFlow, { shape, endpoint });
     return endpoint;
   }
 
@@ -338,18 +329,10 @@ export class EndpointCache {
     const key = `${identityKey}\u0001${perFlowKey(ip, names, service)}`;
     let parsed = this.entries.get(key);
     if (parsed === undefined) {
-      if (this.size >= this.maxEntries) this.clear();
       parsed = completeEndpoint(parseEndpoint(raw, ip), names, service);
       this.entries.set(key, parsed);
-      this.size++;
     }
     return parsed;
-  }
-
-  private clear(): void {
-    this.entries.clear();
-    this.byFlow.clear();
-    this.size = 0;
   }
 }
 
@@ -479,31 +462,14 @@ function parseLabels(raw: readonly unknown[]): ParsedLabels {
  * Bounded: emptied when full, like the endpoint cache.
  */
 class LabelSets {
-  private readonly byIdentity = new Map<number, ParsedLabels[]>();
-  private size = 0;
-
-  constructor(
-    private readonly maxEntries = 4096,
-    private readonly perIdentity = 4,
-  ) {}
+  /** At most 4 lists per identity (a record may keep an identity and change a label), 4,096 in all. */
+  private readonly byIdentity = new BoundedLists<number, ParsedLabels>(1024, 4);
 
   parse(raw: readonly unknown[], identity: unknown): ParsedLabels {
     if (typeof identity !== "number") return parseLabels(raw);
-    let known = this.byIdentity.get(identity);
-    if (known) {
-      for (const p of known) if (sameLabels(p.raw, raw)) return p;
-    } else {
-      if (this.size >= this.maxEntries) {
-        this.byIdentity.clear();
-        this.size = 0;
-      }
-      known = [];
-      this.byIdentity.set(identity, known);
-    }
+    for (const p of this.byIdentity.get(identity) ?? []) if (sameLabels(p.raw, raw)) return p;
     const parsed = parseLabels(raw);
-    if (known.length >= this.perIdentity) known.shift();
-    else this.size++;
-    known.push(parsed);
+    this.byIdentity.add(identity, parsed);
     return parsed;
   }
 }
