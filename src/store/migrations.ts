@@ -253,4 +253,15 @@ INSERT INTO edge_hours (edge_id, hour, count, src_reported, dst_reported, first_
   SELECT id, -1, count, src_reported, dst_reported, first_seen, last_seen FROM edges;
 `,
   },
+  {
+    version: 8,
+    description:
+      "a lost-events record read again (another input, a collector's re-read) is stored once: the ones stored twice go",
+    sql: `
+DELETE FROM gaps WHERE kind = 'lost_events' AND first_seen IS NOT NULL AND id NOT IN (
+  SELECT min(id) FROM gaps WHERE kind = 'lost_events' AND first_seen IS NOT NULL
+  GROUP BY source_system, node, detail, count, first_seen);
+CREATE INDEX gaps_lost_events ON gaps(first_seen, node) WHERE kind = 'lost_events';
+`,
+  },
 ];

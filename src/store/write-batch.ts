@@ -37,6 +37,7 @@ export class BatchWriter {
   private readonly upsertDnsName;
   private readonly upsertService;
   private readonly insertGap;
+  private readonly storedLostEvents;
   private readonly insertBadLine;
 
   constructor(db: Db) {
@@ -136,6 +137,9 @@ export class BatchWriter {
     this.insertGap = db.prepare(`
       INSERT INTO gaps (source_system, kind, node, detail, count, first_seen, last_seen, ingest_id)
       VALUES (@system, @kind, @node, @detail, @count, @first, @last, @ingestId)`);
+    this.storedLostEvents = db.prepare(`
+      SELECT 1 FROM gaps WHERE kind = 'lost_events' AND first_seen = ? AND node = ? AND source_system = ?
+        AND detail = ? AND count = ? LIMIT 1`);
     this.insertBadLine = db.prepare("INSERT OR IGNORE INTO bad_lines (ingest_id, line, reason) VALUES (?, ?, ?)");
   }
 
@@ -198,6 +202,8 @@ export class BatchWriter {
       });
     }
     for (const l of batch.lost) {
+      // A record read again (another input, a collector's re-read) is the same event: stored once.
+      if (l.time !== undefined && this.storedLostEvents.get(l.time, l.node ?? "", system, l.source, l.lost)) continue;
       this.insertGap.run({
         system,
         kind: "lost_events",

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadCatalog } from "../../src/cli/load-graph.js";
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
 import { buildGraph, defaultScope } from "../../src/graph/index.js";
 import { ingestInputs } from "../../src/ingest/files.js";
 import { DEFAULT_CLUSTER } from "../../src/model/batch.js";
@@ -114,6 +115,41 @@ describe.skipIf(!CLICKHOUSE_AVAILABLE)("ClickHouse store on a 2-shard cluster", 
       }),
     );
     expect(local.every((n) => n > 0)).toBe(true);
+  });
+
+  it("a lost-events record read again counts once, as SQLite counts it; one without a time each time", async () => {
+    const lost = (time?: number) => ({
+      source: "PERF_EVENT_RING_BUFFER",
+      lost: 7,
+      node: "kind-worker",
+      ...(time === undefined ? {} : { time }),
+    });
+    const input = (i: number, store: FlowStore) => {
+      const builder = new BatchBuilder();
+      for (const l of [lost(1_000), lost(1_000), lost(2_000), lost()]) builder.addLost(l);
+      return store.storeWholeInput({
+        row: { source_system: "hubble", kind: "file", path: `lost-${i}`, format: "test", head_hash: `lost-${i}` },
+        startedAt: 0,
+        batches: [builder.build()],
+        system: "hubble",
+        progress: { bytesDone: 1, linesDone: 1, contentHash: `lost-${i}` },
+      });
+    };
+    const [url, other] = [0, 1].map((node) => ch.dbUrl("lost", { node, cluster: true })) as [string, string];
+    await createOnEveryShard([url, other]);
+    const figures = await Promise.all(
+      [join(tmp.dir, "lost.db"), url].map((db) =>
+        withStore(db, async (store) => {
+          await input(1, store);
+          await input(2, store);
+          const stats = await store.stats(undefined);
+          return { lostEvents: stats.lostEvents, gaps: (await store.readSnapshot(DEFAULT_CLUSTER)).gaps };
+        }),
+      ),
+    );
+    // 1,000 and 2,000 once each, the record without a time twice (once per input).
+    expect(figures[0]?.lostEvents).toBe(7 * 4);
+    expect(figures[1]).toEqual(figures[0]);
   });
 
   it("the report's snapshot matches SQLite's, endpoint for endpoint", async () => {

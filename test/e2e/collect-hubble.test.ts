@@ -55,6 +55,7 @@ describeWithShared([SHARED_HUBBLE], "flowpol collect hubble from the replay serv
       expect(first.stderr).toContain(`${SAMPLE_FLOWS}/${SAMPLE_FLOWS} flows in the ring buffer`);
       expect(first.stdout).toContain(`${SAMPLE_FLOWS} flows`);
       expect(storeContent(db)).toEqual(fileStore);
+      const lostEvents = statsOf(db).lostEvents;
 
       const second = runCli(["collect", "hubble", "--server", `127.0.0.1:${server.port}`, "--db", db]);
       expect(second.code, second.stderr).toBe(0);
@@ -62,6 +63,8 @@ describeWithShared([SHARED_HUBBLE], "flowpol collect hubble from the replay serv
       expect(second.stdout).toMatch(/: 0 flows/);
       expect(storeContent(db)).toEqual(fileStore);
       expect(statsOf(db).flows).toBe(SAMPLE_FLOWS);
+      // The lost-events records re-sent with the flows are stored once too.
+      expect(statsOf(db).lostEvents).toBe(lostEvents);
     } finally {
       await server.stop();
     }

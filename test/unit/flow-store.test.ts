@@ -159,6 +159,38 @@ describe("clusters", () => {
   });
 });
 
+describe("migration 8", () => {
+  it("keeps one of each lost-events record stored twice, and every one without a time", () => {
+    const path = join(newDir(), "old.db");
+    const old = new Database(path);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) old.exec(m.sql);
+    old.pragma("user_version = 7");
+    old.exec(`
+      INSERT INTO gaps (source_system, kind, node, detail, count, first_seen, last_seen) VALUES
+        ('hubble', 'lost_events', 'n1', 'PERF_EVENT_RING_BUFFER', 7, 1000, 1000),
+        ('hubble', 'lost_events', 'n1', 'PERF_EVENT_RING_BUFFER', 7, 1000, 1000),
+        ('hubble', 'lost_events', 'n2', 'PERF_EVENT_RING_BUFFER', 7, 1000, 1000),
+        ('hubble', 'lost_events', 'n1', 'PERF_EVENT_RING_BUFFER', 7, NULL, NULL),
+        ('hubble', 'lost_events', 'n1', 'PERF_EVENT_RING_BUFFER', 7, NULL, NULL),
+        ('hubble', 'node_unavailable', 'n1', 'gone', 1, 1000, 1000),
+        ('hubble', 'node_unavailable', 'n1', 'gone', 1, 1000, 1000);`);
+    old.close();
+    const db = openStore(path);
+    try {
+      expect(db.prepare("SELECT kind, node, first_seen FROM gaps ORDER BY id").all()).toEqual([
+        { kind: "lost_events", node: "n1", first_seen: 1000 },
+        { kind: "lost_events", node: "n2", first_seen: 1000 },
+        { kind: "lost_events", node: "n1", first_seen: null },
+        { kind: "lost_events", node: "n1", first_seen: null },
+        { kind: "node_unavailable", node: "n1", first_seen: 1000 },
+        { kind: "node_unavailable", node: "n1", first_seen: 1000 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe("a write that rolls back", () => {
   it("leaves no remembered row ids behind: a later write never updates the wrong endpoint", async () => {
     const store = SqliteStore.open(join(newDir(), "flowpol.db"));

@@ -92,12 +92,18 @@ export function servicesSql(t: Tables, cluster?: string): string {
 
 /**
  * Gap rows, one per recorded gap (as SQLite's rows), in no particular order. Columns are prefixed
- * (g_): ClickHouse 18.16 takes an alias equal to a column name for that column.
+ * (g_): ClickHouse 18.16 takes an alias equal to a column name for that column. A lost-events
+ * record with a time that was stored more than once (read again from another input, or by a
+ * collector's re-read) is one row, as SQLite stores it once.
  */
 export function gapsSql(t: Tables): string {
-  return `SELECT batch, seq, any(source_system) AS g_system, any(kind) AS g_kind, any(node) AS g_node,
+  const rows = `SELECT batch, seq, any(source_system) AS g_system, any(kind) AS g_kind, any(node) AS g_node,
       any(detail) AS g_detail, any(count) AS g_count, any(first_seen) AS g_first, any(last_seen) AS g_last
     FROM ${t.table("gaps")} WHERE ${committed(t)} GROUP BY batch, seq`;
+  const columns = "g_system, g_kind, g_node, g_detail, g_count, g_first, g_last";
+  const timedLost = "g_kind = 'lost_events' AND isNotNull(g_first)";
+  return `SELECT ${columns} FROM (${rows}) WHERE NOT (${timedLost})
+    UNION ALL SELECT DISTINCT ${columns} FROM (${rows}) WHERE ${timedLost}`;
 }
 
 const INGEST_COLUMNS = [
