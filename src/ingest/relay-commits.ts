@@ -6,6 +6,9 @@ import type { IngestCounts } from "../store/ingest-log.js";
 import type { LiveSession } from "./live-session.js";
 import type { RelayResume } from "./relay-resume.js";
 
+/** A chunk buffer's first size; it grows to hold the chunk's messages, and stays that size after. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
 /** A node Relay said was unavailable, stored as a gap with the next batch. */
 export interface NodeGap {
   node: string;
@@ -32,7 +35,7 @@ export interface RelayTally {
  * cursor after it, so a collection stopped at any point resumes where its last commit ended.
  */
 export class RelayCommits {
-  private readonly chunk = new ChunkWriter();
+  private readonly chunk: ChunkWriter;
   private readonly queue: QueuedBatch[] = [];
   private readonly gaps: NodeGap[] = [];
   private messageNo = 1;
@@ -52,7 +55,9 @@ export class RelayCommits {
       maxQueue: number;
       onProgress?: (p: { flows: number; lost: number; messages: number }) => void;
     },
-  ) {}
+  ) {
+    this.chunk = new ChunkWriter(CHUNK_BYTES, pool && ((size) => pool.buffers.take(size)));
+  }
 
   /** The stream paused while the queue is full. */
   private paused: StreamCall | undefined;
