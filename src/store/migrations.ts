@@ -261,7 +261,7 @@ INSERT INTO edge_hours (edge_id, hour, count, src_reported, dst_reported, first_
 DELETE FROM gaps WHERE kind = 'lost_events' AND first_seen IS NOT NULL AND id NOT IN (
   SELECT min(id) FROM gaps WHERE kind = 'lost_events' AND first_seen IS NOT NULL
   GROUP BY source_system, node, detail, count, first_seen);
-CREATE INDEX gaps_lost_events ON gaps(first_seen, node) WHERE kind = 'lost_events';
+CREATE INDEX IF NOT EXISTS gaps_lost_events ON gaps(first_seen, node) WHERE kind = 'lost_events';
 `,
   },
 ];

@@ -171,9 +171,9 @@ describe("a store from before the hours (schema 6)", () => {
   beforeAll(async () => {
     db = join(tmp.dir, "old.db");
     await store(db, [FIRST]);
-    // Schema 6 is schema 7 without `edge_hours`.
+    // Schema 6 is today's without `edge_hours` (7) and the lost-events index (8).
     const raw = new Database(db);
-    raw.exec("DROP TABLE edge_hours");
+    raw.exec("DROP TABLE edge_hours; DROP INDEX gaps_lost_events");
     raw.pragma("user_version = 6");
     raw.close();
   });
