@@ -91,13 +91,8 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   private readonly parsedParts: FlowLogParts = {
     endpoint: (obj, side) => {
       const key = parsedEndpointKey(obj, side);
-      if (key === undefined) return flowLogEndpoint(obj, side);
-      let ep = this.parsedEndpoints.get(key);
-      if (ep === undefined) {
-        ep = flowLogEndpoint(obj, side);
-        this.parsedEndpoints.set(key, ep);
-      }
-      return ep;
+      const convert = () => flowLogEndpoint(obj, side);
+      return key === undefined ? convert() : this.parsedEndpoints.getOrMake(key, convert);
     },
     policies: (obj) => flowLogPolicies(obj.policies),
   };
@@ -147,24 +142,10 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     for (const m of members) if (CONVERTED_KEYS.has(m.key)) raw.set(m.key, text.slice(m.start, m.end));
     const rawOf = (keys: readonly string[]) => keys.map((k) => raw.get(k) ?? ABSENT).join("\u0000");
     return {
-      endpoint: (obj: Json, side: "source" | "dest") => {
-        const key = `${side}\u0000${rawOf(ENDPOINT_KEYS[side])}`;
-        let ep = this.endpoints.get(key);
-        if (ep === undefined) {
-          ep = flowLogEndpoint(obj, side);
-          this.endpoints.set(key, ep);
-        }
-        return ep;
-      },
-      policies: (obj: Json) => {
-        const key = raw.get("policies") ?? ABSENT;
-        let list = this.policyLists.get(key);
-        if (!list) {
-          list = flowLogPolicies(obj.policies);
-          this.policyLists.set(key, list);
-        }
-        return list;
-      },
+      endpoint: (obj: Json, side: "source" | "dest") =>
+        this.endpoints.getOrMake(`${side}\u0000${rawOf(ENDPOINT_KEYS[side])}`, () => flowLogEndpoint(obj, side)),
+      policies: (obj: Json) =>
+        this.policyLists.getOrMake(raw.get("policies") ?? ABSENT, () => flowLogPolicies(obj.policies)),
     };
   }
 

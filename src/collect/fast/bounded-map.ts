@@ -14,6 +14,16 @@ export class BoundedMap<K, V> {
     return this.map.get(key);
   }
 
+  /** The value under `key`, made by `make` and kept when there is none. */
+  getOrMake(key: K, make: () => V): V {
+    let value = this.map.get(key);
+    if (value === undefined) {
+      value = make();
+      this.set(key, value);
+    }
+    return value;
+  }
+
   set(key: K, value: V): this {
     if (!this.map.has(key) && this.map.size >= this.max) {
       const oldest = this.map.keys().next();

@@ -91,13 +91,8 @@ export class GoldmaneEndpoints {
 
   of(fields: SideFields, prefix: "source" | "dest"): FlowEndpoint | string {
     const key = memoKey(fields, prefix);
-    if (key === undefined) return side(fields, prefix);
-    let endpoint = this.kept.get(key);
-    if (endpoint === undefined) {
-      endpoint = side(fields, prefix);
-      this.kept.set(key, endpoint);
-    }
-    return endpoint;
+    const convert = () => side(fields, prefix);
+    return key === undefined ? convert() : this.kept.getOrMake(key, convert);
   }
 }
 

@@ -325,14 +325,9 @@ export class EndpointCache {
     service: unknown,
   ): FlowEndpoint | string {
     const identityKey = obj ? endpointCacheKey(obj) : "";
-    if (identityKey === undefined) return completeEndpoint(parseEndpoint(raw, ip), names, service);
-    const key = `${identityKey}\u0001${perFlowKey(ip, names, service)}`;
-    let parsed = this.entries.get(key);
-    if (parsed === undefined) {
-      parsed = completeEndpoint(parseEndpoint(raw, ip), names, service);
-      this.entries.set(key, parsed);
-    }
-    return parsed;
+    const convert = () => completeEndpoint(parseEndpoint(raw, ip), names, service);
+    if (identityKey === undefined) return convert();
+    return this.entries.getOrMake(`${identityKey}\u0001${perFlowKey(ip, names, service)}`, convert);
   }
 }
 
@@ -459,7 +454,7 @@ function parseLabels(raw: readonly unknown[]): ParsedLabels {
  * pods of one workload share one list, whatever their names and IPs. High-churn traffic (pods
  * coming and going) then parses and validates each workload's labels once, and its endpoints share
  * one label object. A record may keep an identity and change a label, so lists are compared.
- * Bounded: emptied when full, like the endpoint cache.
+ * Bounded like the endpoint cache (`BoundedLists`).
  */
 class LabelSets {
   /** At most 4 lists per identity (a record may keep an identity and change a label), 4,096 in all. */
