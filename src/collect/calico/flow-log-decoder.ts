@@ -3,6 +3,7 @@ import { BoundedMap } from "../fast/bounded-map.js";
 import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
 import { type Hole, type HoleSpec, LineTemplates } from "../fast/line-templates.js";
 import { RepeatGate } from "../fast/repeat-gate.js";
+import { valueKey } from "../fast/value-key.js";
 import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
 import { asObject, type Json } from "./json.js";
@@ -173,21 +174,7 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   }
 }
 
-/**
- * The key of one side's endpoint fields when they hold only text (strings, null, and lists and
- * objects of them), where `JSON.stringify` tells different values apart; undefined otherwise
- * (numbers, booleans: converted each time).
- */
+/** The key of one side's endpoint fields (`valueKey`); undefined when they cannot have one. */
 function parsedEndpointKey(obj: Json, side: "source" | "dest"): string | undefined {
-  const values = ENDPOINT_KEYS[side].map((k) => obj[k]);
-  for (const v of values) if (!isText(v, 2)) return undefined;
-  return JSON.stringify([side, ...values]);
-}
-
-function isText(v: unknown, depth: number): boolean {
-  if (v === undefined || v === null || typeof v === "string") return true;
-  if (depth === 0 || typeof v !== "object") return false;
-  const items = Array.isArray(v) ? v : Object.values(v);
-  for (const item of items) if (item === undefined || !isText(item, depth - 1)) return false;
-  return true;
+  return valueKey([side, ...ENDPOINT_KEYS[side].map((k) => obj[k])]);
 }

@@ -15,6 +15,7 @@ import { asInteger, asObject, field, type Json, present } from "../calico/json.j
 import { parseCalicoLabels } from "../calico/labels.js";
 import { goldmanePolicies } from "../calico/policies.js";
 import { BoundedMap } from "../fast/bounded-map.js";
+import { valueKey } from "../fast/value-key.js";
 
 /**
  * A Goldmane `Flow` to the flow model, whatever carried it: a generated protobuf message from the
@@ -90,20 +91,18 @@ export class GoldmaneEndpoints {
   private readonly kept = new BoundedMap<string, FlowEndpoint | string>(MAX_ENDPOINTS);
 
   of(fields: SideFields, prefix: "source" | "dest"): FlowEndpoint | string {
-    const key = memoKey(fields, prefix);
+    const key = valueKey([
+      prefix,
+      fields.type,
+      fields.nameAggr,
+      fields.namespace,
+      fields.serviceName,
+      fields.serviceNamespace,
+      fields.labels,
+    ]);
     const convert = () => side(fields, prefix);
     return key === undefined ? convert() : this.kept.getOrMake(key, convert);
   }
-}
-
-/** The key of plain fields (strings, numbers, a list of strings); undefined for any other shape. */
-function memoKey(fields: SideFields, prefix: string): string | undefined {
-  const { labels } = fields;
-  if (labels !== undefined && labels !== null && !(Array.isArray(labels) && labels.every((l) => typeof l === "string")))
-    return undefined;
-  const scalars = [fields.type, fields.nameAggr, fields.namespace, fields.serviceName, fields.serviceNamespace];
-  for (const v of scalars) if (v !== undefined && typeof v !== "string" && typeof v !== "number") return undefined;
-  return JSON.stringify([prefix, ...scalars, labels]);
 }
 
 export function goldmaneFlowToModel(flow: Json, defaultTime?: number, endpoints?: GoldmaneEndpoints): Flow | string {
