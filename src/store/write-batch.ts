@@ -8,6 +8,36 @@ import type { Db } from "./db.js";
  */
 const KEPT_IDS = 200_000;
 
+/** The added counts as an upsert sees them (`excluded.`), or as an update's parameters. */
+interface Added {
+  count: string;
+  src: string;
+  dst: string;
+  first: string;
+  last: string;
+}
+const EXCLUDED: Added = {
+  count: "excluded.count",
+  src: "excluded.src_reported",
+  dst: "excluded.dst_reported",
+  first: "excluded.first_seen",
+  last: "excluded.last_seen",
+};
+const PARAMETERS: Added = { count: "@count", src: "@srcReported", dst: "@dstReported", first: "@first", last: "@last" };
+
+/**
+ * Adds counts to an edge's row (or an hour's): where both ends report a connection, `count` grows
+ * only by what makes the larger end's total larger (`countReported` in the batch builder).
+ */
+function addedCounts(a: Added): string {
+  return `count = count + ${a.count} - max(${a.src}, ${a.dst}) - max(src_reported, dst_reported)
+          + max(src_reported + ${a.src}, dst_reported + ${a.dst}),
+        src_reported = src_reported + ${a.src},
+        dst_reported = dst_reported + ${a.dst},
+        first_seen = min(first_seen, ${a.first}),
+        last_seen = max(last_seen, ${a.last})`;
+}
+
 function remember(ids: Map<string, number>, key: string, id: number): void {
   if (ids.size >= KEPT_IDS) ids.clear();
   ids.set(key, id);
@@ -79,23 +109,12 @@ export class BatchWriter {
       VALUES (@src, @dst, @protocol, @port, @verdict, @system, @count, @first, @last, @dropReason,
               @srcReported, @dstReported)
       ON CONFLICT (src_id, dst_id, protocol, port, verdict, source_system) DO UPDATE SET
-        count = count + excluded.count
-          - max(excluded.src_reported, excluded.dst_reported) - max(src_reported, dst_reported)
-          + max(src_reported + excluded.src_reported, dst_reported + excluded.dst_reported),
-        src_reported = src_reported + excluded.src_reported,
-        dst_reported = dst_reported + excluded.dst_reported,
-        first_seen = min(first_seen, excluded.first_seen),
-        last_seen = max(last_seen, excluded.last_seen),
+        ${addedCounts(EXCLUDED)},
         drop_reason = CASE WHEN excluded.drop_reason != '' THEN excluded.drop_reason ELSE drop_reason END
       RETURNING id`);
     this.updateEdge = db.prepare(`
       UPDATE edges SET
-        count = count + @count - max(@srcReported, @dstReported) - max(src_reported, dst_reported)
-          + max(src_reported + @srcReported, dst_reported + @dstReported),
-        src_reported = src_reported + @srcReported,
-        dst_reported = dst_reported + @dstReported,
-        first_seen = min(first_seen, @first),
-        last_seen = max(last_seen, @last),
+        ${addedCounts(PARAMETERS)},
         drop_reason = CASE WHEN @dropReason != '' THEN @dropReason ELSE drop_reason END
       WHERE id = @id`);
     this.upsertEdgePolicy = db.prepare(`
@@ -104,22 +123,9 @@ export class BatchWriter {
     this.upsertEdgeHour = db.prepare(`
       INSERT INTO edge_hours (edge_id, hour, count, src_reported, dst_reported, first_seen, last_seen)
       VALUES (@edgeId, @hour, @count, @srcReported, @dstReported, @first, @last)
-      ON CONFLICT (edge_id, hour) DO UPDATE SET
-        count = count + excluded.count
-          - max(excluded.src_reported, excluded.dst_reported) - max(src_reported, dst_reported)
-          + max(src_reported + excluded.src_reported, dst_reported + excluded.dst_reported),
-        src_reported = src_reported + excluded.src_reported,
-        dst_reported = dst_reported + excluded.dst_reported,
-        first_seen = min(first_seen, excluded.first_seen),
-        last_seen = max(last_seen, excluded.last_seen)`);
+      ON CONFLICT (edge_id, hour) DO UPDATE SET ${addedCounts(EXCLUDED)}`);
     this.updateEdgeHour = db.prepare(`
-      UPDATE edge_hours SET
-        count = count + @count - max(@srcReported, @dstReported) - max(src_reported, dst_reported)
-          + max(src_reported + @srcReported, dst_reported + @dstReported),
-        src_reported = src_reported + @srcReported,
-        dst_reported = dst_reported + @dstReported,
-        first_seen = min(first_seen, @first),
-        last_seen = max(last_seen, @last)
+      UPDATE edge_hours SET ${addedCounts(PARAMETERS)}
       WHERE edge_id = @edgeId AND hour = @hour`);
     this.upsertDnsName = db.prepare(`
       INSERT INTO dns_names (ip, name, count, first_seen, last_seen) VALUES (@ip, @name, @count, @first, @last)
