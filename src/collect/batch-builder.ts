@@ -6,14 +6,15 @@ import {
   DEFAULT_CLUSTER,
   type EdgeAggregate,
   type EndpointRef,
+  emptyFlowIds,
   endpointKey,
-  type FlowIds,
   type LostEventsRecord,
   type NamespaceAggregate,
   type PodAggregate,
   replacesLabels,
   type SeenSpan,
   type ServiceAggregate,
+  sealFlowIds,
 } from "../model/batch.js";
 import { countHour } from "../model/edge-hours.js";
 import { ALLOWED_VERDICTS, type Flow, type FlowEndpoint, flowCluster, IDENTITY_KIND } from "../model/flow.js";
@@ -172,7 +173,7 @@ export class BatchBuilder {
     this.apply(prepared, template, time, count, uuid);
   }
 
-  private readonly flowIds: FlowIds = { uuids: [], times: [], counts: [], parts: [], contributions: [] };
+  private readonly flowIds = emptyFlowIds();
   /** The contribution of each flow object (a template's repeats share theirs). */
   private readonly contributionOf = new WeakMap<Flow, number>();
   private readonly contributionIds = new Map<string, number>();
@@ -508,7 +509,7 @@ export class BatchBuilder {
       edges: [...this.edges.values()],
       dnsNames: [...this.dnsNames.values()],
       services: [...this.services.values()],
-      ...(this.flowIds.uuids.length > 0 && { flowIds: this.flowIds }),
+      ...(this.flowIds.uuids.length > 0 && { flowIds: sealFlowIds(this.flowIds) }),
     };
   }
 }

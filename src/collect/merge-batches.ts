@@ -4,12 +4,15 @@ import {
   type Contribution,
   type EdgeAggregate,
   type EndpointRef,
+  emptyFlowIds,
   endpointKey,
   type FlowIds,
+  type FlowIdsDraft,
   type PodAggregate,
   replacesLabels,
   type SeenSpan,
   type ServiceAggregate,
+  sealFlowIds,
 } from "../model/batch.js";
 import { copyHours, mergeHours } from "../model/edge-hours.js";
 
@@ -197,7 +200,7 @@ interface Placement {
 
 /** The flow uuids of the merged batches, their contributions indexing the merged arrays. */
 class MergedFlowIds {
-  private ids: FlowIds = emptyFlowIds();
+  private ids: FlowIdsDraft = emptyFlowIds();
 
   add(ids: FlowIds, at: Placement): void {
     const offset = this.ids.contributions.length;
@@ -227,10 +230,6 @@ class MergedFlowIds {
   take(): FlowIds | undefined {
     const ids = this.ids;
     this.ids = emptyFlowIds();
-    return ids.uuids.length > 0 ? ids : undefined;
+    return ids.uuids.length > 0 ? sealFlowIds(ids) : undefined;
   }
-}
-
-function emptyFlowIds(): FlowIds {
-  return { uuids: [], times: [], counts: [], parts: [], contributions: [] };
 }

@@ -1,4 +1,4 @@
-import type { Batch, FlowIds } from "./batch.js";
+import { type Batch, emptyFlowIds, sealFlowIds } from "./batch.js";
 import { copyHours, uncountHour } from "./edge-hours.js";
 
 /**
@@ -20,7 +20,7 @@ export function withoutFlows(batch: Batch, drop: ReadonlySet<number>): Batch {
   const dnsNames = batch.dnsNames.map((d) => ({ ...d }));
   let flows = batch.flows;
   let replies = batch.replies;
-  const kept: FlowIds = { uuids: [], times: [], counts: [], parts: [], contributions: ids.contributions };
+  const kept = emptyFlowIds(ids.contributions);
   for (let i = 0; i < ids.uuids.length; i++) {
     const count = ids.counts[i] as number;
     const part = ids.parts[i] as number;
@@ -64,7 +64,7 @@ export function withoutFlows(batch: Batch, drop: ReadonlySet<number>): Batch {
     services: services.filter((s) => s.count > 0),
     dnsNames: dnsNames.filter((d) => d.count > 0),
   };
-  if (kept.uuids.length > 0) out.flowIds = kept;
+  if (kept.uuids.length > 0) out.flowIds = sealFlowIds(kept);
   else delete out.flowIds;
   return out;
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BatchBuilder } from "../../src/collect/batch-builder.js";
-import type { Batch } from "../../src/model/batch.js";
+import { type Batch, sealFlowIds } from "../../src/model/batch.js";
 import { openStore } from "../../src/store/db.js";
 import { FlowUuids, pruneFlowUuids } from "../../src/store/flow-uuids.js";
 import { startIngest } from "../../src/store/ingest-log.js";
@@ -13,13 +13,13 @@ afterAll(() => tmp.cleanup());
 /** A batch whose flows carry these uuids at these times (their counters do not matter here). */
 function batch(flows: Array<[string, number]>): Batch {
   const b = new BatchBuilder().build();
-  b.flowIds = {
+  b.flowIds = sealFlowIds({
     uuids: flows.map((f) => f[0]),
     times: flows.map((f) => f[1]),
     counts: flows.map(() => 1),
     parts: flows.map(() => 0),
     contributions: [{ src: 0, dst: 0, edge: -1, service: -1, dnsNames: [], policies: [] }],
-  };
+  });
   return b;
 }
 
