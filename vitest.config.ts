@@ -7,7 +7,6 @@ import { defineConfig } from "vitest/config";
  */
 const SLOW_UNIT = [
   "test/unit/calico-fast-path.test.ts",
-  "test/unit/hubble-template.test.ts",
   "test/unit/ingest-workers.test.ts",
   "test/unit/wave-safety.property.test.ts",
 ];

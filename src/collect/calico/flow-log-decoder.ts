@@ -1,8 +1,6 @@
-import type { Flow } from "../../model/flow.js";
 import { BoundedMap } from "../fast/bounded-map.js";
 import { type JsonMember, topLevelMembers } from "../fast/json-scan.js";
-import { type Hole, type HoleSpec, LineTemplates } from "../fast/line-templates.js";
-import { RepeatGate } from "../fast/repeat-gate.js";
+import { type RecordMembers, RecordTemplates } from "../fast/record-templates.js";
 import { valueKey } from "../fast/value-key.js";
 import type { DecodeOptions, RecordDecoder, RepeatedFlow, SourceRecord } from "../record.js";
 import { calicoRecordFromJson, connectionCount, type FlowLogParts, flowLogEndpoint } from "./flow-log.js";
@@ -10,30 +8,13 @@ import { asObject, type Json } from "./json.js";
 import { flowLogPolicies } from "./policies.js";
 
 /**
- * The fast path for flow-log lines. Flow logs repeat themselves: a line differs from an earlier
- * one of the same connection pair mostly in its times, counters and source port. So each line
- * that goes through `JSON.parse` is learned as a template (`LineTemplates`) whose holes are those
- * integers, and a later line that fits a template is the learned record with its own window start
- * and connection count, found without parsing or converting anything.
- *
- * Integers the conversion reads (ports, numeric protocols) stay in the template's text, except the
- * ones it takes per record: `start_time`, the two counts, and `source_port`, which the aggregation
- * does not use (it is only checked to be a port). Lines that fit no template (new pairs, another
- * field order, spaces, bad lines) take the general path, whose results and messages are the same.
+ * The fast path for flow-log lines: record templates (`RecordTemplates`) whose holes are the
+ * times, counters and source port. Integers the conversion reads (ports, numeric protocols) stay
+ * in the template's text, except the ones it takes per record: `start_time`, the two counts, and
+ * `source_port`, which the aggregation does not use (it is only checked to be a port). Lines that
+ * fit no template (new pairs, another field order, spaces, bad lines) take the general path,
+ * whose results and messages are the same.
  */
-
-const TIME = 0;
-const FLOWS = 1;
-const STARTED = 2;
-const ANY = Number.MAX_SAFE_INTEGER;
-
-const PER_RECORD = new Map<string, HoleSpec>([
-  ["start_time", { slot: TIME, max: ANY }],
-  ["num_flows", { slot: FLOWS, max: ANY }],
-  ["num_flows_started", { slot: STARTED, max: ANY }],
-  ["source_port", { slot: -1, max: 65535 }],
-]);
-const UNREAD: HoleSpec = { slot: -1, max: ANY };
 
 /** What the conversion reads besides the per-record integers (calicoRecordFromJson). */
 const READ_KEYS = new Set([
@@ -47,12 +28,11 @@ const READ_KEYS = new Set([
   "reporter",
   "policies",
   "host",
+  "cluster",
   "_source",
   "log",
   "message",
 ]);
-/** Read only when `start_time` is not a number. */
-const TIME_FALLBACK_KEYS = new Set(["end_time", "@timestamp"]);
 /** Records inside an envelope are converted from the envelope's contents: not learned. */
 const ENVELOPE_KEYS = ["_source", "log", "message"];
 
@@ -71,15 +51,21 @@ const ABSENT = "\u0001";
 const MAX_TEMPLATE_STEPS = 200_000;
 const MAX_PARTS = 20_000;
 
-interface Template {
-  flow: Flow;
-  /** The learned record's time and count, for templates where those are not holes. */
-  time: number;
-  count: number;
-}
+const FLOW_LOG_MEMBERS: RecordMembers = {
+  time: ["start_time"],
+  timeFallback: new Set(["end_time", "@timestamp"]),
+  counts: [["num_flows"], ["num_flows_started"]],
+  bounded: new Map([["source_port", 65535]]),
+  read: READ_KEYS,
+  countWithout: (obj, holes) =>
+    connectionCount(
+      holes.has("num_flows") ? undefined : obj.num_flows,
+      holes.has("num_flows_started") ? undefined : obj.num_flows_started,
+    ),
+};
 
 export class CalicoFlowLogDecoder implements RecordDecoder {
-  private readonly templates = new LineTemplates<Template>(MAX_TEMPLATE_STEPS);
+  private readonly templates = new RecordTemplates(FLOW_LOG_MEMBERS, MAX_TEMPLATE_STEPS);
   /** Converted endpoints and policy traces by their members' JSON text, shared between templates. */
   private readonly endpoints = new BoundedMap<string, ReturnType<typeof flowLogEndpoint>>(MAX_PARTS);
   private readonly policyLists = new BoundedMap<string, string[]>(MAX_PARTS);
@@ -97,8 +83,6 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
     },
     policies: (obj) => flowLogPolicies(obj.policies),
   };
-  private readonly values = [0, 0, 0];
-  private readonly gate = new RepeatGate();
   private readonly defaultTime: number | undefined;
 
   constructor(options: DecodeOptions = {}) {
@@ -110,18 +94,8 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    if (text.charCodeAt(0) !== 123 /* { */ || !this.gate.tries()) return undefined;
-    const values = this.values;
-    values[TIME] = -1;
-    values[FLOWS] = 0;
-    values[STARTED] = 0;
-    const template = this.templates.match(text, values);
-    if (template) {
-      this.gate.hit();
-      const start = values[TIME] as number;
-      const count = Math.max(template.count, values[FLOWS] as number, values[STARTED] as number);
-      return { kind: "repeat", flow: template.flow, time: start >= 0 ? start * 1000 : template.time, count };
-    }
+    const repeat = this.templates.match(text);
+    if (repeat !== "missed") return repeat;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -129,11 +103,11 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
       return undefined;
     }
     const obj = asObject(value);
-    const learns = obj !== undefined && this.gate.learns() && !ENVELOPE_KEYS.some((k) => k in obj);
+    const learns = obj !== undefined && this.templates.learns() && !ENVELOPE_KEYS.some((k) => k in obj);
     const members = learns ? topLevelMembers(text) : undefined;
     if (!obj || !members) return calicoRecordFromJson(value, this.parsedParts, this.defaultTime);
     const record = calicoRecordFromJson(obj, this.cachedParts(text, members), this.defaultTime);
-    if (record.kind === "flow") this.learn(text, obj, members, record.flow);
+    if (record.kind === "flow") this.templates.learn(text, obj, members, record.flow);
     return record;
   }
 
@@ -148,29 +122,6 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
       policies: (obj: Json) =>
         this.policyLists.getOrMake(raw.get("policies") ?? ABSENT, () => flowLogPolicies(obj.policies)),
     };
-  }
-
-  private learn(text: string, obj: Json, members: readonly JsonMember[], flow: Flow): void {
-    const startIsHole = members.some((m) => m.key === "start_time" && m.isInteger);
-    const holes: Hole[] = [];
-    const counts: Record<string, unknown> = { num_flows: obj.num_flows, num_flows_started: obj.num_flows_started };
-    // Where the last member the record depends on (other than through a hole) ends: the template's
-    // value is fixed at the first hole after it, and the rest of the line is a shared tail.
-    let fixedUntil = 0;
-    for (const m of members) {
-      const timeFallback = TIME_FALLBACK_KEYS.has(m.key) && !startIsHole;
-      const spec = !m.isInteger
-        ? undefined
-        : (PER_RECORD.get(m.key) ?? (READ_KEYS.has(m.key) || timeFallback ? undefined : UNREAD));
-      if (spec) {
-        holes.push({ slot: spec.slot, max: spec.max, start: m.start, end: m.end });
-        if (spec.slot === FLOWS || spec.slot === STARTED) counts[m.key] = undefined;
-      } else if (READ_KEYS.has(m.key) || PER_RECORD.has(m.key) || timeFallback) fixedUntil = m.end;
-    }
-    const valueAfter = holes.findIndex((h) => h.start > fixedUntil);
-    // The flow keeps the learned line's source port and node, which the aggregation does not read.
-    const count = connectionCount(counts.num_flows, counts.num_flows_started);
-    this.templates.learn(text, holes, { flow, time: flow.time, count }, valueAfter === -1 ? undefined : valueAfter);
   }
 }
 

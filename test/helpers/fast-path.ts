@@ -1,0 +1,36 @@
+import { BatchBuilder } from "../../src/collect/batch-builder.js";
+import { parseLine } from "../../src/collect/parse-chunk.js";
+import type { RecordDecoder } from "../../src/collect/record.js";
+import type { Batch } from "../../src/model/batch.js";
+
+/** The lines through `decoder`, one batch, as a parse worker folds them. */
+export function batchOf(lines: readonly string[], decoder: RecordDecoder): Batch {
+  const builder = new BatchBuilder();
+  lines.forEach((line, i) => {
+    parseLine(line, i + 1, decoder, builder);
+  });
+  return builder.build();
+}
+
+/** Lines through a decoder's fast path, counting how many it recognised without parsing. */
+export function fastBatch(lines: readonly string[], decoder: RecordDecoder): { batch: Batch; repeats: number } {
+  let repeats = 0;
+  const counting: RecordDecoder = {
+    decode: (value) => decoder.decode(value),
+    decodeLine: (text) => {
+      const record = decoder.decodeLine?.(text);
+      if (record?.kind === "repeat") repeats++;
+      return record;
+    },
+  };
+  return { batch: batchOf(lines, counting), repeats };
+}
+
+/** A line with one member's value replaced by `value` (raw JSON text), keeping the field order. */
+export function withMember(line: string, key: string, value: string): string {
+  const obj = JSON.parse(line) as Record<string, unknown>;
+  return JSON.stringify(obj).replace(
+    new RegExp(`"${key}":(${JSON.stringify(obj[key]).replace(/[[\]{}().*+?^$|\\]/g, "\\$&")})`),
+    () => `"${key}":${value}`,
+  );
+}
