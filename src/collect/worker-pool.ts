@@ -73,6 +73,7 @@ export class ParsePool {
       const pending = this.inFlight.get(msg.seq);
       if (!pending) return;
       this.inFlight.delete(msg.seq);
+      this.holdOpenWhileBusy(worker);
       if (pending.shared) this.buffers.give(pending.shared);
       if (msg.batch) pending.resolve(msg.batch);
       else pending.reject(new InternalError(`parse worker failed: ${msg.error ?? "unknown error"}`));
@@ -145,9 +146,26 @@ export class ParsePool {
       const shared = memory instanceof SharedArrayBuffer ? memory : undefined;
       const seq = ++this.seq;
       this.inFlight.set(seq, { ...task, worker, shared });
+      this.holdOpenWhileBusy(worker);
       // Copied, not moved: the main thread keeps the bytes to parse them again if the worker dies.
       worker.postMessage({ ...task.job, seq });
     }
+  }
+
+  /**
+   * A worker with jobs keeps the process alive; an idle one does not (a pool nobody closes must
+   * not hold the process open). Unreferenced while busy, a worker let Node exit whenever the main
+   * thread had nothing else to wait on (the whole input read, the chunk buffers all out): the
+   * command then stopped with its batches unanswered.
+   */
+  private holdOpenWhileBusy(worker: Worker): void {
+    for (const pending of this.inFlight.values()) {
+      if (pending.worker === worker) {
+        worker.ref();
+        return;
+      }
+    }
+    worker.unref();
   }
 
   async close(): Promise<void> {
