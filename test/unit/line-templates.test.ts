@@ -67,4 +67,18 @@ describe("LineTemplates", () => {
     expect(small.match(templateLine(last, 2).text, [0])).toBe(last);
     expect(small.match(templateLine(NAMES[0] as string, 2).text, [0])).toBeUndefined();
   });
+
+  it("holds at most its characters whatever the lines' length: it starts over, and skips giant lines", () => {
+    const budget = 64 * 1024;
+    const small = new LineTemplates<string>(10_000, budget);
+    const long = (i: number) => templateLine(`${"p".repeat(600)}-${i}`, 1);
+    for (let i = 0; i < 150; i++) small.learn(long(i).text, long(i).holes, `long${i}`);
+    // 150 lines of 600-odd characters would be 90 Ki in the tree: the first ones were let go.
+    expect(small.match(long(149).text, [0])).toBe("long149");
+    expect(small.match(long(0).text, [0])).toBeUndefined();
+    const giant = templateLine("g".repeat(budget / 64 + 1), 1);
+    small.learn(giant.text, giant.holes, "giant");
+    expect(small.match(giant.text, [0])).toBeUndefined();
+    expect(small.match(long(149).text, [0])).toBe("long149");
+  });
 });

@@ -92,6 +92,8 @@ const MAX_DIGITS = 15;
 /** Tails kept per template, and in all: more means the line's tail is not a template's. */
 const MAX_TAILS = 4;
 const MAX_ALL_TAILS = 64;
+/** Characters a tree holds by default: 16 Mi (16-32 MiB of V8 strings), a quarter of a worker's heap. */
+const MAX_CHARS = 16 * 1024 * 1024;
 
 /** By halving, with native comparisons: literals are long and share most of their text. */
 function commonPrefixLength(a: string, b: string): number {
@@ -209,8 +211,17 @@ export class LineTemplates<T> {
   private root = new Choice<T>();
   private readonly tails = new Map<string, Tail>();
   private steps = 0;
+  /** Characters the tree holds: its literals, and its tails' text (twice: key and pattern). */
+  private chars = 0;
 
-  constructor(private readonly maxSteps: number) {}
+  /**
+   * At most `maxSteps` steps and `maxChars` characters (then the tree starts over: bounded by
+   * design whatever the lines' length); lines over a 64th of `maxChars` are not learned.
+   */
+  constructor(
+    private readonly maxSteps: number,
+    private readonly maxChars = MAX_CHARS,
+  ) {}
 
   /**
    * The value learned with the line's template, with the holes' integers in `values` (slots
@@ -242,10 +253,12 @@ export class LineTemplates<T> {
    * With `valueAfter`, the value is fixed at that hole and the rest of the line is a tail.
    */
   learn(text: string, holes: readonly Hole[], value: T, valueAfter?: number): void {
-    if (this.steps + holes.length + 1 > this.maxSteps) {
+    if (text.length > this.maxChars / 64) return;
+    if (this.steps + holes.length + 1 > this.maxSteps || this.chars + 3 * text.length > this.maxChars) {
       this.root = new Choice<T>();
       this.tails.clear();
       this.steps = 0;
+      this.chars = 0;
     }
     let choice = this.root;
     let pos = 0;
@@ -269,6 +282,7 @@ export class LineTemplates<T> {
         };
         choice.add(step);
         this.steps++;
+        this.chars += literal.length;
       }
       pos = hole.end;
       if (fixesValue) {
@@ -284,6 +298,7 @@ export class LineTemplates<T> {
     else {
       choice.add({ literal: detached(literal), hole: undefined, next: undefined, value, tails: undefined });
       this.steps++;
+      this.chars += literal.length;
     }
   }
 
@@ -312,6 +327,7 @@ export class LineTemplates<T> {
       tail = compileTail(key, literals, specs);
       this.tails.set(key, tail);
       this.steps++;
+      this.chars += 2 * key.length;
     }
     tails.push(tail);
   }
