@@ -170,7 +170,14 @@ export class ParsePool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // Referenced until they are gone: an idle (unreferenced) worker's exit could come after Node
+    // found nothing left to run, leaving this close, and the command, unfinished.
+    await Promise.all(
+      this.workers.map((w) => {
+        w.ref();
+        return w.terminate();
+      }),
+    );
   }
 }
 
