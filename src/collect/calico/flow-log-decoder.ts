@@ -94,14 +94,9 @@ export class CalicoFlowLogDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    const repeat = this.templates.match(text);
-    if (repeat !== "missed") return repeat;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
+    const found = this.templates.match(text);
+    if (found?.kind !== "parsed") return found;
+    const value = found.value;
     const obj = asObject(value);
     const learns = obj !== undefined && this.templates.learns() && !ENVELOPE_KEYS.some((k) => k in obj);
     const members = learns ? topLevelMembers(text) : undefined;

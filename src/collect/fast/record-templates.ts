@@ -33,6 +33,12 @@ export interface RecordMembers {
   countWithout(record: Record<string, unknown>, holes: ReadonlySet<string>): number;
 }
 
+/** A line no template fits, parsed: convert it, and offer it to `learn` if `learns()`. */
+export interface ParsedLine {
+  kind: "parsed";
+  value: unknown;
+}
+
 interface Template {
   flow: Flow;
   /** The learned record's time and count, for templates where those are not holes. */
@@ -59,16 +65,22 @@ export class RecordTemplates {
   }
 
   /**
-   * The learned record this line repeats; `"missed"` when no template fits (parse the line, and
-   * offer it to `learn` if `learns()`); undefined when the line is not tried (the general path).
+   * The learned record this line repeats; else the line parsed (`ParsedLine`); undefined when the
+   * line is not tried, or is not JSON (the general path parses it again and says why).
    */
-  match(text: string): RepeatedFlow | "missed" | undefined {
+  match(text: string): RepeatedFlow | ParsedLine | undefined {
     if (text.charCodeAt(0) !== 123 /* { */ || !this.gate.tries()) return undefined;
     const values = this.values;
     values.fill(0);
     values[TIME] = -1;
     const template = this.templates.match(text, values);
-    if (!template) return "missed";
+    if (!template) {
+      try {
+        return { kind: "parsed", value: JSON.parse(text) };
+      } catch {
+        return undefined;
+      }
+    }
     this.gate.hit();
     const start = values[TIME] as number;
     let count = template.count;

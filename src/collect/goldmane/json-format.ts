@@ -71,14 +71,9 @@ class GoldmaneDecoder implements RecordDecoder {
   }
 
   decodeLine(text: string): SourceRecord | RepeatedFlow | undefined {
-    const repeat = this.templates.match(text);
-    if (repeat !== "missed") return repeat;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
+    const found = this.templates.match(text);
+    if (found?.kind !== "parsed") return found;
+    const value = found.value;
     const record = this.decode(value);
     const obj = asObject(value);
     if (record.kind !== "flow" || !obj || !goldmaneKey(obj) || !this.templates.learns()) return record;
