@@ -26,6 +26,22 @@ export function fastBatch(lines: readonly string[], decoder: RecordDecoder): { b
   return { batch: batchOf(lines, counting), repeats };
 }
 
+/**
+ * Changed lines among their unchanged originals, through a decoder that learned the originals
+ * first (so the changed ones meet templates they nearly fit): the batch on the fast path, and the
+ * batch of the same lines on `general`, which must be equal.
+ */
+export function changedLineBatches(
+  decoder: RecordDecoder,
+  general: RecordDecoder,
+  base: readonly string[],
+  changed: readonly string[],
+): { fast: Batch; general: Batch } {
+  fastBatch(base, decoder);
+  const mixed = [...changed, base[0] as string, ...changed];
+  return { fast: fastBatch(mixed, decoder).batch, general: batchOf(mixed, general) };
+}
+
 /** A line with one member's value replaced by `value` (raw JSON text), keeping the field order. */
 export function withMember(line: string, key: string, value: string): string {
   const obj = JSON.parse(line) as Record<string, unknown>;
