@@ -25,6 +25,15 @@ function newDir(): string {
   return dir;
 }
 
+/** A store written by an older flowpol: the schema of migrations 1..`version`, open for rows. */
+function storeAtVersion(version: number): { path: string; old: Database } {
+  const path = join(newDir(), "old.db");
+  const old = new Database(path);
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) old.exec(m.sql);
+  old.pragma(`user_version = ${version}`);
+  return { path, old };
+}
+
 /** A store holding the shop's frontend -> cart flow once per cluster given (undefined: no --cluster). */
 async function storeWith(clusters: Array<string | undefined>): Promise<FlowStore> {
   const store = await openFlowStore(join(newDir(), "flowpol.db"));
@@ -131,10 +140,7 @@ describe("clusters", () => {
   });
 
   it("migrates a store written before clusters: every row in the default cluster, references intact", () => {
-    const path = join(newDir(), "old.db");
-    const old = new Database(path);
-    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(m.sql);
-    old.pragma("user_version = 4");
+    const { path, old } = storeAtVersion(4);
     old.exec(`
       INSERT INTO endpoints (id, type, namespace, kind, name, ip, first_seen, last_seen, flows)
         VALUES (1, 'workload', 'shop', 'Deployment', 'frontend', '', 1, 2, 3), (2, 'workload', 'shop', 'Deployment', 'cart', '', 1, 2, 3);
@@ -161,10 +167,7 @@ describe("clusters", () => {
 
 describe("migration 8", () => {
   it("keeps one of each lost-events record stored twice, and every one without a time", () => {
-    const path = join(newDir(), "old.db");
-    const old = new Database(path);
-    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) old.exec(m.sql);
-    old.pragma("user_version = 7");
+    const { path, old } = storeAtVersion(7);
     old.exec(`
       INSERT INTO gaps (source_system, kind, node, detail, count, first_seen, last_seen) VALUES
         ('hubble', 'lost_events', 'n1', 'PERF_EVENT_RING_BUFFER', 7, 1000, 1000),
