@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "./paths.js";
 
@@ -31,16 +31,28 @@ export interface ClickHouseCluster {
   stop(): Promise<void>;
 }
 
-function listenOn(host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      const address = server.address();
-      const bound = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(bound));
-    });
+/**
+ * `count` distinct free ports: all held open together while they are chosen (one closed before
+ * the next was asked for could come back again), then released for the servers to take.
+ */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, host, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 const HOST = "127.0.0.1";
@@ -87,10 +99,13 @@ const USERS = `<?xml version="1.0"?>
 </yandex>
 `;
 
+/** A server that exited before it answered: its port was likely taken meanwhile. */
+class ServerExited extends Error {}
+
 async function waitReady(url: string, child: ChildProcess, logDir: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`clickhouse-server exited (${child.exitCode}); see ${logDir}`);
+    if (child.exitCode !== null) throw new ServerExited(`clickhouse-server exited (${child.exitCode}); see ${logDir}`);
     try {
       const res = await fetch(`${url}/ping`);
       if (res.ok) return;
@@ -102,13 +117,32 @@ async function waitReady(url: string, child: ChildProcess, logDir: string, timeo
   }
 }
 
-/** Starts `count` servers forming the test cluster (one shard each) and waits until each answers /ping. */
+/** Starts that exit at once, before answering, are retried on other ports this many times. */
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts `count` servers forming the test cluster (one shard each) and waits until each answers
+ * /ping. A free port can be taken by another test between being chosen and the server binding
+ * it (the server then exits at once, code 70): such a start is tried again on other ports.
+ */
 export async function startClickHouse(count = 2): Promise<ClickHouseCluster> {
-  const tmp = tempDir("flowpol-ch-");
-  const ports: Ports[] = [];
-  for (let i = 0; i < count; i++) {
-    ports.push({ http: await listenOn(HOST, 0), tcp: await listenOn(HOST, 0), interserver: await listenOn(HOST, 0) });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(count);
+    } catch (err) {
+      if (!(err instanceof ServerExited) || attempt === START_ATTEMPTS) throw err;
+    }
   }
+}
+
+async function startOnce(count: number): Promise<ClickHouseCluster> {
+  const tmp = tempDir("flowpol-ch-");
+  const free = await freePorts(HOST, 3 * count);
+  const ports: Ports[] = Array.from({ length: count }, (_, i) => ({
+    http: free[3 * i] as number,
+    tcp: free[3 * i + 1] as number,
+    interserver: free[3 * i + 2] as number,
+  }));
   const nodes: ClickHouseNode[] = [];
   const stop = async () => {
     await Promise.all(
