@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BoundedLists, BoundedMap } from "../../src/collect/fast/bounded-map.js";
 
@@ -10,6 +11,37 @@ describe("BoundedMap, the one bounded cache", () => {
     expect([m.size, m.get("a"), m.get("b"), m.get("d")]).toEqual([3, undefined, 1, 3]);
     m.set("b", 10);
     expect([m.size, m.get("b"), m.get("c")]).toEqual([3, 10, 2]);
+  });
+
+  it("keeps exactly the newest max keys inserted, whatever the sets, overwrites and clears", () => {
+    // The model: the keys in insertion order, the oldest dropped from the front.
+    const op = fc.oneof(
+      { weight: 12, arbitrary: fc.tuple(fc.constant("set" as const), fc.integer({ min: 0, max: 40 })) },
+      { weight: 1, arbitrary: fc.tuple(fc.constant("clear" as const), fc.constant(0)) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(op, { maxLength: 300 }), (max, ops) => {
+        const m = new BoundedMap<number, number>(max);
+        let order: number[] = [];
+        const values = new Map<number, number>();
+        for (const [i, [kind, key]] of ops.entries()) {
+          if (kind === "clear") {
+            m.clear();
+            order = [];
+            values.clear();
+            continue;
+          }
+          m.set(key, i);
+          if (!values.has(key)) order.push(key);
+          values.set(key, i);
+          if (order.length > max) values.delete(order.shift() as number);
+        }
+        expect(m.size).toBe(order.length);
+        for (let key = 0; key <= 40; key++) expect(m.get(key)).toBe(values.get(key));
+        expect([...m.values()]).toEqual(order.map((k) => values.get(k)));
+      }),
+      { numRuns: 300, seed: 15 },
+    );
   });
 });
 

