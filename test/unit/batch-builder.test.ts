@@ -83,6 +83,17 @@ describe("BatchBuilder edges of one endpoint pair", () => {
     expect(edgesOf([...flows, ...flows]).edges).toEqual(edges.map((e) => e.replace(/ (\d+)$/, (_, n) => ` ${2 * n}`)));
   });
 
+  it("finds a pair's edges beyond the ones it lists (a port scan) by their keys, with their Services", () => {
+    const ports = Array.from({ length: 40 }, (_, i) => 1000 + i);
+    const scan = ports.map((destinationPort) => flow({ destinationPort }));
+    // Three rounds over the 40 ports, the third through another pod object of the same workloads.
+    const again = ports.map((destinationPort) => flow({ destinationPort, destination: cartAgain }));
+    expect(edgesOf([...scan, ...scan, ...again])).toEqual({
+      edges: ports.map((p) => `frontend>cart TCP/${p} forwarded 3`),
+      services: ports.map((p) => `cart TCP/${p} 3`),
+    });
+  });
+
   it("counts a Service only for flows that name it, to allowed verdicts", () => {
     const flows = [flow(), flow({ destination: cartNoService }), flow({ verdict: "dropped" }), flow()];
     expect(edgesOf(flows)).toEqual({
