@@ -17,7 +17,7 @@ import type { Db } from "./db.js";
  */
 export const UUID_WINDOW_MS = 6 * 60 * 60 * 1000;
 export const MAX_UUIDS = 2_000_000;
-/** Blocks whose keys are kept in memory between writes (the latest read or written). */
+/** Blocks whose keys are kept in memory between writes (the latest written, or found again). */
 const CACHED_BLOCKS = 3;
 /** Writes between two prunings. */
 const PRUNE_EVERY = 32;
@@ -29,26 +29,27 @@ interface CachedBlock {
 }
 
 /**
- * Flow uuids with their times: a uuid maps to its time; the rare same uuid at another time (not
- * a repeat) is kept under a key that holds the time too. No key string is built per flow.
+ * Where flows are among parallel arrays of uuids and times, found by uuid and time; the rare same
+ * uuid at another time (not a repeat) is kept under a key that holds the time too. No key string
+ * is built per flow.
  */
 class UuidTimes {
-  private readonly times = new Map<string, number>();
+  private readonly at = new Map<string, number>();
 
-  has(uuid: string, time: number): boolean {
-    const t = this.times.get(uuid);
-    return t === time || (t !== undefined && this.times.get(`${time} ${uuid}`) === time);
+  constructor(private readonly times: readonly number[]) {}
+
+  /** The position of the flow with this uuid and time, if any. */
+  find(uuid: string, time: number): number | undefined {
+    const k = this.at.get(uuid);
+    if (k === undefined || this.times[k] === time) return k;
+    return this.at.get(`${time} ${uuid}`);
   }
 
-  add(uuid: string, time: number): void {
-    if (!this.times.has(uuid)) this.times.set(uuid, time);
-    else this.times.set(`${time} ${uuid}`, time);
+  /** Adds the flow at position `k`, whose uuid and time `find` does not know yet. */
+  add(uuid: string, k: number): void {
+    if (!this.at.has(uuid)) this.at.set(uuid, k);
+    else this.at.set(`${this.times[k]} ${uuid}`, k);
   }
-}
-
-function inBlocks(blocks: readonly CachedBlock[], uuid: string, time: number): boolean {
-  for (const b of blocks) if (time >= b.first && time <= b.last && b.keys.has(uuid, time)) return true;
-  return false;
 }
 
 export class FlowUuids {
@@ -71,6 +72,11 @@ export class FlowUuids {
   /**
    * For each batch, the indexes (into its `flowIds`) of the flows that repeat a stored flow or an
    * earlier flow of these batches. The others are remembered for `record`.
+   *
+   * The flows of the batches are gathered first (each uuid and time once), then each block that
+   * overlaps their times is read once and its flows looked up among them: a block not in memory
+   * costs a pass over its uuids and is not kept, so an input whose times jump back and forth (every
+   * write overlapping every block of the window) holds one block at a time, not all of them.
    */
   repeats(batches: readonly Batch[]): Array<Set<number>> {
     let first = Number.POSITIVE_INFINITY;
@@ -82,32 +88,77 @@ export class FlowUuids {
       }
     }
     this.pending = undefined;
-    if (first > last) return batches.map(() => new Set());
-    const blocks = (this.overlapping.all(first, last) as Array<{ id: number; first: number; last: number }>).map(
-      (row) => this.block(row),
-    );
-    const fresh = new UuidTimes();
+    const drops = batches.map(() => new Set<number>());
+    if (first > last) return drops;
     const uuids: string[] = [];
     const times: number[] = [];
-    const drops = batches.map((b) => {
-      const drop = new Set<number>();
+    /** Where each of those flows is: its batch, then its index in the batch's `flowIds`. */
+    const from: number[] = [];
+    const fresh = new UuidTimes(times);
+    batches.forEach((b, bi) => {
       const ids = b.flowIds;
-      if (!ids) return drop;
+      if (!ids) return;
       for (let i = 0; i < ids.uuids.length; i++) {
         const uuid = ids.uuids[i] as string;
         const time = ids.times[i] as number;
-        if (fresh.has(uuid, time) || inBlocks(blocks, uuid, time)) {
-          drop.add(i);
+        if (fresh.find(uuid, time) !== undefined) {
+          drops[bi]?.add(i);
           continue;
         }
-        fresh.add(uuid, time);
-        uuids.push(uuid);
         times.push(time);
+        fresh.add(uuid, uuids.length);
+        uuids.push(uuid);
+        from.push(bi, i);
       }
-      return drop;
     });
-    if (uuids.length > 0) this.pending = { keys: fresh, uuids, times, first, last };
+    const stored = this.storedAmong(uuids, times, fresh, first, last);
+    if (stored.size === 0) {
+      this.pending = { keys: fresh, uuids, times, first, last };
+      return drops;
+    }
+    const kept = { uuids: [] as string[], times: [] as number[] };
+    const keys = new UuidTimes(kept.times);
+    for (let k = 0; k < uuids.length; k++) {
+      if (stored.has(k)) {
+        drops[from[2 * k] as number]?.add(from[2 * k + 1] as number);
+        continue;
+      }
+      kept.times.push(times[k] as number);
+      keys.add(uuids[k] as string, kept.uuids.length);
+      kept.uuids.push(uuids[k] as string);
+    }
+    if (kept.uuids.length > 0) this.pending = { keys, ...kept, first, last };
     return drops;
+  }
+
+  /** The positions of the flows (`fresh` finds them) that a stored block holds. */
+  private storedAmong(
+    uuids: readonly string[],
+    times: readonly number[],
+    fresh: UuidTimes,
+    first: number,
+    last: number,
+  ): Set<number> {
+    const stored = new Set<number>();
+    for (const row of this.overlapping.all(first, last) as Array<{ id: number }>) {
+      const cached = this.cache.get(row.id);
+      if (cached) {
+        this.remember(row.id, cached);
+        for (let k = 0; k < uuids.length; k++) {
+          const time = times[k] as number;
+          if (time >= cached.first && time <= cached.last && cached.keys.find(uuids[k] as string, time) !== undefined)
+            stored.add(k);
+        }
+        continue;
+      }
+      const { keys } = this.load.get(row.id) as { keys: string };
+      const [blockUuids, blockTimes] = JSON.parse(keys) as [string[], number[]];
+      for (let j = 0; j < blockUuids.length; j++) {
+        const k = fresh.find(blockUuids[j] as string, blockTimes[j] as number);
+        if (k !== undefined) stored.add(k);
+      }
+    }
+    return stored;
   }
 
   /** Stores the uuids kept by the last `repeats` as one block. */
@@ -120,21 +171,6 @@ export class FlowUuids {
     };
     this.remember(id, { first: p.first, last: p.last, keys: p.keys });
     if (++this.writes % PRUNE_EVERY === 0) pruneFlowUuids(this.db);
-  }
-
-  private block(row: { id: number; first: number; last: number }): CachedBlock {
-    const cached = this.cache.get(row.id);
-    if (cached) {
-      this.remember(row.id, cached);
-      return cached;
-    }
-    const { keys } = this.load.get(row.id) as { keys: string };
-    const [uuids, times] = JSON.parse(keys) as [string[], number[]];
-    const set = new UuidTimes();
-    for (let i = 0; i < uuids.length; i++) set.add(uuids[i] as string, times[i] as number);
-    const block = { first: row.first, last: row.last, keys: set };
-    this.remember(row.id, block);
-    return block;
   }
 
   private remember(id: number, block: CachedBlock): void {

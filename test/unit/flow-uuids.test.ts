@@ -68,6 +68,36 @@ describe("recent flow uuids in the store", () => {
     db.close();
   });
 
+  it("finds repeats in every block a write's times overlap, more blocks than it keeps in memory, cached or read", () => {
+    const { db, ingest } = newStore("interleaved.db");
+    const writer = new FlowUuids(db);
+    // Six writes whose times interleave (an input whose times jump back and forth): every block
+    // overlaps every later write, twice as many blocks as a writer keeps in memory.
+    for (let w = 0; w < 6; w++) {
+      db.transaction(() => {
+        const drops = writer.repeats([
+          batch(Array.from({ length: 5 }, (_, i) => [`u${w}-${i}`, 1000 * i + w] as [string, number])),
+        ]);
+        expect(drops.map((d) => d.size)).toEqual([0]);
+        writer.record(ingest);
+      })();
+    }
+    // One flow of each block again, among new ones and one at another time; from this writer and from a new one.
+    const again: Array<[string, number]> = [];
+    for (let w = 0; w < 6; w++) again.push([`new-${w}`, 2000 + w], [`u${w}-2`, 2000 + w], [`u${w}-3`, 3001 + w]);
+    const expected = again.flatMap((f, i) => (f[0].startsWith("u") && f[1] === 2000 + Number(f[0][1]) ? [i] : []));
+    expect(expected).toHaveLength(6);
+    for (const uuids of [writer, new FlowUuids(db)]) {
+      db.transaction(() => {
+        const drops = uuids.repeats([batch(again.slice(0, 9)), batch(again.slice(9))]);
+        expect([...(drops[0] ?? []), ...[...(drops[1] ?? [])].map((i) => i + 9)].sort((x, y) => x - y)).toEqual(
+          expected,
+        );
+      })();
+    }
+    db.close();
+  });
+
   it("forgets blocks older than the window before the newest flow, and the oldest beyond the cap", () => {
     const { db, ingest } = newStore("window.db");
     const uuids = new FlowUuids(db);
