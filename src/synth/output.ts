@@ -2,6 +2,7 @@ import type { DependencyGraph } from "../graph/index.js";
 import { isDns1123Label } from "../model/k8s-names.js";
 import { evidenceMarkdown, namespaceEvidence } from "../render/evidence.js";
 import { toYaml } from "../render/yaml.js";
+import { applyLimitWarning } from "./apply-limits.js";
 import type { Flavor, PolicyIntent, PolicyPlan } from "./intent.js";
 import { type Manifest, toManifest } from "./manifests.js";
 import type { NetworkPolicyObject } from "./proof.js";
@@ -22,12 +23,15 @@ export interface GeneratedTree {
   manifests: Manifest[];
   /** The policy objects as written, in the flavor asked for: the proof reads them as `diff` reads the files. */
   networkPolicies: NetworkPolicyObject[];
+  /** Files too large for the usual ways of applying them (`applyLimitWarning`). */
+  warnings: string[];
 }
 
 export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: Flavor): GeneratedTree {
   const files: GeneratedFile[] = [];
   const manifests: Manifest[] = [];
   const networkPolicies: NetworkPolicyObject[] = [];
+  const warnings: string[] = [];
   const folders: string[] = [];
   const facts = namespaceEvidence(graph, plan.notAllowed);
   for (const nsPlan of plan.namespaces) {
@@ -41,6 +45,8 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
       const file = `${p.name}.yaml`;
       resources.push(file);
       files.push({ path: `${nsPlan.namespace}/${file}`, content: toYaml(m, cidrComments(p)) });
+      const tooLarge = applyLimitWarning(`${nsPlan.namespace}/${file}`, m);
+      if (tooLarge) warnings.push(tooLarge);
     }
     files.push({
       path: `${nsPlan.namespace}/kustomization.yaml`,
@@ -60,7 +66,7 @@ export function generateTree(graph: DependencyGraph, plan: PolicyPlan, flavor: F
     path: "kustomization.yaml",
     content: toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: folders }),
   });
-  return { files, manifests, networkPolicies };
+  return { files, manifests, networkPolicies, warnings };
 }
 
 function cidrComments(p: PolicyIntent): Map<string, string> {

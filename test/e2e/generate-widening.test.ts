@@ -39,7 +39,7 @@ function ingestEgress(ips: string[]): void {
   const lines = ips.map((ip, i) =>
     JSON.stringify({
       flow: {
-        time: `2026-01-05T10:00:${String(i).padStart(2, "0")}Z`,
+        time: new Date(Date.UTC(2026, 0, 5, 10) + i * 1000).toISOString(),
         verdict: "FORWARDED",
         IP: { source: ip.includes(":") ? "fd00::5" : "10.0.1.5", destination: ip },
         l4: { TCP: { source_port: 40000 + i, destination_port: 443 } },
@@ -107,6 +107,28 @@ describe("flowpol generate: widening", () => {
     expect(existsSync(join(out, "shop"))).toBe(false);
     const allowed = runCli(["generate", "--db", db, "--out", out, "--cidr-prefix", "1", "--allow-any-address"]);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+});
+
+describe("flowpol generate: objects too large to apply", () => {
+  it("says which file client-side `kubectl apply` would refuse, and how to apply or shrink it", () => {
+    // 8,000 distinct external addresses: one egress policy of about 300 KB as JSON.
+    ingestEgress(Array.from({ length: 8000 }, (_, i) => `11.${i >> 8}.${i & 255}.7`));
+    const out = join(dir, "out");
+    const r = runCli(["generate", "--db", db, "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = "shop/allow-frontend-to-external-egress.yaml";
+    expect(r.stderr).toMatch(
+      new RegExp(`warning: ${file} is [0-9,]+ bytes as JSON: client-side \`kubectl apply\` .* refuses it`),
+    );
+    expect(r.stderr).toContain("kubectl apply --server-side");
+    expect(r.stderr).toContain("--cidr-prefix");
+    const json = JSON.parse(runCli(["generate", "--db", db, "--out", out, "-o", "json"]).stdout);
+    expect(json.warnings.filter((w: string) => w.startsWith(file))).toHaveLength(1);
+    // Widened to /16 blocks the policy fits, and nothing is said.
+    const widened = runCli(["generate", "--db", db, "--out", out, "--cidr-prefix", "16"]);
+    expect(widened.code, widened.stderr).toBe(0);
+    expect(widened.stderr).not.toContain("bytes as JSON");
   });
 });
 

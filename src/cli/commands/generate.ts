@@ -85,6 +85,8 @@ interface Generated {
   unobserved: UnobservedProof;
   /** Pods created later and addresses nobody observed, judged through the generated policies. */
   probes: ReturnType<typeof proveProbes>;
+  /** Files too large for the usual ways of applying them. */
+  tooLarge: string[];
 }
 
 /**
@@ -128,6 +130,7 @@ export async function generate(options: GenerateCommandOptions, out: Output): Pr
     proof,
     unobserved: proveUnobserved(graph, tree.networkPolicies),
     probes: proveProbes(graph, tree.networkPolicies),
+    tooLarge: tree.warnings,
   };
   if (options.json) writeLine(out.stdout, JSON.stringify(generatedJson(result, options), null, 2));
   else printGenerated(result, options, out);
@@ -181,7 +184,7 @@ function generatedJson(r: Generated, options: GenerateCommandOptions) {
     filesChanged: r.written,
     staleRemoved: r.removed,
     belowMinFlows: r.graph.belowMinFlows,
-    warnings: r.graph.warnings.map((w) => w.message),
+    warnings: [...r.graph.warnings.map((w) => w.message), ...r.tooLarge],
     notices: r.plan.notices.map((n) => n.message),
     notAllowed: r.plan.notAllowed.map((n) => ({
       ...n.edge,
@@ -209,6 +212,7 @@ function printGenerated(r: Generated, options: GenerateCommandOptions, out: Outp
     );
   }
   for (const w of graph.warnings) writeLine(out.stderr, `warning: ${w.message}`);
+  for (const w of r.tooLarge) writeLine(out.stderr, `warning: ${w}`);
   for (const n of plan.notices) writeLine(out.stderr, `notice: ${n.message}`);
   for (const n of plan.notAllowed) {
     writeLine(out.stderr, `not allowed: ${n.edge.from} -> ${n.edge.to} ${n.edge.protocol}/${n.edge.port}: ${n.reason}`);
