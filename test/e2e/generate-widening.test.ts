@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../helpers/cli.js";
+import { makeRepo } from "../helpers/git-repo.js";
 import { tempDir } from "../helpers/paths.js";
 
 /** `flowpol generate` never widens external peers over a metadata address, nor to every address. */
@@ -129,6 +130,14 @@ describe("flowpol generate: objects too large to apply", () => {
     const widened = runCli(["generate", "--db", db, "--out", out, "--cidr-prefix", "16"]);
     expect(widened.code, widened.stderr).toBe(0);
     expect(widened.stderr).not.toContain("bytes as JSON");
+  });
+
+  it("says it too when rollout generates the policies from the store", () => {
+    ingestEgress(Array.from({ length: 8000 }, (_, i) => `11.${i >> 8}.${i & 255}.7`));
+    const { repo } = makeRepo(dir);
+    const r = runCli(["rollout", "--repo", repo, "--db", db, "-o", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: shop\/allow-frontend-to-external-egress\.yaml is [0-9,]+ bytes as JSON/);
   });
 });
 

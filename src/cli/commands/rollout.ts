@@ -123,6 +123,7 @@ async function generateFromStore(
   cluster: string | undefined,
   flavor: Flavor,
   catalogs: string[],
+  warn: (line: string) => void,
 ): Promise<PolicyFile[]> {
   const { graph, observed } = await readingStore(db, cluster, async (read) => {
     const graph = await loadGraph(
@@ -160,6 +161,7 @@ async function generateFromStore(
       "run `flowpol generate --out DIR` to see them all; to roll out such a set anyway, generate it with --accept-denied and pass --from DIR",
     );
   }
+  for (const w of tree.warnings) warn(`warning: ${w}`);
   return tree.files.map((f) => ({ path: f.path, text: f.content }));
 }
 
@@ -221,7 +223,13 @@ export async function rollout(options: RolloutOptions, out: Output): Promise<voi
   const template = readTemplate(templateFile);
   const files = options.from
     ? readPolicyDir(options.from)
-    : await generateFromStore(options.db as string, options.cluster, options.flavor as Flavor, options.catalogs);
+    : await generateFromStore(
+        options.db as string,
+        options.cluster,
+        options.flavor as Flavor,
+        options.catalogs,
+        (line) => writeLine(out.stderr, line),
+      );
   const result = await runRollout({
     ...options,
     branch: options.branch ?? (options.wave ? `${DEFAULT_BRANCH}-wave-${options.wave}` : DEFAULT_BRANCH),
