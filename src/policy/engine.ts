@@ -1,6 +1,7 @@
 import { type CompiledPeer, type CompiledPolicy, type CompiledRule, compilePolicy } from "./compile.js";
 import { ConnSet, type PolicyProtocol } from "./conn-set.js";
 import { type IpRange, parseIp, rangeContains, rangesOverlap } from "./ip-range.js";
+import { PeerIndex } from "./peer-index.js";
 import { PortSet } from "./port-set.js";
 import {
   type Entity,
@@ -59,6 +60,9 @@ export interface EngineOptions {
   semantics?: Semantics;
 }
 
+/** Rules with more peers than this find an address's ipBlocks through a `PeerIndex`. */
+const INDEXED_PEERS = 16;
+
 /**
  * Evaluates a set of NetworkPolicies. A connection is allowed only if egress from the source and
  * ingress to the destination both allow it; within a direction, every policy selecting the pod
@@ -70,6 +74,7 @@ export class PolicyEngine {
   private readonly namespaceLabels = new Map<string, Labels>();
   private readonly selectedCache = new WeakMap<Pod, { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }>();
   private readonly podIpCache = new WeakMap<Pod, IpRange[]>();
+  private readonly peerIndexes = new WeakMap<CompiledPeer[], PeerIndex>();
 
   constructor(policies: readonly NetworkPolicy[], namespaces: readonly Namespace[] = [], options: EngineOptions = {}) {
     this.semantics = options.semantics ?? "kubernetes";
@@ -162,7 +167,21 @@ export class PolicyEngine {
 
   ruleMatchesPeer(rule: CompiledRule, peer: Endpoint): boolean {
     if (!rule.peers) return true;
+    if (peer.kind === "ip" && rule.peers.length > INDEXED_PEERS) {
+      const index = this.peerIndex(rule.peers);
+      const matches = (p: CompiledPeer) => this.peerMatches(p, peer);
+      return index.someBlockContaining(peer.range, matches) || index.others.some(matches);
+    }
     return rule.peers.some((p) => this.peerMatches(p, peer));
+  }
+
+  private peerIndex(peers: CompiledPeer[]): PeerIndex {
+    let index = this.peerIndexes.get(peers);
+    if (!index) {
+      index = new PeerIndex(peers);
+      this.peerIndexes.set(peers, index);
+    }
+    return index;
   }
 
   private peerMatches(peer: CompiledPeer, endpoint: Endpoint): boolean {

@@ -103,21 +103,23 @@ export function atomsOf(ranges: readonly IpRange[], families: readonly IpFamily[
   return out;
 }
 
-/** `from` minus every range in `minus`, as sorted disjoint ranges. */
+/**
+ * `from` minus every range in `minus`, as sorted disjoint ranges, none adjacent to another (a gap
+ * of at least one removed address between two). One sweep over the cuts sorted by start: each cut
+ * ends a kept piece where it starts and moves the next kept address past its end; O(m log m) in
+ * the cuts (cutting piece by piece was O(m²): 20,000 host blocks took seconds).
+ */
 export function subtractRanges(from: IpRange, minus: readonly IpRange[]): IpRange[] {
-  let parts: IpRange[] = [from];
-  for (const m of minus) {
-    if (m.family !== from.family) continue;
-    const next: IpRange[] = [];
-    for (const p of parts) {
-      if (!rangesOverlap(p, m)) {
-        next.push(p);
-        continue;
-      }
-      if (p.start < m.start) next.push({ family: p.family, start: p.start, end: m.start - 1n });
-      if (m.end < p.end) next.push({ family: p.family, start: m.end + 1n, end: p.end });
-    }
-    parts = next;
+  const cuts = minus
+    .filter((m) => m.family === from.family && rangesOverlap(from, m))
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const out: IpRange[] = [];
+  let next = from.start;
+  for (const m of cuts) {
+    if (m.start > next) out.push({ family: from.family, start: next, end: m.start - 1n });
+    if (m.end >= next) next = m.end + 1n;
+    if (next > from.end) return out;
   }
-  return parts.sort((a, b) => (a.start < b.start ? -1 : 1));
+  out.push({ family: from.family, start: next, end: from.end });
+  return out;
 }

@@ -11,7 +11,10 @@ export const METADATA_IPV4 = "169.254.169.254";
  * fd00:ec2::254. An IPv4-mapped IPv6 address (`::ffff:169.254.169.254`) is the IPv4 address.
  */
 export const METADATA_IPS = [METADATA_IPV4, "fd00:ec2::254"];
-const METADATA_HOSTS = ["169.254.169.254/32", "fd00:ec2::254/128", "::ffff:a9fe:a9fe/128"];
+const METADATA_HOSTS = ["169.254.169.254/32", "fd00:ec2::254/128", "::ffff:a9fe:a9fe/128"].map((host) => ({
+  host,
+  cidr: ipaddr.parseCIDR(host),
+}));
 
 /** Whether an address is a cloud metadata address, in any of its spellings. */
 export function isMetadataIp(ip: string): boolean {
@@ -27,10 +30,9 @@ export function isMetadataIp(ip: string): boolean {
 /** The metadata addresses inside a block, as host CIDRs for its `except`. */
 export function metadataInside(cidr: string): string[] {
   const [net, prefix] = ipaddr.parseCIDR(cidr);
-  return METADATA_HOSTS.filter((host) => {
-    const [addr, bits] = ipaddr.parseCIDR(host);
+  return METADATA_HOSTS.filter(({ cidr: [addr, bits] }) => {
     return addr.kind() === net.kind() && bits > prefix && addr.match(net, prefix);
-  });
+  }).map(({ host }) => host);
 }
 
 /** The family ("IPv4", "IPv6") whose every address the blocks cover together, if any. */
@@ -90,11 +92,24 @@ export function cidrContains(cidr: string, ip: string): boolean {
 
 /** Sorts CIDRs: IPv4 before IPv6, then by address bytes, then by prefix. */
 export function compareCidrs(a: string, b: string): number {
-  const [na, pa] = ipaddr.parseCIDR(a);
-  const [nb, pb] = ipaddr.parseCIDR(b);
-  const ba = na.toByteArray();
-  const bb = nb.toByteArray();
-  if (ba.length !== bb.length) return ba.length - bb.length;
-  for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return (ba[i] as number) - (bb[i] as number);
-  return pa - pb;
+  return compareCidrKeys(cidrKey(a), cidrKey(b));
+}
+
+/** What `compareCidrs` compares, parsed once: for sorting many CIDRs (`sortedByCidr`). */
+export interface CidrKey {
+  bytes: number[];
+  prefix: number;
+}
+
+export function cidrKey(cidr: string): CidrKey {
+  const [net, prefix] = ipaddr.parseCIDR(cidr);
+  return { bytes: net.toByteArray(), prefix };
+}
+
+export function compareCidrKeys(a: CidrKey, b: CidrKey): number {
+  if (a.bytes.length !== b.bytes.length) return a.bytes.length - b.bytes.length;
+  for (let i = 0; i < a.bytes.length; i++) {
+    if (a.bytes[i] !== b.bytes[i]) return (a.bytes[i] as number) - (b.bytes[i] as number);
+  }
+  return a.prefix - b.prefix;
 }

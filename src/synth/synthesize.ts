@@ -8,7 +8,16 @@ import {
   type WorkloadNode,
 } from "../graph/index.js";
 import { CLUSTER_DNS_LABELS, CLUSTER_DNS_NAMESPACE } from "../model/labels.js";
-import { compareCidrs, hostCidr, isIp, isMetadataIp, metadataInside, widenIp } from "./cidr.js";
+import {
+  cidrKey,
+  compareCidrKeys,
+  compareCidrs,
+  hostCidr,
+  isIp,
+  isMetadataIp,
+  metadataInside,
+  widenIp,
+} from "./cidr.js";
 import type {
   IpPeer,
   NamespacePlan,
@@ -525,8 +534,13 @@ class Planner {
   }
 }
 
+/** Each CIDR parsed once, not once per comparison: an external-egress group can hold thousands. */
 function sortByCidr<T>(entries: Array<[string, T]>): Array<[string, T]> {
-  return entries.length < 2 ? entries : entries.sort(([a], [b]) => compareCidrs(a, b));
+  if (entries.length < 2) return entries;
+  return entries
+    .map((entry) => ({ entry, key: cidrKey(entry[0]) }))
+    .sort((a, b) => compareCidrKeys(a.key, b.key))
+    .map(({ entry }) => entry);
 }
 
 export function mergePorts(edges: GraphEdge[]): PortRef[] {

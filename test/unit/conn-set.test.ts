@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConnSet } from "../../src/policy/conn-set.js";
-import { atomsOf, parseCidr, rangeToString, subtractRanges } from "../../src/policy/ip-range.js";
+import { atomsOf, type IpRange, parseCidr, rangeToString, subtractRanges } from "../../src/policy/ip-range.js";
 import { PortSet } from "../../src/policy/port-set.js";
 
 const ports = (...ranges: Array<[number, number]>) => PortSet.fromIntervals(ranges);
@@ -80,6 +81,40 @@ describe("IP ranges", () => {
       "10.2.0.0-10.255.255.255",
       "11.0.0.0-255.255.255.255",
     ]);
+  });
+
+  it("subtracts as sets of addresses do: the rest of `from`, as maximal sorted pieces", () => {
+    // A universe of 64 addresses, every address checked: ranges overlapping, nested, adjacent,
+    // outside `from`, of the other family, in any order.
+    const range = fc
+      .tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 63 }), fc.constantFrom(4, 4, 4, 6))
+      .map(
+        ([a, b, family]): IpRange => ({
+          family: family as 4 | 6,
+          start: BigInt(Math.min(a, b)),
+          end: BigInt(Math.max(a, b)),
+        }),
+      );
+    fc.assert(
+      fc.property(range, fc.array(range, { maxLength: 12 }), (from, minus) => {
+        const kept: number[] = [];
+        for (let a = 0; a < 64; a++) {
+          const inFrom = BigInt(a) >= from.start && BigInt(a) <= from.end;
+          const cut = minus.some((m) => m.family === from.family && BigInt(a) >= m.start && BigInt(a) <= m.end);
+          if (inFrom && !cut) kept.push(a);
+        }
+        const pieces: Array<[number, number]> = [];
+        for (const a of kept) {
+          const last = pieces[pieces.length - 1];
+          if (last && last[1] === a - 1) last[1] = a;
+          else pieces.push([a, a]);
+        }
+        const got = subtractRanges(from, minus).map((r) => [Number(r.start), Number(r.end)]);
+        expect(got).toEqual(pieces);
+        expect(subtractRanges(from, minus).every((r) => r.family === from.family)).toBe(true);
+      }),
+      { numRuns: 2000, seed: 15 },
+    );
   });
 
   it("subtracts excepts, leaving no cut between neighbouring excepts", () => {
