@@ -1,4 +1,4 @@
-import { PortSet } from "./port-set.js";
+import { type Interval, PortSet } from "./port-set.js";
 
 /** The protocols a NetworkPolicy can name, in the order the analyzer prints them. */
 export const POLICY_PROTOCOLS = ["SCTP", "TCP", "UDP"] as const;
@@ -24,6 +24,21 @@ export class ConnSet {
 
   ports(protocol: PolicyProtocol): PortSet {
     return this.byProtocol[protocol];
+  }
+
+  /** The union of many sets at once: each protocol's intervals normalized once, not set by set. */
+  static unionAll(sets: Iterable<ConnSet>): ConnSet {
+    const intervals: Record<PolicyProtocol, Interval[]> = { SCTP: [], TCP: [], UDP: [] };
+    for (const set of sets) {
+      if (set === ConnSet.ALL) return ConnSet.ALL;
+      for (const p of POLICY_PROTOCOLS) for (const interval of set.byProtocol[p].intervals) intervals[p].push(interval);
+    }
+    const union = new ConnSet({
+      SCTP: PortSet.fromIntervals(intervals.SCTP),
+      TCP: PortSet.fromIntervals(intervals.TCP),
+      UDP: PortSet.fromIntervals(intervals.UDP),
+    });
+    return union.isEmpty() ? ConnSet.NONE : union.isAll() ? ConnSet.ALL : union;
   }
 
   with(protocol: PolicyProtocol, ports: PortSet): ConnSet {

@@ -1,4 +1,10 @@
-import { type CompiledPeer, type CompiledPolicy, type CompiledRule, compilePolicy } from "./compile.js";
+import {
+  type CompiledPeer,
+  type CompiledPolicy,
+  type CompiledPort,
+  type CompiledRule,
+  compilePolicy,
+} from "./compile.js";
 import { ConnSet, type PolicyProtocol } from "./conn-set.js";
 import { type IpRange, parseIp, rangeContains, rangesOverlap } from "./ip-range.js";
 import { PeerIndex } from "./peer-index.js";
@@ -60,6 +66,11 @@ export interface EngineOptions {
   semantics?: Semantics;
 }
 
+interface RulePorts {
+  numbered: ConnSet;
+  named: Array<Extract<CompiledPort, { kind: "named" }>>;
+}
+
 /** Rules with more peers than this find an address's ipBlocks through a `PeerIndex`. */
 const INDEXED_PEERS = 16;
 
@@ -75,6 +86,7 @@ export class PolicyEngine {
   private readonly selectedCache = new WeakMap<Pod, { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }>();
   private readonly podIpCache = new WeakMap<Pod, IpRange[]>();
   private readonly peerIndexes = new WeakMap<CompiledPeer[], PeerIndex>();
+  private readonly rulePortSets = new WeakMap<CompiledPort[], RulePorts>();
 
   constructor(policies: readonly NetworkPolicy[], namespaces: readonly Namespace[] = [], options: EngineOptions = {}) {
     this.semantics = options.semantics ?? "kubernetes";
@@ -175,6 +187,25 @@ export class PolicyEngine {
     return rule.peers.some((p) => this.peerMatches(p, peer));
   }
 
+  /**
+   * A rule's numbered ports as one set, and its named ports: a rule can list thousands of ports
+   * (a port scan observed and allowed), which every connection judged would otherwise try in turn.
+   */
+  private portsOf(ports: CompiledPort[]): RulePorts {
+    let found = this.rulePortSets.get(ports);
+    if (!found) {
+      const numbered: ConnSet[] = [];
+      const named: Array<Extract<CompiledPort, { kind: "named" }>> = [];
+      for (const p of ports) {
+        if (p.kind === "numbered") numbered.push(p.conns);
+        else named.push(p);
+      }
+      found = { numbered: ConnSet.unionAll(numbered), named };
+      this.rulePortSets.set(ports, found);
+    }
+    return found;
+  }
+
   private peerIndex(peers: CompiledPeer[]): PeerIndex {
     let index = this.peerIndexes.get(peers);
     if (!index) {
@@ -207,12 +238,9 @@ export class PolicyEngine {
   /** The connections a rule's ports allow towards dst; named ports resolve on dst's containers. */
   rulePorts(rule: CompiledRule, dst: Endpoint): ConnSet {
     if (!rule.ports) return ConnSet.ALL;
-    let conns = ConnSet.NONE;
-    for (const port of rule.ports) {
-      if (port.kind === "numbered") {
-        conns = conns.union(port.conns);
-        continue;
-      }
+    const { numbered, named } = this.portsOf(rule.ports);
+    let conns = numbered;
+    for (const port of named) {
       if (dst.kind !== "pod") continue;
       for (const c of dst.pod.ports ?? []) {
         if (c.name === port.name && c.protocol === port.protocol) {
@@ -226,11 +254,9 @@ export class PolicyEngine {
   /** Whether a rule's ports include one port (no allocation: this is the per-edge hot path). */
   rulePortsHave(rule: CompiledRule, dst: Endpoint, protocol: PolicyProtocol, port: number): boolean {
     if (!rule.ports) return true;
-    for (const p of rule.ports) {
-      if (p.kind === "numbered") {
-        if (p.conns.has(protocol, port)) return true;
-        continue;
-      }
+    const { numbered, named } = this.portsOf(rule.ports);
+    if (numbered.has(protocol, port)) return true;
+    for (const p of named) {
       if (p.protocol !== protocol || dst.kind !== "pod") continue;
       for (const c of dst.pod.ports ?? []) {
         if (c.name === p.name && c.protocol === protocol && c.containerPort === port) return true;

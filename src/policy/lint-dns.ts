@@ -125,7 +125,9 @@ export function podsWithoutDns(
       (s.from && isolating.includes(s.from) ? s.from : undefined) ??
       isolating.find((p) => !isEmptySelector(p.podSelector)) ??
       isolating[0]!;
-    blamed.set(policy, [...(blamed.get(policy) ?? []), s.who]);
+    const who = blamed.get(policy);
+    if (who) who.push(s.who);
+    else blamed.set(policy, [s.who]);
   }
   return blamed;
 }

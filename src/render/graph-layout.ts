@@ -85,7 +85,9 @@ function lines(view: GraphView): Line[] {
     for (const l of list) {
       if (groupOf.get(l.source) === groupOf.get(l.target)) continue;
       const k = key(l);
-      by.set(k, [...(by.get(k) ?? []), l]);
+      const links = by.get(k);
+      if (links) links.push(l);
+      else by.set(k, [l]);
     }
     const bundled = new Set<ViewLink>();
     for (const ls of by.values()) {

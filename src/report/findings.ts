@@ -197,7 +197,9 @@ function namespaceFacts(
     const src = byId.get(e.src);
     const dst = byId.get(e.dst);
     if (dst?.type === "workload") {
-      allowedByNamespace.set(dst.namespace, [...(allowedByNamespace.get(dst.namespace) ?? []), row(e)]);
+      const rows = allowedByNamespace.get(dst.namespace);
+      if (rows) rows.push(row(e));
+      else allowedByNamespace.set(dst.namespace, [row(e)]);
       peers.set(dst.namespace, (peers.get(dst.namespace) ?? new Set()).add(e.src));
     }
     if (src?.type === "workload") {

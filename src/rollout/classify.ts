@@ -343,7 +343,11 @@ export function placeFiles(files: readonly PolicyFile[]): { placed: PlacedFile[]
   }
   for (const { file, topNamespace, docs, single, parts } of parsed) {
     const groups = new Map<string, PlacedDoc[]>();
-    for (const p of parts) groups.set(stepKey(p), [...(groups.get(stepKey(p)) ?? []), p]);
+    for (const p of parts) {
+      const group = groups.get(stepKey(p));
+      if (group) group.push(p);
+      else groups.set(stepKey(p), [p]);
+    }
     const stem = file.path.replace(/\.ya?ml$/i, "");
     for (const group of groups.values()) {
       const first = group[0]!;

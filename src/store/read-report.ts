@@ -83,7 +83,9 @@ export function readStoreSnapshot(db: Db, cluster: string, window: ObservedWindo
     ip: string;
     name: string;
   }>) {
-    names.set(r.ip, [...(names.get(r.ip) ?? []), r.name]);
+    const known = names.get(r.ip);
+    if (known) known.push(r.name);
+    else names.set(r.ip, [r.name]);
   }
   const endpoints = (
     db
@@ -101,7 +103,9 @@ export function readStoreSnapshot(db: Db, cluster: string, window: ObservedWindo
     id: number;
     policy: string;
   }>) {
-    policies.set(r.id, [...(policies.get(r.id) ?? []), r.policy]);
+    const known = policies.get(r.id);
+    if (known) known.push(r.policy);
+    else policies.set(r.id, [r.policy]);
   }
   const edges = (
     db

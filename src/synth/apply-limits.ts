@@ -11,6 +11,8 @@ import type { Manifest } from "./manifests.js";
 export const ANNOTATIONS_BYTES = 262_144;
 export const ETCD_REQUEST_BYTES = 1_572_864;
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+const SMALLER =
+  "make it smaller: --cidr-prefix widens external addresses into blocks, --min-flows leaves out connections seen rarely (a port scan is a flow per port)";
 
 const encoder = new TextEncoder();
 const bytesOf = (text: string): number => encoder.encode(text).length;
@@ -23,10 +25,10 @@ export function applyLimitWarning(path: string, manifest: Manifest): string | un
     annotations += bytesOf(key) + bytesOf(value);
   const size = `${json.toLocaleString("en-US")} bytes as JSON`;
   if (json > ETCD_REQUEST_BYTES) {
-    return `${path} is ${size}, over the 1.5 MiB etcd accepts by default: no way of applying it stores it; widen its addresses with --cidr-prefix, or leave some peers out`;
+    return `${path} is ${size}, over the 1.5 MiB etcd accepts by default: no way of applying it stores it; ${SMALLER}`;
   }
   if (annotations > ANNOTATIONS_BYTES) {
-    return `${path} is ${size}: client-side \`kubectl apply\` (Argo CD's default sync) refuses it, since it copies the object into an annotation and an object's annotations hold at most 262,144 bytes; apply it server-side (\`kubectl apply --server-side\`, Flux, Argo CD's ServerSideApply=true), or widen its addresses with --cidr-prefix`;
+    return `${path} is ${size}: client-side \`kubectl apply\` (Argo CD's default sync) refuses it, since it copies the object into an annotation and an object's annotations hold at most 262,144 bytes; apply it server-side (\`kubectl apply --server-side\`, Flux, Argo CD's ServerSideApply=true), or ${SMALLER}`;
   }
   return undefined;
 }

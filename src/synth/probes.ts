@@ -4,6 +4,7 @@ import { type Endpoint, ipEndpoint, PolicyEngine } from "../policy/engine.js";
 import type { Labels } from "../policy/types.js";
 import { type ConnectionStatus, judgeConnection } from "../policy/verdict.js";
 import { type NetworkPolicyObject, parseGenerated } from "./proof.js";
+import { servedPorts } from "./served-ports.js";
 
 /**
  * Beyond pairs of known workloads: connections of pods created later and of addresses nobody
@@ -96,20 +97,12 @@ function probesOf(graph: DependencyGraph): Probe[] | undefined {
     .filter((n): n is WorkloadNode => n.type === "workload")
     .sort((a, b) => cmp(a.id, b.id));
   const inScope = workloads.filter((w) => w.inScope);
-  const served = new Map<string, Array<{ protocol: string; port: number }>>();
-  let nodesServeDns = false;
+  const served = servedPorts(graph);
+  const nodesServeDns = graph.allowed.some((e) => e.to === "entity:nodes" && e.port === 53);
   const addresses: string[] = [];
   for (const n of graph.nodes.values()) {
     if (n.type === "external") addresses.push(n.ip);
     if (n.type === "entity") addresses.push(...n.ips);
-  }
-  for (const e of graph.allowed) {
-    if (e.to === "entity:nodes" && e.port === 53) nodesServeDns = true;
-    if (graph.nodes.get(e.to)?.type !== "workload" || e.port < 1) continue;
-    const list = served.get(e.to) ?? [];
-    if (!list.some((p) => p.protocol === e.protocol && p.port === e.port))
-      list.push({ protocol: e.protocol, port: e.port });
-    served.set(e.to, list);
   }
   const pod = (namespace: string, labels: Labels): Endpoint => ({ kind: "pod", pod: { namespace, labels } });
   const podsOf = (w: WorkloadNode): Endpoint[] =>

@@ -9,6 +9,7 @@ import { buildTopology } from "../policy/objects.js";
 import type { NetworkPolicy } from "../policy/types.js";
 import { judgeConnection } from "../policy/verdict.js";
 import { hostCidr, isIp, isMetadataIp, METADATA_IPV4 } from "./cidr.js";
+import { servedPorts } from "./served-ports.js";
 
 /**
  * The proof, through the path users run (`flowpol diff`: the policy engine over the store's
@@ -212,14 +213,7 @@ export function proveUnobserved(graph: DependencyGraph, policies: readonly Netwo
 
   const workloads = [...graph.nodes.values()].filter((n) => n.type === "workload").sort((a, b) => cmp(a.id, b.id));
   const observed = new Set(graph.allowed.map(edgeKey));
-  const portsTo = new Map<string, Array<{ protocol: string; port: number }>>();
-  for (const e of graph.allowed) {
-    if (graph.nodes.get(e.to)?.type !== "workload" || e.port < 1) continue;
-    const list = portsTo.get(e.to) ?? [];
-    if (!list.some((p) => p.protocol === e.protocol && p.port === e.port))
-      list.push({ protocol: e.protocol, port: e.port });
-    portsTo.set(e.to, list);
-  }
+  const portsTo = servedPorts(graph);
   let budget = 0;
   for (const ports of portsTo.values()) budget += ports.length * workloads.length;
   if (budget > MAX_PAIR_CHECKS) {

@@ -50,7 +50,9 @@ export function synthesizeSound(
       if (d.reason !== "unselectable") continue;
       for (const side of d.sides) {
         const key = `${side.namespace}\u0000${side.direction}`;
-        relax.set(key, [...(relax.get(key) ?? []), d]);
+        const denied = relax.get(key);
+        if (denied) denied.push(d);
+        else relax.set(key, [d]);
       }
     }
     if (relax.size === 0) return { plan, tree, proof };

@@ -312,7 +312,9 @@ export class Reader {
     const { list, ids } = await this.endpoints(cluster);
     const names = new Map<string, string[]>();
     for (const r of await this.conn.query<{ ip: string; name: string }>(dnsNamesSql(this.t))) {
-      names.set(r.ip, [...(names.get(r.ip) ?? []), r.name]);
+      const known = names.get(r.ip);
+      if (known) known.push(r.name);
+      else names.set(r.ip, [r.name]);
     }
     const podCounts = new Map<number, number>();
     for (const p of await this.pods(ids, cluster)) podCounts.set(p.endpointId, (podCounts.get(p.endpointId) ?? 0) + 1);
