@@ -17,15 +17,15 @@ import type { Db } from "./db.js";
  */
 export const UUID_WINDOW_MS = 6 * 60 * 60 * 1000;
 export const MAX_UUIDS = 2_000_000;
-/** Blocks whose keys are kept in memory between writes (the latest written, or found again). */
+/** Blocks whose flows are kept in memory between writes (the latest written, or found again). */
 const CACHED_BLOCKS = 3;
 /** Writes between two prunings. */
 const PRUNE_EVERY = 32;
 
-interface CachedBlock {
-  first: number;
-  last: number;
-  keys: UuidTimes;
+/** A block's flows: uuids and times, in parallel. */
+interface BlockFlows {
+  uuids: readonly string[];
+  times: readonly number[];
 }
 
 /**
@@ -53,16 +53,16 @@ class UuidTimes {
 }
 
 export class FlowUuids {
-  private readonly cache = new Map<number, CachedBlock>();
+  private readonly cache = new Map<number, BlockFlows>();
   private readonly overlapping;
   private readonly load;
   private readonly insert;
   private writes = 0;
-  /** The keys of the flows kept by the last `repeats`, written by `record`. */
-  private pending: { keys: UuidTimes; uuids: string[]; times: number[]; first: number; last: number } | undefined;
+  /** The flows kept by the last `repeats`, written by `record`. */
+  private pending: (BlockFlows & { first: number; last: number }) | undefined;
 
   constructor(private readonly db: Db) {
-    this.overlapping = db.prepare("SELECT id, first, last FROM flow_uuid_blocks WHERE last >= ? AND first <= ?");
+    this.overlapping = db.prepare("SELECT id FROM flow_uuid_blocks WHERE last >= ? AND first <= ?");
     this.load = db.prepare("SELECT keys FROM flow_uuid_blocks WHERE id = ?");
     this.insert = db.prepare(
       "INSERT INTO flow_uuid_blocks (first, last, entries, ingest_id, keys) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -74,9 +74,9 @@ export class FlowUuids {
    * earlier flow of these batches. The others are remembered for `record`.
    *
    * The flows of the batches are gathered first (each uuid and time once), then each block that
-   * overlaps their times is read once and its flows looked up among them: a block not in memory
-   * costs a pass over its uuids and is not kept, so an input whose times jump back and forth (every
-   * write overlapping every block of the window) holds one block at a time, not all of them.
+   * overlaps their times is taken once, from memory (the last few written) or read, and its flows
+   * looked up among them: an input whose times jump back and forth (every write overlapping every
+   * block of the window) holds one block read at a time, not all of them.
    */
   repeats(batches: readonly Batch[]): Array<Set<number>> {
     let first = Number.POSITIVE_INFINITY;
@@ -111,50 +111,31 @@ export class FlowUuids {
         from.push(bi, i);
       }
     });
-    const stored = this.storedAmong(uuids, times, fresh, first, last);
-    if (stored.size === 0) {
-      this.pending = { keys: fresh, uuids, times, first, last };
-      return drops;
-    }
+    const stored = this.storedAmong(fresh, first, last);
     const kept = { uuids: [] as string[], times: [] as number[] };
-    const keys = new UuidTimes(kept.times);
     for (let k = 0; k < uuids.length; k++) {
-      if (stored.has(k)) {
-        drops[from[2 * k] as number]?.add(from[2 * k + 1] as number);
-        continue;
+      if (stored.has(k)) drops[from[2 * k] as number]?.add(from[2 * k + 1] as number);
+      else {
+        kept.uuids.push(uuids[k] as string);
+        kept.times.push(times[k] as number);
       }
-      kept.times.push(times[k] as number);
-      keys.add(uuids[k] as string, kept.uuids.length);
-      kept.uuids.push(uuids[k] as string);
     }
-    if (kept.uuids.length > 0) this.pending = { keys, ...kept, first, last };
+    if (kept.uuids.length > 0) this.pending = { ...kept, first, last };
     return drops;
   }
 
   /** The positions of the flows (`fresh` finds them) that a stored block holds. */
-  private storedAmong(
-    uuids: readonly string[],
-    times: readonly number[],
-    fresh: UuidTimes,
-    first: number,
-    last: number,
-  ): Set<number> {
+  private storedAmong(fresh: UuidTimes, first: number, last: number): Set<number> {
     const stored = new Set<number>();
-    for (const row of this.overlapping.all(first, last) as Array<{ id: number }>) {
-      const cached = this.cache.get(row.id);
-      if (cached) {
-        this.remember(row.id, cached);
-        for (let k = 0; k < uuids.length; k++) {
-          const time = times[k] as number;
-          if (time >= cached.first && time <= cached.last && cached.keys.find(uuids[k] as string, time) !== undefined)
-            stored.add(k);
-        }
-        continue;
+    for (const { id } of this.overlapping.all(first, last) as Array<{ id: number }>) {
+      let block = this.cache.get(id);
+      if (block) this.remember(id, block);
+      else {
+        const [uuids, times] = JSON.parse((this.load.get(id) as { keys: string }).keys) as [string[], number[]];
+        block = { uuids, times };
       }
-      const { keys } = this.load.get(row.id) as { keys: string };
-      const [blockUuids, blockTimes] = JSON.parse(keys) as [string[], number[]];
-      for (let j = 0; j < blockUuids.length; j++) {
-        const k = fresh.find(blockUuids[j] as string, blockTimes[j] as number);
+      for (let j = 0; j < block.uuids.length; j++) {
+        const k = fresh.find(block.uuids[j] as string, block.times[j] as number);
         if (k !== undefined) stored.add(k);
       }
     }
@@ -169,11 +150,11 @@ export class FlowUuids {
     const { id } = this.insert.get(p.first, p.last, p.uuids.length, ingestId, JSON.stringify([p.uuids, p.times])) as {
       id: number;
     };
-    this.remember(id, { first: p.first, last: p.last, keys: p.keys });
+    this.remember(id, { uuids: p.uuids, times: p.times });
     if (++this.writes % PRUNE_EVERY === 0) pruneFlowUuids(this.db);
   }
 
-  private remember(id: number, block: CachedBlock): void {
+  private remember(id: number, block: BlockFlows): void {
     this.cache.delete(id);
     this.cache.set(id, block);
     while (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
