@@ -90,26 +90,23 @@ export function cidrContains(cidr: string, ip: string): boolean {
   return addr.match(net, prefix);
 }
 
-/** Sorts CIDRs: IPv4 before IPv6, then by address bytes, then by prefix. */
-export function compareCidrs(a: string, b: string): number {
-  return compareCidrKeys(cidrKey(a), cidrKey(b));
-}
-
-/** What `compareCidrs` compares, parsed once: for sorting many CIDRs (`sortedByCidr`). */
-export interface CidrKey {
-  bytes: number[];
-  prefix: number;
-}
-
-export function cidrKey(cidr: string): CidrKey {
-  const [net, prefix] = ipaddr.parseCIDR(cidr);
-  return { bytes: net.toByteArray(), prefix };
-}
-
-export function compareCidrKeys(a: CidrKey, b: CidrKey): number {
-  if (a.bytes.length !== b.bytes.length) return a.bytes.length - b.bytes.length;
-  for (let i = 0; i < a.bytes.length; i++) {
-    if (a.bytes[i] !== b.bytes[i]) return (a.bytes[i] as number) - (b.bytes[i] as number);
-  }
-  return a.prefix - b.prefix;
+/**
+ * Items sorted by their CIDR: IPv4 before IPv6, then by address bytes, then by prefix; stable.
+ * Each CIDR is parsed once, not at every comparison: an external-egress group can hold thousands.
+ */
+export function sortedByCidr<T>(items: readonly T[], cidrOf: (item: T) => string): T[] {
+  if (items.length < 2) return [...items];
+  return items
+    .map((item) => {
+      const [net, prefix] = ipaddr.parseCIDR(cidrOf(item));
+      return { item, bytes: net.toByteArray(), prefix };
+    })
+    .sort((a, b) => {
+      if (a.bytes.length !== b.bytes.length) return a.bytes.length - b.bytes.length;
+      for (let i = 0; i < a.bytes.length; i++) {
+        if (a.bytes[i] !== b.bytes[i]) return (a.bytes[i] as number) - (b.bytes[i] as number);
+      }
+      return a.prefix - b.prefix;
+    })
+    .map(({ item }) => item);
 }

@@ -8,16 +8,7 @@ import {
   type WorkloadNode,
 } from "../graph/index.js";
 import { CLUSTER_DNS_LABELS, CLUSTER_DNS_NAMESPACE } from "../model/labels.js";
-import {
-  cidrKey,
-  compareCidrKeys,
-  compareCidrs,
-  hostCidr,
-  isIp,
-  isMetadataIp,
-  metadataInside,
-  widenIp,
-} from "./cidr.js";
+import { hostCidr, isIp, isMetadataIp, metadataInside, sortedByCidr, widenIp } from "./cidr.js";
 import type {
   IpPeer,
   NamespacePlan,
@@ -455,7 +446,7 @@ class Planner {
       blocks.set(cidr, b);
     }
     const byPorts = new Map<string, { ports: PortRef[]; peers: IpPeer[] }>();
-    for (const [cidr, b] of sortByCidr([...blocks])) {
+    for (const [cidr, b] of sortedByCidr([...blocks], ([c]) => c)) {
       const ports = sortPorts([...b.ports.values()]);
       const key = ports.map((p) => `${p.protocol}/${p.port}`).join(",");
       const r = byPorts.get(key) ?? { ports, peers: [] };
@@ -502,10 +493,12 @@ class Planner {
       return this.options.nodeCidrs.map((cidr) => ({ kind: "ip", cidr, entity: "nodes", dnsNames: [], ...seen }));
     }
     if (nodes?.type !== "entity") return [];
-    return nodes.ips
-      .filter(isIp)
-      .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [], ...seen }) as IpPeer)
-      .sort((a, b) => compareCidrs(a.cidr, b.cidr));
+    return sortedByCidr(
+      nodes.ips
+        .filter(isIp)
+        .map((ip) => ({ kind: "ip", cidr: hostCidr(ip), entity: "nodes", dnsNames: [], ...seen }) as IpPeer),
+      (peer) => peer.cidr,
+    );
   }
 
   private reportSeenAddresses(): void {
@@ -532,15 +525,6 @@ class Planner {
       });
     }
   }
-}
-
-/** Each CIDR parsed once, not once per comparison: an external-egress group can hold thousands. */
-function sortByCidr<T>(entries: Array<[string, T]>): Array<[string, T]> {
-  if (entries.length < 2) return entries;
-  return entries
-    .map((entry) => ({ entry, key: cidrKey(entry[0]) }))
-    .sort((a, b) => compareCidrKeys(a.key, b.key))
-    .map(({ entry }) => entry);
 }
 
 export function mergePorts(edges: GraphEdge[]): PortRef[] {
