@@ -66,9 +66,12 @@ export interface EngineOptions {
   semantics?: Semantics;
 }
 
+type NamedPort = Extract<CompiledPort, { kind: "named" }>;
+
+/** A rule's ports as the engine reads them (`portsOf`). */
 interface RulePorts {
   numbered: ConnSet;
-  named: Array<Extract<CompiledPort, { kind: "named" }>>;
+  named: NamedPort[];
 }
 
 /** Rules with more peers than this find an address's ipBlocks through a `PeerIndex`. */
@@ -195,7 +198,7 @@ export class PolicyEngine {
     let found = this.rulePortSets.get(ports);
     if (!found) {
       const numbered: ConnSet[] = [];
-      const named: Array<Extract<CompiledPort, { kind: "named" }>> = [];
+      const named: NamedPort[] = [];
       for (const p of ports) {
         if (p.kind === "numbered") numbered.push(p.conns);
         else named.push(p);
