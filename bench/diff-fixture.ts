@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
+import { DEFAULT_CLUSTER } from "../src/model/batch.js";
 import { openStore } from "../src/store/db.js";
 
 /**
@@ -109,24 +110,26 @@ export function writeDiffFixture(dir: string, size: DiffFixtureSize, seed = 7): 
   try {
     store.transaction(() => {
       const ep = store.prepare(
-        "INSERT INTO endpoints (id, type, namespace, kind, name, ip, first_seen, last_seen, flows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        "INSERT INTO endpoints (id, cluster, type, namespace, kind, name, ip, first_seen, last_seen, flows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
       );
       const pod = store.prepare(
-        "INSERT INTO pods (namespace, name, endpoint_id, labels, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pods (cluster, namespace, name, endpoint_id, labels, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
-      const nsRow = store.prepare("INSERT INTO namespaces (name, labels, first_seen, last_seen) VALUES (?, ?, ?, ?)");
+      const nsRow = store.prepare(
+        "INSERT INTO namespaces (cluster, name, labels, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)",
+      );
       let id = 0;
       for (let n = 0; n < size.namespaces; n++) {
-        nsRow.run(ns(n), JSON.stringify({ "kubernetes.io/metadata.name": ns(n) }), T, T);
+        nsRow.run(DEFAULT_CLUSTER, ns(n), JSON.stringify({ "kubernetes.io/metadata.name": ns(n) }), T, T);
         for (let w = 0; w < size.workloadsPerNamespace; w++) {
           id++;
-          ep.run(id, "workload", ns(n), "Deployment", wl(w), "", T, T);
-          pod.run(ns(n), `${wl(w)}-7d4b8c9f5-abcde`, id, JSON.stringify(labelsOf(w)), T, T);
+          ep.run(id, DEFAULT_CLUSTER, "workload", ns(n), "Deployment", wl(w), "", T, T);
+          pod.run(DEFAULT_CLUSTER, ns(n), `${wl(w)}-7d4b8c9f5-abcde`, id, JSON.stringify(labelsOf(w)), T, T);
         }
       }
       const workloads = id;
       const externals = 256;
-      for (let x = 0; x < externals; x++) ep.run(++id, "external", "", "", "", `203.0.113.${x}`, T, T);
+      for (let x = 0; x < externals; x++) ep.run(++id, DEFAULT_CLUSTER, "external", "", "", "", `203.0.113.${x}`, T, T);
       const edge = store.prepare(
         "INSERT OR IGNORE INTO edges (src_id, dst_id, protocol, port, verdict, source_system, count, first_seen, last_seen) VALUES (?, ?, ?, ?, 'forwarded', 'hubble', ?, ?, ?)",
       );
