@@ -24,7 +24,7 @@ const peer: fc.Arbitrary<Peer> = fc.oneof(
   {
     weight: 2,
     arbitrary: v4.map((ip) => ({
-      ipBlock: { cidr: `${ip.split(".").slice(0, 1).join(".")}.0.0.0/8`, except: [`${ip}/32`] },
+      ipBlock: { cidr: `${ip.split(".")[0]}.0.0.0/8`, except: [`${ip}/32`] },
     })),
   },
   { weight: 1, arbitrary: fc.constant({ podSelector: { matchLabels: { app: "x" } } }) },
